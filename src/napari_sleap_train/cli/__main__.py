@@ -1,0 +1,5 @@
+import sys
+
+from napari_sleap_train.cli import main
+
+sys.exit(main())

@@ -1,0 +1,232 @@
+"""Typed training configuration.
+
+One :class:`TrainingConfig` describes one model (centroid, centered instance or
+single instance) with every setting of SLEAP 1.4's training dialog. A
+:class:`PipelineConfig` groups the models of a pipeline with the settings that
+are shared (anchor part, predict-on, output folder).
+
+Defaults follow SLEAP 1.4 except where noted. These are plain dataclasses: no Qt,
+no TensorFlow, JSON-serialisable through :mod:`napari_sleap_train.config.serialize`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class ModelKind(str, Enum):
+    """Which confidence-map head a model has."""
+
+    CENTROID = "centroid"
+    CENTERED_INSTANCE = "centered_instance"
+    SINGLE_INSTANCE = "single_instance"
+
+
+class PipelineKind(str, Enum):
+    """How the models of a pipeline work together."""
+
+    TOP_DOWN = "top-down"
+    SINGLE_INSTANCE = "single-instance"
+
+    @property
+    def model_kinds(self) -> tuple[ModelKind, ...]:
+        """Models this pipeline trains, in training order."""
+        if self is PipelineKind.TOP_DOWN:
+            return (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE)
+        return (ModelKind.SINGLE_INSTANCE,)
+
+
+class LRSchedule(str, Enum):
+    """Learning-rate schedule."""
+
+    PLATEAU = "plateau"  # SLEAP: constant, halved on validation plateau
+    COSINE = "cosine"  # linear warm-up then cosine decay over the epochs
+
+
+class PredictOn(str, Enum):
+    """Which frames to predict on after training (SLEAP 1.4's choices)."""
+
+    NOTHING = "nothing"
+    CURRENT_FRAME = "current_frame"
+    RANDOM_FRAMES = "random_frames"  # N random unlabeled frames, all videos
+    RANDOM_FRAMES_CURRENT_VIDEO = "random_frames_current_video"
+    SUGGESTED_FRAMES = "suggested_frames"
+    USER_LABELED_FRAMES = "user_labeled_frames"
+    CURRENT_VIDEO = "current_video"
+    ALL_VIDEOS = "all_videos"
+
+
+@dataclass
+class DataConfig:
+    """Preprocessing and data split.
+
+    Attributes
+    ----------
+    input_scaling
+        Factor applied to frames before they enter the network (0.25 halves
+        twice). Centroid models usually run downscaled.
+    crop_size
+        Side of the square crop of centered-instance models in original
+        pixels; ``None`` picks it automatically from the labels (rotation aware).
+    crop_padding
+        Extra pixels added around the largest instance for the auto crop size.
+    validation_fraction
+        Fraction of labeled frames held out for validation.
+    ensure_rgb, ensure_grayscale
+        Convert frames to three or one channel before training.
+    """
+
+    input_scaling: float = 1.0
+    crop_size: int | None = None
+    crop_padding: int = 16
+    validation_fraction: float = 0.1
+    ensure_rgb: bool = False
+    ensure_grayscale: bool = False
+
+
+@dataclass
+class AugmentationConfig:
+    """Random augmentation applied to each training sample (SLEAP's set)."""
+
+    rotate: bool = False
+    rotation_max_angle: float = 15.0  # degrees, symmetric: [-max, +max]
+    scale: bool = False
+    scale_min: float = 0.9
+    scale_max: float = 1.1
+    uniform_noise: bool = False
+    uniform_noise_min: float = 0.0
+    uniform_noise_max: float = 10.0
+    gaussian_noise: bool = False
+    gaussian_noise_mean: float = 5.0
+    gaussian_noise_stddev: float = 1.0
+    contrast: bool = False
+    contrast_min_gamma: float = 0.5
+    contrast_max_gamma: float = 2.0
+    brightness: bool = False
+    brightness_min: float = 0.0
+    brightness_max: float = 10.0
+    flip: bool = False
+    flip_horizontal: bool = True  # False flips vertically
+
+    @property
+    def max_rotation(self) -> float:
+        """Largest absolute rotation in degrees (0 when rotation is off)."""
+        return abs(self.rotation_max_angle) if self.rotate else 0.0
+
+
+@dataclass
+class PlateauConfig:
+    """Reduce the learning rate when validation loss stops improving."""
+
+    enabled: bool = True
+    factor: float = 0.5
+    patience: int = 5
+    cooldown: int = 3
+    min_delta: float = 1e-6
+    min_lr: float = 1e-8
+
+
+@dataclass
+class EarlyStoppingConfig:
+    """Stop when validation loss has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    enabled: bool = True
+    patience: int = 15
+    min_delta: float = 1e-8
+
+
+@dataclass
+class OptimizationConfig:
+    """Optimizer, schedule and loop lengths."""
+
+    batch_size: int = 4
+    epochs: int = 200
+    learning_rate: float = 1e-4
+    optimizer: str = "adam"  # "adam" or "adamw"
+    weight_decay: float = 0.0  # only used by adamw
+    lr_schedule: LRSchedule = LRSchedule.PLATEAU
+    warmup_epochs: int = 0
+    batches_per_epoch: int | None = None  # None: one pass, at least min_batches_per_epoch
+    min_batches_per_epoch: int = 200
+    val_batches_per_epoch: int | None = None  # None: whole validation set
+    plateau: PlateauConfig = field(default_factory=PlateauConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    time_limit_minutes: float | None = None  # stop (keeping best) after this wall time
+    hard_keypoint_mining: bool = False
+    seed: int = 0
+
+
+@dataclass
+class UNetConfig:
+    """U-Net backbone (SLEAP's ``model.backbone.unet``)."""
+
+    max_stride: int = 16
+    output_stride: int = 2
+    filters: int = 32
+    filters_rate: float = 2.0
+    middle_block: bool = True
+    up_interpolate: bool = True
+    stacks: int = 1
+    convs_per_block: int = 2
+    kernel_size: int = 3
+
+
+@dataclass
+class HeadConfig:
+    """Confidence-map head.
+
+    ``anchor_part`` is used by centroid and centered-instance heads (``None``:
+    bounding-box midpoint). ``part_names`` restricts which nodes are predicted
+    (``None``: every node of the skeleton).
+    """
+
+    sigma: float = 2.5
+    anchor_part: str | None = None
+    part_names: list[str] | None = None
+    offset_refinement: bool = False
+
+
+@dataclass
+class TrainingConfig:
+    """Everything needed to train one model."""
+
+    kind: ModelKind = ModelKind.CENTROID
+    data: DataConfig = field(default_factory=DataConfig)
+    model: UNetConfig = field(default_factory=UNetConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    optimization: OptimizationConfig = field(default_factory=OptimizationConfig)
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    run_name: str | None = None  # None: "<timestamp>.<kind>"
+    profile: str | None = None  # built-in profile this config started from
+
+
+@dataclass
+class PipelineConfig:
+    """A training pipeline as chosen on the *Training Pipeline* tab.
+
+    ``models`` maps each model kind of the pipeline to its config; shared
+    settings (anchor part, sigma shown on the pipeline tab) are copied into the
+    model configs by :meth:`sync_shared`.
+    """
+
+    kind: PipelineKind = PipelineKind.TOP_DOWN
+    models: dict[ModelKind, TrainingConfig] = field(default_factory=dict)
+    anchor_part: str | None = None
+    max_instances: int | None = None
+    runs_folder: str = "models"
+    run_name_prefix: str = ""
+    predict_on: PredictOn = PredictOn.SUGGESTED_FRAMES
+    predict_n_frames: int = 20
+    device: str = "auto"  # "auto", "cpu", "gpu:0", "gpu:1", ...
+
+    def sync_shared(self) -> None:
+        """Copy pipeline-level settings (anchor part) into the model configs."""
+        for kind, cfg in self.models.items():
+            cfg.kind = kind
+            if kind in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE):
+                cfg.head.anchor_part = self.anchor_part
+
+    def ordered_models(self) -> list[TrainingConfig]:
+        """Model configs in training order (centroid before centered instance)."""
+        return [self.models[k] for k in self.kind.model_kinds if k in self.models]
