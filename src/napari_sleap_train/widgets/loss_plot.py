@@ -1,0 +1,424 @@
+"""The embedded loss plot: batch points, epoch lines, best epoch, status line.
+
+:class:`LossPlot` only reads a :class:`~.training_state.TrainingState`. State
+signals set a *dirty* flag; a 10 Hz ``QTimer`` redraws from the numpy buffers,
+so thousands of batch events per second never turn into thousands of repaints.
+
+What is drawn (per model, picked in the combo box; the box follows the model
+being trained):
+
+* blue points: the loss of every training batch, at its fractional epoch;
+* lines: per-epoch training and validation loss, from the second epoch on (as
+  SLEAP does: the first epoch's loss is so high it would flatten everything);
+* a dashed vertical line and a star at the best validation epoch.
+
+First-epoch batch points stay visible but stop counting for the automatic
+y-range once later points exist, for the same reason.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from napari_sleap_train.widgets.training_state import LossHistory, RunStatus, TrainingState
+
+REDRAW_INTERVAL_MS = 100  # at most ~10 redraws per second
+
+BATCH_BRUSH = (70, 140, 255, 110)
+TRAIN_PEN = pg.mkPen((255, 170, 60), width=2)
+VAL_PEN = pg.mkPen((240, 80, 110), width=2)
+BEST_PEN = pg.mkPen((120, 220, 120), width=1, style=Qt.PenStyle.DashLine)
+BEST_BRUSH = (120, 220, 120, 255)
+
+MODEL_TITLES = {
+    "centroid": "Centroid",
+    "centered_instance": "Centered instance",
+    "single_instance": "Single instance",
+    "bottomup": "Bottom-up",
+}
+
+
+def model_title(model: str) -> str:
+    """Plain name of a model kind for labels."""
+    return MODEL_TITLES.get(model, model.replace("_", " ").capitalize())
+
+
+def format_duration(seconds: float | None) -> str:
+    """``75`` -> ``"1:15"``, ``3725`` -> ``"1:02:05"``; ``None`` -> ``"?"``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(max(seconds, 0.0)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_loss(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.4g}"
+
+
+def status_lines(state: TrainingState) -> list[str]:
+    """The text under the plot, one string per line (empty list when idle).
+
+    Line 1: what runs now (model, epoch, batch or stage) with elapsed / ETA.
+    Line 2: losses, best epoch and the early-stopping count.
+    Line 3: hardware.
+    """
+    if state.status is RunStatus.IDLE:
+        return []
+    lines: list[str] = []
+    parts: list[str] = []
+    if state.model:
+        index, total = state.model_position
+        prefix = f"{model_title(state.model)}"
+        if total > 1:
+            prefix += f" ({index}/{total})"
+        parts.append(prefix)
+    if state.status is RunStatus.TRAINING and state.epochs:
+        shown_epoch = min(state.current_epoch + 1, state.epochs)
+        epoch_text = f"epoch {shown_epoch}/{state.epochs}"
+        if state.batch is not None and state.batches_per_epoch:
+            epoch_text += f", batch {state.batch + 1}/{state.batches_per_epoch}"
+        parts.append(epoch_text)
+    elif state.status.is_running and state.stage and state.stage != "training":
+        stage = state.stage
+        if state.stage == "predicting" and state.predict_total:
+            stage += f" {state.predict_done}/{state.predict_total} frames"
+        elif state.stage_detail:
+            stage += f" ({state.stage_detail})"
+        parts.append(stage[:1].upper() + stage[1:] + "…")
+    parts.append(f"elapsed {format_duration(state.elapsed())}")
+    eta = state.eta_now()
+    if eta is not None:
+        parts.append(f"ETA {format_duration(eta)}")
+    lines.append(" · ".join(parts))
+
+    losses: list[str] = []
+    if state.last_batch_loss is not None and state.status is RunStatus.TRAINING:
+        losses.append(f"batch loss {format_loss(state.last_batch_loss)}")
+    if state.last_val_loss is not None:
+        losses.append(f"val loss {format_loss(state.last_val_loss)}")
+    if state.best_epoch is not None and state.best_val_loss is not None:
+        losses.append(f"best {format_loss(state.best_val_loss)} at epoch {state.best_epoch + 1}")
+    if state.patience and state.epoch is not None:
+        losses.append(f"no improvement for {state.epochs_without_improvement}/{state.patience} epochs")
+    if losses:
+        lines.append(" · ".join(losses))
+    if state.hardware:
+        lines.append(f"Training on {state.hardware}")
+    return lines
+
+
+class _BatchScatter(pg.ScatterPlotItem):
+    """Batch-loss points, appended incrementally.
+
+    ``ScatterPlotItem.setData`` costs O(n) Python work per call, far too slow to
+    repeat 10 times a second with thousands of points; ``addPoints`` with only
+    the new points keeps a redraw cheap. The item does its own log transform
+    (``PlotItem`` only log-transforms ``PlotDataItem``\\s) and can be kept out of
+    the automatic y-range (``ignore_y_bounds``).
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.log_y = False
+        self.ignore_y_bounds = False
+        self.on_log_mode: list = []  # callbacks run after the log mode changed
+
+    def setLogMode(self, x: bool, y: bool) -> None:  # noqa: N802 (called by PlotItem)
+        if bool(y) != self.log_y:
+            self.log_y = bool(y)
+            for callback in self.on_log_mode:
+                callback()
+
+    def append(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Add points (data coordinates); skips values a log axis cannot show."""
+        ok = np.isfinite(y)
+        if self.log_y:
+            ok &= y > 0
+        if not ok.all():
+            x, y = x[ok], y[ok]
+        if x.size:
+            self.addPoints(x=x, y=np.log10(y) if self.log_y else y)
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802 (Qt naming)
+        if ax == 1 and self.ignore_y_bounds:
+            return (None, None)
+        return super().dataBounds(ax, frac, orthoRange)
+
+
+class LossPlot(QWidget):
+    """Loss plot with model picker, log-scale toggle and status line.
+
+    Parameters
+    ----------
+    state
+        The run state to draw; the plot never changes it.
+    """
+
+    def __init__(self, state: TrainingState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._dirty = True
+        self._shown_model: str | None = None
+        self._last_status = ""
+
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Which model's losses to show")
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.log_checkbox = QCheckBox("log scale")
+        self.log_checkbox.setToolTip("Show the loss on a logarithmic axis")
+
+        self.plot_widget = pg.PlotWidget(background=None)
+        self.plot_widget.setMinimumHeight(180)
+        self.plot_widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        plot = self.plot_widget.getPlotItem()
+        plot.setLabel("bottom", "epoch")
+        plot.setLabel("left", "loss")
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setMenuEnabled(True)
+        plot.getViewBox().setLimits(xMin=0)
+        self.legend = plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+
+        scatter_kwargs = dict(pen=None, symbol="o", size=4, brush=BATCH_BRUSH)
+        self.batch_item = _BatchScatter(name="batch loss", **scatter_kwargs)
+        # First-epoch batches: drawn like the others but kept out of the y auto-range
+        # once later batches exist.
+        self.first_epoch_item = _BatchScatter(**scatter_kwargs)
+        for item in (self.batch_item, self.first_epoch_item):
+            item.on_log_mode.append(self._rebuild_batches)
+        self._drawn_model: str | None = None
+        self._n_drawn = 0
+        self.train_curve = pg.PlotDataItem(name="train loss (epoch)", pen=TRAIN_PEN, connect="finite")
+        self.val_curve = pg.PlotDataItem(name="val loss (epoch)", pen=VAL_PEN, connect="finite")
+        self.best_star = pg.PlotDataItem(name="best epoch", pen=None, symbol="star", symbolSize=16,
+                                         symbolPen=pg.mkPen((30, 30, 30)), symbolBrush=BEST_BRUSH)
+        self.best_line = pg.InfiniteLine(angle=90, movable=False, pen=BEST_PEN)
+        self.best_line.setVisible(False)
+        for item in (self.first_epoch_item, self.batch_item, self.train_curve, self.val_curve, self.best_star):
+            plot.addItem(item)
+        plot.addItem(self.best_line, ignoreBounds=True)
+
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(QLabel("Model:"))
+        top.addWidget(self.model_combo)
+        top.addStretch(1)
+        top.addWidget(self.log_checkbox)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self.status_label)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_INTERVAL_MS)
+        self.timer.timeout.connect(self._tick)
+
+        self.model_combo.currentIndexChanged.connect(self._on_combo)
+        self.log_checkbox.toggled.connect(self.set_log_scale)
+        state.batch_added.connect(self._mark_dirty)
+        state.epoch_added.connect(self._mark_dirty)
+        state.model_started.connect(self._on_model_started)
+        state.reset.connect(self._on_reset)
+        state.changed.connect(self._on_changed)
+        self.destroyed.connect(self._disconnect_state)
+        self._sync_models()
+        self.refresh()
+
+    # ------------------------------------------------------------ public
+
+    @property
+    def shown_model(self) -> str | None:
+        """Model whose losses are drawn."""
+        return self._shown_model
+
+    def show_model(self, model: str) -> None:
+        """Draw ``model``'s losses (adds it to the combo box if needed)."""
+        self._sync_models()
+        index = self.model_combo.findData(model)
+        if index < 0:
+            self.model_combo.addItem(model_title(model), model)
+            index = self.model_combo.count() - 1
+        self.model_combo.setCurrentIndex(index)
+
+    def set_log_scale(self, on: bool) -> None:
+        """Logarithmic y-axis on/off."""
+        if self.log_checkbox.isChecked() != on:
+            self.log_checkbox.setChecked(on)  # re-enters through toggled
+            return
+        self.plot_widget.getPlotItem().setLogMode(x=False, y=on)
+        self._dirty = True
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw now (normally the timer does this when something changed)."""
+        self._dirty = False
+        self._redraw()
+        self._update_status()
+
+    # ------------------------------------------------------------ state slots
+
+    def _mark_dirty(self, model: str = "") -> None:
+        if self._shown_model is None and model:
+            self.show_model(model)
+        self._dirty = True
+        self._ensure_timer()
+
+    def _on_model_started(self, model: str) -> None:
+        self.show_model(model)  # follow the model being trained
+        self._dirty = True
+        self._ensure_timer()
+
+    def _on_reset(self) -> None:
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self.model_combo.blockSignals(False)
+        self._shown_model = None
+        self._sync_models()
+        self.refresh()
+        self._ensure_timer()
+
+    def _on_changed(self) -> None:
+        self._ensure_timer()
+        if not self.state.is_running:
+            # The run ended: draw the final state at once, then rest.
+            self.timer.stop()
+            self.refresh()
+
+    def _disconnect_state(self) -> None:
+        for signal, slot in (
+            (self.state.batch_added, self._mark_dirty), (self.state.epoch_added, self._mark_dirty),
+            (self.state.model_started, self._on_model_started), (self.state.reset, self._on_reset),
+            (self.state.changed, self._on_changed),
+        ):
+            signal.disconnect(slot, missing_ok=True)
+
+    def _ensure_timer(self) -> None:
+        if self.state.is_running and not self.timer.isActive():
+            self.timer.start()
+
+    def _tick(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self._redraw()
+        self._update_status()  # elapsed and ETA move even without events
+        if not self.state.is_running:
+            self.timer.stop()
+
+    def _on_combo(self, index: int) -> None:
+        self._shown_model = self.model_combo.itemData(index) if index >= 0 else None
+        self._dirty = True
+        self.refresh()
+
+    def _sync_models(self) -> None:
+        known = list(self.state.models) + [m for m in self.state.histories if m not in self.state.models]
+        self.model_combo.blockSignals(True)
+        for model in known:
+            if self.model_combo.findData(model) < 0:
+                self.model_combo.addItem(model_title(model), model)
+        self.model_combo.blockSignals(False)
+        if self._shown_model is None and self.model_combo.count():
+            self.model_combo.setCurrentIndex(0)
+            self._shown_model = self.model_combo.itemData(0)
+
+    # ------------------------------------------------------------ drawing
+
+    def _finite(self, y: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(y)
+        if self.log_checkbox.isChecked():
+            ok &= y > 0
+        return ok
+
+    def _rebuild_batches(self) -> None:
+        """Redraw every batch point from the buffers (log toggle, model switch)."""
+        self._drawn_model = None
+        self._dirty = True
+
+    def _draw_batches(self, history: LossHistory | None) -> None:
+        model = None if history is None else history.model
+        if model != self._drawn_model or (history is not None and len(history.batch_x) < self._n_drawn):
+            self.batch_item.clear()
+            self.first_epoch_item.clear()
+            self._drawn_model = model
+            self._n_drawn = 0
+        if history is None:
+            return
+        bx, by = history.batch_x.data, history.batch_loss.data
+        if bx.size > self._n_drawn:
+            new_x, new_y = bx[self._n_drawn:], by[self._n_drawn:]
+            first = new_x <= 1.0
+            self.first_epoch_item.append(new_x[first], new_y[first])
+            self.batch_item.append(new_x[~first], new_y[~first])
+            self._n_drawn = bx.size
+        ignore = len(self.batch_item.data) > 0
+        if ignore != self.first_epoch_item.ignore_y_bounds:
+            self.first_epoch_item.ignore_y_bounds = ignore
+            self.first_epoch_item.informViewBoundsChanged()
+
+    def _redraw(self) -> None:
+        history: LossHistory | None = self.state.histories.get(self._shown_model or "")
+        self._draw_batches(history)
+        if history is None:
+            for item in (self.train_curve, self.val_curve, self.best_star):
+                item.setData([], [])
+            self.best_line.setVisible(False)
+            return
+
+        later = history.epoch_index.data >= 1  # epoch lines from the second epoch on
+        ex = history.epoch_x[later]
+        for curve, values in ((self.train_curve, history.train_loss.data), (self.val_curve, history.val_loss.data)):
+            y = values[later]
+            keep = self._finite(y)
+            curve.setData(ex[keep], y[keep])
+
+        best_x = history.best_x
+        if best_x is not None and self._finite(np.array([history.best_val_loss]))[0]:
+            self.best_line.setPos(best_x)
+            self.best_line.setVisible(True)
+            self.best_star.setData([best_x], [history.best_val_loss])
+        else:
+            self.best_line.setVisible(False)
+            self.best_star.setData([], [])
+
+    # ------------------------------------------------------------ inspection (tests, screenshots)
+
+    def epoch_lines(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{"train": (x, loss), "val": (x, loss)}`` of the drawn epoch lines."""
+        lines = {}
+        for name, curve in (("train", self.train_curve), ("val", self.val_curve)):
+            x, y = curve.getData()
+            x = np.zeros(0) if x is None else np.asarray(x, dtype=float)
+            y = np.zeros(0) if y is None else np.asarray(y, dtype=float)
+            lines[name] = (x, 10.0 ** y if self.log_checkbox.isChecked() else y)
+        return lines
+
+    def batch_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x, loss) of every drawn batch point, in data units (not log)."""
+        xs, ys = [], []
+        for item in (self.first_epoch_item, self.batch_item):
+            x, y = item.getData()
+            xs.append(np.asarray(x, dtype=float))
+            ys.append(np.asarray(y, dtype=float))
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        order = np.argsort(x, kind="stable")
+        y = 10.0 ** y if self.log_checkbox.isChecked() else y
+        return x[order], y[order]
+
+    def _update_status(self) -> None:
+        text = "\n".join(status_lines(self.state))
+        if text != self._last_status:
+            self._last_status = text
+            self.status_label.setText(text)

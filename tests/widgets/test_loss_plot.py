@@ -1,0 +1,182 @@
+"""LossPlot draws what the TrainingState holds: batch points, epoch lines, best epoch."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from napari_sleap_train.runner import events as ev
+from napari_sleap_train.widgets.loss_plot import LossPlot, format_duration, status_lines
+from napari_sleap_train.widgets.training_state import TrainingState, apply_event
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def feed_model(state: TrainingState, model: str, n_epochs: int, bpe: int, best: int, scale: float = 1.0) -> None:
+    """Feed one model's events: val loss is lowest at epoch ``best``."""
+    apply_event(state, ev.ModelStarted(model=model, epochs=50, batches_per_epoch=bpe, patience=10))
+    best_val = math.inf
+    best_epoch = 0
+    for e in range(n_epochs):
+        for b in range(bpe):
+            apply_event(state, ev.Batch(model=model, epoch=e, batch=b, loss=scale * (1.0 / (1 + e + b / bpe))))
+        val = scale * (0.5 + abs(e - best) * 0.05)
+        if val < best_val:
+            best_val, best_epoch = val, e
+        apply_event(state, ev.Epoch(model=model, epoch=e, train_loss=scale / (1 + e), val_loss=val,
+                                    best_epoch=best_epoch, best_val_loss=best_val,
+                                    epochs_without_improvement=e - best_epoch, patience=10, eta=30.0))
+
+
+@pytest.fixture
+def state() -> TrainingState:
+    s = TrainingState(clock=FakeClock())
+    s.begin()
+    apply_event(s, ev.Started(description="CPU (2 cores), no GPU found", models=["centroid", "centered_instance"]))
+    return s
+
+
+@pytest.fixture
+def plot(qtbot, state: TrainingState) -> LossPlot:
+    widget = LossPlot(state)
+    qtbot.addWidget(widget)
+    widget.resize(600, 400)
+    return widget
+
+
+def test_batch_and_epoch_points_are_drawn(plot: LossPlot, state: TrainingState) -> None:
+    feed_model(state, "centroid", n_epochs=6, bpe=5, best=3)
+    plot.refresh()
+    x, y = plot.batch_points()
+    assert x.size == 30
+    np.testing.assert_allclose(x, state.history.batch_x.data)
+    np.testing.assert_allclose(y, state.history.batch_loss.data)
+    # epoch lines from the second epoch on
+    tx, ty = plot.epoch_lines()["train"]
+    vx, vy = plot.epoch_lines()["val"]
+    assert len(tx) == len(vx) == 5
+    np.testing.assert_allclose(vx, [2, 3, 4, 5, 6])
+    np.testing.assert_allclose(ty, [1 / (1 + e) for e in range(1, 6)])
+    # best epoch 3 (0-based) ends at x = 4
+    assert plot.best_line.isVisible() and plot.best_line.value() == pytest.approx(4.0)
+    sx, sy = plot.best_star.getData()
+    assert list(sx) == [4.0] and sy[0] == pytest.approx(0.5)
+
+
+def test_first_epoch_batches_leave_the_y_range_once_later_ones_exist(plot: LossPlot, state: TrainingState) -> None:
+    apply_event(state, ev.ModelStarted(model="centroid", epochs=5, batches_per_epoch=4))
+    for b in range(4):
+        apply_event(state, ev.Batch(model="centroid", epoch=0, batch=b, loss=100.0))
+    plot.refresh()
+    assert plot.first_epoch_item.dataBounds(1) != (None, None)
+    apply_event(state, ev.Batch(model="centroid", epoch=1, batch=0, loss=1.0))
+    plot.refresh()
+    assert plot.first_epoch_item.dataBounds(1) == (None, None)
+    assert plot.first_epoch_item.dataBounds(0)[1] == pytest.approx(1.0)
+    assert len(plot.batch_points()[0]) == 5
+
+
+def test_redraws_are_throttled_by_a_timer(qtbot, plot: LossPlot, state: TrainingState) -> None:
+    apply_event(state, ev.ModelStarted(model="centroid", epochs=5, batches_per_epoch=1000))
+    for b in range(500):
+        apply_event(state, ev.Batch(model="centroid", epoch=0, batch=b, loss=1.0))
+    # nothing drawn synchronously: events only mark the plot dirty
+    assert plot.batch_points()[0].size == 0
+    assert plot.timer.isActive()
+    qtbot.waitUntil(lambda: plot.batch_points()[0].size == 500, timeout=2000)
+    apply_event(state, ev.Done(status="finished"))
+    assert not plot.timer.isActive()
+
+
+def test_log_scale_toggle_keeps_points(plot: LossPlot, state: TrainingState) -> None:
+    feed_model(state, "centroid", n_epochs=3, bpe=4, best=2)
+    apply_event(state, ev.Batch(model="centroid", epoch=3, batch=0, loss=0.0))  # not drawable on log axis
+    plot.refresh()
+    assert plot.batch_points()[0].size == 13
+    plot.log_checkbox.setChecked(True)
+    plot.refresh()
+    assert plot.plot_widget.getPlotItem().getAxis("left").logMode
+    x, y = plot.batch_points()
+    assert x.size == 12 and np.all(y > 0)
+    np.testing.assert_allclose(y, state.history.batch_loss.data[:12])
+    np.testing.assert_allclose(plot.epoch_lines()["train"][1], [1 / 2, 1 / 3])
+    plot.log_checkbox.setChecked(False)
+    plot.refresh()
+    assert plot.batch_points()[0].size == 13
+
+
+def test_next_model_gets_its_own_curves(plot: LossPlot, state: TrainingState) -> None:
+    feed_model(state, "centroid", n_epochs=4, bpe=3, best=1)
+    plot.refresh()
+    assert plot.shown_model == "centroid"
+    feed_model(state, "centered_instance", n_epochs=2, bpe=5, best=1, scale=0.1)
+    plot.refresh()
+    assert plot.shown_model == "centered_instance"
+    assert plot.batch_points()[0].size == 10
+    assert plot.epoch_lines()["val"][0].size == 1
+    # the first model is still there to look at
+    assert plot.model_combo.count() == 2
+    plot.show_model("centroid")
+    assert plot.batch_points()[0].size == 12
+    assert plot.epoch_lines()["val"][0].size == 3
+    assert plot.best_line.value() == pytest.approx(2.0)
+
+
+def test_reset_clears_the_plot(plot: LossPlot, state: TrainingState) -> None:
+    feed_model(state, "centroid", n_epochs=3, bpe=3, best=1)
+    plot.refresh()
+    state.begin()
+    assert plot.batch_points()[0].size == 0
+    assert plot.epoch_lines()["val"][0].size == 0
+    assert not plot.best_line.isVisible()
+    assert plot.model_combo.count() == 0
+
+
+def test_status_line_shows_progress_and_plateau(plot: LossPlot, state: TrainingState) -> None:
+    state._clock.now = 75.0
+    feed_model(state, "centroid", n_epochs=6, bpe=5, best=2)
+    apply_event(state, ev.Batch(model="centroid", epoch=6, batch=1, loss=0.1))
+    plot.refresh()
+    text = plot.status_label.text()
+    assert "Centroid (1/2)" in text
+    assert "epoch 7/50, batch 2/5" in text
+    assert "elapsed 1:15" in text and "ETA 0:30" in text
+    assert "no improvement for 3/10 epochs" in text
+    assert "best 0.5 at epoch 3" in text
+    assert "Training on CPU (2 cores), no GPU found" in text
+
+
+def test_status_line_before_first_epoch_shows_stage(state: TrainingState) -> None:
+    apply_event(state, ev.Status(model="centroid", stage="building pipeline", detail="18 train / 2 val frames"))
+    assert status_lines(state)[0].startswith("Centroid (1/2) · Building pipeline (18 train / 2 val frames)…")
+    apply_event(state, ev.PredictProgress(done=4, total=20))
+    assert "Predicting 4/20 frames…" in status_lines(state)[0]
+
+
+def test_status_line_idle_is_empty() -> None:
+    assert status_lines(TrainingState()) == []
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0:00"), (75, "1:15"), (3725, "1:02:05"), (None, "?"),
+                                           (math.inf, "?")])
+def test_format_duration(seconds, text) -> None:
+    assert format_duration(seconds) == text
+
+
+def test_many_batch_points_redraw_incrementally(plot: LossPlot, state: TrainingState) -> None:
+    apply_event(state, ev.ModelStarted(model="centroid", epochs=100, batches_per_epoch=200))
+    for e in range(20):
+        for b in range(200):
+            apply_event(state, ev.Batch(model="centroid", epoch=e, batch=b, loss=1.0 / (1 + e)))
+        plot.refresh()
+    x, _ = plot.batch_points()
+    assert x.size == 4000
+    assert np.all(np.diff(x) > 0)  # each point drawn once, none duplicated
