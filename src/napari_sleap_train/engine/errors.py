@@ -7,6 +7,8 @@ not import TensorFlow.
 
 from __future__ import annotations
 
+import sys
+
 
 class EngineError(Exception):
     """Base class: something the user can understand and fix."""
@@ -50,3 +52,44 @@ class OutOfMemoryError(EngineError):
 
 class Cancelled(Exception):
     """The user cancelled the run (not an error)."""
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, (MemoryError, OutOfMemoryError)):
+        return True
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(exc, tf.errors.ResourceExhaustedError):
+        return True
+    text = str(exc)
+    return "OOM when allocating" in text or "out of memory" in text.lower()
+
+
+def describe_exception(exc: BaseException) -> tuple[str, str, str]:
+    """Turn any exception into (plain message, kind, hint) for an Error event.
+
+    Parameters
+    ----------
+    exc
+        What the training raised.
+
+    Returns
+    -------
+    tuple of str
+        ``message`` in plain words, ``kind`` ("oom", "config", "data",
+        "hardware", "crash") and a ``hint`` on what to try.
+    """
+    if _is_out_of_memory(exc):
+        return (
+            "Training ran out of memory.",
+            OutOfMemoryError.kind,
+            OutOfMemoryError.hint,
+        )
+    if isinstance(exc, EngineError):
+        return str(exc), exc.kind, exc.hint
+    if isinstance(exc, ImportError) and "tensorflow" in str(exc).lower():
+        return (
+            f"TensorFlow could not be loaded on this machine: {exc}",
+            HardwareError.kind,
+            HardwareError.hint,
+        )
+    return f"Training failed: {type(exc).__name__}: {exc}", "crash", "see the details below"

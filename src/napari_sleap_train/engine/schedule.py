@@ -1,0 +1,87 @@
+"""Early stopping, learning-rate plateau and cosine schedule (pure Python).
+
+Kept free of Keras so the rules can be tested directly and restored when a run
+is resumed. Improvement means ``val_loss < best - min_delta``; a NaN validation
+loss never counts as an improvement.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+def _improves(value: float, best: float, min_delta: float) -> bool:
+    return not math.isnan(value) and value < best - min_delta
+
+
+@dataclass
+class EarlyStopping:
+    """Stop when validation loss has not improved for ``patience`` epochs.
+
+    ``enabled=False`` still tracks the best epoch (for checkpoints and events)
+    but never asks to stop.
+    """
+
+    patience: int = 15
+    min_delta: float = 1e-8
+    enabled: bool = True
+    best: float = math.inf
+    best_epoch: int = -1
+    wait: int = 0
+
+    def update(self, epoch: int, val_loss: float) -> bool:
+        """Record an epoch's validation loss; return True if it is the new best."""
+        if _improves(val_loss, self.best, self.min_delta):
+            self.best, self.best_epoch, self.wait = float(val_loss), epoch, 0
+            return True
+        self.wait += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.enabled and self.wait >= self.patience
+
+
+@dataclass
+class Plateau:
+    """Multiply the learning rate by ``factor`` after ``patience`` epochs without improvement.
+
+    After a reduction, ``cooldown`` epochs pass before the wait counts again;
+    the rate never drops below ``min_lr``.
+    """
+
+    factor: float = 0.5
+    patience: int = 5
+    cooldown: int = 3
+    min_delta: float = 1e-6
+    min_lr: float = 1e-8
+    enabled: bool = True
+    best: float = math.inf
+    wait: int = 0
+    cooldown_left: int = 0
+
+    def update(self, val_loss: float, lr: float) -> float:
+        """Record an epoch's validation loss; return the learning rate to use next."""
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.wait = 0
+        if _improves(val_loss, self.best, self.min_delta):
+            self.best, self.wait = float(val_loss), 0
+            return lr
+        if self.cooldown_left > 0 or not self.enabled:
+            return lr
+        self.wait += 1
+        if self.wait >= self.patience and lr > self.min_lr:
+            self.wait, self.cooldown_left = 0, self.cooldown
+            return max(lr * self.factor, self.min_lr)
+        return lr
+
+
+def cosine_lr(epoch: int, epochs: int, base_lr: float, warmup_epochs: int = 0, min_lr: float = 1e-8) -> float:
+    """Linear warm-up for ``warmup_epochs``, then cosine decay to ``min_lr`` at the last epoch."""
+    if warmup_epochs > 0 and epoch < warmup_epochs:
+        return base_lr * (epoch + 1) / warmup_epochs
+    span = max(1, epochs - warmup_epochs - 1)
+    t = min(1.0, (epoch - warmup_epochs) / span)
+    return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + math.cos(math.pi * t))
