@@ -1,0 +1,174 @@
+"""napari layer-data tuples for a :class:`~napari_sleap_train.io.project.SleapProject`.
+
+Layers, bottom to top:
+
+* ``"<project> video"`` (one Image layer per readable video; ``"<project> video <i>"``
+  when there are several) — lazy :class:`~napari_sleap_train.io.video.VideoArray`;
+* ``"<project> predictions skeleton"`` / ``"<project> predictions"`` when the project
+  has predicted instances (read-only: edits there are not saved);
+* ``"<project> skeleton"`` — Vectors layer of the user instances' edges. Each edge
+  carries its frame coordinate, so napari's slicing shows the current frame's
+  edges only; it is a snapshot and does not follow point edits;
+* ``"<project> labels"`` — the editable user keypoints.
+
+Every layer's metadata holds ``sleap_project`` (the shared project object),
+``sleap_role`` (``video``, ``labels``, ``predictions``, ``skeleton``,
+``predictions_skeleton``), ``suggestions`` (list of (video, frame)), ``tracks``
+and ``axes``; video layers also ``sleap_video_index``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, VIDEO_INDEX_KEY, SleapProject
+
+LayerData = tuple[Any, dict[str, Any], str]
+
+#: Qualitative palette for node colours (cycled when a skeleton has more nodes).
+NODE_PALETTE = (
+    "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0",
+    "#f032e6", "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8",
+    "#800000", "#aaffc3", "#808000", "#ffd8b1", "#000075", "#a9a9a9",
+)  # fmt: skip
+LABELS_EDGE_COLOR = "#7fdbff"
+PREDICTIONS_EDGE_COLOR = "#ffb000"
+
+
+def node_colors(node_names: list[str]) -> dict[str, str]:
+    """Fixed colour per node name, in skeleton order."""
+    return {n: NODE_PALETTE[i % len(NODE_PALETTE)] for i, n in enumerate(node_names)}
+
+
+def _metadata(project: SleapProject, role: str, **extra: Any) -> dict[str, Any]:
+    meta = {
+        PROJECT_KEY: project,
+        ROLE_KEY: role,
+        "suggestions": project.suggestions,
+        "tracks": project.tracks,
+        "axes": project.points_axes,
+    }
+    meta.update(extra)
+    return meta
+
+
+def _point_size(project: SleapProject) -> float:
+    sizes = []
+    for i in range(len(project.labels.videos)):
+        arr = project.video_array(i)
+        if arr is not None:
+            sizes.append(max(arr.shape[-3:-1] if arr.rgb else arr.shape[-2:]))
+    frame = max(sizes) if sizes else 512
+    return float(np.clip(round(frame / 110), 4, 16))
+
+
+def _points_layer(
+    project: SleapProject, data: np.ndarray, features, name: str, role: str, size: float, user: bool
+) -> LayerData:
+    names = project.node_names
+    kwargs = {
+        "name": name,
+        "ndim": len(project.points_axes),
+        "features": features,
+        "feature_defaults": {
+            "instance": project.next_instance_id,
+            "node": names[0] if names else None,
+            "track": "",
+            "score": np.nan,
+            "user": user,
+        },
+        "face_color": "node",
+        "face_color_cycle": node_colors(names) if names else ["white"],
+        "border_color": "white" if user else "black",
+        "border_width": 0.1,
+        "size": size,
+        "symbol": "disc" if user else "diamond",
+        "opacity": 1.0 if user else 0.7,
+        "text": {
+            "string": "{node}",
+            "visible": False,
+            "size": 8,
+            "color": "white",
+            "anchor": "upper_left",
+        },
+        "axis_labels": project.points_axes,
+        "metadata": _metadata(project, role),
+    }
+    return data, kwargs, "points"
+
+
+def _skeleton_layer(
+    project: SleapProject, vectors: np.ndarray, name: str, role: str, color: str, width: float
+) -> LayerData:
+    kwargs = {
+        "name": name,
+        "ndim": len(project.points_axes),
+        "edge_color": color,
+        "edge_width": width,
+        "length": 1.0,
+        "vector_style": "line",
+        "axis_labels": project.points_axes,
+        "metadata": _metadata(project, role),
+    }
+    return vectors, kwargs, "vectors"
+
+
+def video_layers(project: SleapProject) -> list[LayerData]:
+    """One lazy image layer per readable video."""
+    out = []
+    n = len(project.labels.videos)
+    for i in range(n):
+        arr = project.video_array(i)
+        if arr is None:
+            continue
+        name = f"{project.name} video" if n == 1 else f"{project.name} video {i}"
+        kwargs = {
+            "name": name,
+            "rgb": arr.rgb,
+            "contrast_limits": [0, 255],
+            "multiscale": False,
+            "metadata": _metadata(project, "video", **{VIDEO_INDEX_KEY: i}),
+            "axis_labels": project.points_axes,
+        }
+        if project.multi_video:
+            kwargs["translate"] = (i, 0, 0, 0)
+        out.append((arr, kwargs, "image"))
+    return out
+
+
+def project_layer_data(project: SleapProject) -> list[LayerData]:
+    """All layers of a project, bottom to top (see module docstring)."""
+    size = _point_size(project)
+    out = video_layers(project)
+    if project.has_predictions:
+        data, feats = project.predicted_points()
+        out.append(
+            _skeleton_layer(
+                project,
+                project.skeleton_vectors(user=False),
+                f"{project.name} predictions skeleton",
+                "predictions_skeleton",
+                PREDICTIONS_EDGE_COLOR,
+                max(1.0, size / 4),
+            )
+        )
+        out.append(
+            _points_layer(project, data, feats, f"{project.name} predictions", "predictions", size, user=False)
+        )
+    data, feats = project.user_points()
+    vectors = project.skeleton_vectors(user=True)
+    if len(vectors):
+        out.append(
+            _skeleton_layer(
+                project,
+                vectors,
+                f"{project.name} skeleton",
+                "skeleton",
+                LABELS_EDGE_COLOR,
+                max(1.0, size / 4),
+            )
+        )
+    out.append(_points_layer(project, data, feats, f"{project.name} labels", "labels", size, user=True))
+    return out

@@ -1,0 +1,715 @@
+"""The SLEAP project behind the napari layers.
+
+A :class:`SleapProject` holds the ``sleap_io.Labels`` of one opened file and is
+the single source of truth the reader, writer, training widget and trainer
+share. The reader puts the same object in every layer's
+``metadata["sleap_project"]``; edits made in the user-labels Points layer are
+folded back into user instances by :meth:`SleapProject.update_from_points`
+(automatically before saving, snapshotting or answering queries once the layer
+is bound, see :func:`find_project`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+import warnings
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+import sleap_io as sio
+
+from napari_sleap_train.io.errors import SleapEditWarning, SleapFileError
+from napari_sleap_train.io.layer_tables import (
+    InstanceRef,
+    edge_vectors,
+    group_points,
+    points_table,
+)
+from napari_sleap_train.io.video import VideoArray, resolve_video_path
+
+#: Layer metadata keys written by the reader.
+PROJECT_KEY = "sleap_project"
+ROLE_KEY = "sleap_role"
+VIDEO_INDEX_KEY = "sleap_video_index"
+
+
+@dataclass(frozen=True)
+class MissingVideo:
+    """A video of the project that could not be opened."""
+
+    index: int
+    stored_path: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"Video {self.index} ('{Path(self.stored_path.replace(chr(92), '/')).name}') "
+            f"could not be opened: {self.reason}. Its labels are shown without the video."
+        )
+
+
+@dataclass(frozen=True)
+class EditSummary:
+    """What :meth:`SleapProject.update_from_points` changed."""
+
+    moved_points: int = 0
+    removed_points: int = 0
+    added_instances: int = 0
+    removed_instances: int = 0
+    retracked_instances: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any(
+            (
+                self.moved_points,
+                self.removed_points,
+                self.added_instances,
+                self.removed_instances,
+                self.retracked_instances,
+            )
+        )
+
+
+def _is_embedded(video: sio.Video) -> bool:
+    return video.backend_metadata.get("filename") == "."
+
+
+def _check_sleap_file(path: Path) -> None:
+    """Raise :class:`SleapFileError` with a plain message if ``path`` is not a readable .slp."""
+    if not path.exists():
+        raise SleapFileError(f"There is no file at {path}.")
+    if path.is_dir():
+        raise SleapFileError(f"{path} is a folder, not a SLEAP project file.")
+    if path.stat().st_size == 0:
+        raise SleapFileError(f"{path.name} is empty (0 bytes); it is not a SLEAP project.")
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
+    except OSError as exc:
+        raise SleapFileError(f"{path.name} cannot be read: {exc}.") from exc
+    if not is_hdf5:
+        raise SleapFileError(
+            f"{path.name} is not a SLEAP project: SLEAP .slp files are HDF5 files and this "
+            "one is not (wrong file, or renamed to .slp)."
+        )
+    try:
+        with h5py.File(path, "r") as f:
+            keys = set(f.keys())
+    except OSError as exc:
+        raise SleapFileError(
+            f"{path.name} could not be read; the file looks truncated or damaged ({exc})."
+        ) from exc
+    needed = {"metadata", "videos_json"}
+    if not needed <= keys:
+        raise SleapFileError(
+            f"{path.name} is an HDF5 file but not a SLEAP project "
+            f"(missing {', '.join(sorted(needed - keys))})."
+        )
+
+
+class SleapProject:
+    """A SLEAP project (labels + videos) shown as napari layers.
+
+    Parameters
+    ----------
+    labels
+        The project's labels.
+    path
+        The file it came from (``None`` for projects built in memory).
+
+    Attributes
+    ----------
+    labels : sleap_io.Labels
+    path : pathlib.Path or None
+    missing_videos : list of MissingVideo
+    messages : list of str
+        Plain-words notes from loading (missing videos, hidden empty instances).
+    """
+
+    def __init__(self, labels: sio.Labels, path: str | Path | None = None) -> None:
+        self.labels = labels
+        self.path = Path(path).resolve() if path is not None else None
+        self.missing_videos: list[MissingVideo] = []
+        self.messages: list[str] = []
+        self._arrays: dict[int, VideoArray] = {}
+        self._bound: weakref.ref | None = None
+        self._bound_fingerprint: bytes | None = None
+        self._index_instances()
+
+    # -- loading -----------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path) -> SleapProject:
+        """Open a ``.slp`` / ``.pkg.slp`` file and its videos.
+
+        Videos are looked for as SLEAP does (see
+        :func:`~napari_sleap_train.io.video.resolve_video_path`); those that cannot
+        be found are listed in :attr:`missing_videos` and :attr:`messages`.
+
+        Raises
+        ------
+        SleapFileError
+            The file does not exist, is not a SLEAP file, is damaged, or holds
+            nothing to show (no skeleton, video or labels).
+        """
+        path = Path(path).resolve()
+        _check_sleap_file(path)
+        try:
+            labels = sio.load_slp(path.as_posix(), open_videos=False)
+        except Exception as exc:
+            raise SleapFileError(
+                f"{path.name} could not be read as a SLEAP project ({type(exc).__name__}: {exc})."
+            ) from exc
+        if not labels.skeletons and not labels.videos and not labels.labeled_frames:
+            raise SleapFileError(
+                f"{path.name} is an empty SLEAP project: it has no skeleton, no videos and no labels."
+            )
+        project = cls(labels, path)
+        project._open_videos()
+        n_empty = sum(
+            1 for refs in (project._user_refs, project._pred_refs) for r in refs.values()
+            if r.instance.is_empty
+        )
+        if n_empty:
+            project.messages.append(
+                f"{n_empty} instance(s) in {path.name} have no visible nodes; they are kept "
+                "in the file but not shown."
+            )
+        return project
+
+    def _open_videos(self) -> None:
+        for i, video in enumerate(self.labels.videos):
+            stored = video.filename
+            try:
+                self._open_video(video)
+            except Exception as exc:  # any failure means: show labels without this video
+                reason = str(exc) or type(exc).__name__
+                stored_str = stored[0] if isinstance(stored, list) else str(stored)
+                self.missing_videos.append(MissingVideo(i, stored_str, reason))
+        self.messages += [m.message for m in self.missing_videos]
+
+    def _open_video(self, video: sio.Video) -> None:
+        meta = video.backend_metadata
+        grayscale = meta.get("grayscale")
+        if _is_embedded(video):
+            video.open(grayscale=grayscale)
+            return
+        if isinstance(video.filename, list):  # image sequence
+            files = [Path(f) for f in video.filename]
+            first = resolve_video_path(video.filename[0], self.path)
+            if first is None:
+                raise FileNotFoundError(
+                    f"image sequence starting with {video.filename[0]} was not found"
+                )
+            video.replace_filename([(first.parent / f.name).as_posix() for f in files], open=False)
+            video.open(grayscale=grayscale)
+            return
+        stored_shape = meta.get("shape")
+
+        def same_frame_size(candidate: Path) -> bool:
+            if not stored_shape or candidate.as_posix() == str(video.filename):
+                return True
+            try:
+                probe = sio.load_video(candidate.as_posix())
+                ok = tuple(probe.shape[1:3]) == tuple(stored_shape[1:3])
+                probe.close()
+                return ok
+            except Exception:
+                return False
+
+        found = resolve_video_path(str(video.filename), self.path, accept=same_frame_size)
+        if found is None:
+            raise FileNotFoundError(
+                f"not found at {video.filename}, next to the project, relative to it, "
+                "or in nearby folders"
+            )
+        if found.as_posix() != str(video.filename):
+            video.replace_filename(found.resolve().as_posix(), open=False)
+        video.open(grayscale=grayscale)
+        if video.backend is None:
+            raise OSError("the video backend could not be opened")
+
+    # -- instance bookkeeping ----------------------------------------------------------
+    def _index_instances(self) -> None:
+        """Give every instance an id and remember where it lives."""
+        self._video_index = {id(v): i for i, v in enumerate(self.labels.videos)}
+        self._frames: dict[tuple[int, int], sio.LabeledFrame] = {}
+        self._user_refs: dict[tuple[int, int, int], InstanceRef] = {}
+        self._pred_refs: dict[tuple[int, int, int], InstanceRef] = {}
+        next_id = 0
+        for lf in self.labels.labeled_frames:
+            vi = self._video_index[id(lf.video)]
+            self._frames[(vi, int(lf.frame_idx))] = lf
+            for inst in lf.instances:
+                ref = InstanceRef(next_id, vi, int(lf.frame_idx), inst)
+                target = self._pred_refs if isinstance(inst, sio.PredictedInstance) else self._user_refs
+                target[(vi, ref.frame_index, next_id)] = ref
+                next_id += 1
+        self._next_id = next_id
+        # instances that had points in the layer when it was built: only these can
+        # be deleted by removing all their points
+        self._shown = {k for k, r in self._user_refs.items() if not r.instance.is_empty}
+
+    @property
+    def next_instance_id(self) -> int:
+        """An instance id not used by any instance of the project."""
+        return self._next_id
+
+    # -- project facts -------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """Project name: the file name without ``.slp`` / ``.pkg.slp``."""
+        if self.path is None:
+            return "SLEAP project"
+        name = self.path.name
+        for suffix in (".pkg.slp", ".slp"):
+            if name.lower().endswith(suffix):
+                return name[: -len(suffix)]
+        return self.path.stem
+
+    @property
+    def skeleton(self) -> sio.Skeleton:
+        """The project's (first) skeleton."""
+        if not self.labels.skeletons:
+            raise SleapFileError("This project has no skeleton.")
+        return self.labels.skeletons[0]
+
+    @property
+    def node_names(self) -> list[str]:
+        """Node names of all skeletons, first skeleton first, without repeats."""
+        names: list[str] = []
+        for skel in self.labels.skeletons:
+            names += [n for n in skel.node_names if n not in names]
+        return names
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        """Skeleton edges as (source, destination) node names."""
+        return [tuple(e) for e in self.skeleton.edge_names] if self.labels.skeletons else []
+
+    @property
+    def edge_inds(self) -> list[tuple[int, int]]:
+        """Skeleton edges as node index pairs."""
+        return list(self.skeleton.edge_inds) if self.labels.skeletons else []
+
+    @property
+    def videos(self) -> list[sio.Video]:
+        return list(self.labels.videos)
+
+    @property
+    def tracks(self) -> list[str]:
+        """Track names in project order."""
+        return [t.name for t in self.labels.tracks]
+
+    @property
+    def suggestions(self) -> list[tuple[int, int]]:
+        """Suggested frames as (video index, frame index)."""
+        return [
+            (self._video_index[id(s.video)], int(s.frame_idx))
+            for s in self.labels.suggestions
+            if id(s.video) in self._video_index
+        ]
+
+    @property
+    def multi_video(self) -> bool:
+        """True when points carry a video coordinate (``[video, frame, y, x]``)."""
+        return len(self.labels.videos) > 1
+
+    @property
+    def points_axes(self) -> tuple[str, ...]:
+        """Names of the points-layer axes."""
+        return ("video", "frame", "y", "x") if self.multi_video else ("frame", "y", "x")
+
+    def video_available(self, video_index: int) -> bool:
+        """True if the video's frames can be read."""
+        return not any(m.index == video_index for m in self.missing_videos) and (
+            self.labels.videos[video_index].backend is not None
+        )
+
+    def frame_count(self, video_index: int) -> int:
+        """Length of the frame axis of a video (original indices, also for embedded frames)."""
+        video = self.labels.videos[video_index]
+        counts = [f + 1 for (v, f) in self._frames if v == video_index]
+        counts += [f + 1 for (v, f) in self.suggestions if v == video_index]
+        backend = video.backend
+        if backend is not None and getattr(backend, "has_embedded_images", False):
+            counts += [int(i) + 1 for i in backend.embedded_frame_inds]
+            source = video.source_video
+            shape = source.shape if source is not None else None
+            if shape is not None:
+                counts.append(int(shape[0]))
+        elif backend is not None:
+            counts.append(int(backend.shape[0]))
+        elif video.shape is not None:
+            counts.append(int(video.shape[0]))
+        return max(counts) if counts else 0
+
+    def video_array(self, video_index: int) -> VideoArray | None:
+        """Lazy frame array of a video (``None`` if the video is missing)."""
+        if not self.video_available(video_index):
+            return None
+        arr = self._arrays.get(video_index)
+        if arr is None:
+            video = self.labels.videos[video_index]
+            n = self.frame_count(video_index)
+            arr = VideoArray(video, n_frames=n, video_axis=self.multi_video)
+            self._arrays[video_index] = arr
+        return arr
+
+    def frame(self, video_index: int, frame_index: int) -> np.ndarray:
+        """One frame as ``(H, W, C)`` uint8 (C = 1 or 3), through the layer's cache."""
+        arr = self.video_array(video_index)
+        if arr is None:
+            raise SleapFileError(f"Video {video_index} of {self.name} is not available.")
+        img = arr[(0, frame_index) if self.multi_video else frame_index]
+        return img if img.ndim == 3 else img[..., None]
+
+    # -- labels -> layers ----------------------------------------------------------------
+    def user_points(self) -> tuple[np.ndarray, pd.DataFrame]:
+        """Rows and features of user instances (see :mod:`.layer_tables`)."""
+        self.sync()
+        return points_table(list(self._user_refs.values()), self.node_names, self.multi_video)
+
+    def predicted_points(self) -> tuple[np.ndarray, pd.DataFrame]:
+        """Rows and features of predicted instances."""
+        return points_table(list(self._pred_refs.values()), self.node_names, self.multi_video)
+
+    def skeleton_vectors(self, user: bool = True) -> np.ndarray:
+        """Skeleton edges of user (or predicted) instances as ``(E, 2, D)`` vectors."""
+        if user:
+            self.sync()
+        refs = self._user_refs if user else self._pred_refs
+        return edge_vectors(list(refs.values()), self.multi_video)
+
+    @property
+    def has_predictions(self) -> bool:
+        return bool(self._pred_refs)
+
+    # -- layers -> labels ----------------------------------------------------------------
+    def update_from_points(self, data: np.ndarray, features: pd.DataFrame) -> EditSummary:
+        """Fold the user-labels Points layer back into user instances.
+
+        Rows are grouped by (video, frame, ``instance``). A group whose id and
+        frame match an existing user instance updates it: moved nodes take the
+        new position (marked visible and human-placed), nodes without a row
+        become missing, a changed ``track`` re-assigns the track. Groups with
+        any other id become new user instances on their frame. Instances that
+        were shown but have no rows left are deleted. Rows with unknown node
+        names are skipped with a :class:`SleapEditWarning`.
+
+        Parameters
+        ----------
+        data
+            Layer data, ``(N, 3)`` ``[frame, y, x]`` (``(N, 4)`` with a leading
+            video column when the project has several videos).
+        features
+            Layer features with at least a ``node`` column; ``instance`` and
+            ``track`` are used when present.
+
+        Returns
+        -------
+        EditSummary
+        """
+        groups, problems = group_points(data, features, self.multi_video)
+        known_nodes = set(self.node_names)
+        n_videos = len(self.labels.videos)
+        moved = removed_pts = added = retracked = 0
+        seen: set[tuple[int, int, int]] = set()
+        unknown: set[str] = set()
+        bad_video = 0
+        for g in groups:
+            if g.video_index >= n_videos:
+                bad_video += len(g.nodes)
+                continue
+            for name in [n for n in g.nodes if n not in known_nodes]:
+                unknown.add(name)
+                del g.nodes[name]
+            if not g.nodes:
+                continue
+            key = (g.video_index, g.frame_index, g.inst_id)
+            ref = self._user_refs.get(key)
+            if ref is None:
+                self._add_instance(g)
+                added += 1
+            else:
+                m, r, t = self._update_instance(ref.instance, g)
+                moved, removed_pts, retracked = moved + m, removed_pts + r, retracked + t
+            seen.add(key)
+            self._shown.add(key)
+        removed = 0
+        for key in [k for k in self._shown if k not in seen]:
+            ref = self._user_refs.pop(key, None)
+            self._shown.discard(key)
+            if ref is not None:
+                self._remove_instance(ref)
+                removed += 1
+        if unknown:
+            problems.append(
+                f"points with node name(s) {sorted(unknown)} are not in the skeleton and were skipped"
+            )
+        if bad_video:
+            problems.append(f"{bad_video} point(s) refer to a video the project does not have and were skipped")
+        for p in problems:
+            warnings.warn(f"{self.name}: {p}.", SleapEditWarning, stacklevel=2)
+        return EditSummary(moved, removed_pts, added, removed, retracked)
+
+    def _track(self, name: str | None) -> sio.Track | None:
+        if name is None:
+            return None
+        for t in self.labels.tracks:
+            if t.name == name:
+                return t
+        track = sio.Track(name=name)
+        self.labels.tracks.append(track)
+        return track
+
+    def _update_instance(self, inst: sio.Instance, g) -> tuple[int, int, int]:
+        skel = inst.skeleton
+        moved = removed = 0
+        pts = inst.points
+        present = set()
+        for name, (x, y) in g.nodes.items():
+            if name not in skel.node_names:
+                continue
+            i = skel.index(name)
+            present.add(i)
+            old = pts[i]["xy"]
+            if not pts[i]["visible"] or old[0] != x or old[1] != y:
+                pts[i]["xy"] = (x, y)
+                pts[i]["visible"] = True
+                pts[i]["complete"] = True
+                moved += 1
+        for i in range(len(skel.node_names)):
+            if i not in present and pts[i]["visible"]:
+                pts[i]["visible"] = False
+                pts[i]["xy"] = (np.nan, np.nan)
+                removed += 1
+        retracked = 0
+        old_track = inst.track.name if inst.track is not None else None
+        if g.track != old_track:
+            inst.track = self._track(g.track)
+            retracked = 1
+        return moved, removed, retracked
+
+    def _add_instance(self, g) -> None:
+        skel = self.skeleton
+        xy = np.full((len(skel.node_names), 2), np.nan)
+        for name, (x, y) in g.nodes.items():
+            if name in skel.node_names:
+                xy[skel.index(name)] = (x, y)
+        complete = ~np.isnan(xy[:, 0])
+        arr = np.column_stack([xy, complete, complete])
+        inst = sio.Instance.from_numpy(arr, skeleton=skel, track=self._track(g.track))
+        fkey = (g.video_index, g.frame_index)
+        lf = self._frames.get(fkey)
+        if lf is None:
+            lf = sio.LabeledFrame(video=self.labels.videos[g.video_index], frame_idx=g.frame_index)
+            self.labels.append(lf)
+            self._frames[fkey] = lf
+        lf.instances.append(inst)
+        key = (g.video_index, g.frame_index, g.inst_id)
+        self._user_refs[key] = InstanceRef(g.inst_id, g.video_index, g.frame_index, inst)
+        self._next_id = max(self._next_id, g.inst_id + 1)
+
+    def _remove_instance(self, ref: InstanceRef) -> None:
+        fkey = (ref.video_index, ref.frame_index)
+        lf = self._frames.get(fkey)
+        if lf is None:
+            return
+        lf.instances = [i for i in lf.instances if i is not ref.instance]
+        if not lf.instances and not lf.is_negative:
+            self.labels.labeled_frames.remove(lf)
+            del self._frames[fkey]
+            self.labels.reindex()
+
+    # -- binding to a live layer ---------------------------------------------------------
+    def bind_points_layer(self, layer: Any) -> EditSummary:
+        """Follow a napari Points layer holding this project's user labels.
+
+        Its current content is applied now, and later edits are synced before
+        every query, snapshot or save (a cheap fingerprint tells whether it changed).
+        """
+        self.sync()  # fold edits of a previously bound layer first
+        summary = self.update_from_points(layer.data, layer.features)
+        self._bound = weakref.ref(layer)
+        self._bound_fingerprint = self._fingerprint(layer.data, layer.features)
+        return summary
+
+    @staticmethod
+    def _fingerprint(data: np.ndarray, features: pd.DataFrame) -> bytes:
+        h = hashlib.blake2b(digest_size=16)
+        arr = np.ascontiguousarray(np.asarray(data, dtype=np.float64))
+        h.update(str(arr.shape).encode())
+        h.update(arr.tobytes())
+        cols = [c for c in ("instance", "node", "track") if c in features]
+        if cols and len(features):
+            hashed = pd.util.hash_pandas_object(
+                features[cols].astype(object), index=False
+            ).to_numpy()
+            h.update(hashed.tobytes())
+        return h.digest()
+
+    def sync(self) -> EditSummary | None:
+        """Apply edits from the bound Points layer, if it changed since the last sync."""
+        layer = self._bound() if self._bound is not None else None
+        if layer is None:
+            return None
+        fp = self._fingerprint(layer.data, layer.features)
+        if fp == self._bound_fingerprint:
+            return None
+        summary = self.update_from_points(layer.data, layer.features)
+        self._bound_fingerprint = fp
+        return summary
+
+    # -- queries for the widget and trainer ----------------------------------------------
+    def user_frames(self) -> list[tuple[int, int]]:
+        """(video index, frame index) of frames with at least one visible user instance, sorted."""
+        self.sync()
+        frames = {(r.video_index, r.frame_index) for r in self._user_refs.values() if not r.instance.is_empty}
+        return sorted(frames)
+
+    def labeled_instances(self, video_index: int, frame_index: int) -> np.ndarray:
+        """User instances of one frame as ``(n, n_nodes, 2)`` float32 xy, NaN = missing.
+
+        Instances without any visible node are left out.
+        """
+        self.sync()
+        return self._instances_at(self._user_refs, video_index, frame_index)
+
+    def predicted_instances(self, video_index: int, frame_index: int) -> np.ndarray:
+        """Predicted instances of one frame as ``(n, n_nodes, 2)`` float32 xy."""
+        return self._instances_at(self._pred_refs, video_index, frame_index)
+
+    def _instances_at(self, refs, video_index: int, frame_index: int) -> np.ndarray:
+        k = len(self.skeleton.node_names) if self.labels.skeletons else 0
+        lf = self._frames.get((video_index, frame_index))
+        if lf is None:
+            return np.empty((0, k, 2), np.float32)
+        wanted = {id(r.instance) for r in refs.values()}
+        arrs = [i.numpy() for i in lf.instances if id(i) in wanted and not i.is_empty]
+        if not arrs:
+            return np.empty((0, k, 2), np.float32)
+        return np.stack(arrs).astype(np.float32)
+
+    # -- saving ------------------------------------------------------------------------
+    def _embed_plan(self, target: Path) -> list[tuple[sio.Video, int]] | bool:
+        """Frames to embed: a ``.pkg.slp`` target gets every labeled and suggested frame of
+        readable videos; frames embedded in the source are re-embedded (their original
+        video may not exist); otherwise nothing."""
+        frames: list[tuple[sio.Video, int]] = []
+        package = target.name.lower().endswith(".pkg.slp")
+        for vi, video in enumerate(self.labels.videos):
+            if not self.video_available(vi):
+                continue
+            backend = video.backend
+            if getattr(backend, "has_embedded_images", False):
+                frames += [(video, int(i)) for i in backend.embedded_frame_inds]
+            elif package:
+                wanted = {f for (v, f) in self._frames if v == vi}
+                wanted |= {f for (v, f) in self.suggestions if v == vi}
+                frames += [(video, f) for f in sorted(wanted)]
+        return frames if frames else False
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the project (with synced layer edits) to ``path``; it becomes the project's path.
+
+        The file is written next to ``path`` under a temporary name and moved
+        into place at the end, so a failed save never damages an existing file,
+        and no file other than ``path`` is ever replaced.
+
+        Raises
+        ------
+        SleapFileError
+            ``path`` exists and ``overwrite`` is False, or writing failed.
+        """
+        out = self._write(path, overwrite)
+        self.path = out
+        return out
+
+    def snapshot(self, path: str | Path) -> Path:
+        """Write the current labels (including layer edits) to a NEW ``.slp`` for the trainer.
+
+        The project's own path is unchanged. Frames embedded in a ``.pkg.slp``
+        source are embedded again so the trainer can read them.
+
+        Raises
+        ------
+        SleapFileError
+            ``path`` already exists.
+        """
+        return self._write(path, overwrite=False)
+
+    def _write(self, path: str | Path, overwrite: bool) -> Path:
+        target = Path(path).resolve()
+        if not target.name.lower().endswith(".slp"):
+            raise SleapFileError(f"SLEAP projects are saved as .slp files; got {target.name}.")
+        if target.exists() and not overwrite:
+            raise SleapFileError(f"{target} already exists; choose a new file name.")
+        if not target.parent.is_dir():
+            raise SleapFileError(f"The folder {target.parent} does not exist.")
+        self.sync()
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp.slp")
+        try:
+            self.labels.save(tmp.as_posix(), embed=self._embed_plan(target), verbose=False)
+            os.replace(tmp, target)
+        except SleapFileError:
+            raise
+        except Exception as exc:
+            raise SleapFileError(f"Saving {target.name} failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return target
+
+    # -- object identity ---------------------------------------------------------------
+    def __deepcopy__(self, memo) -> SleapProject:
+        # Layers share one project; duplicating a layer must not fork it.
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"SleapProject({self.name!r}, videos={len(self.labels.videos)}, "
+            f"user_instances={len(self._user_refs)}, predictions={len(self._pred_refs)})"
+        )
+
+
+def find_project(layers: Iterable[Any]) -> SleapProject | None:
+    """The SLEAP project behind a viewer's layers, bound to its user-labels layer.
+
+    Prefers the project of the active layer, else the top-most layer that
+    carries one. The project's ``"<name> labels"`` Points layer is bound so that
+    :meth:`SleapProject.user_frames`, :meth:`~SleapProject.labeled_instances`,
+    :meth:`~SleapProject.snapshot` and :meth:`~SleapProject.save` see the
+    user's edits.
+
+    Parameters
+    ----------
+    layers
+        ``viewer.layers`` (or any iterable of napari layers).
+    """
+    layers = list(layers) if not hasattr(layers, "selection") else layers
+    project = None
+    active = getattr(getattr(layers, "selection", None), "active", None)
+    if active is not None:
+        project = active.metadata.get(PROJECT_KEY)
+    if project is None:
+        for layer in reversed(list(layers)):
+            project = layer.metadata.get(PROJECT_KEY)
+            if project is not None:
+                break
+    if project is None:
+        return None
+    for layer in reversed(list(layers)):
+        if layer.metadata.get(PROJECT_KEY) is project and layer.metadata.get(ROLE_KEY) == "labels":
+            if project._bound is None or project._bound() is not layer:
+                project.bind_points_layer(layer)
+            break
+    return project

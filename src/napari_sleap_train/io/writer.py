@@ -1,0 +1,73 @@
+"""npe2 writer: save points (and the project behind them) as a SLEAP ``.slp`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from napari_sleap_train.io.errors import LayerDataError
+from napari_sleap_train.io.layers import LayerData
+from napari_sleap_train.io.plain_points import project_from_points
+from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, SleapProject
+
+
+def _project_of(meta: dict[str, Any]) -> SleapProject | None:
+    project = (meta.get("metadata") or {}).get(PROJECT_KEY)
+    return project if isinstance(project, SleapProject) else None
+
+
+def write_slp(path: str, layer_data: list[LayerData]) -> list[str]:
+    """Save the chosen layers as a SLEAP project at ``path``.
+
+    If the layers come from an opened project, the project is saved with the
+    edits of its ``labels`` Points layer (predictions, skeleton, tracks,
+    suggestions and videos are kept). Otherwise a minimal project is built from
+    the Points layers' ``node`` / ``instance`` / ``track`` features.
+
+    Only ``path`` (the file chosen in the save dialog, which napari has
+    already confirmed overwriting) is written; the file is written under a
+    temporary name beside it and moved into place at the end.
+
+    Returns
+    -------
+    list of str
+        ``[path]``.
+
+    Raises
+    ------
+    LayerDataError
+        The layers cannot be turned into a SLEAP project.
+    """
+    projects: list[SleapProject] = []
+    for _, meta, _ in layer_data:
+        project = _project_of(meta)
+        if project is not None and all(project is not p for p in projects):
+            projects.append(project)
+    if len(projects) > 1:
+        raise LayerDataError(
+            f"The selected layers come from {len(projects)} SLEAP projects "
+            f"({', '.join(p.name for p in projects)}); select the layers of one project to save."
+        )
+    if projects:
+        project = projects[0]
+        labels_layers = [
+            (data, meta)
+            for data, meta, kind in layer_data
+            if kind == "points"
+            and _project_of(meta) is project
+            and meta["metadata"].get(ROLE_KEY) == "labels"
+        ]
+        if len(labels_layers) > 1:
+            raise LayerDataError(
+                f"{len(labels_layers)} selected points layers hold the labels of {project.name}; "
+                "select only one of them to save."
+            )
+        if labels_layers:
+            data, meta = labels_layers[0]
+            project.update_from_points(data, meta.get("features"))
+        else:
+            project.sync()
+    else:
+        project = project_from_points(layer_data, Path(path))
+    saved = project.save(path, overwrite=True)
+    return [str(saved)]
