@@ -1,1 +1,15 @@
-"""evaluate package."""
+"""Accuracy metrics of predictions against user labels (numpy only): OKS mAP, pixel error, PCK."""
+
+from .matching import match_instances, oks, oks_matrix
+from .metrics import EvaluationError, EvaluationResult, ErrorStats, evaluate, write_metrics
+
+__all__ = [
+    "ErrorStats",
+    "EvaluationError",
+    "EvaluationResult",
+    "evaluate",
+    "match_instances",
+    "oks",
+    "oks_matrix",
+    "write_metrics",
+]

@@ -1,0 +1,375 @@
+"""Accuracy of predictions against user labels (numpy only).
+
+:func:`evaluate` compares the predicted instances of one ``Labels`` with the
+user instances of another on the same frames (usually the held-out
+validation frames) and returns an :class:`EvaluationResult`:
+
+* **OKS mAP / mAR** (COCO style): instances are matched one-to-one per frame
+  by the Hungarian algorithm on OKS; for every OKS threshold 0.50, 0.55, ...,
+  0.95 a matched prediction counts as a true positive when its OKS reaches
+  the threshold; average precision uses COCO's 101-point interpolation with
+  predictions ranked by their instance score.
+* **pixel error** per node and overall (mean, median, 90th and 95th
+  percentile) over the visible ground-truth nodes of matched instances that
+  the prediction has;
+* **detected fraction**: the share of visible ground-truth nodes that the
+  matched prediction has at all (unmatched ground truth counts as missed);
+* **PCK** at 2, 5 and 10 px: the share of visible ground-truth nodes
+  predicted within that distance (missed nodes count as failures).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import sleap_io as sio
+
+from .matching import DEFAULT_SIGMA, match_instances
+
+#: COCO's OKS thresholds.
+OKS_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
+#: Distances (pixels) of the PCK figures.
+PCK_THRESHOLDS = (2.0, 5.0, 10.0)
+
+
+class EvaluationError(ValueError):
+    """The two label sets cannot be compared."""
+
+
+@dataclass
+class ErrorStats:
+    """Summary of a set of pixel distances (``None`` when there are none)."""
+
+    n: int = 0
+    mean: float | None = None
+    median: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+
+    @classmethod
+    def of(cls, distances: Sequence[float] | np.ndarray) -> "ErrorStats":
+        d = np.asarray(distances, dtype=np.float64)
+        d = d[np.isfinite(d)]
+        if len(d) == 0:
+            return cls()
+        return cls(
+            n=int(len(d)),
+            mean=float(d.mean()),
+            median=float(np.median(d)),
+            p90=float(np.percentile(d, 90)),
+            p95=float(np.percentile(d, 95)),
+        )
+
+
+@dataclass
+class EvaluationResult:
+    """Accuracy figures of one evaluation (see the module docstring)."""
+
+    node_names: list[str] = field(default_factory=list)
+    n_frames: int = 0
+    n_gt_instances: int = 0
+    n_pred_instances: int = 0
+    n_matched: int = 0
+    n_false_positives: int = 0
+    n_false_negatives: int = 0
+    oks_sigma: float | list[float] = DEFAULT_SIGMA
+    mean_oks: float | None = None  # over matched pairs
+    oks_map: float | None = None  # OKS mAP over OKS_THRESHOLDS
+    oks_mar: float | None = None
+    ap: dict[str, float] = field(default_factory=dict)  # per OKS threshold, "0.50" -> AP
+    pixel_error: ErrorStats = field(default_factory=ErrorStats)
+    node_pixel_error: dict[str, ErrorStats] = field(default_factory=dict)
+    detected_fraction: float | None = None
+    node_detected_fraction: dict[str, float | None] = field(default_factory=dict)
+    pck: dict[str, float] = field(default_factory=dict)  # "2" -> fraction within 2 px
+    node_pck: dict[str, dict[str, float]] = field(default_factory=dict)
+    frames: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN becomes ``None``)."""
+
+        def clean(v):
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, dict):
+                return {str(k): clean(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [clean(x) for x in v]
+            if isinstance(v, np.generic):
+                return clean(v.item())
+            return v
+
+        return clean(asdict(self))
+
+    def summary(self) -> str:
+        """A few plain lines for a terminal or a status bar."""
+
+        def f(v, fmt="{:.3f}"):
+            return "n/a" if v is None else fmt.format(v)
+
+        pe = self.pixel_error
+        lines = [
+            f"{self.n_frames} frames, {self.n_gt_instances} labeled and "
+            f"{self.n_pred_instances} predicted instances, {self.n_matched} matched",
+            f"OKS mAP {f(self.oks_map)}  mAR {f(self.oks_mar)}  mean OKS {f(self.mean_oks)}",
+            f"pixel error: mean {f(pe.mean, '{:.2f}')}  median {f(pe.median, '{:.2f}')}  "
+            f"p90 {f(pe.p90, '{:.2f}')}  p95 {f(pe.p95, '{:.2f}')}",
+            "PCK " + "  ".join(f"@{k}px {f(v)}" for k, v in self.pck.items())
+            + f"  detected {f(self.detected_fraction)}",
+        ]
+        return "\n".join(lines)
+
+
+def write_metrics(result: EvaluationResult, path: str | Path) -> Path:
+    """Write ``result.to_dict()`` as indented JSON (e.g. ``<run>/metrics.json``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    return path
+
+
+def _threshold_key(t: float) -> str:
+    return f"{t:.2f}"
+
+
+def _pck_key(t: float) -> str:
+    return f"{t:g}"
+
+
+def average_precision(scores: np.ndarray, is_tp: np.ndarray, n_gt: int) -> tuple[float, float]:
+    """COCO 101-point interpolated AP and the final recall.
+
+    Parameters
+    ----------
+    scores
+        Confidence of every prediction.
+    is_tp
+        Whether each prediction is a true positive.
+    n_gt
+        Number of ground-truth instances.
+    """
+    if n_gt == 0:
+        return float("nan"), float("nan")
+    if len(scores) == 0:
+        return 0.0, 0.0
+    order = np.argsort(-np.asarray(scores), kind="mergesort")
+    tp = np.asarray(is_tp, dtype=np.float64)[order]
+    ctp = np.cumsum(tp)
+    cfp = np.cumsum(1.0 - tp)
+    recall = ctp / n_gt
+    precision = ctp / np.maximum(ctp + cfp, np.finfo(float).eps)
+    # precision envelope: best precision at any recall at least this high
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
+    recall_points = np.linspace(0.0, 1.0, 101)
+    idx = np.searchsorted(recall, recall_points, side="left")
+    sampled = np.where(idx < len(precision), precision[np.minimum(idx, len(precision) - 1)], 0.0)
+    return float(sampled.mean()), float(recall[-1])
+
+
+def _video_index_map(gt: sio.Labels, pr: sio.Labels) -> dict[int, int]:
+    """For each predicted video, the ground-truth video it shows."""
+    out = {}
+    gt_ids = {id(v): i for i, v in enumerate(gt.videos)}
+    names = {str(v.filename): i for i, v in enumerate(gt.videos)}
+    bases: dict[str, list[int]] = {}
+    for i, v in enumerate(gt.videos):
+        bases.setdefault(Path(str(v.filename)).name, []).append(i)
+    for j, v in enumerate(pr.videos):
+        if id(v) in gt_ids:
+            out[j] = gt_ids[id(v)]
+        elif str(v.filename) in names:
+            out[j] = names[str(v.filename)]
+        elif len(bases.get(Path(str(v.filename)).name, [])) == 1:
+            out[j] = bases[Path(str(v.filename)).name][0]
+        elif len(pr.videos) == len(gt.videos):
+            out[j] = j
+    return out
+
+
+def _instances(lf: sio.LabeledFrame, user: bool, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, k, 2)`` points in ground-truth node order and ``(n,)`` scores."""
+    insts = lf.user_instances if user else lf.predicted_instances
+    k = len(order)
+    pts = np.full((len(insts), k, 2), np.nan)
+    scores = np.ones(len(insts))
+    have = order >= 0
+    for i, inst in enumerate(insts):
+        p = np.asarray(inst.numpy(), dtype=np.float64)
+        pts[i, have] = p[order[have]]
+        if not user:
+            s = float(getattr(inst, "score", 1.0))
+            scores[i] = s if math.isfinite(s) else 0.0
+    if user:
+        keep = np.isfinite(pts).all(axis=-1).any(axis=-1)
+        pts, scores = pts[keep], scores[keep]
+    return pts, scores
+
+
+def evaluate(
+    gt_labels: sio.Labels,
+    pr_labels: sio.Labels,
+    frames: Sequence[tuple[int, int]] | None = None,
+    oks_sigma: float | Sequence[float] = DEFAULT_SIGMA,
+    pck_thresholds: Sequence[float] = PCK_THRESHOLDS,
+    predicted_only: bool = True,
+) -> EvaluationResult:
+    """Compare predictions with user labels.
+
+    Parameters
+    ----------
+    gt_labels
+        Ground truth: its user instances are used.
+    pr_labels
+        Predictions: its predicted instances are used (all instances when
+        ``predicted_only`` is False, e.g. to compare two annotators). May be
+        the same object as ``gt_labels``.
+    frames
+        ``(video index in gt_labels, frame index)`` pairs to evaluate. Default:
+        every frame of ``gt_labels`` with a user instance.
+    oks_sigma
+        Per-node OKS sigma (one value for all nodes, or one per node).
+    pck_thresholds
+        Distances in pixels for the PCK figures.
+    predicted_only
+        Use only predicted instances of ``pr_labels``.
+
+    Returns
+    -------
+    EvaluationResult
+    """
+    if not gt_labels.skeletons:
+        raise EvaluationError("The ground-truth labels have no skeleton.")
+    node_names = list(gt_labels.skeletons[0].node_names)
+    k = len(node_names)
+    gt_vid = {id(v): i for i, v in enumerate(gt_labels.videos)}
+    vmap = _video_index_map(gt_labels, pr_labels)
+    pr_vid = {id(v): j for j, v in enumerate(pr_labels.videos)}
+
+    gt_frames: dict[tuple[int, int], sio.LabeledFrame] = {}
+    for lf in gt_labels.labeled_frames:
+        if id(lf.video) in gt_vid and lf.user_instances:
+            gt_frames[(gt_vid[id(lf.video)], int(lf.frame_idx))] = lf
+    pr_frames: dict[tuple[int, int], list[sio.LabeledFrame]] = {}
+    for lf in pr_labels.labeled_frames:
+        j = pr_vid.get(id(lf.video))
+        if j is not None and j in vmap:
+            pr_frames.setdefault((vmap[j], int(lf.frame_idx)), []).append(lf)
+
+    keys = sorted(gt_frames) if frames is None else sorted({(int(v), int(f)) for v, f in frames})
+    orders: dict[int, np.ndarray] = {}
+
+    def order_for(skel: sio.Skeleton) -> np.ndarray:
+        if id(skel) not in orders:
+            names = {n: i for i, n in enumerate(skel.node_names)}
+            orders[id(skel)] = np.array([names.get(n, -1) for n in node_names], dtype=int)
+        return orders[id(skel)]
+
+    sigma_arr = np.broadcast_to(np.asarray(oks_sigma, dtype=np.float64), (k,))
+    node_dist: list[list[float]] = [[] for _ in range(k)]
+    node_visible = np.zeros(k, dtype=np.int64)
+    node_found = np.zeros(k, dtype=np.int64)
+    node_within = np.zeros((len(pck_thresholds), k), dtype=np.int64)
+    thresholds = np.asarray(pck_thresholds, dtype=np.float64)
+    all_scores: list[float] = []
+    all_oks: list[float] = []  # OKS of each prediction's match (0 when unmatched)
+    matched_oks: list[float] = []
+    n_gt = n_pr = n_matched = 0
+
+    for key in keys:
+        glf = gt_frames.get(key)
+        if glf is None:
+            gts = np.zeros((0, k, 2))
+        else:
+            gts, _ = _instances(glf, True, order_for(glf.user_instances[0].skeleton))
+        prs_list, scores_list = [], []
+        for plf in pr_frames.get(key, []):
+            insts = plf.predicted_instances if predicted_only else plf.instances
+            if not insts:
+                continue
+            if predicted_only:
+                p, s = _instances(plf, False, order_for(insts[0].skeleton))
+            else:
+                p_u, s_u = _instances(plf, True, order_for(insts[0].skeleton))
+                p_p, s_p = _instances(plf, False, order_for(insts[0].skeleton))
+                p, s = np.concatenate([p_u, p_p]), np.concatenate([s_u, s_p])
+            prs_list.append(p)
+            scores_list.append(s)
+        prs = np.concatenate(prs_list) if prs_list else np.zeros((0, k, 2))
+        scores = np.concatenate(scores_list) if scores_list else np.zeros(0)
+        n_gt += len(gts)
+        n_pr += len(prs)
+
+        pairs, mat = match_instances(gts, prs, sigma_arr)
+        pred_oks = np.zeros(len(prs))
+        gt_match = {g: p for g, p in pairs}
+        for g, p in pairs:
+            pred_oks[p] = mat[g, p]
+            matched_oks.append(float(mat[g, p]))
+        n_matched += len(pairs)
+        all_scores.extend(scores.tolist())
+        all_oks.extend(pred_oks.tolist())
+
+        for g in range(len(gts)):
+            vis = np.isfinite(gts[g]).all(axis=-1)
+            node_visible += vis
+            if g not in gt_match:
+                continue
+            p = prs[gt_match[g]]
+            d = np.linalg.norm(gts[g] - p, axis=-1)
+            found = vis & np.isfinite(d)
+            node_found += found
+            for n in np.flatnonzero(found):
+                node_dist[n].append(float(d[n]))
+            node_within += found[None, :] & (d[None, :] <= thresholds[:, None])
+
+    result = EvaluationResult(
+        node_names=node_names,
+        n_frames=len(keys),
+        n_gt_instances=n_gt,
+        n_pred_instances=n_pr,
+        n_matched=n_matched,
+        n_false_positives=n_pr - n_matched,
+        n_false_negatives=n_gt - n_matched,
+        oks_sigma=float(sigma_arr[0]) if np.all(sigma_arr == sigma_arr[0]) else sigma_arr.tolist(),
+        frames=list(keys),
+    )
+    if matched_oks:
+        result.mean_oks = float(np.mean(matched_oks))
+    if n_gt:
+        aps, ars = [], []
+        oks_arr = np.asarray(all_oks)
+        score_arr = np.asarray(all_scores)
+        for t in OKS_THRESHOLDS:
+            ap, ar = average_precision(score_arr, oks_arr >= t - 1e-12, n_gt)
+            result.ap[_threshold_key(t)] = ap
+            aps.append(ap)
+            ars.append(ar)
+        result.oks_map = float(np.mean(aps))
+        result.oks_mar = float(np.mean(ars))
+
+    all_d = [d for per in node_dist for d in per]
+    result.pixel_error = ErrorStats.of(all_d)
+    result.node_pixel_error = {name: ErrorStats.of(node_dist[i]) for i, name in enumerate(node_names)}
+    total_visible = int(node_visible.sum())
+    if total_visible:
+        result.detected_fraction = float(node_found.sum() / total_visible)
+        result.pck = {
+            _pck_key(t): float(node_within[i].sum() / total_visible) for i, t in enumerate(thresholds)
+        }
+    result.node_detected_fraction = {
+        name: (float(node_found[i] / node_visible[i]) if node_visible[i] else None)
+        for i, name in enumerate(node_names)
+    }
+    result.node_pck = {
+        name: {
+            _pck_key(t): float(node_within[j, i] / node_visible[i]) for j, t in enumerate(thresholds)
+        }
+        for i, name in enumerate(node_names)
+        if node_visible[i]
+    }
+    return result

@@ -1,0 +1,1 @@
+"""Predictions without TensorFlow: frame selection, peak finding, merging (numpy/sleap-io only)."""
