@@ -224,6 +224,7 @@ def default_sample_project(seed: int = 0, n_animals: int = 2, n_frames: int = 30
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
     try:
         write_sample_project(tmp, seed=seed, n_frames=n_frames, n_animals=n_animals)
+        tmp.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary folder
         if target.exists():  # incomplete leftover (or a concurrent writer lost the race)
             if project.exists():
                 return project
