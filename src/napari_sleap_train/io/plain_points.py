@@ -24,7 +24,9 @@ def _node_order(features: list[pd.DataFrame]) -> list[str]:
     for f in features:
         col = f["node"]
         values = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else list(col)
-        names += [str(v) for v in values if isinstance(v, str) and v and str(v) not in names]
+        for v in values:
+            if isinstance(v, str) and v and v not in names:
+                names.append(v)
     return names
 
 
