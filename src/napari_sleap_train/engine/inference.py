@@ -1,0 +1,643 @@
+"""Top-down and single-instance inference (child process only: imports Keras).
+
+:func:`load_predictor` turns model folders (ours or SLEAP 1.4's) into a
+:class:`Predictor`; :meth:`Predictor.predict` runs it on frames of a project
+and returns a new ``sio.Labels`` of predicted instances; :func:`predict_job`
+runs a :class:`~napari_sleap_train.runner.job.PredictJob` and reports through
+events. :func:`evaluate_frames` predicts on held-out labeled frames and
+writes ``metrics.json``.
+
+Geometry (shared with training through :mod:`napari_sleap_train.data`):
+
+* whole-frame models (centroid, single instance): frame -> channels as the
+  config asks -> resize by ``input_scaling`` -> float in ``[0, 1]`` ->
+  zero-pad bottom/right to ``max_stride``; a grid peak ``j`` on the output is
+  at input pixel ``j * output_stride`` and maps back to the frame by the
+  inverse of the input scaling;
+* centered instance: a crop centred on each centroid (anchor on the crop
+  centre ``(N - 1) / 2``, sub-pixel), resized by its ``input_scaling``;
+  peaks map back through the inverse crop affine.
+
+Peaks: centroids are local maxima (3x3 NMS, threshold), nodes are the global
+maximum of their channel; both are refined with the offset head when the
+model has one, else by ``refinement`` (see
+:mod:`napari_sleap_train.predictions.peaks`). Point scores are the peak
+values; an instance's score is the mean of its point scores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sleap_io as sio
+
+from napari_sleap_train.config.model import ModelKind
+from napari_sleap_train.data.augmentation import transform_points
+from napari_sleap_train.data.image import convert_channels, to_float255
+from napari_sleap_train.data.scaling import pad_to_stride, resize, unscale_points
+from napari_sleap_train.data.training_inputs import crop_instances
+from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
+from napari_sleap_train.engine.sleap_weights import (
+    POINTS_MULTIPLY,
+    LoadedModel,
+    load_model_folder,
+)
+from napari_sleap_train.predictions.peaks import DEFAULT_THRESHOLD, find_global_peaks, find_local_peaks
+
+Emit = Callable[[object], None]
+
+
+@dataclass
+class FramePrediction:
+    """Instances found on one frame, in frame pixels.
+
+    Attributes
+    ----------
+    points
+        ``(n, k, 2)`` xy, NaN where a node's peak is below the threshold.
+    point_scores
+        ``(n, k)`` peak values.
+    scores
+        ``(n,)`` instance scores (mean point score).
+    centroids, centroid_scores
+        ``(n, 2)`` and ``(n,)`` for top-down models (NaN for single instance).
+    """
+
+    points: np.ndarray
+    point_scores: np.ndarray
+    scores: np.ndarray
+    centroids: np.ndarray
+    centroid_scores: np.ndarray
+
+    @classmethod
+    def empty(cls, k: int) -> "FramePrediction":
+        return cls(np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros(0), np.zeros((0, 2)), np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def _model_output(model: LoadedModel, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Run the network; return confidence maps and offsets (or None)."""
+    out = model.keras_model(batch, training=False)
+    if isinstance(out, (list, tuple)):
+        cms = np.asarray(out[0])
+        offsets = np.asarray(out[1]) if model.has_offsets and len(out) > 1 else None
+    elif isinstance(out, dict):
+        values = list(out.values())
+        cms = np.asarray(values[0])
+        offsets = np.asarray(values[1]) if model.has_offsets and len(values) > 1 else None
+    else:
+        cms, offsets = np.asarray(out), None
+    return cms, offsets
+
+
+def _unscale(points: np.ndarray, model: LoadedModel) -> np.ndarray:
+    """Network-input pixels back to frame pixels for a whole-frame model."""
+    s = model.input_scaling
+    if s == 1:
+        return points
+    if model.point_convention == POINTS_MULTIPLY:
+        return np.asarray(points, dtype=np.float64) / s
+    return unscale_points(points, s)
+
+
+def _prepare_frame(image: np.ndarray, model: LoadedModel) -> np.ndarray:
+    """Frame -> network input (channels, input scaling, [0, 1], stride padding)."""
+    img = convert_channels(image, model.channels == 3, model.channels == 1)
+    img = resize(img, model.input_scaling)
+    img = to_float255(img) * np.float32(1.0 / 255.0)
+    return pad_to_stride(img, model.max_stride)
+
+
+def _stack_inputs(images: Sequence[np.ndarray]) -> np.ndarray:
+    """Stack network inputs of possibly different sizes (zero-pad to the largest)."""
+    h = max(i.shape[0] for i in images)
+    w = max(i.shape[1] for i in images)
+    out = np.zeros((len(images), h, w, images[0].shape[2]), dtype=np.float32)
+    for n, img in enumerate(images):
+        out[n, : img.shape[0], : img.shape[1]] = img
+    return out
+
+
+class Predictor:
+    """Top-down (centroid + centered instance) or single-instance predictor.
+
+    Parameters
+    ----------
+    models
+        Loaded models: a centroid and a centered-instance model, or one
+        single-instance model.
+    peak_threshold
+        Minimum confidence of a centroid or node peak.
+    max_instances
+        Keep at most this many centroids per frame (highest first); ``None``
+        keeps all.
+    batch_size
+        Frames per network call.
+    refinement
+        Sub-pixel refinement without an offset head: ``"integral"`` or
+        ``"gaussian"``.
+    """
+
+    def __init__(
+        self,
+        models: Sequence[LoadedModel],
+        peak_threshold: float = DEFAULT_THRESHOLD,
+        max_instances: int | None = None,
+        batch_size: int = 4,
+        refinement: str = "integral",
+    ):
+        by_kind = {m.kind: m for m in models}
+        if len(by_kind) != len(models):
+            raise EngineConfigError("Give each kind of model once (e.g. one centroid and one centered-instance model).")
+        self.centroid = by_kind.get(ModelKind.CENTROID)
+        self.centered = by_kind.get(ModelKind.CENTERED_INSTANCE)
+        self.single = by_kind.get(ModelKind.SINGLE_INSTANCE)
+        if self.single is not None and (self.centroid or self.centered):
+            raise EngineConfigError("A single-instance model is used alone, not with centroid or centered-instance models.")
+        if self.single is None and not (self.centroid and self.centered):
+            have = ", ".join(m.kind.value for m in models) or "none"
+            raise EngineConfigError(
+                "Top-down prediction needs a centroid model and a centered-instance model "
+                f"(given: {have})."
+            )
+        if self.centered is not None and not self.centered.crop_size:
+            raise EngineConfigError(
+                f"The centered-instance model in {self.centered.path} does not record its crop size."
+            )
+        if batch_size < 1:
+            raise EngineConfigError(f"Batch size must be at least 1, got {batch_size}.")
+        self.models = list(models)
+        self.peak_threshold = float(peak_threshold)
+        self.max_instances = max_instances
+        self.batch_size = int(batch_size)
+        self.refinement = refinement
+
+    @property
+    def node_model(self) -> LoadedModel:
+        """The model that predicts the nodes."""
+        return self.single if self.single is not None else self.centered
+
+    @property
+    def n_parts(self) -> int:
+        return self.node_model.n_outputs
+
+    # -------------------------------------------------------------- numpy level
+
+    def find_centroids(self, images: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Centroids ``(n, 2)`` (frame pixels) and their scores ``(n,)`` for each image."""
+        model = self.centroid
+        batch = _stack_inputs([_prepare_frame(img, model) for img in images])
+        cms, offsets = _model_output(model, batch)
+        out = []
+        for i in range(len(images)):
+            peaks = find_local_peaks(
+                cms[i, ..., :1],
+                threshold=self.peak_threshold,
+                refine=self.refinement,
+                offsets=None if offsets is None else offsets[i, ..., :2],
+            )
+            pts = _unscale(peaks.points * model.output_stride, model)
+            vals = peaks.values.astype(np.float64)
+            order = np.argsort(-vals, kind="stable")
+            if self.max_instances is not None:
+                order = order[: self.max_instances]
+            out.append((pts[order].reshape(-1, 2), vals[order]))
+        return out
+
+    def predict_instances(
+        self, images: Sequence[np.ndarray], centroids: Sequence[np.ndarray] | None = None
+    ) -> list[FramePrediction]:
+        """Predict every image of a batch.
+
+        Parameters
+        ----------
+        images
+            ``(H, W, C)`` uint8 frames.
+        centroids
+            Top-down only: use these ``(n, 2)`` centroids per image instead of
+            the centroid model (e.g. ground-truth anchors, to test the
+            centered-instance model alone); their scores are 1.
+        """
+        if self.single is not None:
+            return self._predict_single(images)
+        if centroids is None:
+            found = self.find_centroids(images)
+        else:
+            found = [(np.asarray(c, dtype=np.float64).reshape(-1, 2), np.ones(len(c))) for c in centroids]
+        return self._predict_centered(images, found)
+
+    def _predict_single(self, images: Sequence[np.ndarray]) -> list[FramePrediction]:
+        model = self.single
+        batch = _stack_inputs([_prepare_frame(img, model) for img in images])
+        cms, offsets = _model_output(model, batch)
+        pts, vals = find_global_peaks(cms, self.peak_threshold, self.refinement, offsets)
+        out = []
+        for i in range(len(images)):
+            p = _unscale(pts[i] * model.output_stride, model)
+            v = vals[i].astype(np.float64)
+            out.append(FramePrediction(
+                points=p[None], point_scores=v[None], scores=np.array([float(np.mean(v))]),
+                centroids=np.full((1, 2), np.nan), centroid_scores=np.full(1, np.nan),
+            ))
+        return out
+
+    def _predict_centered(
+        self, images: Sequence[np.ndarray], found: list[tuple[np.ndarray, np.ndarray]]
+    ) -> list[FramePrediction]:
+        model = self.centered
+        k = model.n_outputs
+        crops, mats, owners = [], [], []
+        for i, (img, (cents, _)) in enumerate(zip(images, found)):
+            if len(cents) == 0:
+                continue
+            frame = convert_channels(img, model.channels == 3, model.channels == 1)
+            c, m = crop_instances(frame, cents, model.crop_size, model.input_scaling, model.max_stride)
+            crops.append(c)
+            mats.append(m)
+            owners.extend([i] * len(c))
+        if not crops:
+            return [FramePrediction.empty(k) for _ in images]
+        crops_arr = np.concatenate(crops)
+        mats_arr = np.concatenate(mats)
+        # several crops per frame: run them in chunks of a few batches' worth
+        chunk = max(1, self.batch_size * 4)
+        pts_all, vals_all = [], []
+        for s in range(0, len(crops_arr), chunk):
+            cms, offsets = _model_output(model, crops_arr[s : s + chunk])
+            p, v = find_global_peaks(cms, self.peak_threshold, self.refinement, offsets)
+            pts_all.append(p)
+            vals_all.append(v)
+        pts = np.concatenate(pts_all) * model.output_stride  # crop (network input) pixels
+        vals = np.concatenate(vals_all).astype(np.float64)
+        frame_pts = np.stack([transform_points(pts[j], np.linalg.inv(mats_arr[j])) for j in range(len(pts))])
+        owners_arr = np.asarray(owners)
+        out = []
+        for i, (cents, cvals) in enumerate(found):
+            sel = owners_arr == i
+            if not sel.any():
+                out.append(FramePrediction.empty(k))
+                continue
+            v = vals[sel]
+            out.append(FramePrediction(
+                points=frame_pts[sel], point_scores=v, scores=v.mean(axis=1),
+                centroids=cents, centroid_scores=cvals,
+            ))
+        return out
+
+    # -------------------------------------------------------------- labels level
+
+    def _part_order(self, skeleton: sio.Skeleton) -> np.ndarray:
+        """Channel index of each skeleton node (-1 when the model does not predict it)."""
+        names = list(skeleton.node_names)
+        parts = self.node_model.part_names
+        if parts is None:
+            if len(names) != self.n_parts:
+                raise EngineDataError(
+                    f"The model predicts {self.n_parts} body parts but the project's skeleton has "
+                    f"{len(names)} ({', '.join(names)})."
+                )
+            return np.arange(len(names))
+        index = {n: i for i, n in enumerate(parts)}
+        order = np.array([index.get(n, -1) for n in names], dtype=int)
+        if np.all(order < 0):
+            raise EngineDataError(
+                f"None of the model's body parts ({', '.join(parts)}) are in the project's skeleton "
+                f"({', '.join(names)})."
+            )
+        return order
+
+    def iter_batches(
+        self, labels: sio.Labels, frames: Sequence[tuple[int, int]]
+    ) -> Iterator[tuple[list[tuple[int, int]], list[np.ndarray]]]:
+        """Decode frames batch by batch, one batch ahead in a background thread."""
+        frames = [(int(v), int(f)) for v, f in frames]
+        chunks = [frames[i : i + self.batch_size] for i in range(0, len(frames), self.batch_size)]
+
+        def decode(chunk):
+            images = []
+            for vi, fi in chunk:
+                if not 0 <= vi < len(labels.videos):
+                    raise EngineDataError(f"Video {vi} does not exist (the project has {len(labels.videos)}).")
+                try:
+                    img = labels.videos[vi][fi]
+                except Exception as exc:  # noqa: BLE001 - any decoder failure
+                    raise EngineDataError(
+                        f"Frame {fi} of {Path(str(labels.videos[vi].filename)).name} cannot be read "
+                        f"({type(exc).__name__}: {exc})."
+                    ) from exc
+                img = np.asarray(img)
+                if img.ndim == 4:
+                    img = img[0]
+                images.append(img)
+            return images
+
+        if not chunks:
+            return
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(decode, chunks[0])
+            for n, chunk in enumerate(chunks):
+                images = pending.result()
+                if n + 1 < len(chunks):
+                    pending = pool.submit(decode, chunks[n + 1])
+                yield chunk, images
+
+    def predict(
+        self,
+        labels: sio.Labels,
+        frames: Sequence[tuple[int, int]],
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> sio.Labels:
+        """Predict on ``(video index, frame index)`` frames of a project.
+
+        Returns
+        -------
+        sio.Labels
+            New labels that share the project's videos and skeleton and hold
+            only predicted instances (frames where nothing was found are
+            left out).
+        """
+        if not labels.skeletons:
+            raise EngineDataError("The project has no skeleton.")
+        skeleton = labels.skeletons[0]
+        order = self._part_order(skeleton)
+        have = order >= 0
+        out = sio.Labels(videos=list(labels.videos), skeletons=[skeleton])
+        total = len(frames)
+        done = 0
+        for chunk, images in self.iter_batches(labels, frames):
+            if should_stop is not None and should_stop():
+                break
+            for (vi, fi), pred in zip(chunk, self.predict_instances(images)):
+                if len(pred) == 0:
+                    continue
+                instances = []
+                for j in range(len(pred)):
+                    pts = np.full((len(order), 2), np.nan)
+                    scores = np.zeros(len(order))
+                    pts[have] = pred.points[j][order[have]]
+                    scores[have] = pred.point_scores[j][order[have]]
+                    instances.append(sio.PredictedInstance.from_numpy(
+                        pts, skeleton=skeleton, point_scores=scores, score=float(pred.scores[j])
+                    ))
+                out.append(sio.LabeledFrame(video=labels.videos[vi], frame_idx=fi, instances=instances), update=False)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        out.update()
+        return out
+
+
+def load_predictor(
+    model_dirs: Sequence[str | Path],
+    peak_threshold: float = DEFAULT_THRESHOLD,
+    max_instances: int | None = None,
+    batch_size: int = 4,
+    refinement: str = "integral",
+) -> Predictor:
+    """Load model folders (SLEAP 1.4 or ours) into a :class:`Predictor`."""
+    if not model_dirs:
+        raise EngineConfigError("No model folders given.")
+    models = [load_model_folder(d) for d in model_dirs]
+    return Predictor(models, peak_threshold, max_instances, batch_size, refinement)
+
+
+# ---------------------------------------------------------------------- jobs
+
+
+def _load_project(path: str | Path) -> sio.Labels:
+    """Open a project with its videos found the way the viewer finds them."""
+    from napari_sleap_train.io.project import SleapProject
+
+    try:
+        return SleapProject.load(path).labels
+    except Exception as exc:  # noqa: BLE001 - SleapFileError and friends
+        raise EngineDataError(str(exc)) from exc
+
+
+def _throttled_progress(emit: Emit, total: int, min_interval: float = 0.25) -> Callable[[int, int], None]:
+    from napari_sleap_train.runner.events import PredictProgress
+
+    last = [0.0]
+
+    def report(done: int, total_: int) -> None:
+        now = time.monotonic()
+        if done >= total_ or now - last[0] >= min_interval:
+            last[0] = now
+            emit(PredictProgress(done=done, total=total_))
+
+    return report
+
+
+def run_prediction(
+    predictor: Predictor,
+    labels: sio.Labels,
+    frames: Sequence[tuple[int, int]],
+    labels_path: str | Path,
+    output_path: str | Path | None,
+    emit: Emit,
+    should_stop: Callable[[], bool] | None = None,
+    explanation: str = "",
+) -> tuple[Path | None, sio.Labels | None]:
+    """Predict, merge into a copy of the project, save a new file, report events.
+
+    Emits ``PredictProgress`` while running and one ``Predictions`` event at
+    the end (with an explanation instead of a path when there were no frames).
+
+    Returns
+    -------
+    path, predictions
+        The written file and the new predictions alone (both ``None`` when
+        there were no frames).
+    """
+    from napari_sleap_train.predictions.merge import write_predictions
+    from napari_sleap_train.runner.events import Predictions
+
+    if not frames:
+        emit(Predictions(
+            path="", n_frames=0, n_instances=0,
+            explanation=explanation or "no frames were chosen for prediction",
+        ))
+        return None, None
+    predicted = predictor.predict(labels, frames, _throttled_progress(emit, len(frames)), should_stop)
+    out_path, result = write_predictions(labels, predicted, labels_path, output_path)
+    n_found = len(predicted.labeled_frames)
+    note = explanation
+    if n_found == 0:
+        note = (
+            f"no animals were found on the {len(frames)} frames (no confidence peak above "
+            f"{predictor.peak_threshold:g})"
+        )
+    emit(Predictions(path=str(out_path), n_frames=len(frames), n_instances=result.n_instances, explanation=note))
+    return out_path, predicted
+
+
+def evaluate_frames(
+    predictor: Predictor,
+    labels: sio.Labels,
+    frames: Sequence[tuple[int, int]],
+    emit: Emit | None = None,
+    run_dirs: Sequence[str | Path] = (),
+    model_name: str = "",
+):
+    """Predict on labeled frames and compare with the user's labels.
+
+    Writes ``metrics.json`` into every folder of ``run_dirs`` and emits a
+    ``Metrics`` event when ``emit`` is given.
+
+    Returns
+    -------
+    napari_sleap_train.evaluate.EvaluationResult or None
+        ``None`` when ``frames`` is empty.
+    """
+    from napari_sleap_train.evaluate import evaluate, write_metrics
+    from napari_sleap_train.runner.events import Metrics
+
+    frames = [(int(v), int(f)) for v, f in frames]
+    if not frames:
+        return None
+    predicted = predictor.predict(labels, frames)
+    result = evaluate(labels, predicted, frames=frames)
+    written = [write_metrics(result, Path(d) / "metrics.json") for d in run_dirs]
+    if emit is not None:
+        emit(Metrics(model=model_name, values=result.to_dict(), path=str(written[0]) if written else ""))
+    return result
+
+
+def _emitter(target) -> tuple[Emit, Callable[[], bool], Callable[[], None]]:
+    """``(emit, should_stop, check_cancel)`` from a Channel or a plain callable."""
+    if hasattr(target, "emit"):
+        stop = getattr(target, "stop_requested", None)
+        should_stop = (lambda: stop.is_set()) if stop is not None else (lambda: False)
+        check_cancel = getattr(target, "check_cancel", lambda: None)
+        return target.emit, should_stop, check_cancel
+    return target, (lambda: False), (lambda: None)
+
+
+def predict_job(job, emit) -> str | None:
+    """Run a :class:`~napari_sleap_train.runner.job.PredictJob`.
+
+    Loads the project and the models, predicts on ``job.frames``, writes the
+    merged project to ``job.output_path`` (a new file; when empty,
+    ``predictions/<project>.<timestamp>.predictions.slp`` next to the project),
+    and when some predicted frames carry user labels, evaluates on them
+    (``<output>.metrics.json`` and a ``Metrics`` event).
+
+    Parameters
+    ----------
+    job
+        The prediction job.
+    emit
+        A callable receiving :mod:`napari_sleap_train.runner.events` objects,
+        or the engine's ``Channel`` (then a *stop* command ends prediction
+        early, keeping what was predicted, and *cancel* raises ``Cancelled``).
+
+    Returns
+    -------
+    str or None
+        The written file (``None`` when there were no frames).
+    """
+    from napari_sleap_train.evaluate import evaluate, write_metrics
+    from napari_sleap_train.predictions.frame_selection import user_labeled_frames
+    from napari_sleap_train.runner.events import Metrics, Status
+
+    emit, should_stop, check_cancel = _emitter(emit)
+    emit(Status(model="", stage="loading models", detail=", ".join(str(d) for d in job.model_dirs)))
+    predictor = load_predictor(
+        job.model_dirs,
+        peak_threshold=job.peak_threshold,
+        max_instances=job.max_instances,
+        batch_size=job.batch_size,
+    )
+    labels = _load_project(job.labels_path)
+    check_cancel()
+
+    def stop() -> bool:
+        check_cancel()
+        return should_stop()
+
+    out, predicted = run_prediction(
+        predictor, labels, job.frames, job.labels_path, job.output_path or None, emit, stop
+    )
+    if out is None:
+        return None
+    labeled = sorted(set(job.frames) & user_labeled_frames(labels))
+    if labeled:
+        result = evaluate(labels, predicted, frames=labeled)
+        path = write_metrics(result, out.with_name(out.name.removesuffix(".slp") + ".metrics.json"))
+        emit(Metrics(model="pipeline", values=result.to_dict(), path=str(path)))
+    return str(out)
+
+
+def _match_video(project: sio.Labels, video: sio.Video) -> int | None:
+    names = [str(v.filename) for v in project.videos]
+    if str(video.filename) in names:
+        return names.index(str(video.filename))
+    bases = [Path(n).name for n in names]
+    base = Path(str(video.filename)).name
+    return bases.index(base) if bases.count(base) == 1 else None
+
+
+def evaluate_runs(run_dirs: Sequence[str | Path], labels_path: str | Path, emit) -> dict | None:
+    """Evaluate freshly trained models on their held-out validation frames.
+
+    The validation frames are the labeled frames of ``labels_gt.val.slp`` in
+    the run folder of the node model (centered instance or single instance);
+    the whole pipeline predicts on those frames of the project, the result is
+    written as ``metrics.json`` into every run folder and emitted as a
+    ``Metrics`` event (``model="pipeline"``).
+
+    Returns
+    -------
+    dict or None
+        The metrics (``EvaluationResult.to_dict()``), ``None`` when there are
+        no validation frames.
+    """
+    from napari_sleap_train.runner.events import Message
+
+    emit, _, check_cancel = _emitter(emit)
+    predictor = load_predictor(run_dirs)
+    node_dir = predictor.node_model.path
+    val_path = node_dir / "labels_gt.val.slp"
+    if not val_path.is_file():
+        emit(Message(text=f"No validation frames in {node_dir.name}; evaluation skipped.", level="warning"))
+        return None
+    labels = _load_project(labels_path)
+    val = sio.load_slp(str(val_path), open_videos=False)
+    frames = []
+    for lf in val.labeled_frames:
+        vi = _match_video(labels, lf.video)
+        if vi is not None and lf.user_instances:
+            frames.append((vi, int(lf.frame_idx)))
+    if not frames:
+        emit(Message(text="The validation frames are not in the project; evaluation skipped.", level="warning"))
+        return None
+    check_cancel()
+    result = evaluate_frames(predictor, labels, frames, emit, run_dirs, model_name="pipeline")
+    return None if result is None else result.to_dict()
+
+
+def predictions_summary(labels: sio.Labels) -> dict[str, float]:
+    """Frames and instances in a predictions file (used by the CLI)."""
+    n_inst = sum(len(lf.predicted_instances) for lf in labels.labeled_frames)
+    n_frames = sum(1 for lf in labels.labeled_frames if lf.predicted_instances)
+    return {"n_frames": n_frames, "n_instances": n_inst}
+
+
+__all__ = [
+    "FramePrediction",
+    "Predictor",
+    "evaluate_frames",
+    "evaluate_runs",
+    "load_predictor",
+    "predict_job",
+    "predictions_summary",
+    "run_prediction",
+]
