@@ -1,0 +1,235 @@
+"""Built-in training profiles, default pipelines, and trained runs to start from.
+
+The ``baseline*`` profiles carry the values of SLEAP 1.4's profiles of the
+same names (``sleap/training_profiles/*.json``): U-Net size, strides, sigma,
+input scaling, rotation augmentation, optimizer and plateau/early-stopping
+settings. A profile is one entry of :data:`PROFILES`; hardware-specific
+profiles (e.g. ``cpu.centroid``) are added the same way and picked up by
+:data:`DEFAULT_PROFILES`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from .model import (
+    AugmentationConfig,
+    DataConfig,
+    EarlyStoppingConfig,
+    HeadConfig,
+    ModelKind,
+    OptimizationConfig,
+    PipelineConfig,
+    PipelineKind,
+    PlateauConfig,
+    TrainingConfig,
+    UNetConfig,
+)
+from .serialize import ConfigError, from_dict
+from .sleap_json import config_from_sleap_dict, is_sleap_config
+
+#: Files a trained run folder holds its weights in (ours first).
+MODEL_FILES = ("best_model.keras", "best_model.h5")
+
+#: Early-stopping patience of the default pipelines (SLEAP's GUI default).
+DEFAULT_PATIENCE = 15
+
+HARDWARE = ("cpu", "gpu")
+
+
+def _profile(
+    kind: ModelKind,
+    *,
+    max_stride: int,
+    output_stride: int,
+    filters: int,
+    filters_rate: float,
+    input_scaling: float = 1.0,
+    sigma: float = 2.5,
+    rotation: float = 15.0,
+    plateau_min_delta: float = 1e-8,
+    early_stopping_patience: int = 10,
+) -> TrainingConfig:
+    """A SLEAP-style baseline: U-Net, Adam 1e-4, batch 4, 200 epochs, rotation augmentation."""
+    return TrainingConfig(
+        kind=kind,
+        data=DataConfig(input_scaling=input_scaling, crop_size=None, crop_padding=16, validation_fraction=0.1),
+        model=UNetConfig(
+            max_stride=max_stride,
+            output_stride=output_stride,
+            filters=filters,
+            filters_rate=filters_rate,
+            middle_block=True,
+            up_interpolate=True,
+            stacks=1,
+        ),
+        head=HeadConfig(sigma=sigma),
+        optimization=OptimizationConfig(
+            batch_size=4,
+            epochs=200,
+            learning_rate=1e-4,
+            optimizer="adam",
+            batches_per_epoch=None,
+            min_batches_per_epoch=200,
+            val_batches_per_epoch=None,
+            plateau=PlateauConfig(
+                enabled=True, factor=0.5, patience=5, cooldown=3, min_delta=plateau_min_delta, min_lr=1e-8
+            ),
+            early_stopping=EarlyStoppingConfig(enabled=True, patience=early_stopping_patience, min_delta=1e-8),
+        ),
+        augmentation=AugmentationConfig(rotate=True, rotation_max_angle=rotation),
+    )
+
+
+#: Built-in profiles by name (SLEAP 1.4 names). Use :func:`get_profile` for a copy.
+PROFILES: dict[str, TrainingConfig] = {
+    "baseline.centroid": _profile(
+        ModelKind.CENTROID, input_scaling=0.5, max_stride=16, output_stride=2, filters=16, filters_rate=2.0,
+        early_stopping_patience=20,
+    ),
+    "baseline_medium_rf.topdown": _profile(
+        ModelKind.CENTERED_INSTANCE, max_stride=16, output_stride=4, filters=24, filters_rate=2.0
+    ),
+    "baseline_large_rf.topdown": _profile(
+        ModelKind.CENTERED_INSTANCE, max_stride=32, output_stride=4, filters=24, filters_rate=1.5
+    ),
+    "baseline_medium_rf.single": _profile(
+        ModelKind.SINGLE_INSTANCE, max_stride=16, output_stride=2, filters=16, filters_rate=2.0
+    ),
+    "baseline_large_rf.single": _profile(
+        ModelKind.SINGLE_INSTANCE, max_stride=32, output_stride=4, filters=32, filters_rate=1.5,
+        plateau_min_delta=1e-5,
+    ),
+}
+
+#: Profile each model of a default pipeline starts from, per hardware. Add a
+#: ``("cpu", kind)`` entry here when CPU-tuned profiles exist.
+DEFAULT_PROFILES: dict[tuple[str, ModelKind], str] = {
+    ("gpu", ModelKind.CENTROID): "baseline.centroid",
+    ("gpu", ModelKind.CENTERED_INSTANCE): "baseline_medium_rf.topdown",
+    ("gpu", ModelKind.SINGLE_INSTANCE): "baseline_medium_rf.single",
+}
+
+
+def list_profiles(kind: ModelKind | str) -> list[str]:
+    """Names of the built-in profiles for one model kind, in definition order."""
+    kind = ModelKind(kind)
+    return [name for name, cfg in PROFILES.items() if cfg.kind is kind]
+
+
+def get_profile(name: str) -> TrainingConfig:
+    """A fresh copy of a built-in profile (``cfg.profile`` is set to its name).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name (the message lists the known ones).
+    """
+    try:
+        cfg = copy.deepcopy(PROFILES[name])
+    except KeyError:
+        raise ConfigError(f"Unknown training profile {name!r}; known profiles: {', '.join(PROFILES)}") from None
+    cfg.profile = name
+    return cfg
+
+
+def default_profile_name(kind: ModelKind | str, hardware: str = "cpu") -> str:
+    """Profile a model of ``kind`` starts from on ``hardware`` ("cpu" falls back to the GPU baseline)."""
+    if hardware not in HARDWARE:
+        raise ConfigError(f"hardware must be one of {', '.join(HARDWARE)}, got {hardware!r}")
+    kind = ModelKind(kind)
+    return DEFAULT_PROFILES.get((hardware, kind), DEFAULT_PROFILES[("gpu", kind)])
+
+
+def default_pipeline(kind: PipelineKind | str = PipelineKind.TOP_DOWN, hardware: str = "cpu") -> PipelineConfig:
+    """A pipeline with every model config filled from the default profiles.
+
+    Early stopping patience is :data:`DEFAULT_PATIENCE` (15); Adam 1e-4,
+    batch 4 come from the profiles.
+    """
+    kind = PipelineKind(kind)
+    models = {}
+    for model_kind in kind.model_kinds:
+        cfg = get_profile(default_profile_name(model_kind, hardware))
+        cfg.optimization.early_stopping.patience = DEFAULT_PATIENCE
+        models[model_kind] = cfg
+    pipeline = PipelineConfig(kind=kind, models=models)
+    pipeline.sync_shared()
+    return pipeline
+
+
+def load_training_config(path: str | Path) -> TrainingConfig:
+    """Read our ``config.json`` or a SLEAP ``training_config.json``.
+
+    ``path`` may be a file or a run folder (then ``config.json`` is tried
+    first, then ``training_config.json``). Our format is a
+    :class:`TrainingConfig` written by :func:`~.serialize.save_json`.
+
+    Raises
+    ------
+    ConfigError
+        When no readable configuration is found.
+    """
+    path = Path(path)
+    if path.is_dir():
+        candidates = [path / n for n in ("config.json", "training_config.json") if (path / n).is_file()]
+        if not candidates:
+            raise ConfigError(f"{path} holds no config.json or training_config.json")
+        errors = []
+        for candidate in candidates:
+            try:
+                return _load_config_file(candidate)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError("; ".join(errors))
+    return _load_config_file(path)
+
+
+def _load_config_file(path: Path) -> TrainingConfig:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"Configuration file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} does not hold a training configuration")
+    if is_sleap_config(data):
+        return config_from_sleap_dict(data, str(path))
+    return from_dict(TrainingConfig, data, str(path))
+
+
+def _run_kind(run: Path) -> ModelKind | None:
+    try:
+        return load_training_config(run).kind
+    except ConfigError:
+        return None
+
+
+def list_trained_runs(runs_folder: str | Path, kind: ModelKind | str | None = None) -> list[Path]:
+    """Run folders in ``runs_folder`` with a trained model, newest first.
+
+    A run counts when it holds ``best_model.keras`` or ``best_model.h5`` and a
+    readable config; with ``kind`` only runs of that model kind are listed.
+    Age is the modification time of the model file. A missing folder gives
+    an empty list.
+    """
+    root = Path(runs_folder)
+    if not root.is_dir():
+        return []
+    want = None if kind is None else ModelKind(kind)
+    found: list[tuple[float, Path]] = []
+    for run in root.iterdir():
+        if not run.is_dir():
+            continue
+        model = next((run / f for f in MODEL_FILES if (run / f).is_file()), None)
+        if model is None:
+            continue
+        run_kind = _run_kind(run)
+        if run_kind is None or (want is not None and run_kind is not want):
+            continue
+        found.append((model.stat().st_mtime, run))
+    found.sort(key=lambda t: (t[0], t[1].name), reverse=True)
+    return [run for _, run in found]

@@ -1,0 +1,127 @@
+import json
+import os
+import shutil
+
+import pytest
+
+from napari_sleap_train.config.model import ModelKind, PipelineKind, TrainingConfig
+from napari_sleap_train.config.profiles import (
+    PROFILES,
+    default_pipeline,
+    get_profile,
+    list_profiles,
+    list_trained_runs,
+    load_training_config,
+)
+from napari_sleap_train.config.serialize import ConfigError, save_json
+from napari_sleap_train.config.sleap_json import read_sleap_config, write_sleap_config
+from napari_sleap_train.data.receptive_field import receptive_field_in_frame
+
+
+def test_baseline_values_match_sleap():
+    c = PROFILES["baseline.centroid"]
+    assert (c.kind, c.data.input_scaling, c.model.max_stride, c.model.output_stride) == (ModelKind.CENTROID, 0.5, 16, 2)
+    assert (c.model.filters, c.model.filters_rate, c.head.sigma) == (16, 2.0, 2.5)
+    assert c.augmentation.rotate and c.augmentation.rotation_max_angle == 15
+    m = PROFILES["baseline_medium_rf.topdown"]
+    assert (m.model.max_stride, m.model.filters, m.model.filters_rate, m.head.sigma) == (16, 24, 2.0, 2.5)
+    large = PROFILES["baseline_large_rf.topdown"]
+    assert (large.model.max_stride, large.model.filters, large.model.filters_rate) == (32, 24, 1.5)
+    single = PROFILES["baseline_large_rf.single"]
+    assert (single.kind, single.model.max_stride, single.model.filters) == (ModelKind.SINGLE_INSTANCE, 32, 32)
+    for cfg in PROFILES.values():
+        assert cfg.optimization.optimizer == "adam" and cfg.optimization.learning_rate == pytest.approx(1e-4)
+        assert cfg.optimization.batch_size == 4
+
+
+def test_large_rf_profiles_see_more():
+    med = PROFILES["baseline_medium_rf.topdown"].model.max_stride
+    large = PROFILES["baseline_large_rf.topdown"].model.max_stride
+    assert receptive_field_in_frame(large, 1.0) > receptive_field_in_frame(med, 1.0)
+
+
+def test_list_profiles_by_kind():
+    assert list_profiles(ModelKind.CENTROID) == ["baseline.centroid"]
+    assert list_profiles("centered_instance") == ["baseline_medium_rf.topdown", "baseline_large_rf.topdown"]
+    assert list_profiles(ModelKind.SINGLE_INSTANCE) == ["baseline_medium_rf.single", "baseline_large_rf.single"]
+
+
+def test_get_profile_is_a_fresh_copy():
+    a = get_profile("baseline.centroid")
+    a.model.filters = 99
+    a.augmentation.rotate = False
+    b = get_profile("baseline.centroid")
+    assert b.model.filters == 16 and b.augmentation.rotate
+    assert b.profile == "baseline.centroid"
+    with pytest.raises(ConfigError, match="Unknown training profile 'nope'.*baseline.centroid"):
+        get_profile("nope")
+
+
+@pytest.mark.parametrize("hardware", ["cpu", "gpu"])
+def test_default_pipelines(hardware):
+    td = default_pipeline(PipelineKind.TOP_DOWN, hardware)
+    assert [c.kind for c in td.ordered_models()] == [ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE]
+    for cfg in td.ordered_models():
+        assert cfg.optimization.early_stopping.patience == 15
+        assert cfg.optimization.learning_rate == pytest.approx(1e-4) and cfg.optimization.batch_size == 4
+    single = default_pipeline("single-instance", hardware)
+    assert list(single.models) == [ModelKind.SINGLE_INSTANCE]
+    # pipelines do not share config objects with PROFILES or each other
+    td.models[ModelKind.CENTROID].model.filters = 1
+    assert default_pipeline(PipelineKind.TOP_DOWN, hardware).models[ModelKind.CENTROID].model.filters == 16
+    with pytest.raises(ConfigError, match="hardware"):
+        default_pipeline(PipelineKind.TOP_DOWN, "tpu")
+
+
+def test_every_profile_round_trips_through_sleap_json(tmp_path):
+    for name in PROFILES:
+        cfg = get_profile(name)
+        cfg.profile = None  # not part of SLEAP's format
+        assert read_sleap_config(write_sleap_config(cfg, tmp_path / f"{name}.json")) == cfg
+
+
+def test_load_training_config_reads_both_formats(tmp_path, shared_data):
+    ours = get_profile("baseline_large_rf.single")
+    ours.optimization.time_limit_minutes = 30.0
+    save_json(ours, tmp_path / "config.json")
+    assert load_training_config(tmp_path / "config.json") == ours
+    assert load_training_config(tmp_path) == ours  # folder: config.json preferred
+    sleap = load_training_config(shared_data / "models" / "minimal_instance.UNet.centroid")
+    assert sleap.model.max_stride == 8
+    (tmp_path / "empty_dir").mkdir()
+    with pytest.raises(ConfigError, match="holds no config.json"):
+        load_training_config(tmp_path / "empty_dir")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"kind": "centroid", "modle": {}}))
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_training_config(bad)
+
+
+def _make_run(root, name, kind, mtime, sleap_layout=True, model_file="best_model.keras"):
+    run = root / name
+    run.mkdir()
+    cfg = TrainingConfig(kind=kind)
+    if sleap_layout:
+        write_sleap_config(cfg, run)
+    else:
+        save_json(cfg, run / "config.json")
+    if model_file:
+        (run / model_file).write_bytes(b"weights")
+        os.utime(run / model_file, (mtime, mtime))
+    return run
+
+
+def test_list_trained_runs_newest_first(tmp_path, shared_data):
+    a = _make_run(tmp_path, "250101_100000.centroid", ModelKind.CENTROID, 1000)
+    b = _make_run(tmp_path, "250102_100000.centroid", ModelKind.CENTROID, 3000, sleap_layout=False)
+    c = _make_run(tmp_path, "250103_100000.centered_instance", ModelKind.CENTERED_INSTANCE, 2000, model_file="best_model.h5")
+    _make_run(tmp_path, "250104_100000.centroid", ModelKind.CENTROID, 4000, model_file=None)  # never finished
+    (tmp_path / "not_a_run.txt").write_text("x")
+    (tmp_path / "sleap_run").mkdir()
+    for name in ("training_config.json", "best_model.h5"):  # copyfile: not the read-only modes
+        shutil.copyfile(shared_data / "models" / "minimal_instance.UNet.centroid" / name, tmp_path / "sleap_run" / name)
+    os.utime(tmp_path / "sleap_run" / "best_model.h5", (500, 500))
+    assert list_trained_runs(tmp_path, ModelKind.CENTROID) == [b, a, tmp_path / "sleap_run"]
+    assert list_trained_runs(tmp_path, "centered_instance") == [c]
+    assert list_trained_runs(tmp_path) == [b, c, a, tmp_path / "sleap_run"]
+    assert list_trained_runs(tmp_path / "missing", ModelKind.CENTROID) == []
