@@ -100,7 +100,7 @@ def simulate_poses(
         [speed_scale * np.clip(1.3 + 0.7 * _smooth_signal(rng, t, 3, (60, 200)), 0.25, None) for _ in range(n_animals)],
         1,
     )
-    wag = np.stack([0.35 * _smooth_signal(rng, t, 2, (12, 30)) for _ in range(n_animals)], 1)
+    wag = np.stack([0.3 * _smooth_signal(rng, t, 2, (25, 60)) for _ in range(n_animals)], 1)
 
     # Start positions spread on a ring around the centre, headings random.
     cx, cy = (width - 1) / 2, (height - 1) / 2
@@ -114,8 +114,9 @@ def simulate_poses(
     hs = np.empty((n_frames, n_animals))
     bends = np.empty((n_frames, n_animals))
     margin = 0.9 * length  # trunk-to-wall distance at which steering starts
-    max_turn = 0.14
+    max_turn = 0.09
     bend = np.zeros(n_animals)
+    turn_rate = np.zeros(n_animals)
     for f in range(n_frames):
         omega = turn[f].copy()
         for a in range(n_animals):
@@ -142,11 +143,12 @@ def simulate_poses(
                     if abs(rel) < np.pi / 2:
                         strength = (1.6 * length[a] - dist) / (1.6 * length[a])
                         omega[a] -= np.sign(rel or 1.0) * 0.2 * strength
-        omega = np.clip(omega, -max_turn, max_turn)
+        # Low-pass the turn rate: steering terms switch on and off, the body should not jerk.
+        turn_rate = 0.7 * turn_rate + 0.3 * np.clip(omega, -max_turn, max_turn)
         # A turning mouse bends its body; low-pass so the bend changes smoothly.
-        target_bend = np.clip(omega / np.maximum(speed[f], 0.3 * speed_scale), -1.6 / length, 1.6 / length)
-        bend = 0.8 * bend + 0.2 * target_bend
-        heading = _wrap(heading + omega)
+        target_bend = np.clip(turn_rate / np.maximum(speed[f], 0.3 * speed_scale), -1.3 / length, 1.3 / length)
+        bend = 0.9 * bend + 0.1 * target_bend
+        heading = _wrap(heading + turn_rate)
         pos = pos + speed[f][:, None] * np.stack([np.cos(heading), np.sin(heading)], 1)
         for a in range(n_animals):
             kp = keypoints(pos[a, 0], pos[a, 1], heading[a], bend[a], wag[f, a], length[a])
