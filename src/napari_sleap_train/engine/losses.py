@@ -11,6 +11,7 @@ import keras
 from keras import ops
 
 
+@keras.saving.register_keras_serializable(package="napari_sleap_train")
 class HardKeypointMSE(keras.losses.Loss):
     """MSE plus online hard keypoint mining.
 

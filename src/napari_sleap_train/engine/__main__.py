@@ -1,0 +1,55 @@
+"""Child-process entry: ``python -m napari_sleap_train.engine JOB.json [--parent]``.
+
+Runs a training or prediction job written by
+:func:`napari_sleap_train.runner.job.save_job`, writing JSON-line events to
+stdout and reading commands from stdin. ``--parent`` (set by the runner) means
+stdin closing is the parent going away, which cancels the run. Exit code 0
+when the job finished, was stopped or cancelled; 1 when it failed; 2 when the
+job file is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from napari_sleap_train.config.serialize import ConfigError
+from napari_sleap_train.engine.protocol import Channel
+from napari_sleap_train.runner.events import Done, Error
+from napari_sleap_train.runner.job import TrainJob, load_job
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m napari_sleap_train.engine")
+    parser.add_argument("job", help="job file (JSON) written by the runner or `napari-sleap-train export-job`")
+    parser.add_argument("--parent", action="store_true", help="cancel when stdin closes (set by the runner)")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    channel = Channel.from_stdio()
+    channel.start_reader(sys.stdin, cancel_on_eof=args.parent)
+    try:
+        job = load_job(args.job)
+    except ConfigError as exc:
+        channel.emit(Error(message=str(exc), kind="config", hint="check the job file"))
+        channel.emit(Done(status="failed"))
+        channel.close()
+        return 2
+
+    from napari_sleap_train.engine.pipeline import run_predict_job, run_train_job
+
+    if isinstance(job, TrainJob):
+        status = run_train_job(job, channel)
+    else:
+        status = run_predict_job(job, channel)
+    channel.close()
+    return 1 if status == "failed" else 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stderr.flush()
+    # Skip interpreter teardown: TensorFlow's thread pools can take seconds to
+    # wind down, and every event has been flushed already.
+    os._exit(code)

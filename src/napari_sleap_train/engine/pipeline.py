@@ -1,0 +1,261 @@
+"""Run a whole job in the child process: every model of the pipeline, then prediction.
+
+Event flow of a :class:`~napari_sleap_train.runner.job.TrainJob`::
+
+    Status("loading labels")          # no TensorFlow yet: bad input fails in ~1 s
+    Status("starting TensorFlow")
+    Started(hardware, description, models)
+    Status("loading frames", "120/300 frames decoded")
+    for each model (centroid, then centered instance; or single instance):
+        Status(model, "building pipeline") / Status(model, "compiling")
+        ModelStarted(run_dir, epochs, batches_per_epoch, ...)
+        Status(model, "training")
+        Batch ... Epoch (+ Checkpoint when the best model improves) ...
+        ModelFinished(reason, best_epoch, ...)
+    Status("predicting") + PredictProgress/Predictions   # when frames were chosen
+    Done(status, run_dirs, predictions_path)
+
+On failure: ``Error(message, kind, hint, traceback)`` then ``Done("failed")``.
+On cancel: the run folders this job created are deleted, ``Done("cancelled")``.
+
+Prediction is delegated to :func:`napari_sleap_train.engine.inference.predict_job`
+(``predict_job(job: PredictJob, channel: Channel) -> str | None``: it emits
+``PredictProgress`` and ``Predictions`` and returns the written path).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import time
+import traceback
+from pathlib import Path
+
+from napari_sleap_train.config.model import ModelKind, TrainingConfig
+from napari_sleap_train.config.serialize import ConfigError, load_json, save_json
+from napari_sleap_train.engine.errors import Cancelled, EngineConfigError, EngineDataError, describe_exception
+from napari_sleap_train.engine.protocol import Channel
+from napari_sleap_train.runner.events import Done, Error, Message, ModelFinished, Started, Status
+from napari_sleap_train.runner.job import PredictJob, TrainJob
+
+CONFIG_NAME = "config.json"  # our own format (config/serialize.py)
+
+
+def make_run_dir(runs_folder: str | Path, kind: ModelKind, prefix: str = "", run_name: str | None = None) -> Path:
+    """Create ``<runs_folder>/<prefix><YYMMDD_HHMMSS>.<kind>`` (SLEAP's naming), never reusing one."""
+    runs = Path(runs_folder)
+    runs.mkdir(parents=True, exist_ok=True)
+    base = run_name or f"{prefix}{time.strftime('%y%m%d_%H%M%S')}.{kind.value}"
+    path, n = runs / base, 1
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            path = runs / f"{base}_{n}"
+            n += 1
+
+
+def load_labels(path: str | Path):
+    """Read the project with sleap-io, with a plain message on failure."""
+    import sleap_io as sio
+
+    path = Path(path)
+    if not path.exists():
+        raise EngineDataError(f"The project file {path} does not exist.", hint="check the path of the .slp file")
+    try:
+        return sio.load_slp(str(path))
+    except Exception as exc:  # h5py/sleap-io raise many kinds of errors on bad files
+        raise EngineDataError(
+            f"Could not read the project {path.name}: it is not a valid SLEAP file ({type(exc).__name__}: {exc}).",
+            hint="open it in SLEAP or napari to check it, or pick another file",
+        ) from exc
+
+
+def pipeline_models(job: TrainJob) -> list[TrainingConfig]:
+    """Model configs of the job in training order, with shared settings applied."""
+    pipeline = job.pipeline
+    if pipeline.anchor_part is not None:
+        pipeline.sync_shared()
+    for kind, cfg in pipeline.models.items():
+        cfg.kind = kind
+    missing = [k.value for k in pipeline.kind.model_kinds if k not in pipeline.models]
+    if missing:
+        raise EngineConfigError(
+            f"The {pipeline.kind.value} pipeline needs a config for: {', '.join(missing)}.",
+        )
+    return pipeline.ordered_models()
+
+
+def _resume_dirs(job: TrainJob) -> dict[ModelKind, Path]:
+    found: dict[ModelKind, Path] = {}
+    for folder in job.resume:
+        folder = Path(folder)
+        try:
+            cfg = load_json(TrainingConfig, folder / CONFIG_NAME)
+        except ConfigError as exc:
+            raise EngineConfigError(f"Cannot resume from {folder}: {exc}") from exc
+        found[cfg.kind] = folder
+    return found
+
+
+def _write_configs(run_dir: Path, initial: TrainingConfig, resolved: TrainingConfig, labels) -> None:
+    """``initial_config.json`` / ``training_config.json`` in SLEAP's layout, ``config.json`` in ours."""
+    save_json(resolved, run_dir / CONFIG_NAME)
+    try:
+        from napari_sleap_train.config.sleap_json import write_sleap_config
+    except ImportError:
+        return
+    skeleton = labels.skeleton if labels.skeletons else None
+    write_sleap_config(initial, run_dir / "initial_config.json", skeleton=skeleton)
+    write_sleap_config(resolved, run_dir / "training_config.json", skeleton=skeleton)
+
+
+def _predict(job: TrainJob, run_dirs: list[str], channel: Channel) -> str | None:
+    """Prediction hook after training (see the module docstring)."""
+    if not job.predict_frames:
+        return None
+    try:
+        inference = importlib.import_module("napari_sleap_train.engine.inference")
+    except ImportError:
+        channel.emit(Message(text="Prediction is not available in this installation; skipped.", level="warning"))
+        return None
+    from napari_sleap_train.predictions.merge import predictions_path
+
+    channel.emit(Status(stage="predicting", detail=f"{len(job.predict_frames)} frames"))
+    predict = PredictJob(
+        labels_path=job.labels_path,
+        model_dirs=list(run_dirs),
+        frames=list(job.predict_frames),
+        output_path=job.predictions_path or str(predictions_path(job.labels_path)),
+        device=job.pipeline.device,
+        max_instances=job.pipeline.max_instances,
+    )
+    return inference.predict_job(predict, channel)
+
+
+def run_train_job(job: TrainJob, channel: Channel) -> str:
+    """Train every model of ``job`` and predict; return the final status.
+
+    Emits every event including the final ``Done``; never raises (errors
+    become ``Error`` events).
+    """
+    created: list[Path] = []
+    run_dirs: list[str] = []
+    stopped = False
+    try:
+        channel.emit(Status(stage="loading labels", detail=str(job.labels_path)))
+        labels = load_labels(job.labels_path)
+        models = pipeline_models(job)
+        resume = _resume_dirs(job)
+
+        # Deferred imports: the checks above run before TensorFlow loads.
+        from napari_sleap_train.engine.samples import FrameStore, LabeledData
+        from napari_sleap_train.data.errors import DataError
+        from napari_sleap_train.data.training_inputs import anchor_index_of
+
+        for cfg in models:
+            data = LabeledData.from_labels(labels, cfg.data.validation_fraction, cfg.optimization.seed)
+            try:
+                anchor_index_of(cfg, data.node_names)
+            except DataError as exc:
+                raise EngineConfigError(str(exc), hint="choose an anchor part from the skeleton") from exc
+        channel.check_cancel()
+
+        channel.emit(Status(stage="starting TensorFlow", detail="loading TensorFlow and finding devices"))
+        from napari_sleap_train.engine.hardware import setup_device
+
+        info = setup_device(job.pipeline.device)
+        channel.emit(
+            Started(
+                pid=os.getpid(),
+                hardware=info.hardware,
+                device_names=info.device_names,
+                description=info.description,
+                tensorflow_version=info.tensorflow_version,
+                models=[m.kind.value for m in models],
+            )
+        )
+        from napari_sleap_train.engine.train import train_model
+
+        keys = [s.key for s in data.samples]
+        frames = FrameStore(
+            labels, keys,
+            progress=lambda done, total: channel.emit(
+                Status(stage="loading frames", detail=f"{done}/{total} frames decoded")
+            ),
+        )
+        runs_folder = job.runs_folder or job.pipeline.runs_folder
+        for cfg in models:
+            channel.check_cancel()
+            kind = cfg.kind
+            data = LabeledData.from_labels(labels, cfg.data.validation_fraction, cfg.optimization.seed)
+            if kind in resume:
+                run_dir = resume[kind]
+            else:
+                run_dir = make_run_dir(runs_folder, kind, job.pipeline.run_name_prefix, cfg.run_name)
+                created.append(run_dir)
+            run_dirs.append(str(run_dir))
+            result = train_model(cfg, data, frames, run_dir, channel, resume=kind in resume)
+            _write_configs(run_dir, cfg, result.resolved, labels)
+            data.write_split(run_dir)
+            stopped = stopped or result.reason == "stopped"
+            channel.stop_requested.clear()  # a stop ends this model only
+            channel.emit(
+                ModelFinished(
+                    model=kind.value,
+                    run_dir=str(run_dir),
+                    reason=result.reason,
+                    best_epoch=result.best_epoch,
+                    best_val_loss=result.best_val_loss,
+                    epochs_trained=result.epochs_trained,
+                )
+            )
+        channel.check_cancel()
+        predictions = _predict(job, run_dirs, channel)
+        status = "stopped" if stopped else "finished"
+        channel.emit(Done(status=status, run_dirs=run_dirs, predictions_path=predictions))
+        return status
+    except Cancelled:
+        for folder in created:
+            shutil.rmtree(folder, ignore_errors=True)
+        channel.emit(Done(status="cancelled", run_dirs=[]))
+        return "cancelled"
+    except BaseException as exc:  # noqa: BLE001 - everything must reach the user
+        message, kind, hint = describe_exception(exc)
+        channel.emit(Error(message=message, kind=kind, hint=hint, traceback=traceback.format_exc()))
+        channel.emit(Done(status="failed", run_dirs=run_dirs))
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return "failed"
+
+
+def run_predict_job(job: PredictJob, channel: Channel) -> str:
+    """Predict with existing models (``python -m napari_sleap_train.engine`` on a PredictJob)."""
+    try:
+        from napari_sleap_train.engine.hardware import setup_device
+
+        info = setup_device(job.device)
+        channel.emit(
+            Started(
+                pid=os.getpid(), hardware=info.hardware, device_names=info.device_names,
+                description=info.description, tensorflow_version=info.tensorflow_version,
+            )
+        )
+        inference = importlib.import_module("napari_sleap_train.engine.inference")
+        channel.emit(Status(stage="predicting", detail=f"{len(job.frames)} frames"))
+        path = inference.predict_job(job, channel)
+        channel.emit(Done(status="finished", predictions_path=path))
+        return "finished"
+    except Cancelled:
+        channel.emit(Done(status="cancelled"))
+        return "cancelled"
+    except BaseException as exc:  # noqa: BLE001
+        message, kind, hint = describe_exception(exc)
+        channel.emit(Error(message=message, kind=kind, hint=hint, traceback=traceback.format_exc()))
+        channel.emit(Done(status="failed"))
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return "failed"
+

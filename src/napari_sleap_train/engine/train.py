@@ -1,0 +1,186 @@
+"""Train one model of a pipeline in its run folder.
+
+:func:`train_model` builds the example pipeline and the U-Net, compiles,
+announces the model (``ModelStarted``), runs ``fit`` with the
+:class:`~napari_sleap_train.engine.callbacks.TrainingMonitor`, and returns a
+:class:`ModelResult`. Resuming loads ``latest_model.keras`` (weights and
+optimizer state) from the run folder and continues after the last logged epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from napari_sleap_train.config.model import ModelKind, TrainingConfig
+from napari_sleap_train.data.receptive_field import receptive_field
+from napari_sleap_train.engine.callbacks import (
+    BEST_MODEL,
+    LATEST_MODEL,
+    TRAINING_LOG,
+    TrainingMonitor,
+    read_training_log,
+)
+from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
+from napari_sleap_train.engine.samples import FrameStore, LabeledData
+from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
+from napari_sleap_train.engine.losses import make_loss
+from napari_sleap_train.engine.protocol import Channel
+from napari_sleap_train.engine.unet import build_model
+from napari_sleap_train.runner.events import ModelStarted, Status
+
+
+@dataclass
+class ModelResult:
+    """How the training of one model ended."""
+
+    run_dir: str
+    reason: str
+    best_epoch: int
+    best_val_loss: float
+    epochs_trained: int
+    resolved: TrainingConfig  # the config with automatic values filled in (crop size)
+
+
+def make_optimizer(cfg: TrainingConfig) -> keras.optimizers.Optimizer:
+    """Adam (SLEAP's default) or AdamW with the configured learning rate."""
+    opt = cfg.optimization
+    name = opt.optimizer.lower()
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=opt.learning_rate, amsgrad=False)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate=opt.learning_rate, weight_decay=opt.weight_decay)
+    raise EngineConfigError(f"Unknown optimizer {opt.optimizer!r}: use 'adam' or 'adamw'.")
+
+
+def check_config(cfg: TrainingConfig) -> None:
+    """Reject settings training cannot use, with a plain message."""
+    opt = cfg.optimization
+    if opt.batch_size < 1:
+        raise EngineConfigError(f"Batch size must be at least 1, got {opt.batch_size}.")
+    if opt.epochs < 1:
+        raise EngineConfigError(f"Epochs must be at least 1, got {opt.epochs}.")
+    if not opt.learning_rate > 0:
+        raise EngineConfigError(f"Learning rate must be positive, got {opt.learning_rate}.")
+    if not cfg.data.input_scaling > 0:
+        raise EngineConfigError(f"Input scaling must be positive, got {cfg.data.input_scaling}.")
+    if cfg.head.offset_refinement:
+        raise EngineConfigError(
+            "Training with offset refinement is not supported; turn 'offset refinement' off "
+            "(SLEAP models that have it can still be used for prediction).",
+        )
+
+
+def _compile(model: keras.Model, cfg: TrainingConfig) -> None:
+    model.compile(
+        optimizer=make_optimizer(cfg),
+        loss=make_loss(cfg.optimization.hard_keypoint_mining),
+        jit_compile=False,  # XLA compile time dominates the short runs users start first
+    )
+
+
+def train_model(
+    cfg: TrainingConfig,
+    data: LabeledData,
+    frames: FrameStore,
+    run_dir: str | Path,
+    channel: Channel,
+    resume: bool = False,
+) -> ModelResult:
+    """Train (or continue training) one model.
+
+    Parameters
+    ----------
+    cfg
+        The model's settings.
+    data
+        Samples and train/validation split.
+    frames
+        Decoded frames shared by the models of the pipeline.
+    run_dir
+        Existing run folder; checkpoints and logs go here.
+    channel
+        Events out, commands in.
+    resume
+        Continue from ``latest_model.keras`` and ``training_log.csv`` in ``run_dir``.
+
+    Returns
+    -------
+    ModelResult
+    """
+    check_config(cfg)
+    run_dir = Path(run_dir)
+    kind = cfg.kind.value
+    opt = cfg.optimization
+    channel.emit(Status(model=kind, stage="building pipeline", detail="preparing training examples"))
+    maker = ExampleMaker(cfg, data, frames, seed=opt.seed)
+    sets = make_datasets(
+        maker, opt.batch_size, opt.batches_per_epoch, opt.min_batches_per_epoch,
+        opt.val_batches_per_epoch, seed=opt.seed,
+    )
+    if sets.n_val == 0:
+        raise EngineDataError("No validation examples: label more frames or raise the validation fraction.")
+    resolved = copy.deepcopy(cfg)
+    if cfg.kind == ModelKind.CENTERED_INSTANCE:
+        resolved.data.crop_size = int(maker.crop_size)
+
+    channel.check_cancel()
+    channel.emit(Status(model=kind, stage="compiling", detail="building the network"))
+    history = read_training_log(run_dir / TRAINING_LOG) if resume else []
+    initial_epoch = int(history[-1]["epoch"]) + 1 if history else 0
+    latest = run_dir / LATEST_MODEL
+    if resume and latest.exists():
+        model = keras.models.load_model(latest, compile=True)
+    else:
+        model = build_model(cfg, maker.n_outputs, maker.channels, maker.input_hw)
+        _compile(model, cfg)
+
+    channel.emit(
+        ModelStarted(
+            model=kind,
+            run_dir=str(run_dir),
+            epochs=opt.epochs,
+            batches_per_epoch=sets.batches_per_epoch,
+            n_train=sets.n_train,
+            n_val=sets.n_val,
+            input_shape=[*maker.input_hw, maker.channels],
+            crop_size=maker.crop_size,
+            receptive_field=receptive_field(cfg.model.max_stride, cfg.model.convs_per_block, cfg.model.kernel_size),
+            patience=opt.early_stopping.patience,
+            parameters=int(model.count_params()),
+        )
+    )
+    monitor = TrainingMonitor(kind, channel, run_dir, opt, initial_epoch=initial_epoch, history=history)
+    if initial_epoch < opt.epochs:
+        channel.emit(Status(model=kind, stage="training", detail="first batch (the graph is traced once)"))
+        fit(model, sets, opt.epochs, initial_epoch, monitor)
+    if not (run_dir / BEST_MODEL).exists():
+        model.save(run_dir / BEST_MODEL)  # e.g. stopped before the first epoch ended
+    best_loss = monitor.early.best
+    return ModelResult(
+        run_dir=str(run_dir),
+        reason=monitor.reason.value,
+        best_epoch=max(monitor.early.best_epoch, 0),
+        best_val_loss=best_loss if math.isfinite(best_loss) else math.nan,
+        epochs_trained=initial_epoch + monitor.epochs_done,
+        resolved=resolved,
+    )
+
+
+def fit(model: keras.Model, sets, epochs: int, initial_epoch: int, monitor: TrainingMonitor) -> None:
+    """Run Keras ``fit`` (a separate function so tests can simulate failures here)."""
+    model.fit(
+        sets.train,
+        steps_per_epoch=sets.batches_per_epoch,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        validation_data=sets.val,
+        validation_steps=sets.val_batches,
+        callbacks=[monitor],
+        shuffle=False,  # tf.data shuffles already
+        verbose=0,
+    )
