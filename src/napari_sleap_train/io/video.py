@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 #: Largest block of frames one ``__getitem__``/``__array__`` call may decode.
 DEFAULT_MAX_REQUEST_BYTES = 256 * 1024**2
 #: Memory budget for the decoded-frame cache of one video.
-DEFAULT_CACHE_BYTES = 64 * 1024**2
+DEFAULT_CACHE_BYTES = 32 * 1024**2
 
 
 def _path_parts(stored: str) -> list[str]:
