@@ -191,6 +191,19 @@ def _video_index_map(gt: sio.Labels, pr: sio.Labels) -> dict[int, int]:
     return out
 
 
+def predicted_frames(gt_labels: sio.Labels, pr_labels: sio.Labels) -> list[tuple[int, int]]:
+    """``(video index in gt_labels, frame index)`` of every frame ``pr_labels`` has predictions on."""
+    vmap = _video_index_map(gt_labels, pr_labels)
+    pr_index = {id(v): j for j, v in enumerate(pr_labels.videos)}
+    return sorted(
+        {
+            (vmap[pr_index[id(lf.video)]], int(lf.frame_idx))
+            for lf in pr_labels.labeled_frames
+            if lf.predicted_instances and pr_index.get(id(lf.video)) in vmap
+        }
+    )
+
+
 def _instances(lf: sio.LabeledFrame, user: bool, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(n, k, 2)`` points in ground-truth node order and ``(n,)`` scores."""
     insts = lf.user_instances if user else lf.predicted_instances

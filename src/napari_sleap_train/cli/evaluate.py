@@ -1,0 +1,78 @@
+"""``napari-sleap-train evaluate GT.slp PRED.slp``: accuracy of predictions as JSON (no TensorFlow)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``evaluate`` subcommand."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="compare predictions with user labels (OKS mAP, pixel error, PCK)",
+        description=(
+            "Compare the predicted instances of PRED.slp with the user instances of GT.slp "
+            "and print the metrics as JSON: OKS mAP/mAR (COCO style, Hungarian matching), "
+            "pixel error per node (mean, median, p90, p95), detected fraction and PCK at "
+            "2/5/10 px. PRED.slp may be the same file as GT.slp."
+        ),
+    )
+    parser.add_argument("gt", metavar="GT.slp", help="labels with the user instances (ground truth)")
+    parser.add_argument("pred", metavar="PRED.slp", help="labels with the predicted instances")
+    parser.add_argument(
+        "--frames", choices=("labeled", "predicted"), default="labeled",
+        help="labeled: every user-labeled frame of GT (default); "
+        "predicted: only the labeled frames that PRED has predictions on",
+    )
+    parser.add_argument("--sigma", type=float, default=0.025, help="OKS sigma of every node (default: 0.025)")
+    parser.add_argument("--output", "-o", default=None, metavar="metrics.json", help="also write the JSON here")
+    parser.add_argument("--summary", action="store_true", help="print a short text summary instead of JSON")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _load(path: str):
+    import sleap_io as sio
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    try:
+        return sio.load_slp(str(p), open_videos=False)
+    except Exception as exc:  # noqa: BLE001 - h5py/sleap-io raise many kinds
+        raise ValueError(f"{path} is not a readable SLEAP file ({type(exc).__name__}: {exc})") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the metrics; 0 on success, 2 on unreadable input."""
+    from napari_sleap_train.evaluate import EvaluationError, evaluate, write_metrics
+
+    try:
+        gt = _load(args.gt)
+        pr = gt if Path(args.pred).resolve() == Path(args.gt).resolve() else _load(args.pred)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"napari-sleap-train evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    frames = None
+    if args.frames == "predicted":
+        from napari_sleap_train.evaluate.metrics import predicted_frames
+        from napari_sleap_train.predictions.frame_selection import user_labeled_frames
+
+        frames = sorted(set(predicted_frames(gt, pr)) & user_labeled_frames(gt))
+    try:
+        result = evaluate(gt, pr, frames=frames, oks_sigma=args.sigma)
+    except EvaluationError as exc:
+        print(f"napari-sleap-train evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    if result.n_gt_instances == 0:
+        print("warning: no user-labeled instances on the evaluated frames", file=sys.stderr)
+    if args.output:
+        write_metrics(result, args.output)
+    if args.summary:
+        print(result.summary())
+    else:
+        print(json.dumps(result.to_dict(), indent=2))
+    return 0
