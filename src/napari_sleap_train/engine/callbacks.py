@@ -133,6 +133,7 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     # ------------------------------------------------------------ hooks
     def on_train_begin(self, logs=None):
+        self.channel.check_cancel()
         self._t0 = time.monotonic()
         if self.opt.lr_schedule == LRSchedule.COSINE:
             _set_lr(self.model, self._cosine(self.initial_epoch))
@@ -151,6 +152,9 @@ class TrainingMonitor(keras.callbacks.Callback):
             _set_lr(self.model, self._cosine(epoch))
 
     def on_train_batch_begin(self, batch, logs=None):
+        # Also here: the first batch traces the graph (slow), so a cancel that
+        # arrived meanwhile should not wait for it.
+        self.channel.check_cancel()
         lr = self.channel.take_learning_rate()
         if lr is not None:
             _set_lr(self.model, lr)

@@ -1,0 +1,205 @@
+"""Drive the real training child through EngineProcess (no TensorFlow in this process).
+
+One top-down run is shared by several tests (module fixture): the centroid
+model is stopped after its first batch, so the run also shows that a stop
+keeps the best model and the pipeline goes on to the centered-instance model.
+"""
+
+from __future__ import annotations
+
+import math
+import stat
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from napari_sleap_train.config.model import ModelKind, PipelineKind
+from napari_sleap_train.runner.events import (
+    Batch,
+    Checkpoint,
+    Done,
+    Epoch,
+    Error,
+    ModelFinished,
+    ModelStarted,
+    Started,
+    Status,
+)
+from napari_sleap_train.runner.job import load_job
+from napari_sleap_train.runner.process import EngineProcess
+from tests.runner.tiny_project import make_tiny_project, tiny_job
+
+
+@pytest.fixture(scope="module")
+def tiny_slp(tmp_path_factory) -> Path:
+    return make_tiny_project(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def stopped_run(tmp_path_factory, tiny_slp):
+    """Top-down run; 'stop' is sent at the centroid model's first batch."""
+    runs = tmp_path_factory.mktemp("runs")
+    job = tiny_job(tiny_slp, runs)
+    proc = EngineProcess(work_dir=tmp_path_factory.mktemp("work"))
+    proc.start(job)
+    events = []
+    sent = False
+    for event in proc.events():
+        events.append(event)
+        if isinstance(event, Batch) and event.model == "centroid" and not sent:
+            proc.stop()
+            sent = True
+    return proc, events, runs
+
+
+def test_started_event_reports_hardware(stopped_run):
+    _, events, _ = stopped_run
+    started = [e for e in events if isinstance(e, Started)]
+    assert len(started) == 1
+    assert started[0].hardware == "cpu"
+    assert "CPU" in started[0].description and "core" in started[0].description
+    assert started[0].models == ["centroid", "centered_instance"]
+    # Feedback arrives before TensorFlow is even loaded.
+    assert isinstance(events[0], Status) and events[0].stage == "loading labels"
+
+
+def test_batches_arrive_before_first_epoch_and_losses_are_finite(stopped_run):
+    _, events, _ = stopped_run
+    kinds = [type(e) for e in events]
+    assert kinds.index(Batch) < kinds.index(Epoch)
+    epochs = [e for e in events if isinstance(e, Epoch)]
+    assert epochs and all(math.isfinite(e.val_loss) and math.isfinite(e.train_loss) for e in epochs)
+    assert all(e.learning_rate > 0 and e.patience == 15 for e in epochs)
+
+
+def test_stop_keeps_best_model_and_pipeline_continues(stopped_run):
+    proc, events, runs = stopped_run
+    finished = {e.model: e for e in events if isinstance(e, ModelFinished)}
+    assert finished["centroid"].reason == "stopped"
+    assert finished["centroid"].epochs_trained == 1
+    assert finished["centered_instance"].reason == "completed"
+    assert finished["centered_instance"].epochs_trained == 2
+    centroid_batches = [e for e in events if isinstance(e, Batch) and e.model == "centroid"]
+    assert len(centroid_batches) <= 2  # the batch in flight when the command arrived
+    done = events[-1]
+    assert isinstance(done, Done) and done.status == "stopped"
+    assert proc.returncode == 0
+    assert len(done.run_dirs) == 2
+    for run_dir in done.run_dirs:
+        assert (Path(run_dir) / "best_model.keras").is_file()
+    checkpoints = [e for e in events if isinstance(e, Checkpoint)]
+    assert {c.model for c in checkpoints} == {"centroid", "centered_instance"}
+
+
+def test_run_folder_contents(stopped_run):
+    _, events, runs = stopped_run
+    started = [e for e in events if isinstance(e, ModelStarted)]
+    assert [Path(e.run_dir).parent for e in started] == [runs, runs]
+    assert [Path(e.run_dir).name.split(".")[-1] for e in started] == ["centroid", "centered_instance"]
+    centered = started[1]
+    assert centered.crop_size and centered.input_shape[:2] == [centered.crop_size, centered.crop_size]
+    assert centered.receptive_field == 36 and centered.parameters > 0
+    for e in started:
+        folder = Path(e.run_dir)
+        names = {p.name for p in folder.iterdir()}
+        assert {"best_model.keras", "training_log.csv", "config.json", "labels_gt.train.slp", "labels_gt.val.slp"} <= names
+        log_lines = (folder / "training_log.csv").read_text().splitlines()
+        assert log_lines[0] == "epoch,loss,val_loss,lr,time"
+    import sleap_io as sio
+
+    train = sio.load_slp(str(Path(started[0].run_dir) / "labels_gt.train.slp"))
+    val = sio.load_slp(str(Path(started[0].run_dir) / "labels_gt.val.slp"))
+    assert len(train.labeled_frames) == 8 and len(val.labeled_frames) == 2
+
+
+def test_cancel_removes_run_folders(tmp_path, tiny_slp):
+    runs = tmp_path / "runs"
+    job = tiny_job(tiny_slp, runs, epochs=50)
+    proc = EngineProcess(work_dir=tmp_path / "work")
+    proc.start(job)
+    events = []
+    for event in proc.events():
+        events.append(event)
+        if isinstance(event, ModelStarted):
+            assert Path(event.run_dir).is_dir()
+            proc.cancel()
+    assert isinstance(events[-1], Done) and events[-1].status == "cancelled"
+    assert not any(isinstance(e, Error) for e in events)
+    assert list(runs.iterdir()) == []
+    assert proc.returncode == 0
+
+
+def test_unknown_anchor_part_is_a_plain_config_error(tmp_path, tiny_slp):
+    job = tiny_job(tiny_slp, tmp_path / "runs")
+    job.pipeline.anchor_part = "thorax"
+    proc = EngineProcess(work_dir=tmp_path / "work")
+    proc.start(job)
+    events = list(proc.events())
+    errors = [e for e in events if isinstance(e, Error)]
+    assert len(errors) == 1
+    assert errors[0].kind == "config"
+    assert "thorax" in errors[0].message and "head" in errors[0].message
+    assert "Traceback" in errors[0].traceback
+    assert isinstance(events[-1], Done) and events[-1].status == "failed"
+    assert proc.returncode == 1
+    assert not any(isinstance(e, Started) for e in events)  # failed before loading TensorFlow
+
+
+def test_corrupt_project_is_a_plain_data_error(tmp_path):
+    bad = tmp_path / "broken.slp"
+    bad.write_bytes(b"this is not an HDF5 file")
+    job = tiny_job(bad, tmp_path / "runs", kind=PipelineKind.SINGLE_INSTANCE)
+    proc = EngineProcess(work_dir=tmp_path / "work")
+    proc.start(job)
+    events = list(proc.events())
+    error = next(e for e in events if isinstance(e, Error))
+    assert error.kind == "data"
+    assert "broken.slp" in error.message and "not a valid SLEAP file" in error.message
+    assert events[-1].status == "failed"
+
+
+def test_child_dying_without_done_is_reported(tmp_path):
+    """A fake interpreter that prints one event, complains on stderr and exits 3."""
+    fake = tmp_path / "fake_python"
+    fake.write_text(
+        textwrap.dedent(
+            f"""\
+            #!{sys.executable}
+            import sys
+            print('{{"type": "status", "stage": "loading labels"}}', flush=True)
+            print("Segmentation fault in libfoo", file=sys.stderr)
+            sys.exit(3)
+            """
+        )
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    proc = EngineProcess(python=str(fake), work_dir=tmp_path / "work")
+    proc.start(tiny_job(tmp_path / "x.slp", tmp_path / "runs"))
+    events = list(proc.events())
+    assert isinstance(events[0], Status)
+    error = events[-2]
+    assert isinstance(error, Error) and error.kind == "crash"
+    assert "exit code 3" in error.message and "Segmentation fault in libfoo" in error.message
+    assert isinstance(events[-1], Done) and events[-1].status == "failed"
+    assert proc.returncode == 3
+
+
+def test_job_file_round_trip(tmp_path):
+    job = tiny_job(tmp_path / "p.slp", tmp_path / "runs")
+    job.predict_frames = [(0, 3), (1, 7)]
+    proc = EngineProcess(python=sys.executable, work_dir=tmp_path)
+    # Only write the job: start() is what the widget calls; here check the file it writes.
+    from napari_sleap_train.runner.job import save_job
+
+    loaded = load_job(save_job(job, tmp_path / "job.json"))
+    assert loaded == job
+    assert loaded.pipeline.models[ModelKind.CENTROID].data.input_scaling == 0.5
+    assert proc.returncode is None and not proc.running
+
+
+def test_runner_never_imports_tensorflow():
+    assert "tensorflow" not in sys.modules
+    assert "keras" not in sys.modules
+    assert not any(m.startswith("napari_sleap_train.engine") for m in sys.modules)
