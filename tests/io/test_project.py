@@ -298,3 +298,30 @@ def test_save_as_package(shared_data, tmp_path):
     embedded = set(again.video.backend.embedded_frame_inds)
     assert {lf.frame_idx for lf in again} <= embedded
     assert {s.frame_idx for s in again.suggestions} <= embedded
+
+
+# -- several videos ----------------------------------------------------------------------
+
+
+def test_two_videos_use_video_frame_y_x(two_video_project):
+    project = SleapProject.load(two_video_project)
+    assert project.multi_video and project.points_axes == ("video", "frame", "y", "x")
+    assert project.suggestions == [(1, 9)]
+    layer_data = project_layer_data(project)
+    images = [(d, m) for d, m, k in layer_data if k == "image"]
+    assert [m["name"] for _, m in images] == ["two video 0", "two video 1"]
+    assert images[0][0].shape == (1, 1100, 384, 384) and images[0][1]["translate"] == (0, 0, 0, 0)
+    assert images[1][0].shape == (1, 166, 320, 560, 3) and images[1][1]["translate"] == (1, 0, 0, 0)
+    layers = _layers_by_role(layer_data)
+    np.testing.assert_array_equal(
+        layers["labels"][0], [[0, 3, 20, 10], [0, 3, 40, 30], [1, 7, 60, 50], [1, 7, 80, 70]]
+    )
+    assert layers["skeleton"][0].shape == (2, 2, 4)
+    assert project.user_frames() == [(0, 3), (1, 7)]
+    assert project.frame(1, 7).shape == (320, 560, 3)
+    # an edit on the second video lands there
+    data = layers["labels"][0].copy()
+    data[3, 2:] = (81.0, 71.0)
+    project.update_from_points(data, layers["labels"][1]["features"])
+    np.testing.assert_allclose(project.labeled_instances(1, 7)[0], [[50, 60], [71, 81]])
+    np.testing.assert_allclose(project.labeled_instances(0, 3)[0], [[10, 20], [30, 40]])

@@ -88,3 +88,24 @@ def test_bad_file_error_reaches_the_user(make_napari_viewer, tmp_path):
         viewer.open(str(bad), plugin=PLUGIN)
     assert len(viewer.layers) == 0
     assert bad.read_text() == "not a project"
+
+
+def test_two_videos_slice_by_video_axis(make_napari_viewer, two_video_project, shared_data):
+    viewer = make_napari_viewer()
+    viewer.open(str(two_video_project), plugin=PLUGIN)
+    gray, rgb = viewer.layers["two video 0"], viewer.layers["two video 1"]
+    points = viewer.layers["two labels"]
+    assert viewer.dims.ndim == 4
+    viewer.dims.set_point(0, 1)
+    viewer.dims.set_point(1, 7)
+    robot = sio.load_video((shared_data / "robot" / "small_robot.mp4").as_posix())
+    try:
+        np.testing.assert_array_equal(np.asarray(rgb._slice.image.raw), robot[7])
+    finally:
+        robot.close()
+    assert gray._slice.empty  # the other video is not drawn on this video's frames
+    assert len(points._view_indices) == 2
+    viewer.dims.set_point(0, 0)
+    viewer.dims.set_point(1, 3)
+    assert not gray._slice.empty and rgb._slice.empty
+    assert len(points._view_indices) == 2
