@@ -12,15 +12,17 @@ Event flow of a :class:`~napari_sleap_train.runner.job.TrainJob`::
         Status(model, "training")
         Batch ... Epoch (+ Checkpoint when the best model improves) ...
         ModelFinished(reason, best_epoch, ...)
+    Status("evaluating") + Metrics                       # when job.evaluate
     Status("predicting") + PredictProgress/Predictions   # when frames were chosen
     Done(status, run_dirs, predictions_path)
 
 On failure: ``Error(message, kind, hint, traceback)`` then ``Done("failed")``.
 On cancel: the run folders this job created are deleted, ``Done("cancelled")``.
 
-Prediction is delegated to :func:`napari_sleap_train.engine.inference.predict_job`
-(``predict_job(job: PredictJob, channel: Channel) -> str | None``: it emits
-``PredictProgress`` and ``Predictions`` and returns the written path).
+Prediction and evaluation are delegated to :mod:`napari_sleap_train.engine.inference`:
+``predict_job(job: PredictJob, channel) -> str | None`` emits ``PredictProgress``
+and ``Predictions`` and returns the written path; ``evaluate_runs(run_dirs,
+labels_path, channel)`` emits ``Metrics`` for the validation frames.
 """
 
 from __future__ import annotations
@@ -135,6 +137,23 @@ def _predict(job: TrainJob, run_dirs: list[str], channel: Channel) -> str | None
     return inference.predict_job(predict, channel)
 
 
+def _evaluate(job: TrainJob, run_dirs: list[str], channel: Channel) -> None:
+    """Evaluate the trained pipeline on its validation frames (never fails the run)."""
+    if not job.evaluate or not run_dirs:
+        return
+    try:
+        inference = importlib.import_module("napari_sleap_train.engine.inference")
+    except ImportError:
+        return
+    channel.emit(Status(stage="evaluating", detail="predicting the validation frames"))
+    try:
+        inference.evaluate_runs(run_dirs, job.labels_path, channel)
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the models are trained; report and go on
+        channel.emit(Message(text=f"Evaluation skipped: {describe_exception(exc)[0]}", level="warning"))
+
+
 def run_train_job(job: TrainJob, channel: Channel) -> str:
     """Train every model of ``job`` and predict; return the final status.
 
@@ -212,6 +231,8 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                     epochs_trained=result.epochs_trained,
                 )
             )
+        channel.check_cancel()
+        _evaluate(job, run_dirs, channel)
         channel.check_cancel()
         predictions = _predict(job, run_dirs, channel)
         status = "stopped" if stopped else "finished"

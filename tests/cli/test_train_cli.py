@@ -1,0 +1,93 @@
+"""``napari-sleap-train train``: job building, readable progress, JSON events (no TF here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from napari_sleap_train.cli import build_parser, main
+from napari_sleap_train.cli.train import build_job
+from napari_sleap_train.config.model import ModelKind
+from napari_sleap_train.config.serialize import save_json
+from napari_sleap_train.runner.events import Done, Error, parse_event
+from tests.runner.tiny_project import make_tiny_project, tiny_config
+
+
+@pytest.fixture(scope="module")
+def tiny_slp(tmp_path_factory) -> Path:
+    return make_tiny_project(tmp_path_factory.mktemp("tiny"))
+
+
+def _tiny_configs(folder: Path) -> list[str]:
+    paths = []
+    for kind in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE):
+        paths += ["--config", str(save_json(tiny_config(kind), folder / f"{kind.value}.json"))]
+    return paths
+
+
+def test_build_job_applies_overrides(tmp_path, tiny_slp):
+    args = build_parser().parse_args([
+        "train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), "--epochs", "7", "--batch-size", "2",
+        "--learning-rate", "0.01", "--patience", "3", "--time-limit", "1.5", "--device", "cpu",
+        "--anchor-part", "head", "--profile", "baseline.centroid", "--predict", "labeled",
+    ])
+    job = build_job(args)
+    assert job.runs_folder == str((tmp_path / "runs").resolve())
+    assert set(job.pipeline.models) == {ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE}
+    for cfg in job.pipeline.models.values():
+        assert cfg.optimization.epochs == 7 and cfg.optimization.batch_size == 2
+        assert cfg.optimization.learning_rate == 0.01 and cfg.optimization.early_stopping.patience == 3
+        assert cfg.optimization.time_limit_minutes == 1.5 and cfg.head.anchor_part == "head"
+    assert job.pipeline.models[ModelKind.CENTROID].profile == "baseline.centroid"
+    assert job.pipeline.device == "cpu"
+    assert sorted(job.predict_frames) == [(0, i) for i in range(10)]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--profile", "no_such_profile"], "no_such_profile"),
+        (["--profile", "baseline_medium_rf.single"], "does not fit the top-down pipeline"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--predict", "sometimes"], "is not understood"),
+    ],
+)
+def test_bad_arguments_are_explained(tmp_path, tiny_slp, capsys, extra, message):
+    assert main(["train", str(tiny_slp), "--run-dir", str(tmp_path), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_project(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "nope.slp")]) == 2
+    assert "project file not found" in capsys.readouterr().err
+
+
+def test_train_prints_readable_progress(tmp_path, tiny_slp, capsys):
+    code = main([
+        "train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), *_tiny_configs(tmp_path),
+        "--epochs", "2", "--batches-per-epoch", "2", "--device", "cpu", "--anchor-part", "head",
+    ])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "running on CPU" in out
+    assert "[centroid] epoch 1: loss" in out and "[centered_instance] epoch 2: loss" in out
+    assert "[centered_instance] finished (completed) after 2 epochs" in out
+    assert len([p for p in (tmp_path / "runs").iterdir() if (p / "best_model.keras").exists()]) == 2
+
+
+def test_json_mode_prints_events_and_fails_cleanly(tmp_path, tiny_slp, capsys):
+    code = main([
+        "train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), *_tiny_configs(tmp_path),
+        "--anchor-part", "abdomen", "--json",
+    ])
+    lines = capsys.readouterr().out.strip().splitlines()
+    events = [parse_event(line) for line in lines]
+    assert all(json.loads(line)["type"] for line in lines)
+    error = next(e for e in events if isinstance(e, Error))
+    assert "abdomen" in error.message and error.kind == "config"
+    assert isinstance(events[-1], Done) and events[-1].status == "failed"
+    assert code == 1
+    assert "tensorflow" not in sys.modules
