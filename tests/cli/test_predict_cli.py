@@ -1,0 +1,90 @@
+"""``napari-sleap-train predict``: frame choice in this process, models in a child process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+import sleap_io as sio
+
+from napari_sleap_train.cli import main
+from napari_sleap_train.cli.predict import FramesSpecError, parse_frames
+from napari_sleap_train.config.model import PredictOn
+
+MODELS = "models/minimal_instance.UNet."
+
+
+@pytest.fixture
+def project(shared_data, tmp_path):
+    """The minimal project in a folder of its own, its video next to it."""
+    path = tmp_path / "minimal_instance.slp"
+    shutil.copy(shared_data / "minimal/minimal_instance.slp", path)
+    os.chmod(path, 0o644)
+    (tmp_path / "centered_pair_low_quality.mp4").symlink_to(shared_data / "minimal/centered_pair_low_quality.mp4")
+    return path
+
+
+@pytest.fixture
+def models(shared_data):
+    return ["-m", str(shared_data / (MODELS + "centroid")), "-m", str(shared_data / (MODELS + "centered_instance"))]
+
+
+@pytest.mark.parametrize(
+    ("text", "choice", "n", "video", "frame"),
+    [
+        ("suggested", PredictOn.SUGGESTED_FRAMES, 20, 0, 0),
+        ("labeled", PredictOn.USER_LABELED_FRAMES, 20, 0, 0),
+        ("random:7", PredictOn.RANDOM_FRAMES, 7, 0, 0),
+        ("random", PredictOn.RANDOM_FRAMES, 20, 0, 0),
+        ("video:2", PredictOn.CURRENT_VIDEO, 20, 2, 0),
+        ("frame:1:30", PredictOn.CURRENT_FRAME, 20, 1, 30),
+        ("ALL", PredictOn.ALL_VIDEOS, 20, 0, 0),
+    ],
+)
+def test_parse_frames(text, choice, n, video, frame):
+    spec = parse_frames(text)
+    assert (spec.predict_on, spec.n, spec.video, spec.frame) == (choice, n, video, frame)
+
+
+@pytest.mark.parametrize("text", ["some", "random:x", "random:0", "video:", "frame:3"])
+def test_parse_frames_rejects(text):
+    with pytest.raises(FramesSpecError):
+        parse_frames(text)
+
+
+def test_bad_arguments_exit_2(project, models, tmp_path, capsys):
+    assert main(["predict", str(project), *models, "--frames", "most"]) == 2
+    assert "not understood" in capsys.readouterr().err
+    assert main(["predict", str(project), "-m", str(tmp_path / "nope")]) == 2
+    assert "model folder not found" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "missing.slp"), *models]) == 2
+
+
+def test_nothing_to_predict_is_explained(project, models, capsys):
+    # the only labeled frame is labeled and there are no suggestions: "suggested" is empty
+    assert main(["predict", str(project), *models, "--frames", "suggested", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"status": "nothing", "n_frames": 0, "explanation": "the project has no suggested frames"}
+
+
+@pytest.mark.slow
+def test_predict_writes_new_file_with_user_instances_intact(project, models, capsys):
+    before = project.read_bytes()
+    out = project.parent / "out.slp"
+    assert main(["predict", str(project), *models, "--frames", "frame:0:1", "-o", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "finished" and result["n_frames"] == 1 and result["n_instances"] == 2
+    assert result["path"] == str(out)
+    assert project.read_bytes() == before  # the project is untouched
+    labels = sio.load_slp(str(out))
+    by_frame = {lf.frame_idx: lf for lf in labels.labeled_frames}
+    assert len(by_frame[0].user_instances) == 2 and not by_frame[0].predicted_instances
+    assert len(by_frame[1].predicted_instances) == 2
+    # default output name next to the project, labeled frames evaluated
+    assert main(["predict", str(project), *models, "--frames", "labeled"]) == 0
+    (written,) = (project.parent / "predictions").glob("minimal_instance.*.predictions.slp")
+    assert list((project.parent / "predictions").glob("*.metrics.json"))
+    assert "OKS mAP" in capsys.readouterr().out
+    assert len(sio.load_slp(str(written)).labeled_frames) == 1
