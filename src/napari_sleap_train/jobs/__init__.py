@@ -1,0 +1,31 @@
+"""Training job packages: a zip that trains and predicts on another machine.
+
+Public API::
+
+    from napari_sleap_train.jobs import export_job, extract_job, SlurmOptions
+
+No TensorFlow, no Qt: safe to call from the napari process.
+"""
+
+from napari_sleap_train.jobs.errors import ExportJobError, MissingVideoError, PackageExistsError
+from napari_sleap_train.jobs.package import (
+    ExportCancelledError,
+    ExportResult,
+    export_job,
+    export_job_package,
+    extract_job,
+)
+from napari_sleap_train.jobs.slurm import SlurmOptions, slurm_script
+
+__all__ = [
+    "ExportCancelledError",
+    "ExportJobError",
+    "ExportResult",
+    "MissingVideoError",
+    "PackageExistsError",
+    "SlurmOptions",
+    "export_job",
+    "export_job_package",
+    "extract_job",
+    "slurm_script",
+]

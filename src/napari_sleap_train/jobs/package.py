@@ -1,0 +1,493 @@
+"""Export a training job package: a zip that trains and predicts without napari or videos.
+
+Like SLEAP's *Export Training Job Package*, the zip holds the project as a
+``.pkg.slp`` with the frame images it needs embedded, the training settings, and
+scripts to run. Unzip it on a GPU workstation or a cluster and run ``./train.sh``.
+
+Package layout (flat, as SLEAP's)::
+
+    <name>.pkg.slp                       project; user-labeled + suggested frames embedded
+    config.json                          PipelineConfig (our format, config/serialize.py)
+    <kind>.training_config.json          one SLEAP 1.4 training_config.json per model
+    train.sh, predict.sh                 bash scripts calling the napari-sleap-train CLI
+    train.slurm                          optional SLURM batch script
+    README.txt
+
+No TensorFlow here: sleap-io writes the project, the rest is text.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import stat
+import tempfile
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sleap_io as sio
+
+from napari_sleap_train import __version__
+from napari_sleap_train.config.model import PipelineConfig
+from napari_sleap_train.config.serialize import save_json
+from napari_sleap_train.config.sleap_json import write_sleap_config
+from napari_sleap_train.io.errors import SleapFileError
+from napari_sleap_train.io.project import SleapProject
+from napari_sleap_train.jobs.errors import ExportJobError, MissingVideoError, PackageExistsError
+from napari_sleap_train.jobs.scripts import (
+    CONFIG_NAME,
+    PREDICT_SCRIPT,
+    README_NAME,
+    SLURM_SCRIPT,
+    TRAIN_SCRIPT,
+    PackageContents,
+    predict_script,
+    readme,
+    sleap_config_name,
+    train_script,
+)
+from napari_sleap_train.jobs.slurm import SlurmOptions, slurm_script
+
+#: Runs folder written into the package's config: relative, so runs land next to the scripts.
+PACKAGE_RUNS_FOLDER = "models"
+
+#: ``progress(current, total, phase)``; phase is ``"embed"`` or ``"write"``. Return False to cancel.
+ProgressCallback = Callable[[int, int, str], "bool | None"]
+
+ProjectLike = SleapProject | sio.Labels | str | os.PathLike
+
+
+class ExportCancelledError(ExportJobError):
+    """The progress callback asked to stop; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What :func:`export_job_package` wrote.
+
+    Attributes
+    ----------
+    path
+        The zip file.
+    project_file
+        Name of the ``.pkg.slp`` inside the zip.
+    files
+        Every file name in the zip, in order.
+    n_embedded
+        Frame images embedded in the project.
+    contents
+        Summary used for the scripts and README.
+    """
+
+    path: Path
+    project_file: str
+    files: tuple[str, ...]
+    n_embedded: int
+    contents: PackageContents
+
+
+def export_job(
+    project: ProjectLike,
+    pipeline: PipelineConfig,
+    out_zip: str | os.PathLike,
+    *,
+    name: str | None = None,
+    extra_frames: Iterable[tuple[int, int]] = (),
+    slurm: bool | SlurmOptions = False,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> Path:
+    """Write a training job package and return the zip's path.
+
+    See :func:`export_job_package` for the parameters; this returns only the path.
+    """
+    return export_job_package(
+        project, pipeline, out_zip, name=name, extra_frames=extra_frames, slurm=slurm,
+        overwrite=overwrite, progress=progress,
+    ).path
+
+
+def export_job_package(
+    project: ProjectLike,
+    pipeline: PipelineConfig,
+    out_zip: str | os.PathLike,
+    *,
+    name: str | None = None,
+    extra_frames: Iterable[tuple[int, int]] = (),
+    slurm: bool | SlurmOptions = False,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> ExportResult:
+    """Write a training job package (zip) for ``project`` and ``pipeline``.
+
+    Parameters
+    ----------
+    project
+        A :class:`~napari_sleap_train.io.project.SleapProject` (edits in its bound
+        Points layer are included), ``sleap_io.Labels`` with open videos, or the
+        path of a ``.slp`` / ``.pkg.slp`` file.
+    pipeline
+        Pipeline kind and model configs. A copy is written with its runs folder
+        set to ``models`` (relative to the package), so runs land next to the scripts.
+    out_zip
+        The ``.zip`` file to write.
+    name
+        Base name of the ``.pkg.slp`` (default: the project file's name).
+    extra_frames
+        ``(video index, frame index)`` pairs to embed as well (e.g. the frames
+        chosen to predict on). They are added to the package's suggestions, so
+        ``predict.sh`` (``--frames suggested``) predicts on them; the project
+        itself is not changed.
+    slurm
+        ``True`` or :class:`SlurmOptions` to add ``train.slurm``.
+    overwrite
+        Replace an existing zip.
+    progress
+        Called while frames are embedded and written; return ``False`` to cancel.
+
+    Returns
+    -------
+    ExportResult
+
+    Raises
+    ------
+    PackageExistsError
+        ``out_zip`` exists and ``overwrite`` is False.
+    MissingVideoError
+        A video with frames to embed cannot be read (the message names it).
+    ExportCancelledError
+        ``progress`` returned False.
+    ExportJobError
+        Any other reason the package cannot be written (bad project, pipeline
+        without a model config, unknown anchor part, unwritable folder).
+    """
+    out = _check_output(out_zip, overwrite)
+    labels, source, loaded = _load(project)
+    pipeline = _package_pipeline(pipeline, labels)
+    project_name = _project_name(name, source, labels)
+    project_file = f"{project_name}.pkg.slp"
+    slurm_options = _slurm_options(slurm)
+
+    added = _add_suggestions(labels, extra_frames)
+    try:
+        plan = _embed_plan(labels, loaded, source)
+        n_labeled = sum(1 for lf in labels.labeled_frames if lf.has_user_instances)
+        n_suggested = len(labels.suggestions)
+        predict_frames = "suggested" if _has_unlabeled_suggestions(labels) else "labeled"
+        with tempfile.TemporaryDirectory(prefix=".export-job-", dir=out.parent) as tmp:
+            folder = Path(tmp)
+            _write_project(labels, folder / project_file, plan, progress)
+            contents = PackageContents(
+                project_file=project_file,
+                pipeline=pipeline.kind,
+                runs_folder=pipeline.runs_folder,
+                n_labeled=n_labeled,
+                n_suggested=n_suggested,
+                n_embedded=len(plan),
+                predict_frames=predict_frames,
+                slurm=slurm_options is not None,
+                version=__version__,
+            )
+            files = _write_text_files(folder, pipeline, labels, contents, slurm_options, project_name)
+            _zip_folder(folder, [project_file, *files], out)
+    finally:
+        for sf in added:
+            labels.suggestions.remove(sf)
+    return ExportResult(
+        path=out, project_file=project_file, files=(project_file, *files), n_embedded=len(plan), contents=contents
+    )
+
+
+# -- inputs ------------------------------------------------------------------------------
+def _check_output(out_zip: str | os.PathLike, overwrite: bool) -> Path:
+    out = Path(out_zip).expanduser().resolve()
+    if out.suffix.lower() != ".zip":
+        raise ExportJobError(f"A training job package is a .zip file; got {out.name}.")
+    if out.is_dir():
+        raise ExportJobError(f"{out} is a folder; give the name of the .zip file to write.")
+    if out.exists() and not overwrite:
+        raise PackageExistsError(f"{out} already exists; choose another name or allow overwriting (--force).")
+    if not out.parent.is_dir():
+        raise ExportJobError(f"The folder {out.parent} does not exist.")
+    return out
+
+
+def _load(project: ProjectLike) -> tuple[sio.Labels, Path | None, SleapProject | None]:
+    """Labels, the file they came from, and the project (which knows its missing videos)."""
+    if isinstance(project, SleapProject):
+        project.sync()  # fold in edits of the bound Points layer
+        return project.labels, project.path, project
+    if isinstance(project, sio.Labels):
+        filename = project.provenance.get("filename")
+        return project, Path(filename) if filename else None, None
+    try:
+        loaded = SleapProject.load(project)
+    except SleapFileError as exc:
+        raise ExportJobError(str(exc)) from exc
+    return loaded.labels, loaded.path, loaded
+
+
+def _missing_message(path: Path | None, videos: list[str]) -> str:
+    where = f" of {path.name}" if path is not None else ""
+    return (
+        f"The frames to embed cannot be read because {'a video' if len(videos) == 1 else 'videos'}{where} "
+        f"cannot be opened: {'; '.join(videos)}. Put the video back (or next to the project) "
+        "and export again."
+    )
+
+
+def _package_pipeline(pipeline: PipelineConfig, labels: sio.Labels) -> PipelineConfig:
+    """A copy of ``pipeline`` checked against the project, with a package-relative runs folder."""
+    pipeline = copy.deepcopy(pipeline)
+    missing = [k.value for k in pipeline.kind.model_kinds if k not in pipeline.models]
+    if missing:
+        raise ExportJobError(
+            f"The {pipeline.kind.value} pipeline has no settings for the {', '.join(missing)} model."
+        )
+    # models of another pipeline kind (left over from switching in the widget) are not trained
+    pipeline.models = {k: v for k, v in pipeline.models.items() if k in pipeline.kind.model_kinds}
+    pipeline.sync_shared()
+    if not labels.skeletons:
+        raise ExportJobError("The project has no skeleton; there is nothing to train.")
+    nodes = labels.skeletons[0].node_names
+    wanted = [pipeline.anchor_part] if pipeline.anchor_part else []
+    for cfg in pipeline.models.values():
+        wanted += cfg.head.part_names or []
+    unknown = sorted({n for n in wanted if n not in nodes})
+    if unknown:
+        raise ExportJobError(
+            f"Body part(s) {', '.join(unknown)} are not in the skeleton ({', '.join(nodes)})."
+        )
+    pipeline.runs_folder = PACKAGE_RUNS_FOLDER
+    return pipeline
+
+
+def _project_name(name: str | None, source: Path | None, labels: sio.Labels) -> str:
+    if name is None:
+        if source is None:
+            name = "labels"
+        else:
+            name = source.name
+            for suffix in (".pkg.slp", ".slp"):
+                if name.lower().endswith(suffix):
+                    name = name[: -len(suffix)]
+                    break
+    name = name.strip()
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ExportJobError(f"{name!r} cannot be used as a file name for the project.")
+    return name
+
+
+def _slurm_options(slurm: bool | SlurmOptions) -> SlurmOptions | None:
+    if slurm is False or slurm is None:
+        return None
+    options = SlurmOptions() if slurm is True else slurm
+    try:
+        options.validate()
+    except ValueError as exc:
+        raise ExportJobError(str(exc)) from exc
+    return options
+
+
+# -- frames ------------------------------------------------------------------------------
+def _add_suggestions(labels: sio.Labels, frames: Iterable[tuple[int, int]]) -> list[sio.SuggestionFrame]:
+    """Add ``frames`` (not yet labeled or suggested) as suggestions; return what was added."""
+    have = {(labels.videos.index(sf.video), int(sf.frame_idx)) for sf in labels.suggestions}
+    have |= {(labels.videos.index(lf.video), int(lf.frame_idx)) for lf in labels.labeled_frames if lf.has_user_instances}
+    added = []
+    for vi, fi in frames:
+        vi, fi = int(vi), int(fi)
+        if not 0 <= vi < len(labels.videos):
+            raise ExportJobError(f"Frame ({vi}, {fi}) refers to video {vi}; the project has {len(labels.videos)}.")
+        if fi < 0:
+            raise ExportJobError(f"Frame index {fi} of video {vi} is negative.")
+        if (vi, fi) in have:
+            continue
+        sf = sio.SuggestionFrame(video=labels.videos[vi], frame_idx=fi)
+        labels.suggestions.append(sf)
+        added.append(sf)
+        have.add((vi, fi))
+    return added
+
+
+def _frames_wanted(labels: sio.Labels) -> dict[int, set[int]]:
+    """Frames whose images the package needs: user-labeled and suggested, per video index."""
+    index = {id(v): i for i, v in enumerate(labels.videos)}
+    wanted: dict[int, set[int]] = {i: set() for i in range(len(labels.videos))}
+    for lf in labels.labeled_frames:
+        if lf.has_user_instances:
+            wanted[index[id(lf.video)]].add(int(lf.frame_idx))
+    for sf in labels.suggestions:
+        wanted[index[id(sf.video)]].add(int(sf.frame_idx))
+    return wanted
+
+
+def _has_unlabeled_suggestions(labels: sio.Labels) -> bool:
+    labeled = {(id(lf.video), int(lf.frame_idx)) for lf in labels.labeled_frames if lf.has_user_instances}
+    return any((id(sf.video), int(sf.frame_idx)) not in labeled for sf in labels.suggestions)
+
+
+def _embed_plan(
+    labels: sio.Labels, project: SleapProject | None, source: Path | None
+) -> list[tuple[sio.Video, int]]:
+    """``(video, frame)`` pairs to embed; checks every video that has some.
+
+    A video that is already embedded (a ``.pkg.slp`` source) can only give the
+    frames it holds; wanted frames it lacks (suggestions never embedded) are skipped.
+    """
+    plan: list[tuple[sio.Video, int]] = []
+    missing: list[str] = []
+    for vi, frames in sorted(_frames_wanted(labels).items()):
+        if not frames:
+            continue
+        video = labels.videos[vi]
+        reason = _unreadable(video, project, vi)
+        if reason is not None:
+            stored = video.filename[0] if isinstance(video.filename, list) else video.filename
+            missing.append(f"video {vi} ({stored}): {reason}")
+            continue
+        backend = video.backend
+        if getattr(backend, "has_embedded_images", False):
+            frames = frames & {int(i) for i in backend.embedded_frame_inds}
+        else:
+            n = _frame_count(video)
+            if n is not None:
+                beyond = sorted(f for f in frames if f >= n)
+                if beyond:
+                    raise ExportJobError(
+                        f"Video {vi} ({video.filename}) has {n} frames, but frame {beyond[0]} is "
+                        "labeled or suggested; is it the right video?"
+                    )
+        plan += [(video, f) for f in sorted(frames)]
+    if missing:
+        raise MissingVideoError(_missing_message(source, missing))
+    return plan
+
+
+def _unreadable(video: sio.Video, project: SleapProject | None, index: int) -> str | None:
+    """Why a video's frames cannot be read, or ``None`` when they can."""
+    if project is not None:
+        for m in project.missing_videos:
+            if m.index == index:
+                return m.reason
+    if video.backend is None:
+        try:
+            video.open()
+        except Exception as exc:  # sleap-io raises many kinds; all mean "not readable"
+            return str(exc) or type(exc).__name__
+    if video.backend is None:
+        return "not found" if not video.exists() else "it could not be opened"
+    return None
+
+
+def _frame_count(video: sio.Video) -> int | None:
+    try:
+        shape = video.backend.shape
+    except Exception:
+        return None
+    return int(shape[0]) if shape else None
+
+
+# -- writing -----------------------------------------------------------------------------
+def _write_project(
+    labels: sio.Labels, path: Path, plan: list[tuple[sio.Video, int]], progress: ProgressCallback | None
+) -> None:
+    from sleap_io.io.slp import ExportCancelled
+
+    callback = None
+    if progress is not None:
+        def callback(current: int, total: int, phase: str) -> bool:
+            return progress(current, total, phase) is not False
+
+    try:
+        # An empty plan would mean "keep the video references"; the package must stand alone.
+        labels.save(path.as_posix(), embed=plan or "all", verbose=False, progress_callback=callback)
+    except ExportCancelled:
+        raise ExportCancelledError("Export cancelled; nothing was written.") from None
+    except Exception as exc:
+        raise ExportJobError(f"Embedding the frames failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _write_text_files(
+    folder: Path,
+    pipeline: PipelineConfig,
+    labels: sio.Labels,
+    contents: PackageContents,
+    slurm: SlurmOptions | None,
+    project_name: str,
+) -> list[str]:
+    """Write configs, scripts and README into ``folder``; return their names in zip order."""
+    save_json(pipeline, folder / CONFIG_NAME)
+    files = [CONFIG_NAME]
+    skeleton = labels.skeletons[0]
+    for cfg in pipeline.ordered_models():
+        name = sleap_config_name(cfg.kind)
+        write_sleap_config(cfg, folder / name, skeleton=skeleton)
+        files.append(name)
+    scripts = {TRAIN_SCRIPT: train_script(contents), PREDICT_SCRIPT: predict_script(contents)}
+    if slurm is not None:
+        scripts[SLURM_SCRIPT] = slurm_script(project_name, slurm)
+    for name, text in scripts.items():
+        (folder / name).write_text(text)
+        (folder / name).chmod(0o755)
+        files.append(name)
+    (folder / README_NAME).write_text(readme(contents))
+    files.append(README_NAME)
+    return files
+
+
+def _zip_folder(folder: Path, names: list[str], out: Path) -> None:
+    """Zip ``names`` from ``folder`` into ``out`` (atomically), keeping the executable bits."""
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
+    stamp = time.localtime()[:6]
+    try:
+        with zipfile.ZipFile(tmp, "w") as zf:
+            for name in names:
+                src = folder / name
+                info = zipfile.ZipInfo(name, date_time=stamp)
+                mode = stat.S_IMODE(src.stat().st_mode)
+                info.external_attr = (stat.S_IFREG | mode) << 16
+                # .pkg.slp frames are PNG already: deflating them again costs time for nothing
+                info.compress_type = zipfile.ZIP_STORED if name.endswith(".slp") else zipfile.ZIP_DEFLATED
+                with src.open("rb") as fin, zf.open(info, "w", force_zip64=True) as fout:
+                    shutil.copyfileobj(fin, fout, 1 << 20)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise ExportJobError(f"Writing {out} failed: {exc}") from exc
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def extract_job(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Unzip a job package into ``dest`` (created if missing), keeping executable bits.
+
+    Python's :mod:`zipfile` drops file modes; this restores them so the
+    scripts run as they do after ``unzip``. Entries that would land outside
+    ``dest`` are refused.
+
+    Raises
+    ------
+    ExportJobError
+        The zip cannot be read or holds unsafe paths.
+    """
+    dest = Path(dest).resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            for info in zf.infolist():
+                target = (dest / info.filename).resolve()
+                if dest != target and dest not in target.parents:
+                    raise ExportJobError(f"{zip_path} holds an unsafe path: {info.filename}")
+                zf.extract(info, dest)
+                mode = (info.external_attr >> 16) & 0o777
+                if mode and not info.is_dir():
+                    target.chmod(mode)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ExportJobError(f"{zip_path} cannot be unzipped: {exc}") from exc
+    return dest
