@@ -14,6 +14,7 @@ an ``EngineProcess`` that launches a fake engine script.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -74,10 +75,8 @@ class RunController:
     def __init__(self, state: TrainingState, process_factory: ProcessFactory | None = None) -> None:
         self.state = state
         self.process_factory = process_factory or default_process_factory
-        self.process: EngineLike | None = None
-        self.worker = None
-        self._reader_done = threading.Event()
-        self._reader_done.set()
+        self._run: _Run | None = None  # the run whose events drive the state
+        self._readers: list[_Run] = []  # runs whose reader thread has not ended yet
         self._closed = False
         self._stop_requested = False
         self._cancel_requested = False
@@ -85,9 +84,14 @@ class RunController:
     # ------------------------------------------------------------ queries
 
     @property
+    def process(self) -> EngineLike | None:
+        """The engine process of the current run (``None`` once its Done arrived)."""
+        return None if self._run is None else self._run.process
+
+    @property
     def is_running(self) -> bool:
         """True from :meth:`start` until the child's last event was applied."""
-        return self.process is not None
+        return self._run is not None
 
     @property
     def stop_requested(self) -> bool:
@@ -120,13 +124,16 @@ class RunController:
                 hint="Check the output folder and the installation of napari-sleap-train.",
             )
             return False
-        self.process = process
-        self._reader_done.clear()
-        worker = _read_events(process, self._reader_done)
-        worker.yielded.connect(self._on_event)
-        worker.errored.connect(self._on_reader_error)
-        worker.finished.connect(self._on_reader_finished)
-        self.worker = worker
+        run = _Run(process)
+        self._run = run
+        self._readers.append(run)
+        worker = _read_events(process, run.reader_done)
+        # Each run's slots know their run: a late signal of an older run
+        # (its child still exiting) never touches the current one.
+        worker.yielded.connect(lambda event: self._on_event(run, event))
+        worker.errored.connect(lambda exc: self._on_reader_error(run, exc))
+        worker.finished.connect(lambda: self._on_reader_finished(run))
+        run.worker = worker
         worker.start()
         return True
 
@@ -144,10 +151,11 @@ class RunController:
 
     def set_lr(self, learning_rate: float) -> None:
         """Change the learning rate of the model being trained."""
-        if self.process is not None:
-            self._send(lambda: self.process.set_lr(learning_rate))
+        process = self.process
+        if process is not None:
+            self._send(lambda: process.set_lr(learning_rate))
 
-    def _send(self, command: Callable[[], None]) -> None:
+    def _send(self, command: Callable[[], Any]) -> None:
         try:
             command()
         except OSError:
@@ -155,49 +163,77 @@ class RunController:
             pass
 
     def shutdown(self, timeout: float | None = None) -> None:
-        """End the child at once and wait for the reader thread (widget or napari closing).
+        """End every child at once and wait for the reader threads (widget or napari closing).
 
         Safe to call more than once and when nothing runs. Events still queued
         for the GUI thread are dropped.
         """
         self._closed = True
-        process = self.process
-        if process is not None:
-            process.terminate()
-        self._reader_done.wait(self.SHUTDOWN_TIMEOUT if timeout is None else timeout)
-        self.process = None
-        self.worker = None
+        self._run = None
+        for run in list(self._readers):
+            run.process.terminate()
+        deadline = time.monotonic() + (self.SHUTDOWN_TIMEOUT if timeout is None else timeout)
+        for run in list(self._readers):
+            run.wait(deadline - time.monotonic())
+        self._readers = [run for run in self._readers if not run.ended]
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the reader thread ended (tests, CLI-like use)."""
-        return self._reader_done.wait(timeout)
+        """Block until every reader thread ended (its child exited and was reaped)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return all(run.wait(None if deadline is None else deadline - time.monotonic()) for run in list(self._readers))
 
     # ------------------------------------------------------------ worker slots (GUI thread)
 
-    def _on_event(self, event: ev.Event) -> None:
-        if self._closed:
+    def _on_event(self, run: _Run, event: ev.Event) -> None:
+        if self._closed or run is not self._run:
             return
-        apply_event(self.state, event)
         if isinstance(event, ev.Done):
-            self.process = None
+            self._run = None  # the run is over for the GUI; the child may take a moment to exit
+        apply_event(self.state, event)
 
-    def _on_reader_error(self, exc: BaseException) -> None:
-        if self._closed:
+    def _on_reader_error(self, run: _Run, exc: BaseException) -> None:
+        if self._closed or run is not self._run:
             return
-        self.process = None
+        self._run = None
         if self.state.is_running:
             self.state.fail(f"Lost contact with the training process: {exc}")
 
-    def _on_reader_finished(self) -> None:
-        if self._closed:
+    def _on_reader_finished(self, run: _Run) -> None:
+        if run in self._readers:
+            self._readers.remove(run)
+        if self._closed or run is not self._run:
             return
-        self.process = None
-        self.worker = None
+        self._run = None
         if self.state.is_running:
             # The runner synthesises Error + Done when the child dies; this is
             # the last line of defence if it did not.
             self.state.fail("The training process ended without reporting why.",
                             hint="Run the same job with `napari-sleap-train train` to see its output.")
+
+
+class _Run:
+    """One started child and the thread reading it."""
+
+    def __init__(self, process: EngineLike) -> None:
+        self.process = process
+        self.worker = None
+        self.reader_done = threading.Event()
+
+    @property
+    def ended(self) -> bool:
+        """The reader is finished, or was aborted (napari quits all workers when it closes)."""
+        if self.reader_done.is_set():
+            return True
+        worker = self.worker
+        return worker is not None and worker.abort_requested and not worker.is_running
+
+    def wait(self, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        while not self.ended:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            self.reader_done.wait(0.02)
+        return True
 
 
 @thread_worker(start_thread=False)

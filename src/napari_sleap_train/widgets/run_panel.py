@@ -1,0 +1,391 @@
+"""Run / Stop / Cancel, progress, the loss plot and the results of a run.
+
+The training dock embeds one :class:`RunPanel` at its bottom::
+
+    panel = RunPanel(viewer, build_job)   # build_job() -> TrainJob | None
+
+``build_job`` is called when the user presses Run; it returns ``None`` after
+telling the user why the settings cannot run. The panel then owns the run: a
+:class:`~.run_controller.RunController` starts the engine child, a
+:class:`~.training_state.TrainingState` collects its events on the GUI thread,
+the :class:`~.loss_plot.LossPlot` draws them, and predictions come back as
+layers (:mod:`.results`). Closing the panel or napari ends the child.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import Qt, QTimer, QUrl
+from qtpy.QtGui import QDesktopServices, QGuiApplication
+from qtpy.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_sleap_train.runner import events as ev
+from napari_sleap_train.widgets.loss_plot import LossPlot, format_duration, model_title
+from napari_sleap_train.widgets.run_controller import ProcessFactory, RunController
+from napari_sleap_train.widgets.training_state import RunStatus, TrainingState
+
+#: Metric keys shown first (others follow in their order), with short names.
+METRIC_NAMES = {
+    "oks_map": "OKS mAP",
+    "mAP": "OKS mAP",
+    "oks_mar": "OKS mAR",
+    "pck": "PCK",
+    "dist_p50": "error p50 (px)",
+    "dist_p90": "error p90 (px)",
+    "dist_p95": "error p95 (px)",
+    "dist_avg": "mean error (px)",
+    "mean_pixel_error": "mean error (px)",
+}
+MAX_METRICS_SHOWN = 4
+
+
+def format_metrics(metrics: dict[str, dict[str, Any]]) -> str:
+    """``{"centroid": {"dist_p90": 3.2}}`` -> ``"Centroid: error p90 (px) 3.2"`` (one line per model)."""
+    lines = []
+    for model, values in metrics.items():
+        numbers = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        keys = [k for k in METRIC_NAMES if k in numbers] + [k for k in numbers if k not in METRIC_NAMES]
+        parts = []
+        for key in keys[:MAX_METRICS_SHOWN]:
+            value = float(numbers[key])
+            parts.append(f"{METRIC_NAMES.get(key, key.replace('_', ' '))} {value:.3g}" if math.isfinite(value)
+                         else f"{METRIC_NAMES.get(key, key)} -")
+        if parts:
+            lines.append(f"{model_title(model) if model else 'Pipeline'}: " + " · ".join(parts))
+    return "\n".join(lines)
+
+
+def headline(state: TrainingState, stop_requested: bool = False) -> str:
+    """The one-line status next to the buttons."""
+    status = state.status
+    if status is RunStatus.IDLE:
+        return "Ready: press Run to train."
+    if status.is_running and stop_requested:
+        return "Stopping: finishing this batch, keeping the best model…"
+    if status is RunStatus.STARTING:
+        stage = state.stage if state.stage and state.stage != "starting" else "starting the training process"
+        return stage[:1].upper() + stage[1:] + "…"
+    if status is RunStatus.TRAINING:
+        index, total = state.model_position
+        where = f" ({index}/{total})" if total > 1 else ""
+        return f"Training {model_title(state.model).lower()} model{where}…"
+    if status is RunStatus.PREDICTING:
+        return "Predicting…"
+    took = format_duration(state.elapsed())
+    if status is RunStatus.FINISHED:
+        return f"Finished in {took}."
+    if status is RunStatus.STOPPED:
+        return f"Stopped early after {took}: best model kept."
+    if status is RunStatus.CANCELLED:
+        return "Cancelled: this run was discarded."
+    error = state.last_error.message.splitlines()[0] if state.last_error and state.last_error.message else ""
+    return f"Failed: {error}" if error else "Failed."
+
+
+class RunPanel(QWidget):
+    """Run / Stop / Cancel with progress, loss plot, run folder and metrics.
+
+    Parameters
+    ----------
+    viewer
+        The napari viewer (predictions are added to it).
+    build_job
+        Called on Run; returns a :class:`~napari_sleap_train.runner.job.TrainJob`
+        or ``None`` (after showing why) when the settings are not runnable.
+    process_factory
+        Makes the engine process (default: ``EngineProcess()``); tests pass one
+        that launches a fake engine.
+    project_getter
+        Returns the opened project the predictions belong to (default: the
+        project of the viewer's layers, see :func:`~napari_sleap_train.io.project.find_project`).
+    """
+
+    def __init__(
+        self,
+        viewer: Any,
+        build_job: Callable[[], Any],
+        process_factory: ProcessFactory | None = None,
+        project_getter: Callable[[], Any] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.viewer = viewer
+        self.build_job = build_job
+        self.project_getter = project_getter or self._find_project
+        self.state = TrainingState()
+        self.controller = RunController(self.state, process_factory)
+        self.project = None  # project of the current run (captured on Run)
+        self.prediction_layers: list = []
+        self._last_status: RunStatus | None = None
+
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Train the models of the pipeline with the settings above")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop early, keep the best model and predict")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("End now and discard this run")
+        for button in (self.run_button, self.stop_button, self.cancel_button):
+            button.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+
+        self.headline = QLabel()
+        self.headline.setWordWrap(True)
+        self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setMaximumHeight(16)
+
+        self.plot = LossPlot(self.state)
+
+        self.metrics_label = QLabel()
+        self.metrics_label.setWordWrap(True)
+        self.metrics_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.metrics_label.setVisible(False)
+
+        self.folder_label = QLabel()
+        self.folder_label.setTextFormat(Qt.TextFormat.RichText)
+        self.folder_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction | Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.folder_label.setOpenExternalLinks(False)
+        self.folder_label.linkActivated.connect(self._open_folder)
+        self.folder_label.setToolTip("Click to open the run folder; select to copy")
+        self.copy_button = QToolButton()
+        self.copy_button.setText("Copy path")
+        self.copy_button.setToolTip("Copy the run folder path to the clipboard")
+        self.copy_button.clicked.connect(self.copy_run_folder)
+        self.folder_row = QWidget()
+        folder_layout = QHBoxLayout(self.folder_row)
+        folder_layout.setContentsMargins(0, 0, 0, 0)
+        folder_layout.addWidget(self.folder_label, 1)
+        folder_layout.addWidget(self.copy_button)
+        self.folder_row.setVisible(False)
+
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.headline, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.metrics_label)
+        layout.addWidget(self.folder_row)
+
+        # Status text and progress follow the state at most ~10 times a second.
+        self._dirty = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._tick)
+
+        self.run_button.clicked.connect(self.run)
+        self.stop_button.clicked.connect(self.stop)
+        self.cancel_button.clicked.connect(self.cancel)
+        self._connections = [
+            (self.state.changed, self._on_changed),
+            (self.state.error, self._on_error),
+            (self.state.message, self._on_message),
+            (self.state.predictions_ready, self._on_predictions),
+            (self.state.metrics_added, self._on_metrics),
+            (self.state.finished, self._on_finished),
+        ]
+        for signal, slot in self._connections:
+            signal.connect(slot)
+        # End the child when this widget goes away (dock closed, napari quit).
+        # The closure holds the controller and state, not the half-deleted widget.
+        controller, state, connections = self.controller, self.state, self._connections
+
+        def _on_destroyed(*_: object) -> None:
+            for signal, slot in connections:
+                signal.disconnect(slot, missing_ok=True)
+            controller.shutdown()
+
+        self.destroyed.connect(_on_destroyed)
+        self._refresh()
+
+    # ------------------------------------------------------------ actions
+
+    @property
+    def is_running(self) -> bool:
+        return self.controller.is_running or self.state.is_running
+
+    def run(self) -> bool:
+        """Build the job and start training (what the Run button does)."""
+        if self.is_running:
+            return False
+        job = self.build_job()
+        if job is None:
+            return False
+        self.project = self.project_getter()
+        self.prediction_layers = []
+        self.metrics_label.clear()
+        self.metrics_label.setVisible(False)
+        self.folder_row.setVisible(False)
+        started = self.controller.start(job)
+        self._refresh()
+        return started
+
+    def stop(self) -> None:
+        """Stop early: keep the best model and go on to predict."""
+        self.controller.stop()
+        self._refresh()
+
+    def cancel(self) -> None:
+        """End now and discard this run."""
+        self.controller.cancel()
+        self._refresh()
+
+    def shutdown(self) -> None:
+        """End a running child now (the dock calls this when it closes)."""
+        self.controller.shutdown()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self.shutdown()
+        super().closeEvent(event)
+
+    @property
+    def run_folder(self) -> str | None:
+        """The run folder shown when the run is done (parent folder when there are several)."""
+        dirs = self.state.run_dirs
+        if not dirs:
+            return None
+        if len(dirs) == 1:
+            return dirs[0]
+        parents = {str(Path(d).parent) for d in dirs}
+        return parents.pop() if len(parents) == 1 else dirs[-1]
+
+    def copy_run_folder(self) -> None:
+        folder = self.run_folder
+        if folder:
+            QGuiApplication.clipboard().setText(folder)
+
+    def _open_folder(self, url: str) -> None:
+        QDesktopServices.openUrl(QUrl(url))
+
+    def _find_project(self):
+        from napari_sleap_train.io.project import find_project
+
+        return find_project(self.viewer.layers)
+
+    # ------------------------------------------------------------ state slots (GUI thread)
+
+    def _on_changed(self) -> None:
+        if self.state.status is not self._last_status:
+            self._refresh()  # buttons must follow status changes at once
+        else:
+            self._dirty = True
+            if not self.timer.isActive():
+                self.timer.start()
+
+    def _tick(self) -> None:
+        if self._dirty:
+            self._refresh()
+        if not self.state.is_running:
+            self.timer.stop()
+
+    def _on_error(self, error: ev.Error) -> None:
+        text = error.message
+        if error.hint:
+            text += f"\n{error.hint}"
+        show_error(text)
+
+    def _on_message(self, message: ev.Message) -> None:
+        if message.level == "warning":
+            show_warning(message.text)
+
+    def _on_metrics(self, _event: ev.Metrics) -> None:
+        text = format_metrics(self.state.metrics)
+        self.metrics_label.setText(text)
+        self.metrics_label.setToolTip("\n".join(f"{m or 'pipeline'}: {v}" for m, v in self.state.metrics.items()))
+        self.metrics_label.setVisible(bool(text))
+
+    def _on_predictions(self, event: ev.Predictions) -> None:
+        if not event.path or event.n_frames == 0:
+            reason = event.explanation or "no frames were chosen to predict on"
+            show_info(f"No predictions: {reason}")
+            return
+        from napari_sleap_train.widgets.results import ResultsError, show_predictions
+
+        try:
+            shown = show_predictions(self.viewer, event.path, self.project)
+        except ResultsError as exc:
+            show_error(str(exc))
+            return
+        self.prediction_layers = shown.layers
+        show_info(f"Predictions added: {shown.summary}")
+
+    def _on_finished(self, done: ev.Done) -> None:
+        self._refresh()
+        folder = self.run_folder
+        if folder and done.status in ("finished", "stopped"):
+            url = QUrl.fromLocalFile(folder).toString()
+            self.folder_label.setText(f'Run folder: <a href="{url}">{folder}</a>')
+            self.folder_row.setVisible(True)
+        if done.status == "finished":
+            show_info(f"Training finished ({format_duration(self.state.elapsed())}).")
+        elif done.status == "stopped":
+            show_info("Training stopped early; the best model was kept.")
+
+    # ------------------------------------------------------------ view
+
+    def _refresh(self) -> None:
+        self._dirty = False
+        state = self.state
+        self._last_status = state.status
+        running = self.is_running
+        self.run_button.setEnabled(not running)
+        self.stop_button.setEnabled(running and state.status is not RunStatus.STARTING
+                                    and not self.controller.stop_requested
+                                    and not self.controller.cancel_requested)
+        self.cancel_button.setEnabled(running and not self.controller.cancel_requested)
+        text = headline(state, self.controller.stop_requested)
+        if self.controller.cancel_requested and running:
+            text = "Cancelling…"
+        if self.headline.text() != text:
+            self.headline.setText(text)
+        self._update_progress()
+
+    def _update_progress(self) -> None:
+        state, bar = self.state, self.progress
+        if state.status is RunStatus.IDLE:
+            bar.setVisible(False)
+            return
+        bar.setVisible(True)
+        if state.status is RunStatus.STARTING:
+            bar.setRange(0, 0)  # busy: loading labels, building the pipeline, compiling
+            bar.setFormat(state.stage or "starting")
+        elif state.status is RunStatus.TRAINING and state.epochs and state.batches_per_epoch:
+            total = state.epochs * state.batches_per_epoch
+            done = state.current_epoch * state.batches_per_epoch + (0 if state.batch is None else state.batch + 1)
+            bar.setRange(0, total)
+            bar.setValue(min(done, total))
+            bar.setFormat(f"epoch {min(state.current_epoch + 1, state.epochs)}/{state.epochs}")
+        elif state.status is RunStatus.TRAINING:
+            bar.setRange(0, 0)
+            bar.setFormat("training")
+        elif state.status is RunStatus.PREDICTING:
+            if state.predict_total:
+                bar.setRange(0, state.predict_total)
+                bar.setValue(state.predict_done)
+                bar.setFormat(f"predicting {state.predict_done}/{state.predict_total} frames")
+            else:
+                bar.setRange(0, 0)
+                bar.setFormat("predicting")
+        else:
+            bar.setVisible(False)
