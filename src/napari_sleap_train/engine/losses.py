@@ -50,9 +50,10 @@ class HardKeypointMSE(keras.losses.Loss):
         worst_first = ops.flip(ops.sort(part_loss, axis=-1), axis=-1)
         kth_worst = ops.take(worst_first, k - 1, axis=-1)[:, None]
         easiest = ops.min(part_loss, axis=-1, keepdims=True)
-        hard = ops.logical_or(
-            part_loss >= self.hard_to_easy_ratio * easiest, part_loss >= kth_worst
-        )
+        # "ratio times the easiest" must also be worse than the easiest, so parts
+        # that are all perfect (loss 0) are not all hard.
+        much_worse = ops.logical_and(part_loss > easiest, part_loss >= self.hard_to_easy_ratio * easiest)
+        hard = ops.logical_or(much_worse, part_loss >= kth_worst)
         hard = ops.cast(hard, part_loss.dtype)
         hard_mean = ops.sum(part_loss * hard, axis=-1) / ops.maximum(ops.sum(hard, axis=-1), 1.0)
         return ops.mean(part_loss, axis=-1) + self.loss_scale * hard_mean

@@ -1,0 +1,84 @@
+"""Frames decoded once, examples of the right shapes and targets, tf.data batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sleap_io as sio
+
+from napari_sleap_train.config.model import ModelKind
+from napari_sleap_train.data.training_inputs import centroid_example
+from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
+from napari_sleap_train.engine.samples import FrameStore, LabeledData
+from tests.runner.tiny_project import make_tiny_project, tiny_config
+
+
+@pytest.fixture(scope="module")
+def labels(tmp_path_factory):
+    return sio.load_slp(str(make_tiny_project(tmp_path_factory.mktemp("tiny"))))
+
+
+def test_split_and_frames_are_decoded_once(labels):
+    data = LabeledData.from_labels(labels, validation_fraction=0.2, seed=0)
+    assert len(data.train_idx) == 8 and len(data.val_idx) == 2
+    assert not set(data.train_idx) & set(data.val_idx)
+    store = FrameStore(labels, [s.key for s in data.samples])
+    assert store.preloaded and store.decode_count == 10
+    for _ in range(3):
+        for s in data.samples:
+            assert store[s.key].shape == (64, 64, 1)
+    assert store.decode_count == 10
+
+
+def test_small_budget_uses_a_bounded_cache(labels):
+    data = LabeledData.from_labels(labels, 0.2)
+    store = FrameStore(labels, [s.key for s in data.samples], budget_bytes=3 * 64 * 64)
+    assert not store.preloaded and store.decode_count == 0
+    for s in data.samples:
+        store[s.key]
+    assert len(store._cache) == 3 and store.decode_count == 10
+
+
+@pytest.mark.parametrize(
+    "kind, input_hw, out_channels",
+    [(ModelKind.CENTROID, (32, 32), 1), (ModelKind.CENTERED_INSTANCE, (40, 40), 2), (ModelKind.SINGLE_INSTANCE, (64, 64), 2)],
+)
+def test_batches_have_model_shapes(labels, kind, input_hw, out_channels):
+    cfg = tiny_config(kind)
+    cfg.head.anchor_part = "head" if kind != ModelKind.SINGLE_INSTANCE else None
+    data = LabeledData.from_labels(labels, 0.2)
+    maker = ExampleMaker(cfg, data, FrameStore(labels, [s.key for s in data.samples]))
+    assert maker.input_hw == input_hw and maker.n_outputs == out_channels
+    sets = make_datasets(maker, batch_size=4, batches_per_epoch=None, min_batches_per_epoch=1, val_batches_per_epoch=None)
+    per_frame = 2 if kind == ModelKind.CENTERED_INSTANCE else 1
+    assert sets.n_train == 8 * per_frame and sets.n_val == 2 * per_frame
+    assert sets.batches_per_epoch == int(np.ceil(sets.n_train / 4))
+    x, y = next(iter(sets.train))
+    assert tuple(x.shape) == (4, *input_hw, 1)
+    assert tuple(y.shape) == (4, input_hw[0] // 2, input_hw[1] // 2, out_channels)
+    assert float(np.max(x)) <= 1.0 and float(np.max(y)) > 0.5
+    vx, vy = next(iter(sets.val))
+    assert vx.shape[0] == min(4, sets.n_val)
+
+
+def test_validation_targets_are_the_plain_training_inputs(labels):
+    cfg = tiny_config(ModelKind.CENTROID)
+    cfg.augmentation.rotate = True  # augmentation must not touch validation
+    data = LabeledData.from_labels(labels, 0.2)
+    store = FrameStore(labels, [s.key for s in data.samples])
+    maker = ExampleMaker(cfg, data, store)
+    sets = make_datasets(maker, 2, 1, 1, None)
+    vx, vy = next(iter(sets.val))
+    sample = data.samples[data.val_idx[0]]
+    ex, ey = centroid_example(store[sample.key], sample.instances, cfg, augment=False, node_names=data.node_names)
+    np.testing.assert_allclose(vx[0], ex, atol=1e-6)
+    np.testing.assert_allclose(vy[0], ey, atol=1e-6)
+
+
+def test_training_split_files(labels, tmp_path):
+    data = LabeledData.from_labels(labels, 0.2)
+    data.write_split(tmp_path)
+    train = sio.load_slp(str(tmp_path / "labels_gt.train.slp"))
+    val = sio.load_slp(str(tmp_path / "labels_gt.val.slp"))
+    assert sorted(lf.frame_idx for lf in val.labeled_frames) == sorted(data.samples[i].frame_index for i in data.val_idx)
+    assert len(train.labeled_frames) + len(val.labeled_frames) == 10
