@@ -180,3 +180,12 @@ def test_many_batch_points_redraw_incrementally(plot: LossPlot, state: TrainingS
     x, _ = plot.batch_points()
     assert x.size == 4000
     assert np.all(np.diff(x) > 0)  # each point drawn once, none duplicated
+
+
+def test_placeholder_until_first_batch(plot: LossPlot, state: TrainingState) -> None:
+    plot.refresh()
+    assert plot.placeholder.isVisible() and "first training batch" in plot.placeholder.toPlainText()
+    apply_event(state, ev.ModelStarted(model="centroid", epochs=5, batches_per_epoch=4))
+    apply_event(state, ev.Batch(model="centroid", epoch=0, batch=0, loss=1.0))
+    plot.refresh()
+    assert not plot.placeholder.isVisible()

@@ -33,7 +33,7 @@ from napari_sleap_train.widgets.training_state import RunStatus, TrainingState
 FAKE_ENGINE = textwrap.dedent(
     '''
     """Fake training child: speaks the event protocol, trains nothing."""
-    import json, os, shutil, sys, threading, time
+    import json, os, random, shutil, sys, threading, time
     from pathlib import Path
 
     from napari_sleap_train.runner import events as ev
@@ -44,6 +44,7 @@ FAKE_ENGINE = textwrap.dedent(
     epochs, batches = opts.get("epochs", 3), opts.get("batches", 4)
     delay = opts.get("batch_delay", 0.005)
     runs = Path(job["runs_folder"])
+    rng = random.Random(0)
     commands = []
 
     def emit(event):
@@ -94,7 +95,7 @@ FAKE_ENGINE = textwrap.dedent(
         run_dirs.append(str(run_dir))
         emit(ev.ModelStarted(model=model, run_dir=str(run_dir), epochs=epochs, batches_per_epoch=batches,
                              n_train=9, n_val=1, patience=opts.get("patience", 5)))
-        best, best_epoch, stopped = float("inf"), 0, False
+        best, best_epoch, stopped, early = float("inf"), 0, False, False
         for e in range(epochs):
             for b in range(batches):
                 cancelled()
@@ -102,7 +103,11 @@ FAKE_ENGINE = textwrap.dedent(
                     commands.remove("stop")
                     stopped = stopped_any = True
                     break
-                emit(ev.Batch(model=model, epoch=e, batch=b, loss=1.0 / (1 + e + b / batches), elapsed=0.1))
+                loss = 1.0 / (1 + e + b / batches)
+                if opts.get("realistic"):  # noisy decay to a floor, like a real run
+                    t = e + b / batches
+                    loss = (0.002 + 0.03 * 0.8 ** t) * (1 + 0.35 * rng.random()) * (1 + 3 * (mi == 0) * 0.5 ** (8 * t))
+                emit(ev.Batch(model=model, epoch=e, batch=b, loss=loss, elapsed=0.1))
                 if opts.get("wait_at") == [mi, e, b]:
                     wait_for_command()
                     continue
@@ -118,15 +123,23 @@ FAKE_ENGINE = textwrap.dedent(
                 sys.stderr.write("Segmentation fault (pretend)\\n")
                 os._exit(3)
             val = 0.5 + abs(e - 1) * 0.1
+            train = 1.0 / (1 + e)
+            if opts.get("realistic"):
+                train = (0.002 + 0.03 * 0.8 ** (e + 0.5)) * 1.15
+                val = (0.0035 + 0.03 * 0.8 ** (e + 1)) * (1 + 0.08 * rng.random()) + 0.00001 * max(0, e - 14) ** 2
             if val < best:
                 best, best_epoch = val, e
                 (run_dir / "best_model.keras").write_text("fake")
                 emit(ev.Checkpoint(model=model, epoch=e, path=str(run_dir / "best_model.keras")))
-            emit(ev.Epoch(model=model, epoch=e, train_loss=1.0 / (1 + e), val_loss=val, learning_rate=1e-4,
+            emit(ev.Epoch(model=model, epoch=e, train_loss=train, val_loss=val, learning_rate=1e-4,
                           elapsed=0.1 * (e + 1), epoch_time=0.1, best_epoch=best_epoch, best_val_loss=best,
                           epochs_without_improvement=e - best_epoch, patience=opts.get("patience", 5),
                           eta=0.1 * (epochs - e - 1)))
-        emit(ev.ModelFinished(model=model, run_dir=str(run_dir), reason="stopped" if stopped else "completed",
+            if opts.get("realistic") and e - best_epoch >= opts.get("patience", 5):
+                early = True
+                break
+        reason = "stopped" if stopped else ("early_stopping" if early else "completed")
+        emit(ev.ModelFinished(model=model, run_dir=str(run_dir), reason=reason,
                               best_epoch=best_epoch, best_val_loss=best, epochs_trained=e + 1))
     cancelled()
     predictions = None
@@ -253,6 +266,7 @@ def test_stop_keeps_best_model_and_finishes_pipeline(qtbot, controller: RunContr
     state = controller.state
     assert state.status is RunStatus.STOPPED
     assert state.finish_reasons == {"centroid": "stopped", "centered_instance": "completed"}
+    assert not controller.stop_requested  # a stop ends one model; the next could be stopped too
     assert state.histories["centroid"].n_epochs == 1
     assert (tmp_path / "models" / "fake.centroid" / "best_model.keras").exists()
     assert controller.wait(10)

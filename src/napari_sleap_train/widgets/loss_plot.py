@@ -68,8 +68,7 @@ def status_lines(state: TrainingState) -> list[str]:
     """The text under the plot, one string per line (empty list when idle).
 
     Line 1: what runs now (model, epoch, batch or stage) with elapsed / ETA.
-    Line 2: losses, best epoch and the early-stopping count.
-    Line 3: hardware.
+    Then: losses and best epoch; the early-stopping count; the hardware.
     """
     if state.status is RunStatus.IDLE:
         return []
@@ -102,15 +101,15 @@ def status_lines(state: TrainingState) -> list[str]:
 
     losses: list[str] = []
     if state.last_batch_loss is not None and state.status is RunStatus.TRAINING:
-        losses.append(f"batch loss {format_loss(state.last_batch_loss)}")
+        losses.append(f"batch {format_loss(state.last_batch_loss)}")
     if state.last_val_loss is not None:
-        losses.append(f"val loss {format_loss(state.last_val_loss)}")
+        losses.append(f"val {format_loss(state.last_val_loss)}")
     if state.best_epoch is not None and state.best_val_loss is not None:
         losses.append(f"best {format_loss(state.best_val_loss)} at epoch {state.best_epoch + 1}")
-    if state.patience and state.epoch is not None:
-        losses.append(f"no improvement for {state.epochs_without_improvement}/{state.patience} epochs")
     if losses:
-        lines.append(" · ".join(losses))
+        lines.append("Loss: " + " · ".join(losses))
+    if state.patience and state.epoch is not None:
+        lines.append(f"Early stopping: no improvement for {state.epochs_without_improvement}/{state.patience} epochs")
     if state.hardware:
         lines.append(f"Training on {state.hardware}")
     return lines
@@ -206,6 +205,8 @@ class LossPlot(QWidget):
         for item in (self.first_epoch_item, self.batch_item, self.train_curve, self.val_curve, self.best_star):
             plot.addItem(item)
         plot.addItem(self.best_line, ignoreBounds=True)
+        self.placeholder = pg.TextItem("", color=(150, 150, 150), anchor=(0.5, 0.5))
+        plot.addItem(self.placeholder, ignoreBounds=True)
 
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
@@ -368,8 +369,20 @@ class LossPlot(QWidget):
             self.first_epoch_item.ignore_y_bounds = ignore
             self.first_epoch_item.informViewBoundsChanged()
 
+    def _update_placeholder(self, history: LossHistory | None) -> None:
+        empty = history is None or (len(history.batch_x) == 0 and history.n_epochs == 0)
+        text = ""
+        if empty and self.state.is_running:
+            text = "The loss appears here after the first training batch."
+        self.placeholder.setText(text)
+        self.placeholder.setVisible(bool(text))
+        if text:
+            (x0, x1), (y0, y1) = self.plot_widget.getPlotItem().getViewBox().viewRange()
+            self.placeholder.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+
     def _redraw(self) -> None:
         history: LossHistory | None = self.state.histories.get(self._shown_model or "")
+        self._update_placeholder(history)
         self._draw_batches(history)
         if history is None:
             for item in (self.train_curve, self.val_curve, self.best_star):

@@ -138,7 +138,8 @@ class RunController:
         return True
 
     def stop(self) -> None:
-        """Stop early: the child keeps the best model and goes on to predict."""
+        """Stop the model being trained early: the child keeps its best model and goes
+        on with the pipeline (the next model, then predictions)."""
         if self.process is not None and not self._stop_requested:
             self._stop_requested = True
             self._send(self.process.stop)
@@ -189,6 +190,8 @@ class RunController:
             return
         if isinstance(event, ev.Done):
             self._run = None  # the run is over for the GUI; the child may take a moment to exit
+        elif isinstance(event, (ev.ModelStarted, ev.ModelFinished)):
+            self._stop_requested = False  # a stop ends one model: the next one can be stopped too
         apply_event(self.state, event)
 
     def _on_reader_error(self, run: _Run, exc: BaseException) -> None:

@@ -51,6 +51,7 @@ METRIC_NAMES = {
     "mean_pixel_error": "mean error (px)",
 }
 MAX_METRICS_SHOWN = 4
+LINK_COLOR = "#6fb3ff"  # readable on napari's dark and light themes
 
 
 def format_metrics(metrics: dict[str, dict[str, Any]]) -> str:
@@ -135,7 +136,9 @@ class RunPanel(QWidget):
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Train the models of the pipeline with the settings above")
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop early, keep the best model and predict")
+        self.stop_button.setToolTip(
+            "Stop early: keep the best model so far and go on with the pipeline (next model, then predictions)"
+        )
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("End now and discard this run")
         for button in (self.run_button, self.stop_button, self.cancel_button):
@@ -335,7 +338,7 @@ class RunPanel(QWidget):
         folder = self.run_folder
         if folder and done.status in ("finished", "stopped"):
             url = QUrl.fromLocalFile(folder).toString()
-            self.folder_label.setText(f'Run folder: <a href="{url}">{folder}</a>')
+            self.folder_label.setText(f'Run folder: <a href="{url}" style="color: {LINK_COLOR};">{folder}</a>')
             self.folder_row.setVisible(True)
         if done.status == "finished":
             show_info(f"Training finished ({format_duration(self.state.elapsed())}).")
