@@ -138,14 +138,28 @@ def edge_vectors(refs: Sequence[InstanceRef], multi_video: bool) -> np.ndarray:
 
 
 @dataclass
-class PointGroup:
-    """The rows of one instance on one frame, as read back from a layer."""
+class GroupedPoints:
+    """Layer rows grouped per instance and frame, as read back from a layer.
 
-    video_index: int
-    frame_index: int
-    inst_id: int
-    nodes: dict[str, tuple[float, float]]  # node name -> (x, y); later rows win
-    track: str | None
+    Attributes
+    ----------
+    keys : (G, 3) int64
+        (video index, frame index, instance id) of each group, in order of
+        first appearance in the layer.
+    xy : (G, K, 2) float64
+        x, y of each node (in ``node_names`` order) of each group; NaN where the
+        group has no row for that node. When a node has several rows in a group,
+        the last row wins (e.g. the newest added point).
+    tracks : list of str or None
+        Track name of each group: the most common ``track`` value of its rows.
+    """
+
+    keys: np.ndarray
+    xy: np.ndarray
+    tracks: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
 
 def _as_track(value) -> str | None:
@@ -156,32 +170,38 @@ def _as_track(value) -> str | None:
 
 
 def group_points(
-    data: np.ndarray, features: pd.DataFrame, multi_video: bool
-) -> tuple[list[PointGroup], list[str]]:
-    """Split layer rows into per-instance groups keyed by (video, frame, instance id).
+    data: np.ndarray, features: pd.DataFrame, multi_video: bool, node_names: Sequence[str]
+) -> tuple[GroupedPoints, list[str]]:
+    """Group layer rows per instance, keyed by (video, frame, instance id).
 
-    Rows with NaN coordinates, without a node name or with a negative frame are
-    skipped; their problems are returned as plain-words messages.
+    Rows with NaN coordinates, without a node name, with a node name that is
+    not in ``node_names`` or before the first frame are skipped; their problems
+    are returned as plain-words messages.
 
     Returns
     -------
-    groups : list of PointGroup, in order of first appearance
+    groups : GroupedPoints
     problems : list of str
     """
     data = np.asarray(data, dtype=np.float64)
+    k = len(node_names)
     problems: list[str] = []
+    empty = GroupedPoints(np.empty((0, 3), np.int64), np.empty((0, k, 2)), [])
     n = len(data)
     if n == 0:
-        return [], problems
+        return empty, problems
     expected = 4 if multi_video else 3
     if data.ndim != 2 or data.shape[1] != expected:
         raise ValueError(
             f"points must have {expected} columns "
             f"({'[video, frame, y, x]' if multi_video else '[frame, y, x]'}), got shape {data.shape}"
         )
-    if len(features) != n:
-        raise ValueError(f"{n} points but {len(features)} feature rows")
-    nodes = features["node"].astype(object).to_numpy() if "node" in features else np.full(n, None)
+    if features is None or len(features) != n:
+        raise ValueError(f"{n} points but {0 if features is None else len(features)} feature rows")
+    names = (
+        features["node"].to_numpy(dtype=object) if "node" in features else np.full(n, None, dtype=object)
+    )
+    codes = pd.Categorical(names, categories=list(node_names)).codes.astype(np.int64)
     ids = (
         pd.to_numeric(features["instance"], errors="coerce").to_numpy(dtype=float)
         if "instance" in features
@@ -189,34 +209,61 @@ def group_points(
     )
     ids = np.where(np.isnan(ids), -1, ids).astype(np.int64)
     tracks = features["track"].to_numpy(dtype=object) if "track" in features else np.full(n, None)
-    lead = np.rint(data[:, : expected - 2]).astype(np.int64)
+    lead = np.rint(np.nan_to_num(data[:, : expected - 2], nan=-1)).astype(np.int64)
     videos = lead[:, 0] if multi_video else np.zeros(n, np.int64)
     frames = lead[:, -1]
 
     bad_xy = np.isnan(data).any(axis=1)
-    no_node = np.array([not isinstance(v, str) or not v for v in nodes])
+    has_name = np.array([isinstance(v, str) and v != "" for v in names])
     bad_frame = (frames < 0) | (videos < 0)
-    for mask, what in (
-        (bad_xy, "have no coordinates (NaN)"),
-        (no_node & ~bad_xy, "have no node name"),
-        (bad_frame & ~bad_xy & ~no_node, "lie before the first frame or video"),
-    ):
-        if mask.any():
-            problems.append(f"{int(mask.sum())} point(s) {what} and were skipped")
-    keep = ~(bad_xy | no_node | bad_frame)
+    unknown = has_name & (codes < 0) & ~bad_xy
+    if bad_xy.any():
+        problems.append(f"{int(bad_xy.sum())} point(s) have no coordinates (NaN) and were skipped")
+    if (~has_name & ~bad_xy).any():
+        problems.append(f"{int((~has_name & ~bad_xy).sum())} point(s) have no node name and were skipped")
+    if unknown.any():
+        problems.append(
+            f"points with node name(s) {sorted(set(names[unknown]))} are not in the skeleton "
+            "and were skipped"
+        )
+    early = bad_frame & ~bad_xy & (codes >= 0)
+    if early.any():
+        problems.append(f"{int(early.sum())} point(s) lie before the first frame or video and were skipped")
+    rows = np.flatnonzero(~bad_xy & (codes >= 0) & ~bad_frame)
+    if not len(rows):
+        return empty, problems
 
-    groups: dict[tuple[int, int, int], PointGroup] = {}
-    track_votes: dict[tuple[int, int, int], dict[str | None, int]] = {}
-    for i in np.flatnonzero(keep):
-        key = (int(videos[i]), int(frames[i]), int(ids[i]))
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = PointGroup(key[0], key[1], key[2], {}, None)
-            track_votes[key] = {}
-        g.nodes[nodes[i]] = (float(data[i, -1]), float(data[i, -2]))
-        t = _as_track(tracks[i])
-        track_votes[key][t] = track_votes[key].get(t, 0) + 1
-    for key, g in groups.items():
-        votes = track_votes[key]
-        g.track = max(votes, key=lambda t: votes[t])
-    return list(groups.values()), problems
+    keys = np.column_stack([videos[rows], frames[rows], ids[rows]])
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    # renumber groups by first appearance so the output follows the layer's order
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    group = rank[inverse]
+    n_groups = len(order)
+
+    # the last row of each (group, node) pair wins
+    row_codes = codes[rows]
+    srt = np.lexsort((np.arange(len(rows)), row_codes, group))
+    g_s, c_s = group[srt], row_codes[srt]
+    last = np.ones(len(srt), bool)
+    last[:-1] = (g_s[1:] != g_s[:-1]) | (c_s[1:] != c_s[:-1])
+    xy = np.full((n_groups, k, 2), np.nan)
+    take = rows[srt[last]]
+    xy[g_s[last], c_s[last]] = data[take][:, [-1, -2]]
+
+    # track per group: usually all rows agree; vote only where they do not
+    tcodes, tuniq = pd.factorize(pd.Series(tracks[rows], dtype=object).map(_as_track), use_na_sentinel=False)
+    by_group = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[by_group], np.arange(n_groups))
+    t_sorted = tcodes[by_group]
+    lo = np.minimum.reduceat(t_sorted, starts)
+    hi = np.maximum.reduceat(t_sorted, starts)
+    chosen = lo.copy()
+    for g in np.flatnonzero(lo != hi):
+        end = starts[g + 1] if g + 1 < n_groups else len(t_sorted)
+        chosen[g] = np.bincount(t_sorted[starts[g] : end]).argmax()
+    track_names = [tuniq[c] for c in chosen]
+    track_names = [None if t is None or (isinstance(t, float) and np.isnan(t)) else t for t in track_names]
+    return GroupedPoints(keys[first[order]], xy, track_names), problems

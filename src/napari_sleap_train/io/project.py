@@ -418,32 +418,30 @@ class SleapProject:
         -------
         EditSummary
         """
-        groups, problems = group_points(data, features, self.multi_video)
-        known_nodes = set(self.node_names)
+        node_names = self.node_names
+        groups, problems = group_points(data, features, self.multi_video, node_names)
         n_videos = len(self.labels.videos)
-        moved = removed_pts = added = retracked = 0
-        seen: set[tuple[int, int, int]] = set()
-        unknown: set[str] = set()
-        bad_video = 0
-        for g in groups:
-            if g.video_index >= n_videos:
-                bad_video += len(g.nodes)
-                continue
-            for name in [n for n in g.nodes if n not in known_nodes]:
-                unknown.add(name)
-                del g.nodes[name]
-            if not g.nodes:
-                continue
-            key = (g.video_index, g.frame_index, g.inst_id)
-            ref = self._user_refs.get(key)
+        in_range = groups.keys[:, 0] < n_videos
+        if not in_range.all():
+            n_bad = int((~np.isnan(groups.xy[~in_range, :, 0])).sum())
+            problems.append(f"{n_bad} point(s) refer to a video the project does not have and were skipped")
+        existing: list[tuple[int, InstanceRef]] = []
+        fresh: list[int] = []
+        for gi in np.flatnonzero(in_range):
+            ref = self._user_refs.get(tuple(int(v) for v in groups.keys[gi]))
             if ref is None:
-                self._add_instance(g)
-                added += 1
+                fresh.append(int(gi))
             else:
-                m, r, t = self._update_instance(ref.instance, g)
-                moved, removed_pts, retracked = moved + m, removed_pts + r, retracked + t
-            seen.add(key)
-            self._shown.add(key)
+                existing.append((int(gi), ref))
+        moved, gone, retracked = self._update_instances(groups, existing)
+        seen = {(r.video_index, r.frame_index, r.inst_id) for _, r in existing}
+        added = 0
+        for gi in fresh:
+            key = tuple(int(v) for v in groups.keys[gi])
+            if self._add_instance(key, groups.xy[gi], groups.tracks[gi]):
+                added += 1
+                seen.add(key)
+        self._shown |= seen
         removed = 0
         for key in [k for k in self._shown if k not in seen]:
             ref = self._user_refs.pop(key, None)
@@ -451,15 +449,9 @@ class SleapProject:
             if ref is not None:
                 self._remove_instance(ref)
                 removed += 1
-        if unknown:
-            problems.append(
-                f"points with node name(s) {sorted(unknown)} are not in the skeleton and were skipped"
-            )
-        if bad_video:
-            problems.append(f"{bad_video} point(s) refer to a video the project does not have and were skipped")
         for p in problems:
             warnings.warn(f"{self.name}: {p}.", SleapEditWarning, stacklevel=2)
-        return EditSummary(moved, removed_pts, added, removed, retracked)
+        return EditSummary(moved, gone, added, removed, retracked)
 
     def _track(self, name: str | None) -> sio.Track | None:
         if name is None:
@@ -471,53 +463,73 @@ class SleapProject:
         self.labels.tracks.append(track)
         return track
 
-    def _update_instance(self, inst: sio.Instance, g) -> tuple[int, int, int]:
-        skel = inst.skeleton
-        moved = removed = 0
-        pts = inst.points
-        present = set()
-        for name, (x, y) in g.nodes.items():
-            if name not in skel.node_names:
-                continue
-            i = skel.index(name)
-            present.add(i)
-            old = pts[i]["xy"]
-            if not pts[i]["visible"] or old[0] != x or old[1] != y:
-                pts[i]["xy"] = (x, y)
-                pts[i]["visible"] = True
-                pts[i]["complete"] = True
-                moved += 1
-        for i in range(len(skel.node_names)):
-            if i not in present and pts[i]["visible"]:
-                pts[i]["visible"] = False
-                pts[i]["xy"] = (np.nan, np.nan)
-                removed += 1
-        retracked = 0
-        old_track = inst.track.name if inst.track is not None else None
-        if g.track != old_track:
-            inst.track = self._track(g.track)
-            retracked = 1
-        return moved, removed, retracked
+    def _node_map(self, skeleton: sio.Skeleton, node_names: list[str]) -> np.ndarray:
+        """Index into ``skeleton`` of each project node name (-1 where absent)."""
+        names = skeleton.node_names
+        return np.array([names.index(n) if n in names else -1 for n in node_names], np.int64)
 
-    def _add_instance(self, g) -> None:
+    def _in_skeleton_order(self, skeleton: sio.Skeleton, xy: np.ndarray) -> np.ndarray:
+        """Re-order ``(..., K, 2)`` project-node-order xy into ``skeleton`` order (NaN where absent)."""
+        names = self.node_names
+        if skeleton.node_names == names:
+            return xy
+        m = self._node_map(skeleton, names)
+        out = np.full(xy.shape[:-2] + (len(skeleton.node_names), 2), np.nan)
+        out[..., m[m >= 0], :] = xy[..., m >= 0, :]
+        return out
+
+    def _update_instances(self, groups, existing) -> tuple[int, int, int]:
+        """Apply group positions and tracks to existing instances; returns (moved, gone, retracked)."""
+        moved_total = gone_total = retracked = 0
+        by_skeleton: dict[int, list[tuple[int, InstanceRef]]] = {}
+        for gi, ref in existing:
+            by_skeleton.setdefault(id(ref.instance.skeleton), []).append((gi, ref))
+        for batch in by_skeleton.values():
+            skel = batch[0][1].instance.skeleton
+            new_xy = self._in_skeleton_order(skel, groups.xy[[gi for gi, _ in batch]])
+            old_xy = np.stack([r.instance.points["xy"] for _, r in batch])
+            old_vis = np.stack([r.instance.points["visible"] for _, r in batch])
+            present = ~np.isnan(new_xy[..., 0])
+            moved = present & (~old_vis | (old_xy != new_xy).any(axis=-1))
+            gone = ~present & old_vis
+            for j in np.flatnonzero(moved.any(axis=1) | gone.any(axis=1)):
+                pts = batch[j][1].instance.points
+                mv, gn = moved[j], gone[j]
+                xy = pts["xy"]
+                xy[mv] = new_xy[j][mv]
+                xy[gn] = np.nan
+                pts["visible"][mv] = True
+                pts["complete"][mv] = True  # placed by a human
+                pts["visible"][gn] = False
+            moved_total += int(moved.sum())
+            gone_total += int(gone.sum())
+        for gi, ref in existing:
+            inst = ref.instance
+            old = inst.track.name if inst.track is not None else None
+            if groups.tracks[gi] != old:
+                inst.track = self._track(groups.tracks[gi])
+                retracked += 1
+        return moved_total, gone_total, retracked
+
+    def _add_instance(self, key: tuple[int, int, int], xy_all: np.ndarray, track: str | None) -> bool:
         skel = self.skeleton
-        xy = np.full((len(skel.node_names), 2), np.nan)
-        for name, (x, y) in g.nodes.items():
-            if name in skel.node_names:
-                xy[skel.index(name)] = (x, y)
-        complete = ~np.isnan(xy[:, 0])
-        arr = np.column_stack([xy, complete, complete])
-        inst = sio.Instance.from_numpy(arr, skeleton=skel, track=self._track(g.track))
-        fkey = (g.video_index, g.frame_index)
+        xy = self._in_skeleton_order(skel, xy_all)
+        placed = ~np.isnan(xy[:, 0])
+        if not placed.any():
+            return False
+        arr = np.column_stack([xy, placed, placed])
+        inst = sio.Instance.from_numpy(arr, skeleton=skel, track=self._track(track))
+        video_index, frame_index, inst_id = key
+        fkey = (video_index, frame_index)
         lf = self._frames.get(fkey)
         if lf is None:
-            lf = sio.LabeledFrame(video=self.labels.videos[g.video_index], frame_idx=g.frame_index)
+            lf = sio.LabeledFrame(video=self.labels.videos[video_index], frame_idx=frame_index)
             self.labels.append(lf)
             self._frames[fkey] = lf
         lf.instances.append(inst)
-        key = (g.video_index, g.frame_index, g.inst_id)
-        self._user_refs[key] = InstanceRef(g.inst_id, g.video_index, g.frame_index, inst)
-        self._next_id = max(self._next_id, g.inst_id + 1)
+        self._user_refs[key] = InstanceRef(inst_id, video_index, frame_index, inst)
+        self._next_id = max(self._next_id, inst_id + 1)
+        return True
 
     def _remove_instance(self, ref: InstanceRef) -> None:
         fkey = (ref.video_index, ref.frame_index)
@@ -526,7 +538,8 @@ class SleapProject:
             return
         lf.instances = [i for i in lf.instances if i is not ref.instance]
         if not lf.instances and not lf.is_negative:
-            self.labels.labeled_frames.remove(lf)
+            frames = self.labels.labeled_frames
+            del frames[next(i for i, f in enumerate(frames) if f is lf)]
             del self._frames[fkey]
             self.labels.reindex()
 
@@ -545,16 +558,22 @@ class SleapProject:
 
     @staticmethod
     def _fingerprint(data: np.ndarray, features: pd.DataFrame) -> bytes:
+        """Cheap digest of the columns that edits can change (coordinates, instance, node, track)."""
         h = hashlib.blake2b(digest_size=16)
         arr = np.ascontiguousarray(np.asarray(data, dtype=np.float64))
         h.update(str(arr.shape).encode())
         h.update(arr.tobytes())
-        cols = [c for c in ("instance", "node", "track") if c in features]
-        if cols and len(features):
-            hashed = pd.util.hash_pandas_object(
-                features[cols].astype(object), index=False
-            ).to_numpy()
-            h.update(hashed.tobytes())
+        for col in ("instance", "node", "track"):
+            if col not in features:
+                continue
+            values = features[col]
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                h.update("\x1f".join(map(str, values.cat.categories)).encode())
+                h.update(np.ascontiguousarray(values.cat.codes.to_numpy()).tobytes())
+            elif pd.api.types.is_numeric_dtype(values.dtype):
+                h.update(np.ascontiguousarray(values.to_numpy()).tobytes())
+            else:
+                h.update("\x1f".join(map(str, values.to_numpy())).encode())
         return h.digest()
 
     def sync(self) -> EditSummary | None:
@@ -593,8 +612,12 @@ class SleapProject:
         lf = self._frames.get((video_index, frame_index))
         if lf is None:
             return np.empty((0, k, 2), np.float32)
-        wanted = {id(r.instance) for r in refs.values()}
-        arrs = [i.numpy() for i in lf.instances if id(i) in wanted and not i.is_empty]
+        want_pred = refs is self._pred_refs
+        arrs = [
+            i.numpy()
+            for i in lf.instances
+            if isinstance(i, sio.PredictedInstance) == want_pred and not i.is_empty
+        ]
         if not arrs:
             return np.empty((0, k, 2), np.float32)
         return np.stack(arrs).astype(np.float32)
