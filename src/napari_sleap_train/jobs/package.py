@@ -7,8 +7,8 @@ scripts to run. Unzip it on a GPU workstation or a cluster and run ``./train.sh`
 Package layout (flat, as SLEAP's)::
 
     <name>.pkg.slp                       project; user-labeled + suggested frames embedded
-    config.json                          PipelineConfig (our format, config/serialize.py)
-    <kind>.training_config.json          one SLEAP 1.4 training_config.json per model
+    <kind>.config.json                   one TrainingConfig per model (our format, config/serialize.py)
+    <kind>.training_config.json          the same in SLEAP 1.4's training_config.json layout
     train.sh, predict.sh                 bash scripts calling the napari-sleap-train CLI
     train.slurm                          optional SLURM batch script
     README.txt
@@ -40,10 +40,10 @@ from napari_sleap_train.io.errors import SleapFileError
 from napari_sleap_train.io.project import SleapProject
 from napari_sleap_train.jobs.errors import ExportJobError, MissingVideoError, PackageExistsError
 from napari_sleap_train.jobs.scripts import (
-    CONFIG_NAME,
     PREDICT_SCRIPT,
     README_NAME,
     SLURM_SCRIPT,
+    config_name,
     TRAIN_SCRIPT,
     PackageContents,
     predict_script,
@@ -186,6 +186,7 @@ def export_job_package(
                 project_file=project_file,
                 pipeline=pipeline.kind,
                 runs_folder=pipeline.runs_folder,
+                anchor_part=pipeline.anchor_part,
                 n_labeled=n_labeled,
                 n_suggested=n_suggested,
                 n_embedded=len(plan),
@@ -346,7 +347,7 @@ def _embed_plan(
         if not frames:
             continue
         video = labels.videos[vi]
-        reason = _unreadable(video, project, vi)
+        reason = _unreadable(video, project, vi, min(frames))
         if reason is not None:
             stored = video.filename[0] if isinstance(video.filename, list) else video.filename
             missing.append(f"video {vi} ({stored}): {reason}")
@@ -369,19 +370,28 @@ def _embed_plan(
     return plan
 
 
-def _unreadable(video: sio.Video, project: SleapProject | None, index: int) -> str | None:
-    """Why a video's frames cannot be read, or ``None`` when they can."""
+def _unreadable(video: sio.Video, project: SleapProject | None, index: int, frame: int) -> str | None:
+    """Why a video's frames cannot be read, or ``None`` when they can.
+
+    A backend object alone proves nothing (sleap-io creates one for a missing
+    file), so one wanted frame is decoded.
+    """
     if project is not None:
         for m in project.missing_videos:
             if m.index == index:
                 return m.reason
-    if video.backend is None:
-        try:
+    embedded = getattr(video.backend, "has_embedded_images", False)
+    if not embedded and not isinstance(video.filename, list) and not video.exists():
+        return "the file was not found"
+    try:
+        if video.backend is None:
             video.open()
-        except Exception as exc:  # sleap-io raises many kinds; all mean "not readable"
-            return str(exc) or type(exc).__name__
-    if video.backend is None:
-        return "not found" if not video.exists() else "it could not be opened"
+        if video.backend is None:
+            return "it could not be opened"
+        if not embedded:
+            video[frame]
+    except Exception as exc:  # sleap-io/opencv/h5py raise many kinds; all mean "not readable"
+        return str(exc) or type(exc).__name__
     return None
 
 
@@ -422,13 +432,16 @@ def _write_text_files(
     project_name: str,
 ) -> list[str]:
     """Write configs, scripts and README into ``folder``; return their names in zip order."""
-    save_json(pipeline, folder / CONFIG_NAME)
-    files = [CONFIG_NAME]
+    files = []
     skeleton = labels.skeletons[0]
+    # train.sh hands one config per model to `napari-sleap-train train --config` (lossless, ours);
+    # the SLEAP layout is for people who also use SLEAP.
     for cfg in pipeline.ordered_models():
-        name = sleap_config_name(cfg.kind)
-        write_sleap_config(cfg, folder / name, skeleton=skeleton)
-        files.append(name)
+        save_json(cfg, folder / config_name(cfg.kind))
+        files.append(config_name(cfg.kind))
+    for cfg in pipeline.ordered_models():
+        write_sleap_config(cfg, folder / sleap_config_name(cfg.kind), skeleton=skeleton)
+        files.append(sleap_config_name(cfg.kind))
     scripts = {TRAIN_SCRIPT: train_script(contents), PREDICT_SCRIPT: predict_script(contents)}
     if slurm is not None:
         scripts[SLURM_SCRIPT] = slurm_script(project_name, slurm)

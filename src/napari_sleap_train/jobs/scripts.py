@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from napari_sleap_train.config.model import ModelKind, PipelineKind
 
 #: File names inside the package.
-CONFIG_NAME = "config.json"
 TRAIN_SCRIPT = "train.sh"
 PREDICT_SCRIPT = "predict.sh"
 SLURM_SCRIPT = "train.slurm"
 README_NAME = "README.txt"
+
+
+def config_name(kind: ModelKind) -> str:
+    """File name of one model's config in our format (what ``train.sh`` passes to ``--config``)."""
+    return f"{ModelKind(kind).value}.config.json"
 
 
 def sleap_config_name(kind: ModelKind) -> str:
@@ -37,6 +41,8 @@ class PackageContents:
         Pipeline kind (decides which models ``predict.sh`` looks for).
     runs_folder
         Folder (relative to the package) the run folders are written to.
+    anchor_part
+        Anchor node of a top-down pipeline (``None``: bounding-box middle).
     n_labeled, n_suggested, n_embedded
         Frames with user labels, suggested frames, frame images embedded.
     predict_frames
@@ -50,6 +56,7 @@ class PackageContents:
     project_file: str
     pipeline: PipelineKind
     runs_folder: str
+    anchor_part: str | None
     n_labeled: int
     n_suggested: int
     n_embedded: int
@@ -79,8 +86,14 @@ def train_script(contents: PackageContents) -> str:
         title=f"Train the {contents.pipeline.value} models of this package on {contents.project_file}.",
         example="./train.sh --epochs 50",
     )
-    cmd = f"napari-sleap-train train {shlex.quote(contents.project_file)} --config {CONFIG_NAME} \"$@\""
-    return header + "\n" + cmd + "\n"
+    args = ["napari-sleap-train", "train", contents.project_file, "--pipeline", contents.pipeline.value]
+    for kind in contents.pipeline.model_kinds:
+        args += ["--config", config_name(kind)]
+    if contents.anchor_part:
+        args += ["--anchor-part", contents.anchor_part]
+    # later options win, so "$@" can override any of these (e.g. another --config)
+    return header + "\n" + " ".join(shlex.quote(a) for a in args) + ' "$@"\n'
+
 
 
 def predict_script(contents: PackageContents) -> str:
@@ -125,8 +138,12 @@ napari-sleap-train predict {shlex.quote(contents.project_file)} "${{models[@]}}"
 def readme(contents: PackageContents) -> str:
     """``README.txt``: what is in the package and how to run it."""
     models = ", ".join(k.value.replace("_", " ") for k in contents.pipeline.model_kinds)
+    config_files = "\n".join(
+        f"  {config_name(k):<40}settings of the {k.value.replace('_', ' ')} model (read by train.sh)"
+        for k in contents.pipeline.model_kinds
+    )
     sleap_files = "\n".join(
-        f"  {sleap_config_name(k):<40}SLEAP 1.4 training_config.json of the {k.value.replace('_', ' ')} model"
+        f"  {sleap_config_name(k):<40}the same in SLEAP 1.4's training_config.json layout"
         for k in contents.pipeline.model_kinds
     )
     slurm = (
@@ -150,7 +167,7 @@ Written by napari-sleap-train {contents.version}.
 
 Contents
   {contents.project_file:<40}the project with its frame images embedded
-  {CONFIG_NAME:<40}training settings (napari-sleap-train format)
+{config_files}
 {sleap_files}
   {TRAIN_SCRIPT:<40}trains the models
   {PREDICT_SCRIPT:<40}predicts with the newest trained models
@@ -164,6 +181,8 @@ Requirements
 Usage (from any folder; the scripts change to their own folder)
     ./train.sh                  train; run folders appear in {contents.runs_folder}/
     ./train.sh --epochs 50      extra arguments go to `napari-sleap-train train`
+                                (see `napari-sleap-train train --help`; edit the
+                                *.config.json files for every other setting)
     ./predict.sh                predict ({contents.predict_frames} frames) with the newest runs;
                                 writes predictions/<project>.<time>.predictions.slp
 {slurm_usage}
