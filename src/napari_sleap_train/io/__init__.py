@@ -1,1 +1,31 @@
-"""io package."""
+"""SLEAP projects <-> napari layers: project model, lazy video, reader and writer.
+
+Public API for the widget and trainer::
+
+    from napari_sleap_train.io import SleapProject, find_project
+
+The reader (``io.reader:get_reader``) and writer (``io.writer:write_slp``) are
+npe2 contributions and import napari; this package itself does not.
+"""
+
+from napari_sleap_train.io.errors import (
+    LayerDataError,
+    SleapEditWarning,
+    SleapFileError,
+    VideoAccessError,
+)
+from napari_sleap_train.io.project import EditSummary, MissingVideo, SleapProject, find_project
+from napari_sleap_train.io.video import VideoArray, resolve_video_path
+
+__all__ = [
+    "EditSummary",
+    "LayerDataError",
+    "MissingVideo",
+    "SleapEditWarning",
+    "SleapFileError",
+    "SleapProject",
+    "VideoAccessError",
+    "VideoArray",
+    "find_project",
+    "resolve_video_path",
+]

@@ -201,7 +201,7 @@ def group_points(
     names = (
         features["node"].to_numpy(dtype=object) if "node" in features else np.full(n, None, dtype=object)
     )
-    codes = pd.Categorical(names, categories=list(node_names)).codes.astype(np.int64)
+    codes = pd.Index(list(node_names)).get_indexer(names).astype(np.int64)  # -1: unknown name
     ids = (
         pd.to_numeric(features["instance"], errors="coerce").to_numpy(dtype=float)
         if "instance" in features
