@@ -150,7 +150,9 @@ FAKE_ENGINE = textwrap.dedent(
             time.sleep(delay)
         predictions = job.get("predictions_path") or str(runs / "predictions.slp")
         shutil.copy(opts["predictions_src"], predictions)
-        emit(ev.Predictions(path=predictions, n_frames=opts.get("n_pred_frames", 1), n_instances=2))
+        n_frames = opts.get("n_pred_frames", 1)
+        emit(ev.Predictions(path=predictions, n_frames=n_frames, n_instances=2 * n_frames,
+                            explanation=opts.get("explanation", "")))
     if opts.get("metrics"):
         emit(ev.Metrics(model=models[-1], values=opts["metrics"], path=str(runs / "metrics.json")))
     emit(ev.Done(status="stopped" if stopped_any else "finished", run_dirs=run_dirs, predictions_path=predictions))

@@ -61,7 +61,8 @@ def click(qtbot, button) -> None:
 
 def test_fake_run_shows_status_plot_and_run_folder(qtbot, panel: RunPanel, fake_engine: FakeEngine,
                                                   tmp_path: Path, notes) -> None:
-    fake_engine.options = {"epochs": 4, "batches": 5, "metrics": {"oks_map": 0.734, "dist_p90": 3.21}}
+    fake_engine.options = {"epochs": 4, "batches": 5,
+                           "metrics": {"oks_map": 0.734, "pixel_error": {"mean": 1.5, "p90": 3.21}}}
     assert panel.run_button.isEnabled() and not panel.stop_button.isEnabled()
     assert panel.headline.text().startswith("Ready")
     click(qtbot, panel.run_button)
@@ -86,7 +87,7 @@ def test_fake_run_shows_status_plot_and_run_folder(qtbot, panel: RunPanel, fake_
 
     assert QGuiApplication.clipboard().text() == str(tmp_path / "models")
     assert panel.metrics_label.isVisibleTo(panel)
-    assert "OKS mAP 0.734" in panel.metrics_label.text() and "error p90 (px) 3.21" in panel.metrics_label.text()
+    assert panel.metrics_label.text() == "Centered instance: OKS mAP 0.734 · error mean 1.50 px, p90 3.21 px"
     assert any("Training finished" in msg for _, msg in notes)
 
 
@@ -306,22 +307,27 @@ def test_no_predicted_frames_explains_why(qtbot, panel: RunPanel, fake_engine: F
                                           notes) -> None:
     src = tmp_path / "empty.slp"
     src.write_text("")
-    fake_engine.options = {"epochs": 1, "batches": 1, "predictions_src": str(src), "n_pred_frames": 0}
+    fake_engine.options = {"epochs": 1, "batches": 1, "predictions_src": str(src), "n_pred_frames": 0,
+                           "explanation": "all 20 suggested frames are already labeled"}
     click(qtbot, panel.run_button)
     wait_done(qtbot, panel)
-    assert any(msg.startswith("No predictions") for _, msg in notes)
+    assert ("info", "No predictions: all 20 suggested frames are already labeled") in notes
 
 
 # ---------------------------------------------------------------- pure helpers
 
 
 def test_format_metrics_is_compact() -> None:
-    text = format_metrics({"centroid": {"dist_p90": 2.5, "n": 10},
-                           "centered_instance": {"oks_map": 0.7123, "pck": 0.9, "dist_p50": 1.0, "dist_p90": 2.0,
-                                                 "extra": 1, "label": "x"}})
+    evaluation = {"node_names": ["a", "b"], "n_frames": 12, "oks_map": 0.71234, "oks_mar": 0.8, "mean_oks": None,
+                  "pixel_error": {"n": 40, "mean": 1.234, "median": 1.0, "p90": 3.456, "p95": 4.0},
+                  "pck": {"2": 0.5, "5": 0.9, "10": 1.0}, "detected_fraction": 0.975}
+    text = format_metrics({"pipeline": evaluation, "centroid": {"dist_p90": 2.5, "n": 10, "name": "x"},
+                           "centered_instance": {"oks_map": None, "n_frames": 2, "pixel_error": {"mean": None}}})
     lines = text.splitlines()
-    assert lines[0] == "Centroid: error p90 (px) 2.5 · n 10"
-    assert lines[1] == "Centered instance: OKS mAP 0.712 · PCK 0.9 · error p50 (px) 1 · error p90 (px) 2"
+    assert lines[0] == ("Pipeline: OKS mAP 0.712 · error mean 1.23 px, p90 3.46 px · PCK@5px 90% · detected 98%"
+                        " (12 validation frames)")
+    assert lines[1] == "Centroid: dist p90 2.5 · n 10"
+    assert lines[2] == "Centered instance: OKS mAP n/a (2 validation frames)"
 
 
 def test_headline_for_each_status() -> None:

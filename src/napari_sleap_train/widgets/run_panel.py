@@ -38,35 +38,52 @@ from napari_sleap_train.widgets.loss_plot import LossPlot, format_duration, mode
 from napari_sleap_train.widgets.run_controller import ProcessFactory, RunController
 from napari_sleap_train.widgets.training_state import RunStatus, TrainingState
 
-#: Metric keys shown first (others follow in their order), with short names.
-METRIC_NAMES = {
-    "oks_map": "OKS mAP",
-    "mAP": "OKS mAP",
-    "oks_mar": "OKS mAR",
-    "pck": "PCK",
-    "dist_p50": "error p50 (px)",
-    "dist_p90": "error p90 (px)",
-    "dist_p95": "error p95 (px)",
-    "dist_avg": "mean error (px)",
-    "mean_pixel_error": "mean error (px)",
-}
 MAX_METRICS_SHOWN = 4
 LINK_COLOR = "#6fb3ff"  # readable on napari's dark and light themes
 
 
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _fmt(value: Any, spec: str = ".3g") -> str:
+    number = _number(value)
+    return "n/a" if number is None else format(number, spec)
+
+
 def format_metrics(metrics: dict[str, dict[str, Any]]) -> str:
-    """``{"centroid": {"dist_p90": 3.2}}`` -> ``"Centroid: error p90 (px) 3.2"`` (one line per model)."""
+    """One compact line per evaluated model.
+
+    Understands the layout of :meth:`~napari_sleap_train.evaluate.metrics.EvaluationResult.to_dict`
+    (``oks_map``, ``pixel_error: {mean, p90}``, ``pck: {"5": ...}``,
+    ``detected_fraction``, ``n_frames``); any other dict shows its first few
+    numbers.
+    """
     lines = []
     for model, values in metrics.items():
-        numbers = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        keys = [k for k in METRIC_NAMES if k in numbers] + [k for k in numbers if k not in METRIC_NAMES]
         parts = []
-        for key in keys[:MAX_METRICS_SHOWN]:
-            value = float(numbers[key])
-            parts.append(f"{METRIC_NAMES.get(key, key.replace('_', ' '))} {value:.3g}" if math.isfinite(value)
-                         else f"{METRIC_NAMES.get(key, key)} -")
-        if parts:
-            lines.append(f"{model_title(model) if model else 'Pipeline'}: " + " · ".join(parts))
+        if "oks_map" in values:
+            parts.append(f"OKS mAP {_fmt(values['oks_map'], '.3f')}")
+        error = values.get("pixel_error")
+        if isinstance(error, dict) and _number(error.get("mean")) is not None:
+            parts.append(f"error mean {_fmt(error.get('mean'), '.2f')} px, p90 {_fmt(error.get('p90'), '.2f')} px")
+        pck = values.get("pck")
+        if isinstance(pck, dict) and _number(pck.get("5")) is not None:
+            parts.append(f"PCK@5px {_fmt(pck['5'], '.0%')}")
+        if _number(values.get("detected_fraction")) is not None:
+            parts.append(f"detected {_fmt(values['detected_fraction'], '.0%')}")
+        if not parts:
+            numbers = [(k, v) for k, v in values.items() if _number(v) is not None]
+            parts = [f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in numbers[:MAX_METRICS_SHOWN]]
+        if not parts:
+            continue
+        line = f"{model_title(model) if model else 'Pipeline'}: " + " · ".join(parts)
+        n_frames = _number(values.get("n_frames"))
+        if n_frames is not None and "oks_map" in values:
+            line += f" ({int(n_frames)} validation frames)"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -319,8 +336,10 @@ class RunPanel(QWidget):
         self.metrics_label.setVisible(bool(text))
 
     def _on_predictions(self, event: ev.Predictions) -> None:
-        if not event.path or event.n_frames == 0:
-            reason = event.explanation or "no frames were chosen to predict on"
+        if not event.path or event.n_frames == 0 or event.n_instances == 0:
+            reason = event.explanation or (
+                "no frames were chosen to predict on" if event.n_frames == 0 else "no animals were found"
+            )
             show_info(f"No predictions: {reason}")
             return
         from napari_sleap_train.widgets.results import ResultsError, show_predictions
