@@ -168,7 +168,7 @@ def drawing(
     x: float, y: float, heading: float, bend: float, wag: float, length: float, texture_phase: float = 0.0
 ) -> AnimalDrawing:
     """Drawing primitives of one animal at the given pose."""
-    tail_local = _tail(length, bend, wag, 8)
+    tail_local = _tail(length, bend, wag, 6)
     tail = _to_world(tail_local, x, y, heading)
     tail_s = S_TAIL_BASE * length - np.linspace(0.0, TAIL_LENGTH * length, len(tail))
     tail_r = np.linspace(0.045, 0.018, len(tail)) * length
@@ -176,7 +176,8 @@ def drawing(
         Capsule(tail[i], tail[i + 1], tail_r[i], tail_r[i + 1], TAIL_VALUE, TAIL_VALUE, tail_s[i], tail_s[i + 1])
         for i in range(len(tail) - 1)
     ]
-    s = np.linspace(S_TAIL_BASE, S_NOSE, 13)
+    # Spine samples at the width-profile knots: the piecewise-linear outline is exact.
+    s = _WIDTH_PROFILE[::-1, 0]
     radius = np.interp(s, _WIDTH_PROFILE[::-1, 0], _WIDTH_PROFILE[::-1, 1]) * length
     value = _head_mix(s)
     spine = _to_world(_arc(s * length, bend), x, y, heading)

@@ -12,7 +12,7 @@ from .render import blur_image, make_background, render_frame
 from .skeleton import EDGES, NODE_NAMES
 
 #: Bumped whenever the generator's output for a given seed changes (cache key).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 #: Optical blur of the rendered frames (Gaussian sigma, pixels).
 BLUR = 0.7

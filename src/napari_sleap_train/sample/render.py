@@ -32,28 +32,40 @@ def make_background(rng: np.random.Generator, height: int, width: int) -> np.nda
     return (BACKGROUND_VALUE + coarse + fine + vignette).astype(np.float32)
 
 
-def _capsule_fields(cap: Capsule, x0: int, y0: int, x1: int, y1: int):
+def _capsule_fields(
+    cap: Capsule, x0: int, y0: int, x1: int, y1: int, shading: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-pixel fields of a capsule over the box ``[y0:y1, x0:x1]``.
 
-    Returns ``alpha`` (anti-aliased coverage), ``depth`` (1 on the axis, 0 on
-    the outline), ``value`` (grey value interpolated along the capsule), ``s``
-    (arc length along the animal) and ``side`` (signed distance / radius).
+    Returns
+    -------
+    alpha : np.ndarray
+        Anti-aliased coverage.
+    depth : np.ndarray
+        1 on the axis, 0 on the outline (distance relative to the local radius).
+    value : np.ndarray
+        Grey value interpolated along the capsule, darkened toward the outline by ``shading``.
+    s, side : np.ndarray
+        Body coordinates for the fur pattern: arc length along the animal (pixels)
+        and signed distance from the axis relative to the radius.
     """
     px = np.arange(x0, x1, dtype=np.float32)[None, :] - np.float32(cap.p0[0])
     py = np.arange(y0, y1, dtype=np.float32)[:, None] - np.float32(cap.p0[1])
     dx, dy = np.float32(cap.p1[0] - cap.p0[0]), np.float32(cap.p1[1] - cap.p0[1])
     seg2 = dx * dx + dy * dy
     if seg2 > 1e-9:
-        t = np.clip((px * dx + py * dy) / seg2, 0.0, 1.0)
-        side = (dx * py - dy * px) / np.sqrt(seg2)
+        t = np.clip((px * dx + py * dy) * (1.0 / seg2), 0.0, 1.0)
+        side = (dx * py - dy * px) * (1.0 / np.sqrt(seg2))
     else:
         t = np.zeros((y1 - y0, x1 - x0), dtype=np.float32)
-        side = np.zeros_like(t)
+        side = t
     r = cap.r0 + t * (cap.r1 - cap.r0)
     dist = np.hypot(px - t * dx, py - t * dy)
     alpha = np.clip(r - dist + 0.5, 0.0, 1.0)
-    depth = 1.0 - dist / r
-    value = cap.value0 + t * (cap.value1 - cap.value0)
+    rel = dist / r
+    depth = 1.0 - rel
+    np.clip(rel, 0.0, 1.0, out=rel)
+    value = (cap.value0 + t * (cap.value1 - cap.value0)) * (1.0 - shading * rel * rel)
     s = cap.s0 + t * (cap.s1 - cap.s0)
     return alpha, depth, value, s, side / r
 
@@ -102,25 +114,24 @@ def draw_animal(
         x0, y0, x1, y1 = _box([cap], h, w)
         if x0 >= x1 or y0 >= y1:
             continue
-        alpha, depth, value, s, side = _capsule_fields(cap, x0, y0, x1, y1)
+        alpha, depth, value, s, side = _capsule_fields(cap, x0, y0, x1, y1, shading)
         sl = (slice(y0 - by0, y1 - by0), slice(x0 - bx0, x1 - bx0))
+        # The capsule whose axis is nearest (relative to its radius) wins the pixel.
         win = depth > depth_buf[sl]
-        depth_buf[sl][win] = depth[win]
-        value_buf[sl][win] = value[win]
-        s_buf[sl][win] = s[win]
-        side_buf[sl][win] = side[win]
+        np.copyto(depth_buf[sl], depth, where=win)
+        np.copyto(value_buf[sl], value, where=win)
+        np.copyto(s_buf[sl], s, where=win)
+        np.copyto(side_buf[sl], side, where=win)
         np.maximum(alpha_buf[sl], alpha, out=alpha_buf[sl])
-    rim = np.clip(1.0 - depth_buf, 0.0, 1.0)
     # Two oblique gratings fixed to the body's (arc length, side) coordinates: a mottled coat.
     ph = animal.texture_phase
-    fur = 0.5 * (np.sin(0.55 * s_buf + 1.7 * side_buf + ph) + np.sin(0.83 * s_buf - 2.3 * side_buf + 2.0 * ph))
-    value_buf *= (1.0 - shading * rim * rim) * (1.0 + texture * fur)
+    fur = np.sin(0.55 * s_buf + 1.7 * side_buf + ph) + np.sin(0.83 * s_buf - 2.3 * side_buf + 2.0 * ph)
+    value_buf *= 1.0 + 0.5 * texture * fur
     for cap in animal.decals:
         x0, y0, x1, y1 = _box([cap], h, w)
         if x0 >= x1 or y0 >= y1:
             continue
-        alpha, depth, value, _, _ = _capsule_fields(cap, x0, y0, x1, y1)
-        value = value * (1.0 - 0.5 * shading * np.clip(1.0 - depth, 0.0, 1.0))
+        alpha, _, value, _, _ = _capsule_fields(cap, x0, y0, x1, y1, 0.5 * shading)
         sl = (slice(y0 - by0, y1 - by0), slice(x0 - bx0, x1 - bx0))
         value_buf[sl] += alpha * (value - value_buf[sl])
         np.maximum(alpha_buf[sl], alpha, out=alpha_buf[sl])
