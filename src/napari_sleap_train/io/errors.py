@@ -22,6 +22,3 @@ class VideoAccessError(RuntimeError):
 class SleapEditWarning(UserWarning):
     """Some edits in a points layer could not be applied (e.g. unknown node name)."""
 
-
-class SleapLoadWarning(UserWarning):
-    """A project opened, but part of it cannot be shown (e.g. empty instances)."""
