@@ -67,8 +67,10 @@ def _project_path(arg: str | None) -> Path:
 
 def _show_first_labeled_frame(viewer, layers) -> None:
     """Move the frame slider to the first labeled frame, so labels are visible at once."""
+    from napari.layers import Points
+
     for layer in layers:
-        if layer._type_string == "points" and len(layer.data):
+        if isinstance(layer, Points) and len(layer.data):
             first = layer.data[layer.data[:, 0].argmin()]
             viewer.dims.set_current_step(0, int(first[0]))
             return
