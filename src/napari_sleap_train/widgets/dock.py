@@ -1,0 +1,326 @@
+"""The *SLEAP Training* dock widget (Plugins > SLEAP Training).
+
+Layout, top to bottom: a hint line (project name, or what to do without one),
+the tabs (*Training Pipeline* and one per model of the pipeline, each
+scrollable with collapsible sections) and the run panel (Run / Stop / Cancel,
+loss plot), which stays visible below the tabs.
+
+The settings live in a pure-Python :class:`~.tabs.state.PipelineState`; the
+tabs edit it, the previews draw from it and :meth:`TrainingDock.build_job`
+turns it into a :class:`~napari_sleap_train.runner.job.TrainJob`. This module
+and :mod:`.tabs.sections` are where Qt is used directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QEvent, QSize, Qt
+from qtpy.QtWidgets import QFileDialog, QLabel, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from napari_sleap_train.config.model import ModelKind
+from napari_sleap_train.config.serialize import ConfigError, save_json
+from napari_sleap_train.data.errors import DataError
+from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, SleapProject, find_project
+
+from .previews.controller import PreviewController
+from .previews.examples import ExampleStack, NoExamplesError, pipeline_examples
+from .previews.inputs_window import TrainingInputsWindow
+from .previews.project_frames import ProjectFrames
+from .previews.sizes import auto_crop_of
+from .tabs.job_builder import JobError, build_train_job
+from .tabs.model_tab import TITLES, ModelTab
+from .tabs.pipeline_tab import PipelineTab
+from .tabs.profile_choices import pipeline_from_file
+from .tabs.sections import scroll_page
+from .tabs.state import ALL, PipelineState
+
+if TYPE_CHECKING:
+    import napari.viewer
+
+    from napari_sleap_train.runner.job import TrainJob
+
+NO_PROJECT_HINT = "Open a SLEAP project (.slp) to configure training (File > Open, or drag and drop)."
+PIPELINE_TAB = "Training Pipeline"
+#: examples shown by View Training Image Inputs
+N_EXAMPLES = 8
+#: preferred dock width in pixels
+DOCK_WIDTH = 400
+
+
+class TrainingDock(QWidget):
+    """Training settings, live previews and the run panel for one viewer.
+
+    Parameters
+    ----------
+    napari_viewer
+        The viewer the dock is added to (napari passes it).
+    """
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.state = PipelineState()
+        self.project: SleapProject | None = None
+        self.frames: ProjectFrames | None = None
+        self.previews = PreviewController(napari_viewer, self.state)
+        self.inputs_window = TrainingInputsWindow()
+        self._labels_layer: Any = None
+        self._closed = False
+        self._docked = False
+
+        self.hint = QLabel(NO_PROJECT_HINT)
+        self.hint.setWordWrap(True)
+        self.hint.setObjectName("sleapTrainingHint")
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.pipeline_tab = PipelineTab(self.state)
+        self.tabs.addTab(scroll_page(self.pipeline_tab), PIPELINE_TAB)
+        self.model_tabs: dict[ModelKind, ModelTab] = {}
+        self._pages: dict[ModelKind, QWidget] = {}
+        self._sync_model_tabs()
+
+        from .run_panel import RunPanel
+
+        self.run_panel = RunPanel(napari_viewer, self.build_job)
+        run_widget = getattr(self.run_panel, "native", self.run_panel)
+
+        # the user can trade settings space for plot space
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.addWidget(run_widget)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([650, 350])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.splitter, stretch=1)
+
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.state.changed.connect(self._on_state_changed)
+        self.pipeline_tab.view_inputs.changed.connect(lambda *_: self.view_training_inputs())
+        self.pipeline_tab.save_config.changed.connect(lambda *_: self._save_dialog())
+        self.pipeline_tab.load_config.changed.connect(lambda *_: self._load_dialog())
+        napari_viewer.layers.events.inserted.connect(self._on_layers_changed)
+        napari_viewer.layers.events.removed.connect(self._on_layers_changed)
+        # the inputs window is a separate top-level viewer: close it with ours
+        inputs = self.inputs_window
+        self.destroyed.connect(lambda *_: inputs.close())
+        self.set_project(find_project(napari_viewer.layers))
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        # narrow enough to leave the canvas most of a 1366 px wide screen
+        return QSize(DOCK_WIDTH, super().sizeHint().height())
+
+    # -- project ------------------------------------------------------------------
+    def _on_layers_changed(self, *_: Any) -> None:
+        if self._closed:
+            return
+        project = find_project(self.viewer.layers)
+        if project is not self.project:
+            self.set_project(project)
+
+    def set_project(self, project: SleapProject | None) -> None:
+        """Configure training for ``project`` (``None``: show the hint)."""
+        self._watch_labels_layer(None)
+        self.project = project
+        self.frames = ProjectFrames(project, self.viewer) if project is not None else None
+        self.state.set_project(project)
+        if project is None:
+            self.hint.setText(NO_PROJECT_HINT)
+        else:
+            n = len(project.user_frames())
+            self.hint.setText(
+                f"<b>{project.name}</b>: {n} labeled frame{'s' if n != 1 else ''}, "
+                f"{len(project.node_names)} nodes, {len(project.videos)} video{'s' if len(project.videos) != 1 else ''}"
+            )
+            self._watch_labels_layer(self._find_labels_layer(project))
+        self.tabs.setEnabled(project is not None)
+        self.previews.set_project(self.frames)
+
+    def _find_labels_layer(self, project: SleapProject) -> Any:
+        for layer in self.viewer.layers:
+            if layer.metadata.get(PROJECT_KEY) is project and layer.metadata.get(ROLE_KEY) == "labels":
+                return layer
+        return None
+
+    def _watch_labels_layer(self, layer: Any) -> None:
+        if self._labels_layer is not None:
+            try:
+                self._labels_layer.events.data.disconnect(self._on_labels_edited)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        self._labels_layer = layer
+        if layer is not None:
+            layer.events.data.connect(self._on_labels_edited)
+
+    def _on_labels_edited(self, *_: Any) -> None:
+        if self.frames is not None:
+            self.frames.invalidate()
+        for tab in self.model_tabs.values():
+            tab._refresh_info()
+        self.previews._on_change()
+
+    # -- tabs ---------------------------------------------------------------------
+    def _sync_model_tabs(self) -> None:
+        """Make the model tabs match the pipeline (top-down: 2 tabs, single: 1)."""
+        kinds = self.state.model_kinds
+        if tuple(self.model_tabs) == kinds:
+            return
+        current = self.state.selected
+        for kind, tab in self.model_tabs.items():
+            page = self._pages.pop(kind)
+            self.tabs.removeTab(self.tabs.indexOf(page))
+            tab.close()
+            page.deleteLater()
+        self.model_tabs = {}
+        for kind in kinds:
+            tab = ModelTab(kind, self.state, self._auto_crop)
+            self.model_tabs[kind] = tab
+            self._pages[kind] = scroll_page(tab)
+            self.tabs.addTab(self._pages[kind], TITLES[kind])
+        if current in self.model_tabs:
+            self.state.select(current)
+
+    def _auto_crop(self, cfg) -> int | None:
+        if self.frames is None:
+            return None
+        return auto_crop_of(cfg, self.frames.all_instances())
+
+    def _on_state_changed(self, key: str) -> None:
+        if key == ALL:
+            self._sync_model_tabs()
+
+    def _on_tab_changed(self, index: int) -> None:
+        for kind, page in self._pages.items():
+            if self.tabs.widget(index) is page:
+                self.state.select(kind)
+
+    def model_tab_titles(self) -> list[str]:
+        """Titles of the tabs, in order (for tests and screenshots)."""
+        return [self.tabs.tabText(i) for i in range(self.tabs.count())]
+
+    def show_tab(self, title: str) -> None:
+        """Make the tab called ``title`` current."""
+        self.tabs.setCurrentIndex(self.model_tab_titles().index(title))
+
+    # -- actions ------------------------------------------------------------------
+    def current_position(self) -> tuple[int, int]:
+        """``(video, frame)`` the viewer shows."""
+        if self.frames is None:
+            return 0, 0
+        return self.frames.position(self.viewer)
+
+    def build_job(self) -> TrainJob | None:
+        """The training job for the run panel (``None``, with a message, if impossible)."""
+        video, frame = self.current_position()
+        try:
+            return build_train_job(self.state, video, frame)
+        except (JobError, OSError) as exc:
+            show_error(str(exc))
+            return None
+
+    def view_training_inputs(self, n: int = N_EXAMPLES, seed: int | None = None) -> list[ExampleStack]:
+        """Open (or refresh) the window of augmented training examples."""
+        if self.project is None:
+            show_error(NO_PROJECT_HINT)
+            return []
+        if seed is None:
+            seed = int(self.viewer.dims.current_step[0]) if self.viewer.dims.ndim else 0
+        try:
+            stacks = pipeline_examples(self.project, self.state.snapshot(), n=n, seed=seed)
+        except (NoExamplesError, DataError) as exc:
+            show_error(str(exc))
+            return []
+        self.inputs_window.show(stacks)
+        return stacks
+
+    def save_configuration(self, path: str | Path) -> Path:
+        """Write every setting of every tab to ``path`` (this plugin's JSON)."""
+        return save_json(self.state.snapshot(), path)
+
+    def load_configuration(self, path: str | Path) -> None:
+        """Load settings from our config file or a SLEAP ``training_config.json``.
+
+        Raises
+        ------
+        ConfigError
+            The file cannot be read as a configuration.
+        """
+        pipeline = pipeline_from_file(path, self.state.pipeline)
+        self.state.load(pipeline)
+        if self.project is not None:  # keep anchor/runs folder valid for this project
+            self.state.set_project(self.project)
+
+    def _default_config_path(self) -> str:
+        folder = Path(self.state.pipeline.runs_folder).expanduser()
+        if not folder.is_dir() and self.project is not None and self.project.path is not None:
+            folder = self.project.path.parent
+        return str(folder / "training_pipeline.json")
+
+    def _save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save training configuration", self._default_config_path(), "JSON (*.json)"
+        )
+        if path:
+            try:
+                saved = self.save_configuration(path)
+            except OSError as exc:
+                show_error(f"Could not save the configuration: {exc}")
+            else:
+                show_info(f"Saved the training configuration to {saved}")
+
+    def _load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Load training configuration",
+            str(Path(self._default_config_path()).parent),
+            "Training configuration (*.json);;All files (*)",
+        )
+        if path:
+            try:
+                self.load_configuration(path)
+            except (ConfigError, DataError, OSError) as exc:
+                show_error(f"Could not load {Path(path).name}: {exc}")
+
+    # -- cleanup ------------------------------------------------------------------
+    def cleanup(self) -> None:
+        """Remove the preview layers and disconnect from the viewer (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for signal in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
+            try:
+                signal.disconnect(self._on_layers_changed)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        self._watch_labels_layer(None)
+        self.previews.close()
+        self.inputs_window.close()
+        for tab in self.model_tabs.values():
+            tab.close()
+        self.pipeline_tab.close()
+        close_panel = getattr(self.run_panel, "close", None)
+        if callable(close_panel):
+            close_panel()
+
+    def event(self, event: QEvent) -> bool:  # noqa: D401 - Qt override
+        # napari's remove_dock_widget (the panel's close button) un-parents us:
+        # that is when the previews must go.
+        if event.type() == QEvent.Type.ParentChange:
+            if self.parent() is not None:
+                self._docked = True
+            elif self._docked:
+                self.cleanup()
+        return super().event(event)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.cleanup()
+        super().closeEvent(event)

@@ -1,0 +1,130 @@
+"""Keeps the crop-box and receptive-field layers in step with the settings and the frame.
+
+Listens to the viewer's frame slider and to the :class:`~..tabs.state.PipelineState`
+and redraws, lightly debounced so dragging a slider or spinning a spin box does
+not redraw more often than the screen refreshes. Numpy only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from superqt.utils import qdebounced
+
+from napari_sleap_train.config.model import ModelKind
+
+from ..tabs.state import PipelineState
+from .geometry import squares_on_plane
+from .layers import CROP_BOX_COLOR, CROP_BOXES, RECEPTIVE_FIELD, RF_COLOR, remove_previews, upsert_rectangles
+from .project_frames import ProjectFrames
+from .sizes import crop_side_for_preview, rf_side_in_frame
+
+#: debounce of redraws after a change, milliseconds
+DEBOUNCE_MS = 40
+
+
+class PreviewController:
+    """Owns the live preview layers of one viewer.
+
+    Parameters
+    ----------
+    viewer
+        The napari viewer the dock lives in.
+    state
+        The dock's settings.
+    """
+
+    def __init__(self, viewer: Any, state: PipelineState) -> None:
+        self.viewer = viewer
+        self.state = state
+        self.frames: ProjectFrames | None = None
+        self.enabled = True
+        self.last_error: str = ""
+        self._schedule = qdebounced(self.update, timeout=DEBOUNCE_MS)
+        viewer.dims.events.current_step.connect(self._on_change)
+        state.changed.connect(self._on_change)
+        state.selected_changed.connect(self._on_change)
+
+    # -- wiring ---------------------------------------------------------------
+    def _on_change(self, *_args: Any) -> None:
+        self._schedule()
+
+    def set_project(self, frames: ProjectFrames | None) -> None:
+        """Use the instances of a new project (``None`` removes the previews)."""
+        self.frames = frames
+        self.update()
+
+    def close(self) -> None:
+        """Disconnect and remove the preview layers."""
+        self.enabled = False
+        for signal, slot in (
+            (self.viewer.dims.events.current_step, self._on_change),
+            (self.state.changed, self._on_change),
+            (self.state.selected_changed, self._on_change),
+        ):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        remove_previews(self.viewer, [CROP_BOXES, RECEPTIVE_FIELD])
+
+    # -- drawing --------------------------------------------------------------
+    def update(self) -> None:
+        """Redraw both preview layers for the current frame and settings now."""
+        if not self.enabled:
+            return
+        frames = self.frames
+        if frames is None or not frames.has_videos:
+            remove_previews(self.viewer, [CROP_BOXES, RECEPTIVE_FIELD])
+            return
+        video, frame = frames.position(self.viewer)
+        instances = frames.instances_at(video, frame)
+        anchors = frames.anchors(instances, self.state.pipeline.anchor_part)
+        scale, translate = frames.world_transform(video)
+        width = frames.line_width(video)
+        self._draw_crop_boxes(frames, video, frame, anchors, scale, translate, width)
+        self._draw_receptive_field(frames, video, anchors, scale, translate, width)
+
+    def _draw_crop_boxes(self, frames, video, frame, anchors, scale, translate, width) -> None:
+        if ModelKind.CENTERED_INSTANCE not in self.state.model_kinds:
+            remove_previews(self.viewer, [CROP_BOXES])
+            return
+        cfg = self.state.model(ModelKind.CENTERED_INSTANCE)
+        side = crop_side_for_preview(cfg, frames.all_instances())
+        if side is None:
+            remove_previews(self.viewer, [CROP_BOXES])
+            return
+        lead = frames.leading_coords(video, frame)
+        rects = squares_on_plane(anchors, side, leading=lead)
+        upsert_rectangles(
+            self.viewer,
+            CROP_BOXES,
+            rects,
+            ndim=len(lead) + 2,
+            color=CROP_BOX_COLOR,
+            edge_width=width,
+            scale=(1.0,) * len(lead) + tuple(scale),
+            translate=(0.0,) * len(lead) + tuple(translate),
+        )
+
+    def _draw_receptive_field(self, frames, video, anchors, scale, translate, width) -> None:
+        cfg = self.state.model(self.state.selected)
+        side = rf_side_in_frame(cfg)
+        if side is None:
+            remove_previews(self.viewer, [RECEPTIVE_FIELD])
+            return
+        finite = anchors[np.all(np.isfinite(anchors), axis=1)] if len(anchors) else anchors
+        center = finite[0] if len(finite) else frames.view_center_xy(self.viewer, video)
+        # 2-D layer: napari shows it on every frame; it moves with the first instance.
+        rects = squares_on_plane(np.asarray(center)[None], side)
+        upsert_rectangles(
+            self.viewer,
+            RECEPTIVE_FIELD,
+            rects,
+            ndim=2,
+            color=RF_COLOR,
+            edge_width=width,
+            scale=tuple(scale),
+            translate=tuple(translate),
+        )

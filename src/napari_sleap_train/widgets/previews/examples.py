@@ -1,0 +1,169 @@
+"""A random sample of training examples per model, as stacks ready for image layers.
+
+Numpy only: frames come from the project's lazy video arrays, the network
+inputs and confidence maps from :mod:`napari_sleap_train.data.training_inputs`
+(the very functions the engine trains on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from napari_sleap_train.config.model import ModelKind, PipelineConfig, TrainingConfig
+from napari_sleap_train.data.errors import DataError
+from napari_sleap_train.data.labels import FrameSample, collect_samples, symmetry_permutation
+from napari_sleap_train.data.training_inputs import (
+    centered_instance_examples,
+    centroid_example,
+    single_instance_example,
+)
+
+from .sizes import crop_size_of
+
+
+class NoExamplesError(ValueError):
+    """No training example can be made (no labels, or no readable video)."""
+
+
+@dataclass
+class ExampleStack:
+    """Examples of one model.
+
+    Attributes
+    ----------
+    kind
+        The model.
+    images
+        ``(n, h, w, C)`` float32 network inputs in ``[0, 1]``.
+    confmaps
+        ``(n, h / output_stride, w / output_stride)`` float32, max over channels.
+    output_stride
+        Confidence-map pixels per input pixel (``1 / output_stride``).
+    input_scaling
+        Network pixels per frame pixel.
+    crop_size
+        Centered instance only: crop side in frame pixels.
+    """
+
+    kind: ModelKind
+    images: np.ndarray
+    confmaps: np.ndarray
+    output_stride: int
+    input_scaling: float
+    crop_size: int | None = None
+
+    @property
+    def rgb(self) -> bool:
+        """Whether the inputs have three channels."""
+        return self.images.shape[-1] == 3
+
+
+def _pad_stack(arrays: list[np.ndarray]) -> np.ndarray:
+    """Stack arrays of different ``(h, w, ...)`` by zero-padding to the largest."""
+    shape = np.max([a.shape for a in arrays], axis=0)
+    out = np.zeros((len(arrays), *shape), dtype=np.float32)
+    for i, a in enumerate(arrays):
+        out[(i, *(slice(0, s) for s in a.shape))] = a
+    return out
+
+
+def _readable(samples: list[FrameSample], project) -> list[FrameSample]:
+    return [s for s in samples if project.video_available(s.video_index)]
+
+
+def model_examples(
+    project,
+    cfg: TrainingConfig,
+    n: int = 8,
+    seed: int = 0,
+    samples: list[FrameSample] | None = None,
+) -> ExampleStack:
+    """``n`` augmented training examples of one model from random labeled frames.
+
+    Parameters
+    ----------
+    project
+        The open :class:`~napari_sleap_train.io.project.SleapProject`.
+    cfg
+        The model's config (anchor part already synced from the pipeline).
+    n
+        Number of examples (frames for whole-frame models, crops for
+        centered-instance models).
+    seed
+        Seed of the frame choice and the augmentation.
+    samples
+        Labeled frames (default: all user-labeled frames of the project).
+
+    Raises
+    ------
+    NoExamplesError
+        The project has no labeled frame in a readable video.
+    """
+    if samples is None:
+        project.sync()
+        samples = collect_samples(project.labels)
+    usable = _readable(samples, project)
+    if not usable:
+        raise NoExamplesError(
+            "No labeled frame with a readable video: label a frame (or locate the videos) to see training inputs."
+        )
+    rng = np.random.default_rng(seed)
+    names = list(project.skeleton.node_names)
+    symmetry = symmetry_permutation(project.skeleton)
+    crop_size = None
+    if cfg.kind is ModelKind.CENTERED_INSTANCE:
+        crop_size = crop_size_of(cfg, [s.instances for s in samples])
+        if crop_size is None:
+            raise NoExamplesError("No labeled instances to compute the crop size from.")
+    images: list[np.ndarray] = []
+    maps: list[np.ndarray] = []
+    order = rng.permutation(len(usable))
+    attempts = 0
+    while len(images) < n and attempts < 4 * n + len(usable):
+        s = usable[order[attempts % len(order)]]
+        attempts += 1
+        frame = project.frame(s.video_index, s.frame_index)
+        kw = dict(rng=rng, augment=True, node_names=names, symmetry=symmetry)
+        if cfg.kind is ModelKind.CENTROID:
+            pairs = [centroid_example(frame, s.instances, cfg, **kw)]
+        elif cfg.kind is ModelKind.SINGLE_INSTANCE:
+            pairs = [single_instance_example(frame, s.instances, cfg, **kw)]
+        else:
+            pairs = centered_instance_examples(frame, s.instances, cfg, crop_size, **kw)
+        for img, cm in pairs[: n - len(images)]:
+            images.append(img)
+            maps.append(cm.max(axis=-1) if cm.shape[-1] else np.zeros(cm.shape[:2], np.float32))
+    if not images:
+        raise NoExamplesError("No training example could be made from the labeled frames.")
+    return ExampleStack(
+        kind=cfg.kind,
+        images=_pad_stack(images),
+        confmaps=_pad_stack(maps),
+        output_stride=cfg.model.output_stride,
+        input_scaling=cfg.data.input_scaling,
+        crop_size=crop_size,
+    )
+
+
+def pipeline_examples(project, pipeline: PipelineConfig, n: int = 8, seed: int = 0) -> list[ExampleStack]:
+    """Examples of every model of the pipeline, in training order.
+
+    Raises
+    ------
+    NoExamplesError
+        See :func:`model_examples`.
+    DataError
+        A setting makes examples impossible (message says which).
+    """
+    pipeline.sync_shared()
+    project.sync()
+    samples = collect_samples(project.labels)
+    out = []
+    for cfg in pipeline.ordered_models():
+        try:
+            out.append(model_examples(project, cfg, n=n, seed=seed, samples=samples))
+        except DataError as exc:
+            raise DataError(f"{cfg.kind.value.replace('_', ' ')} model: {exc}") from exc
+    return out

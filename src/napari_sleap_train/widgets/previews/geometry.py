@@ -1,0 +1,51 @@
+"""Preview shapes in napari coordinates (pure numpy).
+
+napari shapes are lists of ``(corners, dims)`` arrays in ``[..., y, x]`` order;
+pixel centres sit at integer coordinates, so a crop box from
+:func:`napari_sleap_train.data.crops.crop_box` (pixel edges) is drawn as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from napari_sleap_train.data.crops import crop_box
+
+
+def square_corners(center_xy: Sequence[float], side: float) -> np.ndarray:
+    """``(4, 2)`` ``[y, x]`` corners of an axis-aligned square centred on ``center_xy``."""
+    x0, y0, x1, y1 = crop_box(np.asarray(center_xy, dtype=float), side)
+    return np.array([[y0, x0], [y0, x1], [y1, x1], [y1, x0]], dtype=float)
+
+
+def squares_on_plane(
+    centers_xy: np.ndarray, side: float, leading: Sequence[float] = ()
+) -> list[np.ndarray]:
+    """Squares of ``side`` around each centre, placed on one slice of the data.
+
+    Parameters
+    ----------
+    centers_xy
+        ``(n, 2)`` xy centres; rows with NaN are skipped.
+    side
+        Square side in the same pixel units.
+    leading
+        Coordinates of the non-spatial axes (e.g. ``(frame,)`` or
+        ``(video, frame)``) prepended to every corner, so napari shows the
+        squares only on that slice.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One ``(4, len(leading) + 2)`` corner array per finite centre.
+    """
+    out = []
+    lead = np.asarray(leading, dtype=float)
+    for c in np.asarray(centers_xy, dtype=float).reshape(-1, 2):
+        if not np.all(np.isfinite(c)):
+            continue
+        yx = square_corners(c, side)
+        out.append(np.concatenate([np.broadcast_to(lead, (4, lead.size)), yx], axis=1))
+    return out

@@ -1,0 +1,150 @@
+"""*View Training Image Inputs*: a second napari window with example stacks.
+
+The examples live in their own viewer so their "example" slider never fights
+the video's frame slider, and their network-pixel geometry never overlaps the
+video. Each model gets an image layer (``"SLEAP inputs: <model>"``, a stack of
+augmented inputs) and its confidence maps overlaid (``"... confmaps"``: max over
+channels, additive, upsampled to input pixels through the layer scale). With
+two models the window uses napari's grid so they sit side by side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from napari_sleap_train.config.model import ModelKind
+
+from .examples import ExampleStack
+
+TITLE = "SLEAP training inputs"
+
+#: image layer name per model
+INPUT_LAYERS = {
+    ModelKind.CENTROID: "SLEAP inputs: centroid",
+    ModelKind.CENTERED_INSTANCE: "SLEAP inputs: centered instance",
+    ModelKind.SINGLE_INSTANCE: "SLEAP inputs: single instance",
+}
+CONFMAP_SUFFIX = " confmaps"
+CONFMAP_COLORMAP = "inferno"
+
+
+def input_layer_name(kind: ModelKind) -> str:
+    """Name of the image layer of ``kind``'s inputs."""
+    return INPUT_LAYERS[kind]
+
+
+def confmap_layer_name(kind: ModelKind) -> str:
+    """Name of the confidence-map layer of ``kind``."""
+    return INPUT_LAYERS[kind] + CONFMAP_SUFFIX
+
+
+def _caption(stack: ExampleStack) -> str:
+    n, h, w = stack.images.shape[:3]
+    what = stack.kind.value.replace("_", " ")
+    extra = f", crop {stack.crop_size} px" if stack.crop_size is not None else ""
+    return f"{what}: {n} examples {w}x{h} (scale {stack.input_scaling:g}{extra})"
+
+
+def _grid_and_text(viewer: Any) -> tuple[Any, Any]:
+    """Grid settings and text overlay (moved under ``viewer.canvas`` in napari 0.9)."""
+    canvas = getattr(viewer, "canvas", None)
+    if canvas is not None:
+        return canvas.grid, canvas.overlays.text
+    return viewer.grid, viewer.text_overlay
+
+
+class TrainingInputsWindow:
+    """Owns the second viewer; reuses it while it is open.
+
+    Parameters
+    ----------
+    viewer_factory
+        Makes the viewer (default ``napari.Viewer``); tests may pass their own.
+    """
+
+    def __init__(self, viewer_factory: Any = None) -> None:
+        self._factory = viewer_factory
+        self.viewer: Any = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the window exists and was not closed by the user."""
+        v = self.viewer
+        return v is not None and getattr(v.window, "_qt_window", None) is not None
+
+    def _ensure_viewer(self) -> Any:
+        if not self.is_open:
+            if self._factory is None:
+                import napari
+
+                self.viewer = napari.Viewer(title=TITLE)
+            else:
+                self.viewer = self._factory(title=TITLE)
+        return self.viewer
+
+    def show(self, stacks: list[ExampleStack]) -> Any:
+        """Show ``stacks`` (one per model), replacing what the window showed.
+
+        Returns
+        -------
+        napari.Viewer
+            The inputs viewer.
+        """
+        viewer = self._ensure_viewer()
+        wanted = {input_layer_name(s.kind) for s in stacks} | {confmap_layer_name(s.kind) for s in stacks}
+        for layer in list(viewer.layers):
+            if layer.name not in wanted:
+                viewer.layers.remove(layer)
+        for stack in stacks:
+            self._upsert(viewer, stack)
+        # grid: one cell per model (its inputs + confmaps)
+        grid, text = _grid_and_text(viewer)
+        grid.stride = 2
+        grid.enabled = len(stacks) > 1
+        viewer.dims.axis_labels = ("example", "y", "x")
+        viewer.dims.set_current_step(0, 0)
+        text.visible = True
+        text.text = "   |   ".join(_caption(s) for s in stacks)
+        viewer.reset_view()
+        return viewer
+
+    def _upsert(self, viewer: Any, stack: ExampleStack) -> None:
+        images = stack.images if stack.rgb else stack.images[..., 0]
+        name = input_layer_name(stack.kind)
+        cm_name = confmap_layer_name(stack.kind)
+        os_ = float(stack.output_stride)
+        # confmap pixel j sits on input pixel j * output_stride
+        cm_scale = (1.0, os_, os_)
+        if name in viewer.layers and viewer.layers[name].rgb == stack.rgb:
+            viewer.layers[name].data = images
+        else:
+            if name in viewer.layers:
+                viewer.layers.remove(name)
+            viewer.add_image(images, name=name, rgb=stack.rgb, contrast_limits=(0.0, 1.0))
+        if cm_name in viewer.layers:
+            layer = viewer.layers[cm_name]
+            layer.data = stack.confmaps
+            layer.scale = cm_scale
+        else:
+            viewer.add_image(
+                stack.confmaps,
+                name=cm_name,
+                colormap=CONFMAP_COLORMAP,
+                blending="additive",
+                opacity=0.7,
+                contrast_limits=(0.0, 1.0),
+                scale=cm_scale,
+            )
+        # keep each model's confmaps right above its inputs (grid cells pair them)
+        layers = viewer.layers
+        i = layers.index(name)
+        j = layers.index(cm_name)
+        if j != i + 1:
+            layers.move(j, i + 1 if j > i else i)
+
+    def close(self) -> None:
+        """Close the window if it is open."""
+        if self.is_open:
+            self.viewer.close()
+        self.viewer = None
+

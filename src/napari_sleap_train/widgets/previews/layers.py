@@ -1,0 +1,133 @@
+"""Create-or-update preview layers by name, without stealing the user's selection.
+
+Preview layers are recognised by name and by a ``metadata["sleap_preview"]``
+flag, updated in place when they exist (never duplicated) and removed by
+:func:`remove_previews` when the dock closes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+
+#: layer names (the user sees them in the layer list)
+CROP_BOXES = "SLEAP crop boxes"
+RECEPTIVE_FIELD = "SLEAP receptive field"
+
+PREVIEW_FLAG = "sleap_preview"
+
+CROP_BOX_COLOR = "#ff9900"  # orange
+RF_COLOR = "#33ccff"  # light blue
+
+
+def is_preview(layer: Any) -> bool:
+    """Whether ``layer`` was made by this dock as a preview."""
+    return bool(getattr(layer, "metadata", {}).get(PREVIEW_FLAG))
+
+
+def find_layer(viewer: Any, name: str) -> Any | None:
+    """The preview layer called ``name`` in ``viewer``, if any."""
+    for layer in viewer.layers:
+        if layer.name == name and is_preview(layer):
+            return layer
+    return None
+
+
+@contextmanager
+def keep_selection(viewer: Any) -> Iterator[None]:
+    """Restore the active/selected layers after adding a preview layer."""
+    selection = viewer.layers.selection
+    active = selection.active
+    selected = set(selection)
+    try:
+        yield
+    finally:
+        selection.clear()
+        selection.update(layer for layer in selected if layer in viewer.layers)
+        if active is not None and active in viewer.layers:
+            selection.active = active
+
+
+def upsert_rectangles(
+    viewer: Any,
+    name: str,
+    rectangles: Sequence[np.ndarray],
+    ndim: int,
+    color: str,
+    edge_width: float = 2.0,
+    scale: Sequence[float] | None = None,
+    translate: Sequence[float] | None = None,
+) -> Any:
+    """Set the rectangles of Shapes layer ``name``, creating it if needed.
+
+    Parameters
+    ----------
+    viewer
+        The napari viewer.
+    name
+        Layer name.
+    rectangles
+        ``(4, ndim)`` corner arrays.
+    ndim
+        Dimensionality of the layer (2 shows it on every frame).
+    color
+        Edge colour (faces are transparent).
+    edge_width
+        Line width in data pixels (napari draws shape edges in data units).
+    scale, translate
+        World transform copied from the video layer (``None``: identity).
+
+    Returns
+    -------
+    napari.layers.Shapes
+        The created or updated layer.
+    """
+    data = [(np.asarray(r, dtype=float), "rectangle") for r in rectangles]
+    layer = find_layer(viewer, name)
+    if layer is not None and layer.ndim != ndim:
+        viewer.layers.remove(layer)
+        layer = None
+    if layer is None:
+        with keep_selection(viewer):
+            layer = viewer.add_shapes(
+                data if data else None,
+                ndim=ndim,
+                shape_type="rectangle",
+                name=name,
+                edge_color=color,
+                face_color="transparent",
+                edge_width=edge_width,
+                opacity=1.0,
+                scale=scale,
+                translate=translate,
+                metadata={PREVIEW_FLAG: True},
+                blending="translucent_no_depth",
+            )
+        layer.current_edge_color = color
+        layer.current_face_color = "transparent"
+        layer.current_edge_width = edge_width
+        layer.editable = False
+        return layer
+    layer.editable = True  # napari refuses data edits on non-editable shapes in some modes
+    layer.selected_data = set()
+    layer.data = data
+    if data:
+        layer.edge_color = color
+        layer.face_color = "transparent"
+        layer.edge_width = edge_width
+    if scale is not None:
+        layer.scale = scale
+    if translate is not None:
+        layer.translate = translate
+    layer.editable = False
+    return layer
+
+
+def remove_previews(viewer: Any, names: Sequence[str] | None = None) -> None:
+    """Remove this dock's preview layers (all, or only ``names``)."""
+    for layer in list(viewer.layers):
+        if is_preview(layer) and (names is None or layer.name in names):
+            viewer.layers.remove(layer)

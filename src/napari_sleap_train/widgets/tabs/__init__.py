@@ -1,0 +1,1 @@
+"""Tabs of the training dock and the pure-Python settings state they edit."""

@@ -1,0 +1,158 @@
+"""The *Training Pipeline* tab: pipeline kind, anchor part, sigmas, output and predict-on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, LineEdit, PushButton, SpinBox
+
+from napari_sleap_train.config.model import ModelKind, PipelineKind, PredictOn
+
+from . import tooltips as tips
+from .binding import Binder
+from .sections import add_stretch, compact_combo
+from .state import ALL, PipelineState
+
+#: label shown for "no anchor part"
+BBOX_CENTER = "(bounding box center)"
+
+PIPELINE_CHOICES = [
+    ("Top-down (multiple animals)", PipelineKind.TOP_DOWN),
+    ("Single instance (one animal)", PipelineKind.SINGLE_INSTANCE),
+]
+
+PREDICT_ON_CHOICES = [
+    ("Nothing", PredictOn.NOTHING),
+    ("Current frame", PredictOn.CURRENT_FRAME),
+    ("Random frames (all videos)", PredictOn.RANDOM_FRAMES),
+    ("Random frames (current video)", PredictOn.RANDOM_FRAMES_CURRENT_VIDEO),
+    ("Suggested frames", PredictOn.SUGGESTED_FRAMES),
+    ("User-labeled frames", PredictOn.USER_LABELED_FRAMES),
+    ("Entire current video", PredictOn.CURRENT_VIDEO),
+    ("All videos", PredictOn.ALL_VIDEOS),
+]
+
+_RANDOM = (PredictOn.RANDOM_FRAMES, PredictOn.RANDOM_FRAMES_CURRENT_VIDEO)
+
+
+def node_names(project) -> list[str]:
+    """Skeleton node names of a project (empty without one)."""
+    if project is None:
+        return []
+    return list(project.node_names)
+
+
+class PipelineTab(Container):
+    """Pipeline-level settings and the configuration buttons.
+
+    The buttons are exposed as attributes (``view_inputs``, ``save_config``,
+    ``load_config``); the dock connects them.
+    """
+
+    def __init__(self, state: PipelineState) -> None:
+        super().__init__(labels=False, name="pipeline")
+        self.state = state
+        self.binder = binder = Binder(state)
+        self._closed = False
+        self.margins = (6, 6, 6, 6)
+        p = "pipeline"
+
+        self.kind = binder.bind(
+            ComboBox(choices=PIPELINE_CHOICES, label="Pipeline", tooltip=tips.PIPELINE), f"{p}.kind"
+        )
+        self.anchor = binder.bind(
+            ComboBox(
+                choices=lambda _w: [(BBOX_CENTER, "")] + [(n, n) for n in node_names(state.project)],
+                label="Anchor part",
+                tooltip=tips.ANCHOR,
+            ),
+            f"{p}.anchor_part",
+            to_widget=lambda v: v or "",
+            from_widget=lambda v: v or None,
+        )
+        self.sigma_centroid = binder.bind(
+            FloatSpinBox(min=0.5, max=50, step=0.25, label="Sigma (centroids)", tooltip=tips.SIGMA_CENTROID),
+            f"{ModelKind.CENTROID.value}.head.sigma",
+        )
+        self.sigma_nodes = binder.bind(
+            FloatSpinBox(min=0.5, max=50, step=0.25, label="Sigma (nodes)", tooltip=tips.SIGMA_NODES),
+            f"{ModelKind.CENTERED_INSTANCE.value}.head.sigma",
+        )
+        self.sigma_single = binder.bind(
+            FloatSpinBox(min=0.5, max=50, step=0.25, label="Sigma (nodes)", tooltip=tips.SIGMA_NODES),
+            f"{ModelKind.SINGLE_INSTANCE.value}.head.sigma",
+        )
+        self.max_instances = SpinBox(min=0, max=1000, label="Max instances", tooltip=tips.MAX_INSTANCES)
+        binder.bind(
+            self.max_instances,
+            f"{p}.max_instances",
+            to_widget=lambda v: v or 0,
+            from_widget=lambda v: v or None,
+        )
+        self.runs_folder = binder.bind(
+            FileEdit(mode="d", label="Runs folder", tooltip=tips.RUNS_FOLDER),
+            f"{p}.runs_folder",
+            to_widget=Path,
+            from_widget=str,
+        )
+        self.run_prefix = binder.bind(
+            LineEdit(label="Run name prefix", tooltip=tips.RUN_PREFIX), f"{p}.run_name_prefix"
+        )
+        self.predict_on = binder.bind(
+            ComboBox(choices=PREDICT_ON_CHOICES, label="Predict on", tooltip=tips.PREDICT_ON), f"{p}.predict_on"
+        )
+        self.predict_n = binder.bind(
+            SpinBox(min=1, max=100000, label="Random frames", tooltip=tips.PREDICT_N), f"{p}.predict_n_frames"
+        )
+        self.runs_folder.choose_btn.text = "Browse"
+        for combo in (self.kind, self.anchor, self.predict_on):
+            compact_combo(combo)
+        self.view_inputs = PushButton(text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS)
+        self.save_config = PushButton(text="Save configuration...", tooltip=tips.SAVE_CONFIG)
+        self.load_config = PushButton(text="Load configuration...", tooltip=tips.LOAD_CONFIG)
+        config_row = Container(widgets=[self.save_config, self.load_config], layout="horizontal", labels=False)
+        config_row.margins = (0, 0, 0, 0)
+
+        self.form = Container(
+            widgets=[
+                self.kind,
+                self.anchor,
+                self.sigma_centroid,
+                self.sigma_nodes,
+                self.sigma_single,
+                self.max_instances,
+                self.runs_folder,
+                self.run_prefix,
+                self.predict_on,
+                self.predict_n,
+            ],
+            labels=True,
+        )
+        self.form.margins = (0, 0, 0, 0)
+        self.extend([self.form, self.view_inputs, config_row])
+        add_stretch(self)
+        state.changed.connect(self._on_state_changed)
+        self._refresh_visible()
+
+    def _on_state_changed(self, key: str) -> None:
+        if self._closed:
+            return
+        if key in (ALL, "pipeline.predict_on"):
+            self._refresh_visible()
+
+    def _refresh_visible(self) -> None:
+        top_down = self.state.pipeline.kind is PipelineKind.TOP_DOWN
+        self.anchor.visible = top_down
+        self.sigma_centroid.visible = top_down
+        self.sigma_nodes.visible = top_down
+        self.max_instances.visible = top_down
+        self.sigma_single.visible = not top_down
+        self.predict_n.visible = self.state.pipeline.predict_on in _RANDOM
+
+    def close(self) -> None:
+        """Disconnect from the state before the widgets go away (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.binder.disconnect()
+        self.state.changed.disconnect(self._on_state_changed)

@@ -1,0 +1,67 @@
+"""Qt glue for the tabs: collapsible sections and scrollable pages.
+
+This is one of the two places in ``widgets/tabs`` that touch Qt directly: magicgui has no collapsible container,
+and superqt's ``QCollapsible`` (installed with napari) keeps the model tabs short
+enough for a 1366x768 screen.
+"""
+
+from __future__ import annotations
+
+from magicgui.widgets import Container
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QFrame, QScrollArea, QSizePolicy, QWidget
+from superqt import QCollapsible
+
+
+def collapsible(title: str, content: Container, expanded: bool = False) -> QCollapsible:
+    """Wrap a magicgui container in a titled section that folds open on click."""
+    section = QCollapsible(title)
+    section.setObjectName(f"section:{title}")
+    section.setDuration(0)  # no animation: instant, and deterministic in tests
+    section.layout().setContentsMargins(0, 2, 0, 2)  # collapsed sections stack tightly
+    section.layout().setSpacing(2)
+    content.native.setContentsMargins(0, 0, 0, 0)
+    section.addWidget(content.native)
+    if expanded:
+        section.expand(animate=False)
+    else:
+        section.collapse(animate=False)
+    return section
+
+
+def add_qt(container: Container, widget: QWidget) -> None:
+    """Append a plain Qt widget (a section) to a magicgui container's layout."""
+    container.native.layout().addWidget(widget)
+
+
+def add_stretch(container: Container) -> None:
+    """Push the container's content to the top."""
+    container.native.layout().addStretch(1)
+
+
+def scroll_page(container: Container) -> QScrollArea:
+    """Put a tab's content in a vertical scroll area without a frame."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+    area.setWidget(container.native)
+    return area
+
+
+def set_decimals(spinbox, decimals: int) -> None:
+    """Show ``decimals`` digits and step by ~10% of the value (learning rates)."""
+    from qtpy.QtWidgets import QAbstractSpinBox
+
+    spinbox.native.setDecimals(decimals)
+    spinbox.native.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+
+
+def compact_combo(combo, chars: int = 12) -> None:
+    """Let a combo box shrink below its longest item (the dock is narrow)."""
+    from qtpy.QtWidgets import QComboBox
+
+    native = combo.native
+    native.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    native.setMinimumContentsLength(chars)

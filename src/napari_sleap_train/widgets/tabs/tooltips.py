@@ -1,0 +1,86 @@
+"""Plain-words tooltips of the training settings (one place, so wording stays consistent)."""
+
+PIPELINE = (
+    "Top-down finds each animal's centre first (centroid model), then its body parts "
+    "in a crop around that centre (centered-instance model). Use it for several animals. "
+    "Single instance finds the body parts of one animal in the whole frame."
+)
+ANCHOR = (
+    "Body part used as each animal's centre. Crops are centred on it. Pick a part that is "
+    "almost always visible and near the middle of the body. If it is missing, the middle of "
+    "the animal's bounding box is used."
+)
+SIGMA_CENTROID = "Spread (in pixels) of the blob the centroid model learns to draw on each animal's centre."
+SIGMA_NODES = (
+    "Spread (in pixels) of the blob drawn on each body part. Larger is easier to learn, "
+    "smaller is more precise."
+)
+MAX_INSTANCES = "Most animals to find per frame when predicting. 0 means no limit: keep every detection."
+RUNS_FOLDER = "Folder where each training run gets its own sub-folder with the trained model and logs."
+RUN_PREFIX = "Text put in front of every run folder name, e.g. 'mice_'."
+PREDICT_ON = "Frames to predict on once training finishes. The predictions appear as a new points layer."
+PREDICT_N = "How many random frames to predict on."
+VIEW_INPUTS = (
+    "Open a window with a few augmented training examples exactly as the network sees them, "
+    "with the confidence maps it must learn drawn on top. Nothing is trained."
+)
+SAVE_CONFIG = "Save all settings of every tab to a file."
+LOAD_CONFIG = (
+    "Load settings saved with 'Save configuration...', a run's config.json, or a SLEAP "
+    "training_config.json."
+)
+PROFILE = (
+    "Start from settings of a run you trained before (listed first, newest first) or from a "
+    "built-in profile. Every setting below can still be changed."
+)
+
+INPUT_SCALING = (
+    "Frames are resized by this factor before entering the network. 0.5 halves width and "
+    "height: training is about 4x faster, but small body parts get harder to see."
+)
+CROP_AUTO = (
+    "Let the crop size follow the largest labeled animal (allowing for rotation and scale "
+    "augmentation) plus a margin."
+)
+CROP_SIZE = (
+    "Side in pixels of the square cut out around each animal for the centered-instance "
+    "model. It must hold the whole animal; the orange boxes on the viewer show it."
+)
+VALIDATION = (
+    "Share of labeled frames kept aside to check the model on frames it did not learn from. "
+    "Early stopping and the best model use these frames."
+)
+BATCH_SIZE = (
+    "Number of examples the network looks at per step. Lower it if training runs out of "
+    "memory; higher can be faster on a GPU."
+)
+EPOCHS = "Most passes over the training data. Training usually stops earlier (early stopping)."
+LEARNING_RATE = "Step size of the optimizer. 0.0001 works for most projects."
+PATIENCE = (
+    "Stop training when the validation loss has not improved for this many epochs in a row; "
+    "the best model so far is kept."
+)
+PLATEAU_PATIENCE = "Lower the learning rate when the validation loss has not improved for this many epochs."
+PLATEAU_FACTOR = "Multiply the learning rate by this factor when the validation loss stops improving."
+TIME_LIMIT = "Stop after this many minutes and keep the best model so far. 0 means no limit."
+
+ROTATE = "Randomly rotate each example by up to this many degrees either way."
+SCALE = "Randomly zoom each example in or out between these factors."
+FLIP = "Randomly mirror examples. Left/right body parts are swapped by name (e.g. 'left ear')."
+NOISE = "Add random pixel noise (Gaussian, this standard deviation in grey levels)."
+CONTRAST = "Randomly change contrast with a gamma between these values."
+BRIGHTNESS = "Randomly add this many grey levels to every pixel."
+
+MAX_STRIDE = (
+    "How much the network shrinks the image at its deepest level. Larger sees more context "
+    "(bigger receptive field) but needs input sizes that are multiples of it."
+)
+OUTPUT_STRIDE = "Confidence maps are this many times smaller than the input. 1 or 2 is most precise."
+FILTERS = "Number of feature channels of the first layer. More can learn more but is slower."
+FILTERS_RATE = "Channels grow by this factor at each deeper level."
+UP_INTERPOLATE = "Upsample with interpolation (faster, fewer weights) instead of learned transposed convolutions."
+RECEPTIVE_FIELD = (
+    "Size of the image area one output pixel can 'see'. It should cover the features that "
+    "tell body parts apart (about the size of the animal for centroids). The blue square on "
+    "the viewer shows it."
+)
