@@ -1,0 +1,76 @@
+"""``python -m benchmarks``: discovery, listing, argument errors and the shared helpers.
+
+The benchmarks themselves run in subprocesses; nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.common import describe_machine, format_table, machine_description, parse_figures
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _benchmarks(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "benchmarks", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_list_names_every_benchmark_module():
+    proc = _benchmarks("--list")
+    assert proc.returncode == 0, proc.stderr
+    listed = {line.split()[0] for line in proc.stdout.splitlines() if line.strip()}
+    expected = {p.stem for p in (ROOT / "benchmarks").glob("*.py")} - {"__init__", "__main__", "common"}
+    assert listed == expected
+    assert "io_open" in listed
+    assert "opening a SLEAP project" in proc.stdout  # first docstring line as description
+
+
+def test_unknown_benchmark_is_refused():
+    proc = _benchmarks("--only", "io_open,no_such_benchmark")
+    assert proc.returncode == 2
+    assert "unknown benchmark(s): no_such_benchmark" in proc.stderr
+    assert "io_open" in proc.stderr  # lists what is available
+
+
+def test_parse_figures_reads_label_value_lines():
+    text = "header without figures\nfps: 12.5 frames/s\nnote: none\nfps: 13 frames/s\nRSS 20 MB\n"
+    assert parse_figures(text) == {"fps": "12.5 frames/s", "fps #2": "13 frames/s"}
+
+
+def test_format_table_aligns_columns():
+    table = format_table([["a", 1.5], ["long name", None]], ["name", "value"])
+    lines = table.splitlines()
+    assert lines[0].split() == ["name", "value"]
+    assert set(lines[1].replace(" ", "")) == {"-"}
+    assert lines[2].index("1.5") == lines[0].index("value")
+    assert lines[3].strip() == "long name"
+
+
+def test_machine_description_without_tensorflow_import():
+    machine = machine_description()
+    assert machine["logical_cores"] >= 1
+    assert machine["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert {"cpu", "ram_gb", "os", "tensorflow", "gpu"} <= set(machine)
+    text = describe_machine(machine)
+    assert "CPU:" in text and "GPU:" in text
+    assert "tensorflow" not in sys.modules
+
+
+@pytest.mark.slow
+def test_quick_run_of_one_benchmark_writes_json(tmp_path):
+    out = tmp_path / "results.json"
+    proc = _benchmarks("--quick", "--only", "io_open", "--json", str(out), timeout=400)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    (result,) = data["results"]
+    assert result["name"] == "io_open" and result["status"] == "ok"
+    assert result["peak_rss_mb"] > 0 and result["figures"]
+    assert data["machine"]["logical_cores"] >= 1
+    assert "io_open" in proc.stdout and "peak RSS (subprocess)" in proc.stdout
