@@ -84,7 +84,7 @@ class FramePrediction:
 
 def _model_output(model: LoadedModel, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Run the network; return confidence maps and offsets (or None)."""
-    out = model.keras_model(batch, training=False)
+    out = model.predict_fn(np.ascontiguousarray(batch, dtype=np.float32))
     if isinstance(out, (list, tuple)):
         cms = np.asarray(out[0])
         offsets = np.asarray(out[1]) if model.has_offsets and len(out) > 1 else None
