@@ -21,17 +21,18 @@ from napari_sleap_train.sample.project import (
 from napari_sleap_train.sample.skeleton import EDGES, NODE_NAMES
 
 SEED = 5
+N_FRAMES = 120  # shorter than the default 300 to keep the module fast; counts stay the defaults
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory) -> SampleProject:
-    """The default project (300 frames, 2 mice, 40 labeled, 20 suggested)."""
-    return write_sample_project(tmp_path_factory.mktemp("sample"), seed=SEED)
+    """A project with the default settings except length (2 mice, 40 labeled, 20 suggested)."""
+    return write_sample_project(tmp_path_factory.mktemp("sample"), seed=SEED, n_frames=N_FRAMES)
 
 
 @pytest.fixture(scope="module")
 def generated():
-    return generate_sample(seed=SEED)
+    return generate_sample(seed=SEED, n_frames=N_FRAMES)
 
 
 def test_writes_the_three_files(written):
@@ -47,7 +48,7 @@ def test_slp_round_trip(written):
     assert len(labels.videos) == 1
     video = labels.video
     assert video.exists()
-    assert video.shape == (300, 384, 384, 1)
+    assert video.shape == (N_FRAMES, 384, 384, 1)
     assert video[0].shape == (384, 384, 1)
     assert len(labels.labeled_frames) == 40
     assert len(labels.suggestions) == 20
@@ -84,13 +85,13 @@ def test_video_is_stored_by_name_so_the_folder_can_move(written, tmp_path, monke
     monkeypatch.chdir(tmp_path)  # not the project folder: the name must be resolved next to the .slp
     labels = sio.load_slp(str(moved / "sample.slp"))
     assert labels.video.exists()
-    assert labels.video.shape == (300, 384, 384, 1)
+    assert labels.video.shape == (N_FRAMES, 384, 384, 1)
 
 
 def test_video_decodes_close_to_the_rendered_frames(written, generated):
     video = sio.load_video(str(written.video_path))
-    assert video.shape == (300, 384, 384, 1)
-    idx = np.array([0, 1, 77, 150, 299])
+    assert video.shape == (N_FRAMES, 384, 384, 1)
+    idx = np.array([0, 1, 57, 77, N_FRAMES - 1])
     decoded = video[idx][..., 0].astype(np.float64)
     diff = np.abs(decoded - generated.frames[idx])
     assert diff.mean() < 2.5
@@ -100,8 +101,8 @@ def test_video_decodes_close_to_the_rendered_frames(written, generated):
 def test_truth_has_every_frame_and_agrees_with_the_labeled_subset(written, generated):
     truth = sio.load_slp(str(written.truth_path))
     labels = sio.load_slp(str(written.labels_path))
-    assert len(truth.labeled_frames) == 300
-    assert sorted(lf.frame_idx for lf in truth.labeled_frames) == list(range(300))
+    assert len(truth.labeled_frames) == N_FRAMES
+    assert sorted(lf.frame_idx for lf in truth.labeled_frames) == list(range(N_FRAMES))
     assert not truth.suggestions
     assert [t.name for t in truth.tracks] == ["mouse1", "mouse2"]
     assert truth.skeleton.node_names == labels.skeleton.node_names
