@@ -42,7 +42,8 @@ def test_writes_a_package(project, tmp_path, capsys):
         train = zf.read("train.sh").decode()
     assert names[0] == "minimal_instance.pkg.slp"
     assert "train.slurm" not in names
-    assert {"centroid.config.json", "centered_instance.config.json", "train.sh", "predict.sh", "README.txt"} <= set(names)
+    expected = {"centroid.config.json", "centered_instance.config.json", "train.sh", "predict.sh", "README.txt"}
+    assert expected <= set(names)
     assert "--anchor-part A" in train
 
 

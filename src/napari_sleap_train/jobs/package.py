@@ -43,9 +43,9 @@ from napari_sleap_train.jobs.scripts import (
     PREDICT_SCRIPT,
     README_NAME,
     SLURM_SCRIPT,
-    config_name,
     TRAIN_SCRIPT,
     PackageContents,
+    config_name,
     predict_script,
     readme,
     sleap_config_name,
@@ -298,8 +298,7 @@ def _slurm_options(slurm: bool | SlurmOptions) -> SlurmOptions | None:
 # -- frames ------------------------------------------------------------------------------
 def _add_suggestions(labels: sio.Labels, frames: Iterable[tuple[int, int]]) -> list[sio.SuggestionFrame]:
     """Add ``frames`` (not yet labeled or suggested) as suggestions; return what was added."""
-    have = {(labels.videos.index(sf.video), int(sf.frame_idx)) for sf in labels.suggestions}
-    have |= {(labels.videos.index(lf.video), int(lf.frame_idx)) for lf in labels.labeled_frames if lf.has_user_instances}
+    have = {(vi, f) for vi, frames in _frames_wanted(labels).items() for f in frames}
     added = []
     for vi, fi in frames:
         vi, fi = int(vi), int(fi)
