@@ -198,6 +198,19 @@ def test_predict_sh_uses_the_newest_trained_run_of_each_kind(sample_copy, tmp_pa
     models = [args[i + 1] for i, a in enumerate(args) if a == "--model"]
     assert models == ["models/260101_000100.centroid", "models/250101_000000.centered_instance"]
     assert args[-4:] == ["--frames", "suggested", "--batch-size", "2"]
+    assert "--max-instances" not in args
+
+
+def test_predict_sh_keeps_the_pipeline_instance_limit(sample_copy, tmp_path):
+    pipeline = _pipeline()
+    pipeline.max_instances = 2
+    folder = extract_job(export_job(sample_copy, pipeline, tmp_path / "job.zip"), tmp_path / "pkg")
+    env, log = _fake_cli(tmp_path)
+    _fake_run(folder, "260101_000000.centroid", age_s=0)
+    _fake_run(folder, "260101_000000.centered_instance", age_s=0)
+    subprocess.run([str(folder / "predict.sh")], env=env, check=True, capture_output=True)
+    args = log.read_text().splitlines()
+    assert args[args.index("--max-instances") + 1] == "2"
 
 
 def test_predict_sh_explains_missing_models(sample_copy, tmp_path):

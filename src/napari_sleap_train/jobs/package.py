@@ -187,6 +187,7 @@ def export_job_package(
                 pipeline=pipeline.kind,
                 runs_folder=pipeline.runs_folder,
                 anchor_part=pipeline.anchor_part,
+                max_instances=pipeline.max_instances,
                 n_labeled=n_labeled,
                 n_suggested=n_suggested,
                 n_embedded=len(plan),

@@ -43,6 +43,8 @@ class PackageContents:
         Folder (relative to the package) the run folders are written to.
     anchor_part
         Anchor node of a top-down pipeline (``None``: bounding-box middle).
+    max_instances
+        Most animals per frame ``predict.sh`` keeps (``None``: no limit).
     n_labeled, n_suggested, n_embedded
         Frames with user labels, suggested frames, frame images embedded.
     predict_frames
@@ -57,6 +59,7 @@ class PackageContents:
     pipeline: PipelineKind
     runs_folder: str
     anchor_part: str | None
+    max_instances: int | None
     n_labeled: int
     n_suggested: int
     n_embedded: int
@@ -103,6 +106,8 @@ def predict_script(contents: PackageContents) -> str:
         title=f"Predict on {contents.project_file} with the newest models trained by train.sh.",
         example="./predict.sh --frames labeled",
     )
+    project = shlex.quote(contents.project_file)
+    limit = f" --max-instances {int(contents.max_instances)}" if contents.max_instances else ""
     body = f"""
 # Run folders are <runs folder>/<YYMMDD_HHMMSS>.<model kind>; set RUNS_DIR if train.sh wrote elsewhere.
 RUNS_DIR="${{RUNS_DIR:-{contents.runs_folder}}}"
@@ -130,7 +135,7 @@ for kind in {" ".join(kinds)}; do
     models+=(--model "$run")
 done
 
-napari-sleap-train predict {shlex.quote(contents.project_file)} "${{models[@]}}" --frames {contents.predict_frames} "$@"
+napari-sleap-train predict {project} "${{models[@]}}" --frames {contents.predict_frames}{limit} "$@"
 """
     return header + body
 
