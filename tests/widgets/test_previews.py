@@ -1,0 +1,152 @@
+"""Preview building blocks (numpy, a model-only viewer) and one real-pixel screenshot check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from napari.components import ViewerModel
+
+from napari_sleap_train.config.model import ModelKind, TrainingConfig
+from napari_sleap_train.config.profiles import default_pipeline
+from napari_sleap_train.data.crops import auto_crop_size, crop_network_size, effective_crop_size
+from napari_sleap_train.data.labels import collect_samples
+from napari_sleap_train.data.receptive_field import receptive_field
+from napari_sleap_train.io.project import SleapProject
+from napari_sleap_train.widgets.previews.examples import NoExamplesError, model_examples, pipeline_examples
+from napari_sleap_train.widgets.previews.geometry import square_corners, squares_on_plane
+from napari_sleap_train.widgets.previews.layers import (
+    CROP_BOX_COLOR,
+    CROP_BOXES,
+    is_preview,
+    remove_previews,
+    upsert_rectangles,
+)
+from napari_sleap_train.widgets.previews.sizes import crop_side_for_preview, crop_size_of, rf_side_in_frame
+
+
+@pytest.fixture(scope="module")
+def project(sample_slp) -> SleapProject:
+    return SleapProject.load(sample_slp)
+
+
+def test_square_corners_are_pixel_edges_around_the_centre():
+    corners = square_corners((10.0, 20.0), 8)  # x=10, y=20
+    np.testing.assert_allclose(corners, [[16, 6], [16, 14], [24, 14], [24, 6]])
+
+
+def test_squares_on_plane_carry_the_slice_and_skip_missing_anchors():
+    centers = np.array([[5.0, 5.0], [np.nan, np.nan], [30.0, 40.0]])
+    rects = squares_on_plane(centers, 10, leading=(7,))
+    assert len(rects) == 2
+    assert all(r.shape == (4, 3) and np.all(r[:, 0] == 7) for r in rects)
+    np.testing.assert_allclose(rects[1][:, 1:].mean(axis=0), [40.0, 30.0])  # [y, x]
+    assert squares_on_plane(centers, 10, leading=(1, 2))[0].shape == (4, 4)
+
+
+def test_sizes_follow_the_config(project):
+    instances = [s.instances for s in collect_samples(project.labels)]
+    cfg = TrainingConfig(kind=ModelKind.CENTERED_INSTANCE)
+    cfg.data.crop_size = 100
+    assert crop_size_of(cfg, instances) == 100
+    # 100 px is not a multiple of the stride: the network crop covers a bit more
+    assert crop_side_for_preview(cfg, instances) == effective_crop_size(100, 1.0, 16) == 112
+    cfg.data.crop_size = None
+    cfg.augmentation.scale = True
+    cfg.augmentation.scale_max = 1.2
+    assert crop_size_of(cfg, instances) == auto_crop_size(instances, 1.0, 16, 16, 0.0, scale_max=1.2)
+    assert crop_size_of(cfg, []) is None
+    cfg.model.max_stride = 32
+    cfg.data.input_scaling = 0.25
+    assert rf_side_in_frame(cfg) == receptive_field(32) / 0.25
+    cfg.model.max_stride = 24  # not a power of two: no square rather than an error
+    assert rf_side_in_frame(cfg) is None
+
+
+def test_upsert_updates_in_place_keeps_selection_and_removes():
+    viewer = ViewerModel()
+    image = viewer.add_image(np.zeros((5, 50, 50)), name="video")
+    viewer.layers.selection.active = image
+    rect = squares_on_plane(np.array([[10.0, 10.0]]), 8, leading=(2,))
+    layer = upsert_rectangles(viewer, CROP_BOXES, rect, ndim=3, color=CROP_BOX_COLOR)
+    assert is_preview(layer) and viewer.layers.selection.active is image
+    two = squares_on_plane(np.array([[10.0, 10.0], [30.0, 30.0]]), 12, leading=(3,))
+    same = upsert_rectangles(viewer, CROP_BOXES, two, ndim=3, color=CROP_BOX_COLOR)
+    assert same is layer and len(layer.data) == 2 and [lyr.name for lyr in viewer.layers].count(CROP_BOXES) == 1
+    assert set(layer.shape_type) == {"rectangle"}
+    np.testing.assert_allclose(layer.edge_color[0][:3], [1.0, 0.6, 0.0])
+    assert not layer.editable
+    upsert_rectangles(viewer, CROP_BOXES, [], ndim=3, color=CROP_BOX_COLOR)
+    assert len(layer.data) == 0
+    remove_previews(viewer)
+    assert [lyr.name for lyr in viewer.layers] == ["video"]
+
+
+def test_model_examples_match_training_inputs_geometry(project):
+    pipeline = default_pipeline("top-down")
+    centroid = pipeline.models[ModelKind.CENTROID]
+    stack = model_examples(project, centroid, n=3, seed=0)
+    n, h, w, c = stack.images.shape
+    assert n == 3 and c == 1
+    assert h % centroid.model.max_stride == 0 and w % centroid.model.max_stride == 0
+    s = centroid.model.output_stride
+    assert stack.confmaps.shape == (3, h // s, w // s)
+    assert 0.0 <= stack.images.min() and stack.images.max() <= 1.0
+    ci = pipeline.models[ModelKind.CENTERED_INSTANCE]
+    ci.data.crop_size = 80
+    crops = model_examples(project, ci, n=5, seed=0)
+    side = crop_network_size(80, ci.data.input_scaling, ci.model.max_stride)
+    assert crops.images.shape == (5, side, side, 1) and crops.crop_size == 80
+    # confidence maps peak on the nodes of the centred instance
+    assert np.all(crops.confmaps.reshape(5, -1).max(axis=1) > 0.5)
+
+
+def test_pipeline_examples_and_no_labels_message(project, tmp_path):
+    stacks = pipeline_examples(project, default_pipeline("single-instance"), n=2)
+    assert [s.kind for s in stacks] == [ModelKind.SINGLE_INSTANCE]
+    import sleap_io as sio
+
+    empty = sio.Labels(videos=project.labels.videos, skeletons=project.labels.skeletons)
+    with pytest.raises(NoExamplesError, match="label a frame"):
+        model_examples(SleapProject(empty), TrainingConfig(kind=ModelKind.CENTROID), n=2)
+
+
+def _orange(img: np.ndarray) -> np.ndarray:
+    r, g, b = (img[..., i].astype(int) for i in range(3))
+    return (r > 200) & (g > 110) & (g < 190) & (b < 80)
+
+
+def test_crop_boxes_are_really_drawn_on_the_canvas(make_napari_viewer, sample_slp, qtbot):
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1200, 800)
+    viewer.open(str(sample_slp), plugin="napari-sleap-train")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
+    frame = sorted(f for _, f in dock.project.user_frames())[0]
+    viewer.dims.set_current_step(0, frame)
+    tab = dock.model_tabs[ModelKind.CENTERED_INSTANCE]
+    tab.crop_auto.value = False
+    tab.crop_size.value = 128
+    dock.previews.update()
+    boxes = viewer.layers[CROP_BOXES]
+    for layer in viewer.layers:  # only the crop boxes and the video stay visible
+        layer.visible = layer is boxes or layer.metadata.get("sleap_role") == "video"
+    first = np.asarray(boxes.data[0])[:, -2:]
+    cy, cx = first.mean(axis=0)
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
+    camera.center = (cy, cx)
+    camera.zoom = 1.0  # one screen pixel per frame pixel
+    qtbot.wait(100)
+    shot = viewer.screenshot(canvas_only=True, flash=False)
+    mask = _orange(shot)
+    assert mask.sum() > 200, "no crop-box coloured pixels on the canvas"
+    # the box drawn around the canvas centre is 128 px wide and high
+    hh, ww = np.array(shot.shape[:2]) / 2.0
+    rows = np.flatnonzero(mask[:, int(ww)])
+    cols = np.flatnonzero(mask[int(hh), :])
+    near_r = rows[np.abs(rows - hh) < 100]
+    near_c = cols[np.abs(cols - ww) < 100]
+    assert near_r.min() == pytest.approx(hh - 64, abs=4) and near_r.max() == pytest.approx(hh + 64, abs=4)
+    assert near_c.min() == pytest.approx(ww - 64, abs=4) and near_c.max() == pytest.approx(ww + 64, abs=4)
+    boxes.visible = False
+    qtbot.wait(50)
+    assert _orange(viewer.screenshot(canvas_only=True, flash=False)).sum() < 20
+    dock.cleanup()
