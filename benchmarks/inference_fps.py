@@ -63,8 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    import sleap_io as sio
-
     from napari_sleap_train.config.model import ModelKind
     from napari_sleap_train.config.profiles import get_profile
     from napari_sleap_train.config.serialize import save_json
@@ -120,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     frames = [(0, i) for i in range(n)]
     anchors = _anchors(labels, frames, None)
     # warm-up: the first call traces the graphs
-    warm = list(predictor.iter_batches(labels, frames[: args.batch_size]))[0][1]
+    warm = next(iter(predictor.iter_batches(labels, frames[: args.batch_size])))[1]
     predictor.predict_instances(warm, centroids=anchors[: len(warm)])
 
     t_centroid = t_centered = 0.0

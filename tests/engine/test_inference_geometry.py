@@ -15,7 +15,13 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap_train.config.model import DataConfig, HeadConfig, ModelKind, TrainingConfig, UNetConfig
+from napari_sleap_train.config.model import (
+    DataConfig,
+    HeadConfig,
+    ModelKind,
+    TrainingConfig,
+    UNetConfig,
+)
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
 from napari_sleap_train.engine.inference import Predictor
 from napari_sleap_train.engine.sleap_weights import LoadedModel

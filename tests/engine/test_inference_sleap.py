@@ -108,7 +108,7 @@ def test_max_instances_keeps_the_best(shared_data, frame_image):
     (cents, vals), = one.find_centroids([frame_image])
     assert len(cents) == 1
     full = one.__class__(one.models)  # same models, no limit
-    (all_c, all_v), = full.find_centroids([frame_image])
+    (_, all_v), = full.find_centroids([frame_image])
     assert vals[0] == pytest.approx(all_v.max())
 
 
@@ -120,5 +120,5 @@ def test_batches_give_the_same_result_as_single_frames(shared_data, predictor):
     a = {lf.frame_idx: np.stack([i.numpy() for i in lf.predicted_instances]) for lf in batched.labeled_frames}
     b = {lf.frame_idx: np.stack([i.numpy() for i in lf.predicted_instances]) for lf in single.labeled_frames}
     assert a.keys() == b.keys() and len(a) == 5
-    for k in a:
-        assert np.allclose(a[k], b[k], atol=1e-3, equal_nan=True)
+    for k, pts in a.items():
+        assert np.allclose(pts, b[k], atol=1e-3, equal_nan=True)

@@ -18,7 +18,14 @@ from napari_sleap_train.config.model import (
     TrainingConfig,
     UNetConfig,
 )
-from napari_sleap_train.runner.events import Done, Error, Metrics, PredictProgress, Predictions, parse_event
+from napari_sleap_train.runner.events import (
+    Done,
+    Error,
+    Metrics,
+    Predictions,
+    PredictProgress,
+    parse_event,
+)
 from napari_sleap_train.runner.job import TrainJob
 
 pytestmark = pytest.mark.slow
@@ -105,7 +112,7 @@ def trained(tmp_path_factory):
 
 
 def test_pipeline_hook_writes_merged_predictions(trained):
-    path, truth, events = trained
+    path, _, events = trained
     done = events[-1]
     assert isinstance(done, Done) and done.predictions_path
     (pred_event,) = [e for e in events if isinstance(e, Predictions)]

@@ -129,7 +129,7 @@ def test_written_predictions_open_in_sleap_io_with_user_instances_intact(shared_
     for lf in pred.labeled_frames:  # use the project's own skeleton (A, B)
         lf.instances = [sio.PredictedInstance.from_numpy(i.numpy(), skeleton=labels.skeletons[0], score=i.score)
                         for i in lf.instances]
-    out, res = write_predictions(labels, pred, proj)
+    out, _ = write_predictions(labels, pred, proj)
     assert out.parent == tmp_path / "predictions" and out.exists()
     assert proj.stat().st_size > 0
     reread = sio.load_slp(str(out))

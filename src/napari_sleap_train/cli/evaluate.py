@@ -42,7 +42,7 @@ def _load(path: str):
         raise FileNotFoundError(f"{path} does not exist")
     try:
         return sio.load_slp(str(p), open_videos=False)
-    except Exception as exc:  # noqa: BLE001 - h5py/sleap-io raise many kinds
+    except Exception as exc:
         raise ValueError(f"{path} is not a readable SLEAP file ({type(exc).__name__}: {exc})") from exc
 
 

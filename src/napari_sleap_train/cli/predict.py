@@ -120,9 +120,19 @@ def run(args: argparse.Namespace) -> int:
     """
     from napari_sleap_train.io.errors import SleapFileError
     from napari_sleap_train.io.project import SleapProject
-    from napari_sleap_train.predictions.frame_selection import default_predict_on, select_frames
+    from napari_sleap_train.predictions.frame_selection import (
+        default_predict_on,
+        select_frames,
+    )
     from napari_sleap_train.predictions.merge import predictions_path
-    from napari_sleap_train.runner.events import Done, Error, Message, Metrics, PredictProgress, Predictions
+    from napari_sleap_train.runner.events import (
+        Done,
+        Error,
+        Message,
+        Metrics,
+        Predictions,
+        PredictProgress,
+    )
     from napari_sleap_train.runner.job import PredictJob
     from napari_sleap_train.runner.process import EngineProcess, EngineProcessError
 

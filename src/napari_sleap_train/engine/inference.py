@@ -47,7 +47,11 @@ from napari_sleap_train.engine.sleap_weights import (
     LoadedModel,
     load_model_folder,
 )
-from napari_sleap_train.predictions.peaks import DEFAULT_THRESHOLD, find_global_peaks, find_local_peaks
+from napari_sleap_train.predictions.peaks import (
+    DEFAULT_THRESHOLD,
+    find_global_peaks,
+    find_local_peaks,
+)
 
 Emit = Callable[[object], None]
 
@@ -75,7 +79,7 @@ class FramePrediction:
     centroid_scores: np.ndarray
 
     @classmethod
-    def empty(cls, k: int) -> "FramePrediction":
+    def empty(cls, k: int) -> FramePrediction:
         return cls(np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros(0), np.zeros((0, 2)), np.zeros(0))
 
     def __len__(self) -> int:
@@ -327,7 +331,7 @@ class Predictor:
                     raise EngineDataError(f"Video {vi} does not exist (the project has {len(labels.videos)}).")
                 try:
                     img = labels.videos[vi][fi]
-                except Exception as exc:  # noqa: BLE001 - any decoder failure
+                except Exception as exc:
                     raise EngineDataError(
                         f"Frame {fi} of {Path(str(labels.videos[vi].filename)).name} cannot be read "
                         f"({type(exc).__name__}: {exc})."
@@ -418,7 +422,7 @@ def _load_project(path: str | Path) -> sio.Labels:
 
     try:
         return SleapProject.load(path).labels
-    except Exception as exc:  # noqa: BLE001 - SleapFileError and friends
+    except Exception as exc:
         raise EngineDataError(str(exc)) from exc
 
 

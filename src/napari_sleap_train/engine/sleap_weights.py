@@ -30,7 +30,11 @@ import numpy as np
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.engine.errors import EngineConfigError
-from napari_sleap_train.engine.unet import CONFMAP_HEAD_NAMES, OFFSET_HEAD_NAME, build_model
+from napari_sleap_train.engine.unet import (
+    CONFMAP_HEAD_NAMES,
+    OFFSET_HEAD_NAME,
+    build_model,
+)
 
 #: Point conventions of input scaling (see :mod:`napari_sleap_train.data.scaling`).
 POINTS_PIXEL_CENTRE = "pixel_centre"  # ours: (p + 0.5) * s - 0.5
@@ -163,7 +167,7 @@ def h5_layer_weights(h5_path: str | Path) -> dict[str, list[np.ndarray]]:
     except OSError as exc:
         raise ModelLoadError(f"{h5_path} cannot be read as an HDF5 model file ({exc}).") from None
     with f:
-        root = f["model_weights"] if "model_weights" in f else f
+        root = f.get("model_weights", f)
         names = [n.decode() if isinstance(n, bytes) else str(n) for n in root.attrs.get("layer_names", list(root))]
         for name in names:
             if name not in root:
@@ -285,7 +289,7 @@ def load_keras_model(folder: str | Path) -> LoadedModel:
     cfg = _read_training_config(folder)
     try:
         model = keras.saving.load_model(str(path), compile=False)
-    except Exception as exc:  # noqa: BLE001 - keras raises many kinds
+    except Exception as exc:
         raise ModelLoadError(f"{path} could not be loaded ({type(exc).__name__}: {exc}).") from exc
     outputs = model.outputs
     head = outputs[0]

@@ -1,7 +1,13 @@
 """Accuracy metrics of predictions against user labels (numpy only): OKS mAP, pixel error, PCK."""
 
 from .matching import match_instances, oks, oks_matrix
-from .metrics import EvaluationError, EvaluationResult, ErrorStats, evaluate, write_metrics
+from .metrics import (
+    ErrorStats,
+    EvaluationError,
+    EvaluationResult,
+    evaluate,
+    write_metrics,
+)
 
 __all__ = [
     "ErrorStats",

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import sleap_io as sio
@@ -52,13 +53,13 @@ class ErrorStats:
     p95: float | None = None
 
     @classmethod
-    def of(cls, distances: Sequence[float] | np.ndarray) -> "ErrorStats":
+    def of(cls, distances: Sequence[float] | np.ndarray) -> ErrorStats:
         d = np.asarray(distances, dtype=np.float64)
         d = d[np.isfinite(d)]
         if len(d) == 0:
             return cls()
         return cls(
-            n=int(len(d)),
+            n=len(d),
             mean=float(d.mean()),
             median=float(np.median(d)),
             p90=float(np.percentile(d, 90)),
@@ -114,13 +115,19 @@ class EvaluationResult:
 
         pe = self.pixel_error
         lines = [
-            f"{self.n_frames} frames, {self.n_gt_instances} labeled and "
-            f"{self.n_pred_instances} predicted instances, {self.n_matched} matched",
+            (
+                f"{self.n_frames} frames, {self.n_gt_instances} labeled and "
+                f"{self.n_pred_instances} predicted instances, {self.n_matched} matched"
+            ),
             f"OKS mAP {f(self.oks_map)}  mAR {f(self.oks_mar)}  mean OKS {f(self.mean_oks)}",
-            f"pixel error: mean {f(pe.mean, '{:.2f}')}  median {f(pe.median, '{:.2f}')}  "
-            f"p90 {f(pe.p90, '{:.2f}')}  p95 {f(pe.p95, '{:.2f}')}",
-            "PCK " + "  ".join(f"@{k}px {f(v)}" for k, v in self.pck.items())
-            + f"  detected {f(self.detected_fraction)}",
+            (
+                f"pixel error: mean {f(pe.mean, '{:.2f}')}  median {f(pe.median, '{:.2f}')}  "
+                f"p90 {f(pe.p90, '{:.2f}')}  p95 {f(pe.p95, '{:.2f}')}"
+            ),
+            (
+                "PCK " + "  ".join(f"@{k}px {f(v)}" for k, v in self.pck.items())
+                + f"  detected {f(self.detected_fraction)}"
+            ),
         ]
         return "\n".join(lines)
 

@@ -225,7 +225,7 @@ def find_local_peaks(
         Peaks sorted by channel, then row, then column.
     """
     confmap = _as_hwk(confmap)
-    h, w, k = confmap.shape
+    h, w, _ = confmap.shape
     padded = np.pad(confmap, ((1, 1), (1, 1), (0, 0)), constant_values=-np.inf)
     neighbours = np.full_like(confmap, -np.inf)
     for dy in (-1, 0, 1):
