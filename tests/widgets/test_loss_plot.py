@@ -189,3 +189,13 @@ def test_placeholder_until_first_batch(plot: LossPlot, state: TrainingState) -> 
     apply_event(state, ev.Batch(model="centroid", epoch=0, batch=0, loss=1.0))
     plot.refresh()
     assert not plot.placeholder.isVisible()
+
+
+def test_status_line_while_first_batch_is_traced_and_while_evaluating(state: TrainingState) -> None:
+    apply_event(state, ev.ModelStarted(model="centroid", epochs=50, batches_per_epoch=3))
+    apply_event(state, ev.Status(model="centroid", stage="training", detail="first batch (the graph is traced once)"))
+    assert "epoch 1/50, first batch (the graph is traced once)…" in status_lines(state)[0]
+    apply_event(state, ev.Batch(model="centroid", epoch=0, batch=0, loss=1.0))
+    assert "epoch 1/50, batch 1/3" in status_lines(state)[0]
+    apply_event(state, ev.Status(stage="evaluating", detail="predicting the validation frames"))
+    assert "Evaluating (predicting the validation frames)…" in status_lines(state)[0]

@@ -331,8 +331,33 @@ def test_format_metrics_is_compact() -> None:
 
 
 def test_headline_for_each_status() -> None:
+    from napari_sleap_train.runner import events as ev
+    from napari_sleap_train.widgets.training_state import apply_event
+
     state = TrainingState()
     assert headline(state).startswith("Ready")
     state.begin()
     assert headline(state) == "Starting the training process…"
     assert headline(state, stop_requested=True).startswith("Stopping")
+    apply_event(state, ev.Status(stage="loading labels"))
+    assert headline(state) == "Loading labels…"
+    apply_event(state, ev.Started(models=["centroid", "centered_instance"]))
+    apply_event(state, ev.ModelStarted(model="centroid", epochs=3, batches_per_epoch=2))
+    assert headline(state) == "Training centroid model (1/2)…"
+    apply_event(state, ev.Status(stage="evaluating"))
+    assert headline(state) == "Evaluating…"
+    apply_event(state, ev.PredictProgress(done=1, total=3))
+    assert headline(state) == "Predicting…"
+    apply_event(state, ev.Done(status="finished"))
+    assert headline(state).startswith("Finished in")
+
+
+def test_build_job_that_raises_is_reported(qtbot, make_napari_viewer, fake_engine: FakeEngine, notes) -> None:
+    def broken():
+        raise ValueError("the anchor part 'nose' is not in the skeleton")
+
+    widget = RunPanel(make_napari_viewer(), build_job=broken, process_factory=fake_engine)
+    qtbot.addWidget(widget)
+    click(qtbot, widget.run_button)
+    assert widget.state.status is RunStatus.IDLE and widget.run_button.isEnabled()
+    assert any("could not be prepared: the anchor part 'nose'" in msg for _, msg in notes)

@@ -267,3 +267,15 @@ def test_nan_losses_do_not_break_best(state: TrainingState) -> None:
     start_model(state)
     apply_event(state, ev.Epoch(model="centroid", epoch=0, train_loss=math.nan, val_loss=math.nan))
     assert state.best_epoch is None and state.best_val_loss is None
+
+
+def test_batches_end_earlier_stages(state: TrainingState) -> None:
+    start_model(state)
+    apply_event(state, ev.Status(model="centroid", stage="training", detail="first batch (the graph is traced once)"))
+    assert state.stage_detail
+    apply_event(state, ev.Batch(model="centroid", epoch=0, batch=0, loss=1.0))
+    assert (state.stage, state.stage_detail) == ("training", "")
+    apply_event(state, ev.Status(model="centered_instance", stage="compiling"))
+    assert state.stage == "compiling"
+    apply_event(state, ev.Epoch(model="centroid", epoch=0, train_loss=1.0, val_loss=1.0))
+    assert state.stage == "training"

@@ -64,6 +64,16 @@ def format_loss(value: float | None) -> str:
     return f"{value:.4g}"
 
 
+def stage_text(state: TrainingState) -> str:
+    """``"Building pipeline (preparing training examples)…"``; predicting shows frames done."""
+    stage = state.stage
+    if stage == "predicting" and state.predict_total:
+        stage += f" {state.predict_done}/{state.predict_total} frames"
+    elif state.stage_detail:
+        stage += f" ({state.stage_detail})"
+    return stage[:1].upper() + stage[1:] + "…"
+
+
 def status_lines(state: TrainingState) -> list[str]:
     """The text under the plot, one string per line (empty list when idle).
 
@@ -80,19 +90,16 @@ def status_lines(state: TrainingState) -> list[str]:
         if total > 1:
             prefix += f" ({index}/{total})"
         parts.append(prefix)
-    if state.status is RunStatus.TRAINING and state.epochs:
+    if state.status.is_running and state.stage and state.stage != "training":
+        parts.append(stage_text(state))
+    elif state.status is RunStatus.TRAINING and state.epochs:
         shown_epoch = min(state.current_epoch + 1, state.epochs)
         epoch_text = f"epoch {shown_epoch}/{state.epochs}"
         if state.batch is not None and state.batches_per_epoch:
             epoch_text += f", batch {state.batch + 1}/{state.batches_per_epoch}"
-        parts.append(epoch_text)
-    elif state.status.is_running and state.stage and state.stage != "training":
-        stage = state.stage
-        if state.stage == "predicting" and state.predict_total:
-            stage += f" {state.predict_done}/{state.predict_total} frames"
         elif state.stage_detail:
-            stage += f" ({state.stage_detail})"
-        parts.append(stage[:1].upper() + stage[1:] + "…")
+            epoch_text += f", {state.stage_detail}…"  # e.g. the first batch is being traced
+        parts.append(epoch_text)
     parts.append(f"elapsed {format_duration(state.elapsed())}")
     eta = state.eta_now()
     if eta is not None:

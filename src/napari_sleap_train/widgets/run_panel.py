@@ -97,6 +97,8 @@ def headline(state: TrainingState, stop_requested: bool = False) -> str:
     if status is RunStatus.STARTING:
         stage = state.stage if state.stage and state.stage != "starting" else "starting the training process"
         return stage[:1].upper() + stage[1:] + "…"
+    if status.is_running and state.stage and state.stage not in ("training", "predicting"):
+        return state.stage[:1].upper() + state.stage[1:] + "…"  # the status line names the model
     if status is RunStatus.TRAINING:
         index, total = state.model_position
         where = f" ({index}/{total})" if total > 1 else ""
@@ -249,7 +251,11 @@ class RunPanel(QWidget):
         """Build the job and start training (what the Run button does)."""
         if self.is_running:
             return False
-        job = self.build_job()
+        try:
+            job = self.build_job()
+        except Exception as exc:  # noqa: BLE001 (the user must hear why nothing starts)
+            show_error(f"The run could not be prepared: {exc}")
+            return False
         if job is None:
             return False
         self.project = self.project_getter()
@@ -392,6 +398,12 @@ class RunPanel(QWidget):
         if state.status is RunStatus.STARTING:
             bar.setRange(0, 0)  # busy: loading labels, building the pipeline, compiling
             bar.setFormat(state.stage or "starting")
+        elif state.status is RunStatus.TRAINING and state.stage != "training":
+            bar.setRange(0, 0)  # between models, evaluating
+            bar.setFormat(state.stage)
+        elif state.status is RunStatus.TRAINING and state.batch is None and state.epoch is None:
+            bar.setRange(0, 0)  # the first batch is being traced: can take a while
+            bar.setFormat("first batch")
         elif state.status is RunStatus.TRAINING and state.epochs and state.batches_per_epoch:
             total = state.epochs * state.batches_per_epoch
             done = state.current_epoch * state.batches_per_epoch + (0 if state.batch is None else state.batch + 1)

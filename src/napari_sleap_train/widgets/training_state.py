@@ -366,6 +366,7 @@ def _on_batch(state: TrainingState, event: ev.Batch) -> None:
         state.model = model
     if state.status is RunStatus.STARTING:
         state.status = RunStatus.TRAINING
+    state.stage, state.stage_detail = "training", ""  # batches flow: earlier stages are over
     state.history_for(model).add_batch(event.epoch, event.batch, event.loss)
     state.current_epoch = event.epoch
     state.batch = event.batch
@@ -381,6 +382,7 @@ def _on_epoch(state: TrainingState, event: ev.Epoch) -> None:
     state.model = model
     if state.status is RunStatus.STARTING:
         state.status = RunStatus.TRAINING
+    state.stage, state.stage_detail = "training", ""
     history = state.history_for(model)
     history.add_epoch(event)
     state.epoch = event.epoch
