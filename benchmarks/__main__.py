@@ -25,6 +25,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from dataclasses import dataclass
@@ -225,19 +226,25 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def results_table(results: list[dict[str, Any]]) -> str:
-    """One table: every figure of every benchmark, then its wall time and peak RSS."""
+def results_table(results: list[dict[str, Any]], width: int = 90) -> str:
+    """One table: every figure of every benchmark, then its wall time and peak RSS.
+
+    Long values are wrapped at ``width`` characters onto continuation rows.
+    """
     rows = []
     for r in results:
         name = r["name"]
         if r["status"] != "ok":
             rows.append([name, "status", f"{r['status']} (exit {r['returncode']})"])
+            name = ""
         for key, value in r["figures"].items():
-            rows.append([name, key, _format_value(value)])
+            lines = textwrap.wrap(_format_value(value), width) or [""]
+            rows.append([name, key, lines[0]])
+            rows += [["", "", more] for more in lines[1:]]
+            name = ""
         rows.append([name, "wall time (subprocess)", f"{r['seconds']:.1f} s"])
         if r["peak_rss_mb"] is not None:
-            rows.append([name, "peak RSS (subprocess)", f"{r['peak_rss_mb']:.0f} MB"])
-        name = ""
+            rows.append(["", "peak RSS (subprocess)", f"{r['peak_rss_mb']:.0f} MB"])
     return format_table(rows, ["benchmark", "figure", "value"])
 
 

@@ -166,22 +166,33 @@ def format_table(rows: list[list[Any]], headers: list[str]) -> str:
     return "\n".join(lines)
 
 
-_NUMBER = re.compile(r"[-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER = re.compile(r"\d")
+_COLON = re.compile(r"^\s*(?P<label>[^\s].{0,59}?):\s+(?P<value>.+)$")
+_ALIGNED = re.compile(r"^\s*(?P<label>\S.{0,59}?\S)\s{2,}(?P<value>[-+]?\.?\d.*)$")
+
+
+def _balanced(text: str) -> bool:
+    return text.count("(") == text.count(")") and text.count("[") == text.count("]")
 
 
 def parse_figures(output: str) -> dict[str, str]:
-    """``label: value`` lines of a benchmark's printed output, as a dict of strings.
+    """Figures in a benchmark's printed output, as a dict of strings.
 
-    Only lines whose value holds a number count as figures; repeated labels
-    get a ``#2``, ``#3`` suffix. Used for benchmark modules that print their
-    results instead of returning them.
+    Two line forms count: ``label: value`` and column-aligned ``label   value``
+    (two or more spaces, value starting with a number). Values must hold a
+    digit; repeated labels get a ``#2``, ``#3`` suffix. Used for benchmark
+    modules that print their results instead of returning them.
     """
     figures: dict[str, str] = {}
     for line in output.splitlines():
-        label, sep, value = line.partition(":")
-        label = " ".join(label.split())
-        value = value.strip()
-        if not sep or not label or not value or len(label) > 60 or not _NUMBER.search(value):
+        match = _COLON.match(line)
+        if match is None or not _balanced(match["label"]):
+            match = _ALIGNED.match(line)
+        if match is None:
+            continue
+        label = " ".join(match["label"].split())
+        value = match["value"].strip()
+        if not _balanced(label) or not _NUMBER.search(value):
             continue
         key, n = label, 1
         while key in figures:

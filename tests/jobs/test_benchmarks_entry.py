@@ -40,8 +40,19 @@ def test_unknown_benchmark_is_refused():
 
 
 def test_parse_figures_reads_label_value_lines():
-    text = "header without figures\nfps: 12.5 frames/s\nnote: none\nfps: 13 frames/s\nRSS 20 MB\n"
-    assert parse_figures(text) == {"fps": "12.5 frames/s", "fps #2": "13 frames/s"}
+    text = (
+        "header without figures\nfps: 12.5 frames/s\nnote: none\nfps: 13 frames/s\nRSS 20 MB\n"
+        "model load (2 run folders)     2.40 s\n"
+        "predict() as shipped           0.50 frames/s  (untrained: 0 instances)\n"
+        "centroid     profile a.b: input 64x64, 3 params\n"
+    )
+    assert parse_figures(text) == {
+        "fps": "12.5 frames/s",
+        "fps #2": "13 frames/s",
+        "model load (2 run folders)": "2.40 s",
+        "predict() as shipped": "0.50 frames/s  (untrained: 0 instances)",
+        "centroid profile a.b": "input 64x64, 3 params",
+    }
 
 
 def test_format_table_aligns_columns():
@@ -74,3 +85,26 @@ def test_quick_run_of_one_benchmark_writes_json(tmp_path):
     assert result["peak_rss_mb"] > 0 and result["figures"]
     assert data["machine"]["logical_cores"] >= 1
     assert "io_open" in proc.stdout and "peak RSS (subprocess)" in proc.stdout
+
+
+def test_child_mode_prints_the_run_dict_as_one_marked_line(monkeypatch, capsys):
+    """Modules with ``run(quick)`` report a dict; the runner reads it from one marked line."""
+    import types
+
+    from benchmarks.__main__ import RESULT_MARK, _flatten, main
+
+    calls = []
+
+    def run(quick: bool) -> dict:
+        calls.append(quick)
+        return {"fps": 12.5, "stages": {"centroid": 3.0}}
+
+    module = types.ModuleType("benchmarks.fake_bench")
+    module.run = run
+    monkeypatch.setitem(sys.modules, "benchmarks.fake_bench", module)
+    assert main(["--child", "fake_bench", "--quick"]) == 0
+    assert calls == [True]
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith(RESULT_MARK)]
+    figures = _flatten(json.loads(line[len(RESULT_MARK):]))
+    assert figures["fps"] == 12.5 and figures["stages.centroid"] == 3.0
+    assert figures["peak RSS of the process (MB)"] > 0
