@@ -166,7 +166,8 @@ class LossPlot(QWidget):
     Parameters
     ----------
     state
-        The run state to draw; the plot never changes it.
+        The run state to draw; the plot never changes it. The state holds
+        the plot's slots weakly (psygnal), so it may outlive the plot.
     """
 
     def __init__(self, state: TrainingState, parent: QWidget | None = None) -> None:
@@ -242,7 +243,6 @@ class LossPlot(QWidget):
         state.model_started.connect(self._on_model_started)
         state.reset.connect(self._on_reset)
         state.changed.connect(self._on_changed)
-        self.destroyed.connect(self._disconnect_state)
         self._sync_models()
         self.refresh()
 
@@ -305,14 +305,6 @@ class LossPlot(QWidget):
             # The run ended: draw the final state at once, then rest.
             self.timer.stop()
             self.refresh()
-
-    def _disconnect_state(self) -> None:
-        for signal, slot in (
-            (self.state.batch_added, self._mark_dirty), (self.state.epoch_added, self._mark_dirty),
-            (self.state.model_started, self._on_model_started), (self.state.reset, self._on_reset),
-            (self.state.changed, self._on_changed),
-        ):
-            signal.disconnect(slot, missing_ok=True)
 
     def _ensure_timer(self) -> None:
         if self.state.is_running and not self.timer.isActive():

@@ -219,26 +219,19 @@ class RunPanel(QWidget):
         self.run_button.clicked.connect(self.run)
         self.stop_button.clicked.connect(self.stop)
         self.cancel_button.clicked.connect(self.cancel)
-        self._connections = [
-            (self.state.changed, self._on_changed),
-            (self.state.error, self._on_error),
-            (self.state.message, self._on_message),
-            (self.state.predictions_ready, self._on_predictions),
-            (self.state.metrics_added, self._on_metrics),
-            (self.state.finished, self._on_finished),
-        ]
-        for signal, slot in self._connections:
-            signal.connect(slot)
+        # psygnal holds these bound methods weakly: no cycle through the state.
+        self.state.changed.connect(self._on_changed)
+        self.state.error.connect(self._on_error)
+        self.state.message.connect(self._on_message)
+        self.state.predictions_ready.connect(self._on_predictions)
+        self.state.metrics_added.connect(self._on_metrics)
+        self.state.finished.connect(self._on_finished)
         # End the child when this widget goes away (dock closed, napari quit).
-        # The closure holds the controller and state, not the half-deleted widget.
-        controller, state, connections = self.controller, self.state, self._connections
-
-        def _on_destroyed(*_: object) -> None:
-            for signal, slot in connections:
-                signal.disconnect(slot, missing_ok=True)
-            controller.shutdown()
-
-        self.destroyed.connect(_on_destroyed)
+        # The closure holds only the controller: a bound method of the dying
+        # widget would never be called, and would keep the widget alive. Once
+        # shut down, the controller drops late events, so the state stays quiet.
+        controller = self.controller
+        self.destroyed.connect(lambda *_: controller.shutdown())
         self._refresh()
 
     # ------------------------------------------------------------ actions
