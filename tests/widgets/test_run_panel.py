@@ -169,7 +169,8 @@ def test_deleting_panel_mid_run_terminates_child(qtbot, make_napari_viewer, fake
     viewer.window.add_dock_widget(widget, name="Run")
     fake_engine.options = {"wait_at": [0, 0, 1]}
     click(qtbot, widget.run_button)
-    qtbot.waitUntil(lambda: widget.state.batch == 1, timeout=20000)
+    state = widget.state
+    qtbot.waitUntil(lambda: state.batch == 1, timeout=20000)
     process = fake_engine.last
     pid = process.pid
     assert psutil.pid_exists(pid)
