@@ -26,9 +26,15 @@ SHARED_SLPS = [
 
 
 def _visible_counts(labels: sio.Labels):
-    """(user instances, predicted instances, user points, predicted points) per sleap-io."""
+    """(user instances, shown predicted instances, user points, shown predicted points) per sleap-io.
+
+    Predictions a user instance was made from (``from_predicted``) are hidden, as in SLEAP.
+    """
     user = [i for lf in labels for i in lf.user_instances]
-    pred = [i for lf in labels for i in lf.predicted_instances]
+    pred = []
+    for lf in labels:
+        used = {id(u.from_predicted) for u in lf.user_instances if u.from_predicted is not None}
+        pred += [p for p in lf.predicted_instances if id(p) not in used]
     n_pts = lambda insts: int(sum((~np.isnan(i.numpy()).any(axis=1)).sum() for i in insts))  # noqa: E731
     return len(user), len(pred), n_pts(user), n_pts(pred)
 

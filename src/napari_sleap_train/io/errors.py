@@ -15,6 +15,10 @@ class LayerDataError(ValueError):
     """Layer data handed to the writer cannot be turned into SLEAP labels."""
 
 
+class PredictionsError(ValueError):
+    """Predictions cannot be added to, or promoted in, a project."""
+
+
 class VideoAccessError(RuntimeError):
     """A request on a lazy video would decode too much at once, or the video is unreadable."""
 

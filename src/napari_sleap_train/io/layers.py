@@ -5,10 +5,14 @@ Layers, bottom to top:
 * ``"<project> video"`` (one Image layer per readable video; ``"<project> video <i>"``
   when there are several) — lazy :class:`~napari_sleap_train.io.video.VideoArray`;
 * ``"<project> predictions skeleton"`` / ``"<project> predictions"`` when the project
-  has predicted instances (read-only: edits there are not saved);
-* ``"<project> skeleton"`` — Vectors layer of the user instances' edges. Each edge
-  carries its frame coordinate, so napari's slicing shows the current frame's
-  edges only; it is a snapshot and does not follow point edits;
+  has predicted instances to show (those promoted to user instances are hidden,
+  as in SLEAP; edits there are not saved, use
+  :meth:`SleapProject.promote_predictions`);
+* ``"<project> skeleton"`` — Vectors layer of the user instances' edges (present
+  whenever the skeleton has edges). Each edge carries its frame coordinate, so
+  napari's slicing shows the current frame's edges only. Once the layers are
+  bound (:meth:`SleapProject.bind_layers`; the reader arranges it when a file is
+  opened in a viewer) the edges of an edited frame are redrawn after each edit;
 * ``"<project> labels"`` — the editable user keypoints.
 
 Every layer's metadata holds ``sleap_project`` (the shared project object),
@@ -138,37 +142,55 @@ def video_layers(project: SleapProject) -> list[LayerData]:
     return out
 
 
+def prediction_layers(project: SleapProject, size: float | None = None) -> list[LayerData]:
+    """``"<project> predictions skeleton"`` and ``"<project> predictions"`` (empty without predictions)."""
+    if not project.has_predictions:
+        return []
+    size = _point_size(project) if size is None else size
+    data, feats = project.predicted_points()
+    return [
+        _skeleton_layer(
+            project,
+            project.skeleton_vectors(user=False),
+            f"{project.name} predictions skeleton",
+            "predictions_skeleton",
+            PREDICTIONS_EDGE_COLOR,
+            max(1.0, size / 4),
+        ),
+        _points_layer(project, data, feats, f"{project.name} predictions", "predictions", size, user=False),
+    ]
+
+
+def skeleton_layer(project: SleapProject, size: float | None = None) -> LayerData:
+    """``"<project> skeleton"``: edges of the user instances (follows edits once bound)."""
+    size = _point_size(project) if size is None else size
+    return _skeleton_layer(
+        project,
+        project.skeleton_vectors(user=True),
+        f"{project.name} skeleton",
+        "skeleton",
+        LABELS_EDGE_COLOR,
+        max(1.0, size / 4),
+    )
+
+
+def labels_layer(project: SleapProject, size: float | None = None) -> LayerData:
+    """``"<project> labels"``: the editable user keypoints."""
+    size = _point_size(project) if size is None else size
+    data, feats = project.user_points()
+    return _points_layer(project, data, feats, f"{project.name} labels", "labels", size, user=True)
+
+
 def project_layer_data(project: SleapProject) -> list[LayerData]:
-    """All layers of a project, bottom to top (see module docstring)."""
+    """All layers of a project, bottom to top (see module docstring).
+
+    The skeleton layer is there whenever the skeleton has edges (also with no
+    labels yet), so that edges appear as soon as the user places points.
+    """
     size = _point_size(project)
     out = video_layers(project)
-    if project.has_predictions:
-        data, feats = project.predicted_points()
-        out.append(
-            _skeleton_layer(
-                project,
-                project.skeleton_vectors(user=False),
-                f"{project.name} predictions skeleton",
-                "predictions_skeleton",
-                PREDICTIONS_EDGE_COLOR,
-                max(1.0, size / 4),
-            )
-        )
-        out.append(
-            _points_layer(project, data, feats, f"{project.name} predictions", "predictions", size, user=False)
-        )
-    data, feats = project.user_points()
-    vectors = project.skeleton_vectors(user=True)
-    if len(vectors):
-        out.append(
-            _skeleton_layer(
-                project,
-                vectors,
-                f"{project.name} skeleton",
-                "skeleton",
-                LABELS_EDGE_COLOR,
-                max(1.0, size / 4),
-            )
-        )
-    out.append(_points_layer(project, data, feats, f"{project.name} labels", "labels", size, user=True))
+    out += prediction_layers(project, size)
+    if project.edges:
+        out.append(skeleton_layer(project, size))
+    out.append(labels_layer(project, size))
     return out

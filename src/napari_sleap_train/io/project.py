@@ -17,7 +17,7 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +26,24 @@ import numpy as np
 import pandas as pd
 import sleap_io as sio
 
-from napari_sleap_train.io.errors import SleapEditWarning, SleapFileError
+from napari_sleap_train.io.errors import PredictionsError, SleapEditWarning, SleapFileError
 from napari_sleap_train.io.layer_tables import (
     InstanceRef,
     edge_vectors,
     group_points,
     points_table,
 )
+from napari_sleap_train.io.live_skeleton import SkeletonFollower
 from napari_sleap_train.io.video import VideoArray, resolve_video_path
 
 #: Layer metadata keys written by the reader.
 PROJECT_KEY = "sleap_project"
 ROLE_KEY = "sleap_role"
 VIDEO_INDEX_KEY = "sleap_video_index"
+#: (points role, skeleton role) pairs whose edges follow point edits.
+SKELETON_PAIRS = (("labels", "skeleton"), ("predictions", "predictions_skeleton"))
+#: Layer roles of the predictions, in layer-list order (bottom first).
+PREDICTION_ROLES = ("predictions_skeleton", "predictions")
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,46 @@ class EditSummary:
                 self.retracked_instances,
             )
         )
+
+
+@dataclass
+class PredictionsUpdate:
+    """What :meth:`SleapProject.add_predictions` merged, and the layers to show it.
+
+    Attributes
+    ----------
+    n_frames : int
+        Frames that received new predictions.
+    n_instances : int
+        New predicted instances.
+    n_replaced : int
+        Older predicted instances removed from those frames.
+    n_duplicates : int
+        New predictions lying on top of a user instance of the same frame.
+    frames : list of (video index, frame index)
+        The frames that received new predictions, sorted.
+    layer_data : list of napari layer-data tuples
+        ``"<project> predictions skeleton"`` and ``"<project> predictions"``
+        built as the reader builds them (empty when the project has no
+        predictions to show).
+    """
+
+    n_frames: int = 0
+    n_instances: int = 0
+    n_replaced: int = 0
+    n_duplicates: int = 0
+    frames: list[tuple[int, int]] = field(default_factory=list)
+    layer_data: list[tuple[Any, dict[str, Any], str]] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        """One sentence for a notification."""
+        text = f"{self.n_instances} predicted instance(s) on {self.n_frames} frame(s)"
+        if self.n_replaced:
+            text += f", replacing {self.n_replaced} older prediction(s)"
+        if self.n_duplicates:
+            text += f"; {self.n_duplicates} lie on top of user labels"
+        return text + "."
 
 
 def _is_embedded(video: sio.Video) -> bool:
@@ -143,6 +188,9 @@ class SleapProject:
         self._arrays: dict[int, VideoArray] = {}
         self._bound: weakref.ref | None = None
         self._bound_fingerprint: bytes | None = None
+        self._emitted_fingerprint: bytes | None = None
+        self._layer_refs: dict[str, weakref.ref] = {}
+        self._followers: dict[str, SkeletonFollower] = {}
         self._index_instances()
 
     # -- loading -----------------------------------------------------------------------
@@ -374,24 +422,52 @@ class SleapProject:
 
     # -- labels -> layers ----------------------------------------------------------------
     def user_points(self) -> tuple[np.ndarray, pd.DataFrame]:
-        """Rows and features of user instances (see :mod:`.layer_tables`)."""
+        """Rows and features of user instances (see :mod:`.layer_tables`).
+
+        A layer built from these rows can delete any of the instances it shows
+        (by removing all their points), and binding it costs nothing extra.
+        """
         self.sync()
-        return points_table(list(self._user_refs.values()), self.node_names, self.multi_video)
+        refs = list(self._user_refs.values())
+        data, features = points_table(refs, self.node_names, self.multi_video)
+        self._shown |= {(r.video_index, r.frame_index, r.inst_id) for r in refs if not r.instance.is_empty}
+        self._emitted_fingerprint = self._fingerprint(data, features)
+        return data, features
+
+    def _shown_predictions(self) -> list[InstanceRef]:
+        """Predicted instances to show: those no user instance was made from (SLEAP hides those)."""
+        used = {
+            id(r.instance.from_predicted)
+            for r in self._user_refs.values()
+            if r.instance.from_predicted is not None
+        }
+        return [r for r in self._pred_refs.values() if id(r.instance) not in used]
 
     def predicted_points(self) -> tuple[np.ndarray, pd.DataFrame]:
-        """Rows and features of predicted instances."""
-        return points_table(list(self._pred_refs.values()), self.node_names, self.multi_video)
+        """Rows and features of predicted instances (without those promoted to user instances)."""
+        return points_table(self._shown_predictions(), self.node_names, self.multi_video)
 
     def skeleton_vectors(self, user: bool = True) -> np.ndarray:
-        """Skeleton edges of user (or predicted) instances as ``(E, 2, D)`` vectors."""
+        """Skeleton edges of user (or shown predicted) instances as ``(E, 2, D)`` vectors."""
         if user:
             self.sync()
-        refs = self._user_refs if user else self._pred_refs
-        return edge_vectors(list(refs.values()), self.multi_video)
+            refs = list(self._user_refs.values())
+        else:
+            refs = self._shown_predictions()
+        return edge_vectors(refs, self.multi_video)
 
     @property
     def has_predictions(self) -> bool:
-        return bool(self._pred_refs)
+        """True when some predicted instance is to be shown."""
+        return bool(self._shown_predictions())
+
+    def predicted_instance_ids(self, video_index: int, frame_index: int) -> list[int]:
+        """Layer ids (``instance`` feature) of the shown predicted instances of one frame."""
+        return [
+            r.inst_id
+            for r in self._shown_predictions()
+            if (r.video_index, r.frame_index) == (video_index, frame_index) and not r.instance.is_empty
+        ]
 
     # -- layers -> labels ----------------------------------------------------------------
     def update_from_points(self, data: np.ndarray, features: pd.DataFrame) -> EditSummary:
@@ -551,9 +627,13 @@ class SleapProject:
         every query, snapshot or save (a cheap fingerprint tells whether it changed).
         """
         self.sync()  # fold edits of a previously bound layer first
-        summary = self.update_from_points(layer.data, layer.features)
+        fp = self._fingerprint(layer.data, layer.features)
+        if fp == self._emitted_fingerprint:
+            summary = EditSummary()  # the layer shows the project as it is
+        else:
+            summary = self.update_from_points(layer.data, layer.features)
         self._bound = weakref.ref(layer)
-        self._bound_fingerprint = self._fingerprint(layer.data, layer.features)
+        self._bound_fingerprint = fp
         return summary
 
     @staticmethod
@@ -587,6 +667,258 @@ class SleapProject:
         summary = self.update_from_points(layer.data, layer.features)
         self._bound_fingerprint = fp
         return summary
+
+    # -- live layers ---------------------------------------------------------------------
+    def bind_layers(self, layers: Iterable[Any]) -> dict[str, Any]:
+        """Follow this project's napari layers among ``layers``.
+
+        The user-labels Points layer is bound for edits (see
+        :meth:`bind_points_layer`), and each skeleton Vectors layer is redrawn
+        when its Points layer is edited (only the edited frames; see
+        :class:`~napari_sleap_train.io.live_skeleton.SkeletonFollower`). The
+        reader arranges this when a file is opened in a viewer; calling it again
+        is cheap and rebinds layers that were replaced.
+
+        Parameters
+        ----------
+        layers
+            ``viewer.layers`` or any iterable of napari layers.
+
+        Returns
+        -------
+        dict
+            The project's layers found, by role (the top-most one of each role).
+        """
+        found: dict[str, Any] = {}
+        for layer in reversed(list(layers)):
+            meta = getattr(layer, "metadata", None) or {}
+            if meta.get(PROJECT_KEY) is self and meta.get(ROLE_KEY):
+                found.setdefault(meta[ROLE_KEY], layer)
+        for role, layer in found.items():
+            self._layer_refs[role] = weakref.ref(layer)
+        labels = found.get("labels")
+        if labels is not None and (self._bound is None or self._bound() is not labels):
+            self.bind_points_layer(labels)
+        for points_role, vectors_role in SKELETON_PAIRS:
+            points, vectors = found.get(points_role), found.get(vectors_role)
+            if points is None or vectors is None:
+                continue
+            old = self._followers.get(points_role)
+            if old is not None and old.points_layer is points and old.vectors_layer is vectors:
+                continue
+            if old is not None:
+                old.disconnect()
+            self._followers[points_role] = SkeletonFollower(
+                points, vectors, self.node_names, self.edges, self.multi_video
+            )
+        return found
+
+    def layer(self, role: str) -> Any | None:
+        """The bound napari layer of a role (``labels``, ``predictions``, ...), if still alive."""
+        ref = self._layer_refs.get(role)
+        return ref() if ref is not None else None
+
+    def follower(self, points_role: str = "labels") -> SkeletonFollower | None:
+        """The skeleton follower of a Points layer role, if bound."""
+        return self._followers.get(points_role)
+
+    # -- predictions -----------------------------------------------------------------------
+    def promote_predictions(
+        self, video_index: int, frame_index: int, instance_ids: Iterable[int] | None = None
+    ) -> list[int]:
+        """Turn predicted instances of a frame into user instances (SLEAP's double-click).
+
+        Each new user instance takes the predicted node positions and track, and
+        links to its prediction (``from_predicted``), which is then hidden from
+        the predictions layer, as SLEAP does; the nodes are not marked as placed
+        by a human until the user moves them. When the project's layers are
+        bound (see :meth:`bind_layers`), the labels layer gains the new points,
+        the predictions layer loses the promoted ones, and both skeletons are
+        redrawn.
+
+        Parameters
+        ----------
+        video_index, frame_index
+            The frame.
+        instance_ids
+            Ids (the predictions layer's ``instance`` feature) of the predictions
+            to promote; ``None`` promotes every shown prediction of the frame.
+
+        Returns
+        -------
+        list of int
+            Layer ids of the new user instances, in promotion order.
+
+        Raises
+        ------
+        PredictionsError
+            An id is not a shown prediction of that frame.
+        """
+        self.sync()
+        shown = {
+            r.inst_id: r
+            for r in self._shown_predictions()
+            if (r.video_index, r.frame_index) == (video_index, frame_index) and not r.instance.is_empty
+        }
+        if instance_ids is None:
+            wanted = list(shown)
+        else:
+            wanted = [int(i) for i in instance_ids]
+            unknown = [i for i in wanted if i not in shown]
+            if unknown:
+                raise PredictionsError(
+                    f"Frame {frame_index} of video {video_index} has no prediction with id "
+                    f"{', '.join(map(str, unknown))} to turn into a user instance "
+                    f"(predictions there: {', '.join(map(str, shown)) or 'none'})."
+                )
+        labels_layer = self._bound() if self._bound is not None else None
+        new_refs: list[InstanceRef] = []
+        for pid in dict.fromkeys(wanted):
+            pred = shown[pid].instance
+            xy = pred.numpy()
+            placed = ~np.isnan(xy).any(axis=1)
+            arr = np.column_stack([xy, placed, np.zeros(len(xy), bool)])
+            inst = sio.Instance.from_numpy(arr, skeleton=pred.skeleton, track=pred.track, from_predicted=pred)
+            self._frames[(video_index, frame_index)].instances.append(inst)
+            ref = InstanceRef(self._next_id, video_index, frame_index, inst)
+            self._next_id += 1
+            self._user_refs[(video_index, frame_index, ref.inst_id)] = ref
+            new_refs.append(ref)
+        if not new_refs:
+            return []
+        from napari_sleap_train.io import layer_sync
+
+        if labels_layer is not None:
+            data, features = points_table(new_refs, self.node_names, self.multi_video)
+            layer_sync.append_rows(labels_layer, data, features)
+            self._shown |= {(r.video_index, r.frame_index, r.inst_id) for r in new_refs}
+            self._bound_fingerprint = self._fingerprint(labels_layer.data, labels_layer.features)
+        predictions_layer = self.layer("predictions")
+        if predictions_layer is not None:
+            layer_sync.remove_instances(predictions_layer, set(dict.fromkeys(wanted)))
+        return [r.inst_id for r in new_refs]
+
+    def add_predictions(self, predictions: str | Path | sio.Labels) -> PredictionsUpdate:
+        """Merge new predictions into the project (in place) and return layers to show them.
+
+        SLEAP's rules, by :func:`~napari_sleap_train.predictions.merge.merge_with_report`:
+        on a frame that got new predictions the older predicted instances are
+        replaced; other frames keep theirs; user instances are never touched.
+        Videos are matched by object, then file name; nodes by name. Saving the
+        project afterwards writes the predictions too.
+
+        Parameters
+        ----------
+        predictions
+            A ``.slp`` file of predictions (as the engine writes) or its labels.
+
+        Returns
+        -------
+        PredictionsUpdate
+            Counts, the frames, and the predictions layer data. To update a
+            viewer, call :meth:`refresh_layers` with ``viewer.layers``.
+
+        Raises
+        ------
+        PredictionsError
+            The file cannot be read, or its predictions do not fit the project.
+        """
+        from napari_sleap_train.predictions.merge import MergeError, merge_with_report
+
+        predicted = _load_predictions(predictions)
+        self.sync()
+        # Merge into a light stand-in (user instances only, same videos and
+        # skeletons) so the merge's deep copy is small; its frames with predicted
+        # instances are exactly the frames that got new ones.
+        stand_in = sio.Labels(
+            labeled_frames=[
+                sio.LabeledFrame(video=lf.video, frame_idx=lf.frame_idx, instances=list(lf.user_instances))
+                for lf in self.labels.labeled_frames
+                if lf.user_instances
+            ],
+            videos=list(self.labels.videos),
+            skeletons=list(self.labels.skeletons),
+            tracks=list(self.labels.tracks),
+        )
+        try:
+            result = merge_with_report(stand_in, predicted)
+        except MergeError as exc:
+            raise PredictionsError(f"The predictions do not fit {self.name}: {exc}") from exc
+        merged = result.labels
+        video_of = {id(v): i for i, v in enumerate(merged.videos)}
+        skeleton_of = {id(s): self.labels.skeletons[i] for i, s in enumerate(merged.skeletons)}
+        update = PredictionsUpdate(n_duplicates=len(result.duplicates))
+        for lf in merged.labeled_frames:
+            new = list(lf.predicted_instances)
+            if not new:
+                continue
+            key = (video_of[id(lf.video)], int(lf.frame_idx))
+            for inst in new:  # attach to the project's own skeleton objects
+                inst.skeleton = skeleton_of.get(id(inst.skeleton), self.skeleton)
+            target = self._frames.get(key)
+            if target is None:
+                target = sio.LabeledFrame(video=self.labels.videos[key[0]], frame_idx=key[1])
+                self.labels.append(target)
+                self._frames[key] = target
+            old = [i for i in target.instances if isinstance(i, sio.PredictedInstance)]
+            target.instances = [i for i in target.instances if not isinstance(i, sio.PredictedInstance)] + new
+            update.n_replaced += len(old)
+            update.n_instances += len(new)
+            update.frames.append(key)
+        update.frames.sort()
+        update.n_frames = len(update.frames)
+        self._reindex_predictions()
+        update.layer_data = self.prediction_layer_data()
+        return update
+
+    def _reindex_predictions(self) -> None:
+        """Rebuild the predicted-instance index after predictions changed (ids of kept ones stay)."""
+        old_ids = {id(r.instance): r.inst_id for r in self._pred_refs.values()}
+        refs: dict[tuple[int, int, int], InstanceRef] = {}
+        for (vi, fi), lf in self._frames.items():
+            for inst in lf.instances:
+                if not isinstance(inst, sio.PredictedInstance):
+                    continue
+                inst_id = old_ids.get(id(inst))
+                if inst_id is None:
+                    inst_id = self._next_id
+                    self._next_id += 1
+                refs[(vi, fi, inst_id)] = InstanceRef(inst_id, vi, fi, inst)
+        self._pred_refs = refs
+
+    def prediction_layer_data(self) -> list[tuple[Any, dict[str, Any], str]]:
+        """Layer data of ``"<project> predictions skeleton"`` and ``"<project> predictions"``.
+
+        Empty when there is no prediction to show.
+        """
+        from napari_sleap_train.io.layers import prediction_layers
+
+        return prediction_layers(self)
+
+    def refresh_layers(self, layers: Any, roles: Iterable[str] = PREDICTION_ROLES) -> Any:
+        """Bring the project's layers of some roles up to date with its labels.
+
+        Existing layers are updated in place (data and features; name, colours,
+        visibility and position stay as the user left them). Missing ones are
+        created and inserted below the labels layer when ``layers`` is a napari
+        ``LayerList`` (``viewer.layers``); otherwise their layer data is returned
+        for the caller to add. The layers are then bound (:meth:`bind_layers`).
+
+        Parameters
+        ----------
+        layers
+            ``viewer.layers`` (preferred) or an iterable of napari layers.
+        roles
+            Layer roles to refresh; default the predictions and their skeleton.
+
+        Returns
+        -------
+        napari_sleap_train.io.layer_sync.LayerRefresh
+            ``updated`` and ``added`` layers, and ``to_add`` layer data.
+        """
+        from napari_sleap_train.io import layer_sync
+
+        return layer_sync.refresh_layers(self, layers, tuple(roles))
 
     # -- queries for the widget and trainer ----------------------------------------------
     def user_frames(self) -> list[tuple[int, int]]:
@@ -711,7 +1043,8 @@ def find_project(layers: Iterable[Any]) -> SleapProject | None:
     carries one. The project's ``"<name> labels"`` Points layer is bound so that
     :meth:`SleapProject.user_frames`, :meth:`~SleapProject.labeled_instances`,
     :meth:`~SleapProject.snapshot` and :meth:`~SleapProject.save` see the
-    user's edits.
+    user's edits, and the skeleton layers follow point edits
+    (:meth:`SleapProject.bind_layers`).
 
     Parameters
     ----------
@@ -730,9 +1063,32 @@ def find_project(layers: Iterable[Any]) -> SleapProject | None:
                 break
     if project is None:
         return None
-    for layer in reversed(list(layers)):
-        if layer.metadata.get(PROJECT_KEY) is project and layer.metadata.get(ROLE_KEY) == "labels":
-            if project._bound is None or project._bound() is not layer:
-                project.bind_points_layer(layer)
-            break
+    project.bind_layers(layers)
     return project
+
+
+def bind_layers(layers: Iterable[Any]) -> list[SleapProject]:
+    """Bind every SLEAP project found among ``layers`` (see :meth:`SleapProject.bind_layers`)."""
+    layers = list(layers)
+    projects: list[SleapProject] = []
+    for layer in layers:
+        project = (getattr(layer, "metadata", None) or {}).get(PROJECT_KEY)
+        if isinstance(project, SleapProject) and all(project is not p for p in projects):
+            projects.append(project)
+    for project in projects:
+        project.bind_layers(layers)
+    return projects
+
+
+def _load_predictions(predictions: str | Path | sio.Labels) -> sio.Labels:
+    if isinstance(predictions, sio.Labels):
+        return predictions
+    path = Path(predictions)
+    if not path.is_file():
+        raise PredictionsError(f"The predictions file {path} does not exist.")
+    try:
+        return sio.load_slp(path.as_posix(), open_videos=False)
+    except Exception as exc:  # sleap-io raises many kinds
+        raise PredictionsError(
+            f"The predictions file {path.name} could not be read ({type(exc).__name__}: {exc})."
+        ) from exc

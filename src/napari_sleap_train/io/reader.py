@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from napari.utils.notifications import show_warning
 
 from napari_sleap_train.io.layers import LayerData, project_layer_data
-from napari_sleap_train.io.project import SleapProject
+from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, SleapProject
 
 
 def _is_slp(path: str | Path) -> bool:
@@ -45,5 +48,60 @@ def read_slp(path: str | Sequence[str]) -> list[LayerData]:
         project = SleapProject.load(p)
         for message in project.messages:
             show_warning(f"{project.name}: {message}")
-        layers += project_layer_data(project)
+        items = project_layer_data(project)
+        bind_when_added(project, {meta["metadata"][ROLE_KEY] for _, meta, _ in items})
+        layers += items
     return layers
+
+
+def _open_viewer() -> Any:
+    """The napari viewer that is opening the file, if a Qt viewer is running.
+
+    Only looked up when napari's Qt window module is already loaded: a reader
+    called outside a viewer must not start Qt.
+    """
+    if "napari._qt.qt_main_window" not in sys.modules:
+        return None
+    try:
+        from napari import current_viewer
+
+        return current_viewer()
+    except Exception:  # noqa: BLE001 (no viewer is a normal case)
+        return None
+
+
+def bind_when_added(project: SleapProject, roles: set[str], viewer: Any = None) -> bool:
+    """Bind the project's layers (edits, live skeleton) once napari has added them all.
+
+    A reader returns layer *data*; napari creates the layers afterwards. This
+    watches the viewer's layer list and calls :meth:`SleapProject.bind_layers`
+    when the last of ``roles`` arrives, then stops watching. Without a viewer it
+    does nothing (:func:`~napari_sleap_train.io.project.find_project` binds too).
+
+    Returns
+    -------
+    bool
+        Whether a viewer is being watched.
+    """
+    viewer = viewer if viewer is not None else _open_viewer()
+    if viewer is None:
+        return False
+    layer_list = viewer.layers
+    project_ref = weakref.ref(project)
+
+    def on_inserted(event: Any) -> None:
+        project = project_ref()
+        if project is None:
+            layer_list.events.inserted.disconnect(on_inserted)
+            return
+        if getattr(event, "value", None) is not None and event.value.metadata.get(PROJECT_KEY) is not project:
+            return
+        present = {
+            layer.metadata.get(ROLE_KEY) for layer in layer_list if layer.metadata.get(PROJECT_KEY) is project
+        }
+        if roles <= present:
+            layer_list.events.inserted.disconnect(on_inserted)
+            project.bind_layers(layer_list)
+
+    layer_list.events.inserted.connect(on_inserted)
+    return True
