@@ -15,7 +15,10 @@ from napari_sleap_train.data.labels import collect_samples
 from napari_sleap_train.data.receptive_field import receptive_field
 from napari_sleap_train.runner.job import TrainJob
 from napari_sleap_train.widgets.dock import NO_PROJECT_HINT, TrainingDock
-from napari_sleap_train.widgets.previews.inputs_window import confmap_layer_name, input_layer_name
+from napari_sleap_train.widgets.previews.inputs_window import (
+    confmap_layer_name,
+    input_layer_name,
+)
 from napari_sleap_train.widgets.previews.layers import CROP_BOXES, RECEPTIVE_FIELD
 
 CI = ModelKind.CENTERED_INSTANCE
@@ -57,9 +60,13 @@ def _wait_for(qtbot, predicate) -> None:
     qtbot.waitUntil(check, timeout=3000)
 
 
-def test_hint_without_project_then_dock_follows_opened_project(make_napari_viewer, sample_slp):
+def test_hint_without_project_then_dock_follows_opened_project(
+    make_napari_viewer, sample_slp
+):
     viewer = make_napari_viewer()
-    _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
+    _, dock = viewer.window.add_plugin_dock_widget(
+        "napari-sleap-train", "SLEAP Training"
+    )
     assert isinstance(dock, TrainingDock)
     assert dock.hint.text() == NO_PROJECT_HINT
     assert "Open a SLEAP project (.slp)" in dock.hint.text()
@@ -73,7 +80,9 @@ def test_hint_without_project_then_dock_follows_opened_project(make_napari_viewe
     assert dock.tabs.isEnabled()
     assert CROP_BOXES in viewer.layers and RECEPTIVE_FIELD in viewer.layers
     # runs folder defaults to <project folder>/models
-    assert dock.state.pipeline.runs_folder == str(sample_slp.parent.resolve() / "models")
+    assert dock.state.pipeline.runs_folder == str(
+        sample_slp.parent.resolve() / "models"
+    )
     # anchor choices come from the skeleton
     choices = [c for c in dock.pipeline_tab.anchor.choices]
     assert choices[0] == "" and "trunk" in choices
@@ -89,10 +98,14 @@ def test_fixed_crop_size_draws_boxes_of_that_size_around_each_instance(docked, q
     tab.crop_size.value = 128
     assert dock.state.model(CI).data.crop_size == 128
     layer = viewer.layers[CROP_BOXES]
-    _wait_for(qtbot, lambda: _sides(layer) and all(s == (128.0, 128.0) for s in _sides(layer)))
+    _wait_for(
+        qtbot, lambda: _sides(layer) and all(s == (128.0, 128.0) for s in _sides(layer))
+    )
     instances = dock.project.labeled_instances(0, frame)
     assert len(layer.data) == len(instances) >= 1
-    np.testing.assert_allclose(_centers_xy(layer), anchor_points(instances, None), atol=1e-6)
+    np.testing.assert_allclose(
+        _centers_xy(layer), anchor_points(instances, None), atol=1e-6
+    )
     # every rectangle carries the frame coordinate: only drawn on this frame
     assert all(np.all(r[:, 0] == frame) for r in _rects(layer))
     assert set(layer.shape_type) == {"rectangle"}
@@ -138,12 +151,14 @@ def test_receptive_field_follows_max_stride_and_input_scaling(docked, qtbot):
     tab.input_scaling.value = 0.5
     side = receptive_field(32) / 0.5
     _wait_for(qtbot, lambda: _sides(layer) == [(side, side)])
-    assert "156 px network = 312 px" in tab.rf_info.value
+    assert "156 px network = 312 px in the frame" in tab.rf_info.value
     # the square sits on the first instance's anchor of the current frame
     frame = int(viewer.dims.current_step[0])
     instances = dock.project.labeled_instances(0, frame)
     if len(instances):
-        np.testing.assert_allclose(_centers_xy(layer)[0], anchor_points(instances, None)[0], atol=1e-6)
+        np.testing.assert_allclose(
+            _centers_xy(layer)[0], anchor_points(instances, None)[0], atol=1e-6
+        )
     # 2-D layer: shown on every frame
     assert layer.ndim == 2
     # switching to the other model's tab shows that model's receptive field
@@ -192,15 +207,25 @@ def test_anchor_part_moves_the_boxes(docked, qtbot):
 
 def test_pipeline_switch_changes_tabs_and_previews(docked, qtbot):
     viewer, dock = docked
-    assert dock.model_tab_titles() == ["Training Pipeline", "Centroid", "Centered Instance"]
+    assert dock.model_tab_titles() == [
+        "Training Pipeline",
+        "Centroid",
+        "Centered Instance",
+    ]
     dock.pipeline_tab.kind.value = PipelineKind.SINGLE_INSTANCE
     assert dock.model_tab_titles() == ["Training Pipeline", "Single Instance"]
     assert dock.state.selected is ModelKind.SINGLE_INSTANCE
     assert not _shown(dock, dock.pipeline_tab.anchor)
-    _wait_for(qtbot, lambda: CROP_BOXES not in viewer.layers)  # no crops without a centered-instance model
+    _wait_for(
+        qtbot, lambda: CROP_BOXES not in viewer.layers
+    )  # no crops without a centered-instance model
     assert RECEPTIVE_FIELD in viewer.layers
     dock.pipeline_tab.kind.value = PipelineKind.TOP_DOWN
-    assert dock.model_tab_titles() == ["Training Pipeline", "Centroid", "Centered Instance"]
+    assert dock.model_tab_titles() == [
+        "Training Pipeline",
+        "Centroid",
+        "Centered Instance",
+    ]
     _wait_for(qtbot, lambda: CROP_BOXES in viewer.layers)
 
 
@@ -211,7 +236,9 @@ def test_widgets_and_state_stay_in_sync_both_ways(docked):
     tab.patience.value = 7
     tab.time_limit.value = 30
     assert dock.state.model(ModelKind.CENTROID).optimization.batch_size == 2
-    assert dock.state.model(ModelKind.CENTROID).optimization.early_stopping.patience == 7
+    assert (
+        dock.state.model(ModelKind.CENTROID).optimization.early_stopping.patience == 7
+    )
     assert dock.state.model(ModelKind.CENTROID).optimization.time_limit_minutes == 30.0
     dock.state.set("centroid.optimization.learning_rate", 5e-4)
     assert tab.learning_rate.value == pytest.approx(5e-4)
@@ -225,7 +252,13 @@ def test_default_patience_and_plain_words_tooltips(docked):
     tab = dock.model_tabs[CI]
     assert tab.patience.value == 15
     assert "out of memory" in tab.batch_size.tooltip
-    for widget in (tab.crop_size, tab.input_scaling, tab.rf_info, tab.patience, tab.batch_size):
+    for widget in (
+        tab.crop_size,
+        tab.input_scaling,
+        tab.rf_info,
+        tab.patience,
+        tab.batch_size,
+    ):
         assert widget.tooltip and len(widget.tooltip.split()) > 8
 
 
@@ -249,7 +282,11 @@ def test_save_then_load_configuration_restores_every_tab(docked, tmp_path):
     dock.pipeline_tab.kind.value = PipelineKind.SINGLE_INSTANCE
 
     dock.load_configuration(path)
-    assert dock.model_tab_titles() == ["Training Pipeline", "Centroid", "Centered Instance"]
+    assert dock.model_tab_titles() == [
+        "Training Pipeline",
+        "Centroid",
+        "Centered Instance",
+    ]
     ci, cen = dock.model_tabs[CI], dock.model_tabs[ModelKind.CENTROID]
     assert ci.crop_auto.value is False and ci.crop_size.value == 144
     assert cen.max_stride.value == 32 and cen.epochs.value == 12
@@ -260,14 +297,21 @@ def test_save_then_load_configuration_restores_every_tab(docked, tmp_path):
 
 def test_load_sleap_training_config(docked, shared_data):
     _, dock = docked
-    path = shared_data / "models" / "minimal_instance.UNet.centered_instance" / "training_config.json"
+    path = (
+        shared_data
+        / "models"
+        / "minimal_instance.UNet.centered_instance"
+        / "training_config.json"
+    )
     expected = read_sleap_config(path)
     dock.load_configuration(path)
     tab = dock.model_tabs[CI]
     assert tab.max_stride.value == expected.model.max_stride
     assert tab.filters.value == expected.model.filters
     assert tab.input_scaling.value == pytest.approx(expected.data.input_scaling)
-    assert dock.state.model(CI).optimization.batch_size == expected.optimization.batch_size
+    assert (
+        dock.state.model(CI).optimization.batch_size == expected.optimization.batch_size
+    )
 
 
 def test_profile_picker_loads_a_builtin_profile(docked):
@@ -278,7 +322,10 @@ def test_profile_picker_loads_a_builtin_profile(docked):
     name = list_profiles(ModelKind.CENTROID)[-1]
     tab.profile.value = f"profile:{name}"
     expected = get_profile(name)
-    assert dock.state.model(ModelKind.CENTROID).model.max_stride == expected.model.max_stride
+    assert (
+        dock.state.model(ModelKind.CENTROID).model.max_stride
+        == expected.model.max_stride
+    )
     assert tab.max_stride.value == expected.model.max_stride
     assert tab.input_scaling.value == pytest.approx(expected.data.input_scaling)
 
@@ -294,8 +341,14 @@ def test_view_training_inputs_opens_example_stacks(docked):
     cen_cfg, ci_cfg = dock.state.model(ModelKind.CENTROID), dock.state.model(CI)
     cen = window.layers[input_layer_name(ModelKind.CENTROID)]
     n, h, w = cen.data.shape
-    assert n == 4 and h % cen_cfg.model.max_stride == 0 and w % cen_cfg.model.max_stride == 0
-    assert h == pytest.approx(384 * cen_cfg.data.input_scaling, abs=cen_cfg.model.max_stride)
+    assert (
+        n == 4
+        and h % cen_cfg.model.max_stride == 0
+        and w % cen_cfg.model.max_stride == 0
+    )
+    assert h == pytest.approx(
+        384 * cen_cfg.data.input_scaling, abs=cen_cfg.model.max_stride
+    )
     cm = window.layers[confmap_layer_name(ModelKind.CENTROID)]
     s = cen_cfg.model.output_stride
     assert cm.data.shape == (4, h // s, w // s)
@@ -305,9 +358,10 @@ def test_view_training_inputs_opens_example_stacks(docked):
     crops = window.layers[input_layer_name(CI)]
     side = crop_network_size(96, ci_cfg.data.input_scaling, ci_cfg.model.max_stride)
     assert crops.data.shape == (4, side, side)
-    assert window.layers[confmap_layer_name(CI)].data.shape == (4, side // ci_cfg.model.output_stride,) * 1 + (
+    assert window.layers[confmap_layer_name(CI)].data.shape == (
+        4,
         side // ci_cfg.model.output_stride,
-    )
+    ) * 1 + (side // ci_cfg.model.output_stride,)
     assert [st.kind for st in stacks] == [ModelKind.CENTROID, CI]
     # the video's dims are untouched: examples live in their own window
     assert dock.viewer.dims.axis_labels[0] != "example"
@@ -337,10 +391,14 @@ def test_build_job_snapshots_labels_and_selects_frames(docked):
     assert Path(job.runs_folder).is_dir()
 
 
-def test_closing_the_dock_removes_previews_and_inputs_window(make_napari_viewer, sample_slp):
+def test_closing_the_dock_removes_previews_and_inputs_window(
+    make_napari_viewer, sample_slp
+):
     viewer = make_napari_viewer()
     viewer.open(str(sample_slp), plugin="napari-sleap-train")
-    dock_widget, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
+    dock_widget, dock = viewer.window.add_plugin_dock_widget(
+        "napari-sleap-train", "SLEAP Training"
+    )
     dock.previews.update()
     dock.view_training_inputs(n=2)
     assert dock.inputs_window.is_open
@@ -349,4 +407,43 @@ def test_closing_the_dock_removes_previews_and_inputs_window(make_napari_viewer,
     assert CROP_BOXES not in viewer.layers and RECEPTIVE_FIELD not in viewer.layers
     assert not dock.inputs_window.is_open
     # project layers are untouched
-    assert any(layer.metadata.get("sleap_project") is not None for layer in viewer.layers)
+    assert any(
+        layer.metadata.get("sleap_project") is not None for layer in viewer.layers
+    )
+
+
+def test_predict_on_explains_the_selected_frames(docked):
+    _, dock = docked
+    dock.pipeline_tab.predict_on.value = PredictOn.RANDOM_FRAMES
+    dock.pipeline_tab.predict_n.value = 5
+    assert "5" in dock.pipeline_tab.predict_info.value
+    dock.pipeline_tab.predict_on.value = PredictOn.NOTHING
+    assert "off" in dock.pipeline_tab.predict_info.value
+
+
+def test_finished_run_appears_in_the_profile_picker(docked):
+    from pathlib import Path
+
+    from napari_sleap_train.config.model import TrainingConfig
+    from napari_sleap_train.config.serialize import save_json
+    from napari_sleap_train.runner import events as ev
+
+    _, dock = docked
+    runs = Path(dock.state.pipeline.runs_folder)
+    run = runs / "250101_120000.centroid"
+    run.mkdir(parents=True)
+    trained = TrainingConfig(kind=ModelKind.CENTROID)
+    trained.optimization.epochs = 7
+    trained.model.filters = 48
+    save_json(trained, run / "config.json")
+    (run / "best_model.keras").write_bytes(b"weights")
+    tab = dock.model_tabs[ModelKind.CENTROID]
+    assert f"run:{run}" not in tab.profile.choices
+    dock.run_panel.state.finished.emit(ev.Done(status="finished"))
+    assert f"run:{run}" in tab.profile.choices
+    assert (
+        tab.profile.choices.index(f"run:{run}") == 1
+    )  # trained runs before built-in profiles
+    tab.profile.value = f"run:{run}"
+    assert tab.epochs.value == 7 and tab.filters.value == 48
+    assert dock.state.model(ModelKind.CENTROID).profile == run.name

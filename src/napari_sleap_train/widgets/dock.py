@@ -18,19 +18,32 @@ from typing import TYPE_CHECKING, Any
 
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QEvent, QSize, Qt
-from qtpy.QtWidgets import QFileDialog, QLabel, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QSizePolicy,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from napari_sleap_train.config.model import ModelKind
+from napari_sleap_train.config.model import ModelKind, PredictOn
 from napari_sleap_train.config.serialize import ConfigError, save_json
 from napari_sleap_train.data.errors import DataError
-from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, SleapProject, find_project
+from napari_sleap_train.io.project import (
+    PROJECT_KEY,
+    ROLE_KEY,
+    SleapProject,
+    find_project,
+)
 
 from .previews.controller import PreviewController
 from .previews.examples import ExampleStack, NoExamplesError, pipeline_examples
 from .previews.inputs_window import TrainingInputsWindow
 from .previews.project_frames import ProjectFrames
 from .previews.sizes import auto_crop_of
-from .tabs.job_builder import JobError, build_train_job
+from .tabs.job_builder import JobError, build_train_job, predict_selection
 from .tabs.model_tab import TITLES, ModelTab
 from .tabs.pipeline_tab import PipelineTab
 from .tabs.profile_choices import pipeline_from_file
@@ -42,12 +55,20 @@ if TYPE_CHECKING:
 
     from napari_sleap_train.runner.job import TrainJob
 
-NO_PROJECT_HINT = "Open a SLEAP project (.slp) to configure training (File > Open, or drag and drop)."
+NO_PROJECT_HINT = (
+    "Open a SLEAP project (.slp) to configure training (File > Open, or drag and drop)."
+)
 PIPELINE_TAB = "Training Pipeline"
 #: examples shown by View Training Image Inputs
 N_EXAMPLES = 8
+#: predict-on choices whose frames depend on where the viewer is
+_POSITION_CHOICES = (
+    PredictOn.CURRENT_FRAME,
+    PredictOn.RANDOM_FRAMES_CURRENT_VIDEO,
+    PredictOn.CURRENT_VIDEO,
+)
 #: preferred dock width in pixels
-DOCK_WIDTH = 400
+DOCK_WIDTH = 420
 
 
 class TrainingDock(QWidget):
@@ -59,7 +80,9 @@ class TrainingDock(QWidget):
         The viewer the dock is added to (napari passes it).
     """
 
-    def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.viewer = napari_viewer
         self.state = PipelineState()
@@ -77,7 +100,9 @@ class TrainingDock(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.tabs.setSizePolicy(
+            QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding
+        )
         self.pipeline_tab = PipelineTab(self.state)
         self.tabs.addTab(scroll_page(self.pipeline_tab), PIPELINE_TAB)
         self.model_tabs: dict[ModelKind, ModelTab] = {}
@@ -87,6 +112,8 @@ class TrainingDock(QWidget):
         from .run_panel import RunPanel
 
         self.run_panel = RunPanel(napari_viewer, self.build_job)
+        # a finished run is a new entry in the profile pickers
+        self.run_panel.state.finished.connect(self._on_run_finished)
         run_widget = getattr(self.run_panel, "native", self.run_panel)
 
         # the user can trade settings space for plot space
@@ -105,17 +132,20 @@ class TrainingDock(QWidget):
 
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.state.changed.connect(self._on_state_changed)
-        self.pipeline_tab.view_inputs.changed.connect(lambda *_: self.view_training_inputs())
+        self.pipeline_tab.view_inputs.changed.connect(
+            lambda *_: self.view_training_inputs()
+        )
         self.pipeline_tab.save_config.changed.connect(lambda *_: self._save_dialog())
         self.pipeline_tab.load_config.changed.connect(lambda *_: self._load_dialog())
         napari_viewer.layers.events.inserted.connect(self._on_layers_changed)
         napari_viewer.layers.events.removed.connect(self._on_layers_changed)
+        napari_viewer.dims.events.current_step.connect(self._on_frame_changed)
         # the inputs window is a separate top-level viewer: close it with ours
         inputs = self.inputs_window
         self.destroyed.connect(lambda *_: inputs.close())
         self.set_project(find_project(napari_viewer.layers))
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         # narrow enough to leave the canvas most of a 1366 px wide screen
         return QSize(DOCK_WIDTH, super().sizeHint().height())
 
@@ -131,7 +161,9 @@ class TrainingDock(QWidget):
         """Configure training for ``project`` (``None``: show the hint)."""
         self._watch_labels_layer(None)
         self.project = project
-        self.frames = ProjectFrames(project, self.viewer) if project is not None else None
+        self.frames = (
+            ProjectFrames(project, self.viewer) if project is not None else None
+        )
         self.state.set_project(project)
         if project is None:
             self.hint.setText(NO_PROJECT_HINT)
@@ -147,7 +179,10 @@ class TrainingDock(QWidget):
 
     def _find_labels_layer(self, project: SleapProject) -> Any:
         for layer in self.viewer.layers:
-            if layer.metadata.get(PROJECT_KEY) is project and layer.metadata.get(ROLE_KEY) == "labels":
+            if (
+                layer.metadata.get(PROJECT_KEY) is project
+                and layer.metadata.get(ROLE_KEY) == "labels"
+            ):
                 return layer
         return None
 
@@ -189,6 +224,10 @@ class TrainingDock(QWidget):
         if current in self.model_tabs:
             self.state.select(current)
 
+    def _on_run_finished(self, *_: Any) -> None:
+        if not self._closed:
+            self.refresh_profiles()
+
     def _auto_crop(self, cfg) -> int | None:
         if self.frames is None:
             return None
@@ -197,6 +236,32 @@ class TrainingDock(QWidget):
     def _on_state_changed(self, key: str) -> None:
         if key == ALL:
             self._sync_model_tabs()
+        if key in (ALL, "pipeline.runs_folder"):
+            self.refresh_profiles()
+        if key in (ALL, "pipeline.predict_on", "pipeline.predict_n_frames"):
+            self.refresh_predict_info()
+
+    def refresh_profiles(self) -> None:
+        """Re-list trained runs in every profile picker (new run, new runs folder)."""
+        for tab in self.model_tabs.values():
+            tab.refresh_profiles()
+
+    def _on_frame_changed(self, *_: Any) -> None:
+        if not self._closed and self.state.pipeline.predict_on in _POSITION_CHOICES:
+            self.refresh_predict_info()
+
+    def refresh_predict_info(self) -> None:
+        """Say in plain words which frames *Predict on* selects right now."""
+        if self.project is None:
+            self.pipeline_tab.predict_info.value = ""
+            return
+        video, frame = self.current_position()
+        try:
+            selection = predict_selection(self.state, video, frame)
+        except (ValueError, OSError) as exc:
+            self.pipeline_tab.predict_info.value = str(exc)
+            return
+        self.pipeline_tab.predict_info.value = selection.explanation
 
     def _on_tab_changed(self, index: int) -> None:
         for kind, page in self._pages.items():
@@ -227,7 +292,9 @@ class TrainingDock(QWidget):
             show_error(str(exc))
             return None
 
-    def view_training_inputs(self, n: int = N_EXAMPLES, seed: int | None = None) -> list[ExampleStack]:
+    def view_training_inputs(
+        self, n: int = N_EXAMPLES, seed: int | None = None
+    ) -> list[ExampleStack]:
         """Open (or refresh) the window of augmented training examples."""
         if self.project is None:
             show_error(NO_PROJECT_HINT)
@@ -235,7 +302,9 @@ class TrainingDock(QWidget):
         if seed is None:
             seed = int(self.viewer.dims.current_step[0]) if self.viewer.dims.ndim else 0
         try:
-            stacks = pipeline_examples(self.project, self.state.snapshot(), n=n, seed=seed)
+            stacks = pipeline_examples(
+                self.project, self.state.snapshot(), n=n, seed=seed
+            )
         except (NoExamplesError, DataError) as exc:
             show_error(str(exc))
             return []
@@ -261,13 +330,20 @@ class TrainingDock(QWidget):
 
     def _default_config_path(self) -> str:
         folder = Path(self.state.pipeline.runs_folder).expanduser()
-        if not folder.is_dir() and self.project is not None and self.project.path is not None:
+        if (
+            not folder.is_dir()
+            and self.project is not None
+            and self.project.path is not None
+        ):
             folder = self.project.path.parent
         return str(folder / "training_pipeline.json")
 
     def _save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save training configuration", self._default_config_path(), "JSON (*.json)"
+            self,
+            "Save training configuration",
+            self._default_config_path(),
+            "JSON (*.json)",
         )
         if path:
             try:
@@ -296,12 +372,17 @@ class TrainingDock(QWidget):
         if self._closed:
             return
         self._closed = True
-        for signal in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
+        for signal, slot in (
+            (self.viewer.layers.events.inserted, self._on_layers_changed),
+            (self.viewer.layers.events.removed, self._on_layers_changed),
+            (self.viewer.dims.events.current_step, self._on_frame_changed),
+        ):
             try:
-                signal.disconnect(self._on_layers_changed)
+                signal.disconnect(slot)
             except (TypeError, ValueError, RuntimeError):
                 pass
         self._watch_labels_layer(None)
+        self.run_panel.state.finished.disconnect(self._on_run_finished)
         self.previews.close()
         self.inputs_window.close()
         for tab in self.model_tabs.values():
@@ -311,7 +392,7 @@ class TrainingDock(QWidget):
         if callable(close_panel):
             close_panel()
 
-    def event(self, event: QEvent) -> bool:  # noqa: D401 - Qt override
+    def event(self, event: QEvent) -> bool:
         # napari's remove_dock_widget (the panel's close button) un-parents us:
         # that is when the previews must go.
         if event.type() == QEvent.Type.ParentChange:
@@ -321,6 +402,6 @@ class TrainingDock(QWidget):
                 self.cleanup()
         return super().event(event)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event) -> None:
         self.cleanup()
         super().closeEvent(event)

@@ -16,7 +16,14 @@ from napari_sleap_train.config.model import ModelKind
 
 from ..tabs.state import PipelineState
 from .geometry import squares_on_plane
-from .layers import CROP_BOX_COLOR, CROP_BOXES, RECEPTIVE_FIELD, RF_COLOR, remove_previews, upsert_rectangles
+from .layers import (
+    CROP_BOX_COLOR,
+    CROP_BOXES,
+    RECEPTIVE_FIELD,
+    RF_COLOR,
+    remove_previews,
+    upsert_rectangles,
+)
 from .project_frames import ProjectFrames
 from .sizes import crop_side_for_preview, rf_side_in_frame
 
@@ -86,7 +93,9 @@ class PreviewController:
         self._draw_crop_boxes(frames, video, frame, anchors, scale, translate, width)
         self._draw_receptive_field(frames, video, anchors, scale, translate, width)
 
-    def _draw_crop_boxes(self, frames, video, frame, anchors, scale, translate, width) -> None:
+    def _draw_crop_boxes(
+        self, frames, video, frame, anchors, scale, translate, width
+    ) -> None:
         if ModelKind.CENTERED_INSTANCE not in self.state.model_kinds:
             remove_previews(self.viewer, [CROP_BOXES])
             return
@@ -106,15 +115,20 @@ class PreviewController:
             edge_width=width,
             scale=(1.0,) * len(lead) + tuple(scale),
             translate=(0.0,) * len(lead) + tuple(translate),
+            label=f"crop {side:.0f} px",
         )
 
-    def _draw_receptive_field(self, frames, video, anchors, scale, translate, width) -> None:
+    def _draw_receptive_field(
+        self, frames, video, anchors, scale, translate, width
+    ) -> None:
         cfg = self.state.model(self.state.selected)
         side = rf_side_in_frame(cfg)
         if side is None:
             remove_previews(self.viewer, [RECEPTIVE_FIELD])
             return
-        finite = anchors[np.all(np.isfinite(anchors), axis=1)] if len(anchors) else anchors
+        finite = (
+            anchors[np.all(np.isfinite(anchors), axis=1)] if len(anchors) else anchors
+        )
         center = finite[0] if len(finite) else frames.view_center_xy(self.viewer, video)
         # 2-D layer: napari shows it on every frame; it moves with the first instance.
         rects = squares_on_plane(np.asarray(center)[None], side)
@@ -127,4 +141,6 @@ class PreviewController:
             edge_width=width,
             scale=tuple(scale),
             translate=tuple(translate),
+            label=f"receptive field {side:.0f} px",
+            label_anchor="lower_left",
         )

@@ -13,7 +13,11 @@ import numpy as np
 
 from napari_sleap_train.config.model import ModelKind, PipelineConfig, TrainingConfig
 from napari_sleap_train.data.errors import DataError
-from napari_sleap_train.data.labels import FrameSample, collect_samples, symmetry_permutation
+from napari_sleap_train.data.labels import (
+    FrameSample,
+    collect_samples,
+    symmetry_permutation,
+)
 from napari_sleap_train.data.training_inputs import (
     centered_instance_examples,
     centroid_example,
@@ -125,7 +129,7 @@ def model_examples(
         s = usable[order[attempts % len(order)]]
         attempts += 1
         frame = project.frame(s.video_index, s.frame_index)
-        kw = dict(rng=rng, augment=True, node_names=names, symmetry=symmetry)
+        kw = {"rng": rng, "augment": True, "node_names": names, "symmetry": symmetry}
         if cfg.kind is ModelKind.CENTROID:
             pairs = [centroid_example(frame, s.instances, cfg, **kw)]
         elif cfg.kind is ModelKind.SINGLE_INSTANCE:
@@ -134,9 +138,13 @@ def model_examples(
             pairs = centered_instance_examples(frame, s.instances, cfg, crop_size, **kw)
         for img, cm in pairs[: n - len(images)]:
             images.append(img)
-            maps.append(cm.max(axis=-1) if cm.shape[-1] else np.zeros(cm.shape[:2], np.float32))
+            maps.append(
+                cm.max(axis=-1) if cm.shape[-1] else np.zeros(cm.shape[:2], np.float32)
+            )
     if not images:
-        raise NoExamplesError("No training example could be made from the labeled frames.")
+        raise NoExamplesError(
+            "No training example could be made from the labeled frames."
+        )
     return ExampleStack(
         kind=cfg.kind,
         images=_pad_stack(images),
@@ -147,7 +155,9 @@ def model_examples(
     )
 
 
-def pipeline_examples(project, pipeline: PipelineConfig, n: int = 8, seed: int = 0) -> list[ExampleStack]:
+def pipeline_examples(
+    project, pipeline: PipelineConfig, n: int = 8, seed: int = 0
+) -> list[ExampleStack]:
     """Examples of every model of the pipeline, in training order.
 
     Raises

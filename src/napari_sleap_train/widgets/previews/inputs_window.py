@@ -91,7 +91,9 @@ class TrainingInputsWindow:
             The inputs viewer.
         """
         viewer = self._ensure_viewer()
-        wanted = {input_layer_name(s.kind) for s in stacks} | {confmap_layer_name(s.kind) for s in stacks}
+        wanted = {input_layer_name(s.kind) for s in stacks} | {
+            confmap_layer_name(s.kind) for s in stacks
+        }
         for layer in list(viewer.layers):
             if layer.name not in wanted:
                 viewer.layers.remove(layer)
@@ -100,11 +102,15 @@ class TrainingInputsWindow:
         # grid: one cell per model (its inputs + confmaps)
         grid, text = _grid_and_text(viewer)
         grid.stride = 2
+        if hasattr(grid, "spacing"):  # napari >= 0.6
+            grid.spacing = 16  # canvas pixels between the models' cells
         grid.enabled = len(stacks) > 1
         viewer.dims.axis_labels = ("example", "y", "x")
         viewer.dims.set_current_step(0, 0)
         text.visible = True
-        text.text = "   |   ".join(_caption(s) for s in stacks)
+        text.text = "\n".join(_caption(s) for s in stacks)
+        text.font_size = 10
+        text.position = "top_left"
         viewer.reset_view()
         return viewer
 
@@ -120,7 +126,9 @@ class TrainingInputsWindow:
         else:
             if name in viewer.layers:
                 viewer.layers.remove(name)
-            viewer.add_image(images, name=name, rgb=stack.rgb, contrast_limits=(0.0, 1.0))
+            viewer.add_image(
+                images, name=name, rgb=stack.rgb, contrast_limits=(0.0, 1.0)
+            )
         if cm_name in viewer.layers:
             layer = viewer.layers[cm_name]
             layer.data = stack.confmaps
@@ -147,4 +155,3 @@ class TrainingInputsWindow:
         if self.is_open:
             self.viewer.close()
         self.viewer = None
-

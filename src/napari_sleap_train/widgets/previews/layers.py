@@ -7,11 +7,12 @@ flag, updated in place when they exist (never duplicated) and removed by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 #: layer names (the user sees them in the layer list)
 CROP_BOXES = "SLEAP crop boxes"
@@ -60,6 +61,8 @@ def upsert_rectangles(
     edge_width: float = 2.0,
     scale: Sequence[float] | None = None,
     translate: Sequence[float] | None = None,
+    label: str = "",
+    label_anchor: str = "upper_left",
 ) -> Any:
     """Set the rectangles of Shapes layer ``name``, creating it if needed.
 
@@ -79,6 +82,8 @@ def upsert_rectangles(
         Line width in data pixels (napari draws shape edges in data units).
     scale, translate
         World transform copied from the video layer (``None``: identity).
+    label, label_anchor
+        Text drawn at every rectangle (e.g. its size) and where.
 
     Returns
     -------
@@ -86,6 +91,8 @@ def upsert_rectangles(
         The created or updated layer.
     """
     data = [(np.asarray(r, dtype=float), "rectangle") for r in rectangles]
+    # object dtype: an empty table must not turn the text column into floats
+    features = pd.DataFrame({"label": pd.Series([label] * len(data), dtype=object)})
     layer = find_layer(viewer, name)
     if layer is not None and layer.ndim != ndim:
         viewer.layers.remove(layer)
@@ -105,15 +112,26 @@ def upsert_rectangles(
                 translate=translate,
                 metadata={PREVIEW_FLAG: True},
                 blending="translucent_no_depth",
+                features=features,
+                text={
+                    "string": "{label}",
+                    "anchor": label_anchor,
+                    "color": color,
+                    "size": 9,
+                },
             )
         layer.current_edge_color = color
         layer.current_face_color = "transparent"
         layer.current_edge_width = edge_width
         layer.editable = False
         return layer
-    layer.editable = True  # napari refuses data edits on non-editable shapes in some modes
+    layer.editable = (
+        True  # napari refuses data edits on non-editable shapes in some modes
+    )
     layer.selected_data = set()
+    layer.feature_defaults = {"label": label}
     layer.data = data
+    layer.features = features
     if data:
         layer.edge_color = color
         layer.face_color = "transparent"

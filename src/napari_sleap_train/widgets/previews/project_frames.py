@@ -54,7 +54,11 @@ class ProjectFrames:
 
     def anchor_index(self, anchor_part: str | None) -> int | None:
         """Index of the anchor node, ``None`` for the bounding-box centre."""
-        names = list(self.project.skeleton.node_names) if self.project.labels.skeletons else []
+        names = (
+            list(self.project.skeleton.node_names)
+            if self.project.labels.skeletons
+            else []
+        )
         return names.index(anchor_part) if anchor_part in names else None
 
     def anchors(self, instances: np.ndarray, anchor_part: str | None) -> np.ndarray:
@@ -84,20 +88,25 @@ class ProjectFrames:
         nd = viewer.dims.ndim
         if nd < 3:
             return 0, 0
-        frame = int(round(point[nd - 3]))
-        video = int(round(point[nd - 4])) if self.project.multi_video and nd >= 4 else 0
+        frame = round(point[nd - 3])
+        video = round(point[nd - 4]) if self.project.multi_video and nd >= 4 else 0
         return max(video, 0), max(frame, 0)
 
     def video_layer(self, video: int) -> Any | None:
         """The image layer of a video of this project, if shown."""
         for layer in self.viewer.layers:
             md = layer.metadata
-            if md.get(PROJECT_KEY) is self.project and md.get(VIDEO_INDEX_KEY) == video:
-                if isinstance(layer, Image):
-                    return layer
+            if (
+                md.get(PROJECT_KEY) is self.project
+                and md.get(VIDEO_INDEX_KEY) == video
+                and isinstance(layer, Image)
+            ):
+                return layer
         return None
 
-    def world_transform(self, video: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    def world_transform(
+        self, video: int
+    ) -> tuple[tuple[float, float], tuple[float, float]]:
         """``(scale, translate)`` of the video's y/x axes (identity without a video layer)."""
         layer = self.video_layer(video)
         if layer is None:

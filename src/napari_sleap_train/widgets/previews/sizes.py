@@ -17,7 +17,9 @@ from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.data.receptive_field import receptive_field_in_frame
 
 
-def crop_size_of(cfg: TrainingConfig, instances_list: Sequence[np.ndarray]) -> int | None:
+def crop_size_of(
+    cfg: TrainingConfig, instances_list: Sequence[np.ndarray]
+) -> int | None:
     """Crop side (original pixels) a centered-instance model will use.
 
     The fixed ``cfg.data.crop_size``, or the auto size computed from the
@@ -28,7 +30,9 @@ def crop_size_of(cfg: TrainingConfig, instances_list: Sequence[np.ndarray]) -> i
     return auto_crop_of(cfg, instances_list)
 
 
-def auto_crop_of(cfg: TrainingConfig, instances_list: Sequence[np.ndarray]) -> int | None:
+def auto_crop_of(
+    cfg: TrainingConfig, instances_list: Sequence[np.ndarray]
+) -> int | None:
     """Auto crop side (original pixels) for ``cfg``, ``None`` without labeled instances.
 
     Raises :class:`~napari_sleap_train.data.errors.DataError` for invalid settings.
@@ -46,7 +50,9 @@ def auto_crop_of(cfg: TrainingConfig, instances_list: Sequence[np.ndarray]) -> i
     )
 
 
-def crop_side_for_preview(cfg: TrainingConfig, instances_list: Sequence[np.ndarray]) -> float | None:
+def crop_side_for_preview(
+    cfg: TrainingConfig, instances_list: Sequence[np.ndarray]
+) -> float | None:
     """Side of the frame region the crop really covers (what the boxes show)."""
     try:
         size = crop_size_of(cfg, instances_list)
@@ -61,6 +67,8 @@ def rf_side_in_frame(cfg: TrainingConfig) -> float | None:
     """Receptive field side in original pixels (``None`` for invalid settings)."""
     m = cfg.model
     try:
-        return receptive_field_in_frame(m.max_stride, cfg.data.input_scaling, m.convs_per_block, m.kernel_size)
+        return receptive_field_in_frame(
+            m.max_stride, cfg.data.input_scaling, m.convs_per_block, m.kernel_size
+        )
     except DataError:
         return None

@@ -7,8 +7,9 @@ into the widget. A re-entrancy guard keeps the two directions from echoing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from magicgui.widgets.bases import ValueWidget
 

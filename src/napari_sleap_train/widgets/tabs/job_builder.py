@@ -29,11 +29,14 @@ class JobError(ValueError):
 def video_lengths(project) -> list[int | None]:
     """Frame count of each video, ``None`` for videos that cannot be read."""
     return [
-        project.frame_count(i) if project.video_available(i) else None for i in range(len(project.videos))
+        project.frame_count(i) if project.video_available(i) else None
+        for i in range(len(project.videos))
     ]
 
 
-def predict_selection(state: PipelineState, video: int = 0, frame: int = 0) -> FrameSelection:
+def predict_selection(
+    state: PipelineState, video: int = 0, frame: int = 0
+) -> FrameSelection:
     """Frames the *Predict on* choice selects for the open project."""
     project = state.project
     if project is None:
@@ -64,7 +67,9 @@ def build_train_job(state: PipelineState, video: int = 0, frame: int = 0) -> Tra
     if project is None:
         raise JobError("Open a SLEAP project (.slp) before training.")
     if not project.user_frames():
-        raise JobError(f"{project.name} has no labeled frames: label a few frames before training.")
+        raise JobError(
+            f"{project.name} has no labeled frames: label a few frames before training."
+        )
     pipeline = state.snapshot()
     runs = Path(pipeline.runs_folder).expanduser()
     if not runs.is_absolute():
@@ -78,11 +83,15 @@ def build_train_job(state: PipelineState, video: int = 0, frame: int = 0) -> Tra
     snapshot = snap_dir / f"{pipeline.run_name_prefix}{project.name}.{stamp}.slp"
     n = 1
     while snapshot.exists():
-        snapshot = snap_dir / f"{pipeline.run_name_prefix}{project.name}.{stamp}_{n}.slp"
+        snapshot = (
+            snap_dir / f"{pipeline.run_name_prefix}{project.name}.{stamp}_{n}.slp"
+        )
         n += 1
     project.snapshot(snapshot)
     selection = predict_selection(state, video, frame)
-    predictions = runs / PREDICTIONS_FOLDER / f"{snapshot.name[: -len('.slp')]}.predictions.slp"
+    predictions = (
+        runs / PREDICTIONS_FOLDER / f"{snapshot.name[: -len('.slp')]}.predictions.slp"
+    )
     predictions.parent.mkdir(exist_ok=True)
     return TrainJob(
         labels_path=str(snapshot),

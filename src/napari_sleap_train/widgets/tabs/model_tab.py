@@ -3,7 +3,7 @@ Augmentation / Model sections, bound to a :class:`~.state.PipelineState`."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from magicgui.widgets import (
     CheckBox,
@@ -13,15 +13,27 @@ from magicgui.widgets import (
     Label,
     SpinBox,
 )
+from napari.utils.notifications import show_error
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
+from napari_sleap_train.config.serialize import ConfigError
 from napari_sleap_train.data.errors import DataError
-from napari_sleap_train.data.receptive_field import receptive_field, receptive_field_in_frame
+from napari_sleap_train.data.receptive_field import (
+    receptive_field,
+    receptive_field_in_frame,
+)
 
 from . import tooltips as tips
 from .binding import Binder
 from .profile_choices import NO_PROFILE, load_model_choice, profile_choices
-from .sections import add_qt, add_stretch, collapsible, compact_combo, set_decimals
+from .sections import (
+    add_qt,
+    add_stretch,
+    collapsible,
+    compact_combo,
+    set_decimals,
+    wrap,
+)
 from .state import ALL, PipelineState
 
 #: tab titles, as SLEAP names them
@@ -37,7 +49,9 @@ AutoCrop = Callable[[TrainingConfig], "int | None"]
 
 def _row(*widgets, label: str = "", tooltip: str = "") -> Container:
     """Widgets side by side on one labeled row."""
-    row = Container(widgets=list(widgets), layout="horizontal", labels=False, label=label)
+    row = Container(
+        widgets=list(widgets), layout="horizontal", labels=False, label=label
+    )
     row.margins = (0, 0, 0, 0)
     if tooltip:
         row.tooltip = tooltip
@@ -71,8 +85,8 @@ def receptive_field_text(cfg: TrainingConfig) -> str:
     except DataError as exc:
         return str(exc)
     if cfg.data.input_scaling == 1.0:
-        return f"{rf} px (network = frame pixels)"
-    return f"{rf} px network = {in_frame:.0f} px of the frame"
+        return f"{rf} px (network and frame)"
+    return f"{rf} px network = {in_frame:.0f} px in the frame"
 
 
 class ModelTab(Container):
@@ -107,19 +121,28 @@ class ModelTab(Container):
             return f"{k}.{path}"
 
         # -- profile --------------------------------------------------------
+        self._refreshing = False
         self.profile = ComboBox(
-            choices=lambda _w: profile_choices(state.pipeline.runs_folder, kind),
+            choices=profile_choices(state.pipeline.runs_folder, kind),
             value=NO_PROFILE,
             tooltip=tips.PROFILE,
             name="profile",
         )
         compact_combo(self.profile)
         self.profile.changed.connect(self._on_profile)
-        self.append(_row(Label(value="Start from:"), self.profile, tooltip=tips.PROFILE))
+        self.append(
+            _row(Label(value="Start from:"), self.profile, tooltip=tips.PROFILE)
+        )
 
         # -- data -----------------------------------------------------------
         self.input_scaling = binder.bind(
-            FloatSpinBox(min=0.05, max=1.0, step=0.05, label="Input scaling", tooltip=tips.INPUT_SCALING),
+            FloatSpinBox(
+                min=0.05,
+                max=1.0,
+                step=0.05,
+                label="Input scaling",
+                tooltip=tips.INPUT_SCALING,
+            ),
             key("data.input_scaling"),
         )
         data_widgets = [self.input_scaling]
@@ -131,7 +154,9 @@ class ModelTab(Container):
                 to_widget=lambda v: v is None,
                 from_widget=lambda auto: None if auto else int(self.crop_size.value),
             )
-            self.crop_size = SpinBox(min=16, max=2048, step=16, value=128, tooltip=tips.CROP_SIZE)
+            self.crop_size = SpinBox(
+                min=16, max=2048, step=16, value=128, tooltip=tips.CROP_SIZE
+            )
             binder.bind(
                 self.crop_size,
                 key("data.crop_size"),
@@ -139,12 +164,24 @@ class ModelTab(Container):
                 from_widget=lambda v: None if self.crop_auto.value else int(v),
             )
             self.crop_info = Label(value="", tooltip=tips.CROP_SIZE)
+            wrap(self.crop_info)
             data_widgets += [
-                _row(self.crop_auto, self.crop_size, label="Crop size", tooltip=tips.CROP_SIZE),
+                _row(
+                    self.crop_auto,
+                    self.crop_size,
+                    label="Crop size",
+                    tooltip=tips.CROP_SIZE,
+                ),
                 _row(self.crop_info, label=""),
             ]
         self.validation = binder.bind(
-            FloatSpinBox(min=0.0, max=0.9, step=0.05, label="Validation fraction", tooltip=tips.VALIDATION),
+            FloatSpinBox(
+                min=0.0,
+                max=0.9,
+                step=0.05,
+                label="Validation fraction",
+                tooltip=tips.VALIDATION,
+            ),
             key("data.validation_fraction"),
         )
         data_widgets.append(self.validation)
@@ -152,29 +189,58 @@ class ModelTab(Container):
         # -- optimization ---------------------------------------------------
         o = "optimization"
         self.batch_size = binder.bind(
-            SpinBox(min=1, max=512, label="Batch size", tooltip=tips.BATCH_SIZE), key(f"{o}.batch_size")
+            SpinBox(min=1, max=512, label="Batch size", tooltip=tips.BATCH_SIZE),
+            key(f"{o}.batch_size"),
         )
-        self.epochs = binder.bind(SpinBox(min=1, max=100000, label="Epochs", tooltip=tips.EPOCHS), key(f"{o}.epochs"))
-        self.learning_rate = FloatSpinBox(min=1e-6, max=1.0, step=1e-5, label="Learning rate", tooltip=tips.LEARNING_RATE)
+        self.epochs = binder.bind(
+            SpinBox(min=1, max=100000, label="Epochs", tooltip=tips.EPOCHS),
+            key(f"{o}.epochs"),
+        )
+        self.learning_rate = FloatSpinBox(
+            min=1e-6,
+            max=1.0,
+            step=1e-5,
+            label="Learning rate",
+            tooltip=tips.LEARNING_RATE,
+        )
         set_decimals(self.learning_rate, 6)
         binder.bind(self.learning_rate, key(f"{o}.learning_rate"))
         self.patience = binder.bind(
-            SpinBox(min=1, max=10000, label="Early-stop patience", tooltip=tips.PATIENCE),
+            SpinBox(
+                min=1, max=10000, label="Early-stop patience", tooltip=tips.PATIENCE
+            ),
             key(f"{o}.early_stopping.patience"),
         )
         self.plateau_patience = binder.bind(
-            SpinBox(min=1, max=10000, label="Plateau patience", tooltip=tips.PLATEAU_PATIENCE),
+            SpinBox(
+                min=1,
+                max=10000,
+                label="Plateau patience",
+                tooltip=tips.PLATEAU_PATIENCE,
+            ),
             key(f"{o}.plateau.patience"),
         )
         self.plateau_factor = binder.bind(
-            FloatSpinBox(min=0.01, max=0.99, step=0.05, label="Plateau LR factor", tooltip=tips.PLATEAU_FACTOR),
+            FloatSpinBox(
+                min=0.01,
+                max=0.99,
+                step=0.05,
+                label="Plateau LR factor",
+                tooltip=tips.PLATEAU_FACTOR,
+            ),
             key(f"{o}.plateau.factor"),
         )
-        self.time_limit = SpinBox(min=0, max=100000, step=10, label="Time limit (min)", tooltip=tips.TIME_LIMIT)
+        self.time_limit = SpinBox(
+            min=0,
+            max=100000,
+            step=10,
+            label="Time limit (min)",
+            tooltip=tips.TIME_LIMIT,
+        )
         binder.bind(
             self.time_limit,
             key(f"{o}.time_limit_minutes"),
-            to_widget=lambda v: 0 if v is None else int(round(v)),
+            to_widget=lambda v: 0 if v is None else round(v),
             from_widget=lambda v: None if v == 0 else float(v),
         )
         opt_widgets = [
@@ -189,66 +255,145 @@ class ModelTab(Container):
 
         # -- augmentation ---------------------------------------------------
         a = "augmentation"
-        self.rotate = binder.bind(CheckBox(text="", tooltip=tips.ROTATE), key(f"{a}.rotate"))
-        self.rotation_max = binder.bind(
-            FloatSpinBox(min=0, max=180, step=5, tooltip=tips.ROTATE), key(f"{a}.rotation_max_angle")
+        self.rotate = binder.bind(
+            CheckBox(text="", tooltip=tips.ROTATE), key(f"{a}.rotate")
         )
-        self.scale = binder.bind(CheckBox(text="", tooltip=tips.SCALE), key(f"{a}.scale"))
-        self.scale_min = binder.bind(FloatSpinBox(min=0.1, max=5, step=0.05, tooltip=tips.SCALE), key(f"{a}.scale_min"))
-        self.scale_max = binder.bind(FloatSpinBox(min=0.1, max=5, step=0.05, tooltip=tips.SCALE), key(f"{a}.scale_max"))
+        self.rotation_max = binder.bind(
+            FloatSpinBox(min=0, max=180, step=5, tooltip=tips.ROTATE),
+            key(f"{a}.rotation_max_angle"),
+        )
+        self.scale = binder.bind(
+            CheckBox(text="", tooltip=tips.SCALE), key(f"{a}.scale")
+        )
+        self.scale_min = binder.bind(
+            FloatSpinBox(min=0.1, max=5, step=0.05, tooltip=tips.SCALE),
+            key(f"{a}.scale_min"),
+        )
+        self.scale_max = binder.bind(
+            FloatSpinBox(min=0.1, max=5, step=0.05, tooltip=tips.SCALE),
+            key(f"{a}.scale_max"),
+        )
         self.flip = binder.bind(CheckBox(text="", tooltip=tips.FLIP), key(f"{a}.flip"))
         self.flip_direction = binder.bind(
-            ComboBox(choices=[("left/right", True), ("up/down", False)], tooltip=tips.FLIP),
+            ComboBox(
+                choices=[("left/right", True), ("up/down", False)], tooltip=tips.FLIP
+            ),
             key(f"{a}.flip_horizontal"),
         )
-        self.noise = binder.bind(CheckBox(text="", tooltip=tips.NOISE), key(f"{a}.gaussian_noise"))
-        self.noise_std = binder.bind(
-            FloatSpinBox(min=0, max=100, step=1, tooltip=tips.NOISE), key(f"{a}.gaussian_noise_stddev")
+        self.noise = binder.bind(
+            CheckBox(text="", tooltip=tips.NOISE), key(f"{a}.gaussian_noise")
         )
-        self.contrast = binder.bind(CheckBox(text="", tooltip=tips.CONTRAST), key(f"{a}.contrast"))
+        self.noise_std = binder.bind(
+            FloatSpinBox(min=0, max=99, step=1, tooltip=tips.NOISE),
+            key(f"{a}.gaussian_noise_stddev"),
+        )
+        self.contrast = binder.bind(
+            CheckBox(text="", tooltip=tips.CONTRAST), key(f"{a}.contrast")
+        )
         self.contrast_min = binder.bind(
-            FloatSpinBox(min=0.05, max=5, step=0.1, tooltip=tips.CONTRAST), key(f"{a}.contrast_min_gamma")
+            FloatSpinBox(min=0.05, max=5, step=0.1, tooltip=tips.CONTRAST),
+            key(f"{a}.contrast_min_gamma"),
         )
         self.contrast_max = binder.bind(
-            FloatSpinBox(min=0.05, max=5, step=0.1, tooltip=tips.CONTRAST), key(f"{a}.contrast_max_gamma")
+            FloatSpinBox(min=0.05, max=5, step=0.1, tooltip=tips.CONTRAST),
+            key(f"{a}.contrast_max_gamma"),
         )
-        self.brightness = binder.bind(CheckBox(text="", tooltip=tips.BRIGHTNESS), key(f"{a}.brightness"))
+        self.brightness = binder.bind(
+            CheckBox(text="", tooltip=tips.BRIGHTNESS), key(f"{a}.brightness")
+        )
+        # whole grey levels are enough here: integer boxes stay narrow
         self.brightness_min = binder.bind(
-            FloatSpinBox(min=-255, max=255, step=1, tooltip=tips.BRIGHTNESS), key(f"{a}.brightness_min")
+            SpinBox(min=-255, max=255, tooltip=tips.BRIGHTNESS),
+            key(f"{a}.brightness_min"),
+            to_widget=lambda v: round(v),
+            from_widget=float,
         )
         self.brightness_max = binder.bind(
-            FloatSpinBox(min=-255, max=255, step=1, tooltip=tips.BRIGHTNESS), key(f"{a}.brightness_max")
+            SpinBox(min=-255, max=255, tooltip=tips.BRIGHTNESS),
+            key(f"{a}.brightness_max"),
+            to_widget=lambda v: round(v),
+            from_widget=float,
         )
         aug_widgets = [
-            _row(self.rotate, Label(value="max °"), self.rotation_max, label="Rotation", tooltip=tips.ROTATE),
-            _row(self.scale, self.scale_min, Label(value="to"), self.scale_max, label="Scale", tooltip=tips.SCALE),
-            _row(self.flip, self.flip_direction, label="Flip", tooltip=tips.FLIP),
-            _row(self.noise, Label(value="std"), self.noise_std, label="Noise", tooltip=tips.NOISE),
-            _row(self.contrast, self.contrast_min, Label(value="to"), self.contrast_max, label="Contrast", tooltip=tips.CONTRAST),
             _row(
-                self.brightness, self.brightness_min, Label(value="to"), self.brightness_max,
-                label="Brightness", tooltip=tips.BRIGHTNESS,
+                self.rotate,
+                Label(value="max °"),
+                self.rotation_max,
+                label="Rotation",
+                tooltip=tips.ROTATE,
+            ),
+            _row(
+                self.scale,
+                self.scale_min,
+                Label(value="–"),
+                self.scale_max,
+                label="Scale",
+                tooltip=tips.SCALE,
+            ),
+            _row(self.flip, self.flip_direction, label="Flip", tooltip=tips.FLIP),
+            _row(
+                self.noise,
+                Label(value="std"),
+                self.noise_std,
+                label="Noise",
+                tooltip=tips.NOISE,
+            ),
+            _row(
+                self.contrast,
+                self.contrast_min,
+                Label(value="–"),
+                self.contrast_max,
+                label="Contrast",
+                tooltip=tips.CONTRAST,
+            ),
+            _row(
+                self.brightness,
+                self.brightness_min,
+                Label(value="–"),
+                self.brightness_max,
+                label="Brightness",
+                tooltip=tips.BRIGHTNESS,
             ),
         ]
 
         # -- model ----------------------------------------------------------
         mm = "model"
         self.max_stride = binder.bind(
-            ComboBox(choices=[8, 16, 32, 64], label="Max stride", tooltip=tips.MAX_STRIDE), key(f"{mm}.max_stride")
+            ComboBox(
+                choices=[8, 16, 32, 64], label="Max stride", tooltip=tips.MAX_STRIDE
+            ),
+            key(f"{mm}.max_stride"),
         )
         self.output_stride = binder.bind(
-            ComboBox(choices=[1, 2, 4, 8, 16], label="Output stride", tooltip=tips.OUTPUT_STRIDE),
+            ComboBox(
+                choices=[1, 2, 4, 8, 16],
+                label="Output stride",
+                tooltip=tips.OUTPUT_STRIDE,
+            ),
             key(f"{mm}.output_stride"),
         )
-        self.filters = binder.bind(SpinBox(min=4, max=512, label="Filters", tooltip=tips.FILTERS), key(f"{mm}.filters"))
+        self.filters = binder.bind(
+            SpinBox(min=4, max=512, label="Filters", tooltip=tips.FILTERS),
+            key(f"{mm}.filters"),
+        )
         self.filters_rate = binder.bind(
-            FloatSpinBox(min=1.0, max=4.0, step=0.5, label="Filters rate", tooltip=tips.FILTERS_RATE),
+            FloatSpinBox(
+                min=1.0,
+                max=4.0,
+                step=0.5,
+                label="Filters rate",
+                tooltip=tips.FILTERS_RATE,
+            ),
             key(f"{mm}.filters_rate"),
         )
         self.up_interpolate = binder.bind(
-            CheckBox(text="Up-interpolate", tooltip=tips.UP_INTERPOLATE), key(f"{mm}.up_interpolate")
+            CheckBox(text="Up-interpolate", tooltip=tips.UP_INTERPOLATE),
+            key(f"{mm}.up_interpolate"),
         )
-        self.rf_info = Label(value="", label="Receptive field", tooltip=tips.RECEPTIVE_FIELD)
+        self.rf_info = Label(
+            value="", label="Receptive field", tooltip=tips.RECEPTIVE_FIELD
+        )
+        wrap(self.rf_info)
         model_widgets = [
             self.max_stride, self.output_stride, self.filters, self.filters_rate,
             self.up_interpolate, self.rf_info,
@@ -279,7 +424,11 @@ class ModelTab(Container):
     def _on_state_changed(self, key: str) -> None:
         if self._closed or self.kind not in self.state.model_kinds:
             return
-        if key == ALL or key.startswith(self.kind.value + ".") or key == "pipeline.anchor_part":
+        if (
+            key == ALL
+            or key.startswith(self.kind.value + ".")
+            or key == "pipeline.anchor_part"
+        ):
             self._refresh_info()
             self._refresh_enabled()
 
@@ -309,17 +458,33 @@ class ModelTab(Container):
                 self.crop_info.value = str(exc)
             else:
                 self.crop_info.value = (
-                    "Auto: open a project to compute it" if auto is None else f"Auto size: {auto} px"
+                    "Auto: open a project to compute it"
+                    if auto is None
+                    else f"Auto size: {auto} px"
                 )
 
     def _on_profile(self, choice: str) -> None:
-        if choice == NO_PROFILE:
+        if self._refreshing or choice in (NO_PROFILE, None):
             return
-        self.state.load_model(self.kind, load_model_choice(choice, self.kind))
+        try:
+            cfg = load_model_choice(choice, self.kind)
+        except ConfigError as exc:
+            show_error(f"Could not use {choice.partition(':')[2]}: {exc}")
+            return
+        self.state.load_model(self.kind, cfg)
 
     def refresh_profiles(self) -> None:
         """Re-list trained runs (after a run finished or the runs folder changed)."""
-        self.profile.reset_choices()
+        choices = profile_choices(self.state.pipeline.runs_folder, self.kind)
+        current = self.profile.value
+        self._refreshing = True  # re-selecting the shown entry must not reload it
+        try:
+            self.profile.choices = ()  # magicgui appends new items: rebuild to keep the order
+            self.profile.choices = choices
+            values = [value for _, value in choices]
+            self.profile.value = current if current in values else NO_PROFILE
+        finally:
+            self._refreshing = False
 
     def close(self) -> None:
         """Disconnect from the state before the widgets go away (idempotent)."""

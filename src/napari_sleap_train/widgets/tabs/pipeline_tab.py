@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, LineEdit, PushButton, SpinBox
+from magicgui.widgets import (
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSpinBox,
+    Label,
+    LineEdit,
+    PushButton,
+    SpinBox,
+)
 
 from napari_sleap_train.config.model import ModelKind, PipelineKind, PredictOn
 
 from . import tooltips as tips
 from .binding import Binder
-from .sections import add_stretch, compact_combo
+from .sections import add_stretch, compact_combo, wrap
 from .state import ALL, PipelineState
 
 #: label shown for "no anchor part"
@@ -58,11 +67,14 @@ class PipelineTab(Container):
         p = "pipeline"
 
         self.kind = binder.bind(
-            ComboBox(choices=PIPELINE_CHOICES, label="Pipeline", tooltip=tips.PIPELINE), f"{p}.kind"
+            ComboBox(choices=PIPELINE_CHOICES, label="Pipeline", tooltip=tips.PIPELINE),
+            f"{p}.kind",
         )
         self.anchor = binder.bind(
             ComboBox(
-                choices=lambda _w: [(BBOX_CENTER, "")] + [(n, n) for n in node_names(state.project)],
+                choices=lambda _w: (
+                    [(BBOX_CENTER, "")] + [(n, n) for n in node_names(state.project)]
+                ),
                 label="Anchor part",
                 tooltip=tips.ANCHOR,
             ),
@@ -71,18 +83,38 @@ class PipelineTab(Container):
             from_widget=lambda v: v or None,
         )
         self.sigma_centroid = binder.bind(
-            FloatSpinBox(min=0.5, max=50, step=0.25, label="Sigma (centroids)", tooltip=tips.SIGMA_CENTROID),
+            FloatSpinBox(
+                min=0.5,
+                max=50,
+                step=0.25,
+                label="Sigma (centroids)",
+                tooltip=tips.SIGMA_CENTROID,
+            ),
             f"{ModelKind.CENTROID.value}.head.sigma",
         )
         self.sigma_nodes = binder.bind(
-            FloatSpinBox(min=0.5, max=50, step=0.25, label="Sigma (nodes)", tooltip=tips.SIGMA_NODES),
+            FloatSpinBox(
+                min=0.5,
+                max=50,
+                step=0.25,
+                label="Sigma (nodes)",
+                tooltip=tips.SIGMA_NODES,
+            ),
             f"{ModelKind.CENTERED_INSTANCE.value}.head.sigma",
         )
         self.sigma_single = binder.bind(
-            FloatSpinBox(min=0.5, max=50, step=0.25, label="Sigma (nodes)", tooltip=tips.SIGMA_NODES),
+            FloatSpinBox(
+                min=0.5,
+                max=50,
+                step=0.25,
+                label="Sigma (nodes)",
+                tooltip=tips.SIGMA_NODES,
+            ),
             f"{ModelKind.SINGLE_INSTANCE.value}.head.sigma",
         )
-        self.max_instances = SpinBox(min=0, max=1000, label="Max instances", tooltip=tips.MAX_INSTANCES)
+        self.max_instances = SpinBox(
+            min=0, max=1000, label="Max instances", tooltip=tips.MAX_INSTANCES
+        )
         binder.bind(
             self.max_instances,
             f"{p}.max_instances",
@@ -96,21 +128,39 @@ class PipelineTab(Container):
             from_widget=str,
         )
         self.run_prefix = binder.bind(
-            LineEdit(label="Run name prefix", tooltip=tips.RUN_PREFIX), f"{p}.run_name_prefix"
+            LineEdit(label="Run name prefix", tooltip=tips.RUN_PREFIX),
+            f"{p}.run_name_prefix",
         )
         self.predict_on = binder.bind(
-            ComboBox(choices=PREDICT_ON_CHOICES, label="Predict on", tooltip=tips.PREDICT_ON), f"{p}.predict_on"
+            ComboBox(
+                choices=PREDICT_ON_CHOICES, label="Predict on", tooltip=tips.PREDICT_ON
+            ),
+            f"{p}.predict_on",
         )
         self.predict_n = binder.bind(
-            SpinBox(min=1, max=100000, label="Random frames", tooltip=tips.PREDICT_N), f"{p}.predict_n_frames"
+            SpinBox(min=1, max=100000, label="Random frames", tooltip=tips.PREDICT_N),
+            f"{p}.predict_n_frames",
         )
+        # what the choice selects, in plain words (filled in by the dock, which knows the frame)
+        self.predict_info = Label(value="", label="", tooltip=tips.PREDICT_ON)
+        wrap(self.predict_info)
         self.runs_folder.choose_btn.text = "Browse"
         for combo in (self.kind, self.anchor, self.predict_on):
             compact_combo(combo)
-        self.view_inputs = PushButton(text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS)
-        self.save_config = PushButton(text="Save configuration...", tooltip=tips.SAVE_CONFIG)
-        self.load_config = PushButton(text="Load configuration...", tooltip=tips.LOAD_CONFIG)
-        config_row = Container(widgets=[self.save_config, self.load_config], layout="horizontal", labels=False)
+        self.view_inputs = PushButton(
+            text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS
+        )
+        self.save_config = PushButton(
+            text="Save configuration...", tooltip=tips.SAVE_CONFIG
+        )
+        self.load_config = PushButton(
+            text="Load configuration...", tooltip=tips.LOAD_CONFIG
+        )
+        config_row = Container(
+            widgets=[self.save_config, self.load_config],
+            layout="horizontal",
+            labels=False,
+        )
         config_row.margins = (0, 0, 0, 0)
 
         self.form = Container(
@@ -125,6 +175,7 @@ class PipelineTab(Container):
                 self.run_prefix,
                 self.predict_on,
                 self.predict_n,
+                self.predict_info,
             ],
             labels=True,
         )

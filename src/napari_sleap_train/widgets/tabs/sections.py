@@ -63,5 +63,12 @@ def compact_combo(combo, chars: int = 12) -> None:
     from qtpy.QtWidgets import QComboBox
 
     native = combo.native
-    native.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    native.setSizeAdjustPolicy(
+        QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+    )
     native.setMinimumContentsLength(chars)
+
+
+def wrap(label) -> None:
+    """Let a magicgui Label wrap its text instead of widening the dock."""
+    label.native.setWordWrap(True)

@@ -101,7 +101,9 @@ class PipelineState:
     def _resolve(self, key: str) -> tuple[Any, str]:
         scope, _, path = key.partition(".")
         if not path:
-            raise UnknownSettingError(f"Setting key {key!r} needs a scope, e.g. 'pipeline.{key}'")
+            raise UnknownSettingError(
+                f"Setting key {key!r} needs a scope, e.g. 'pipeline.{key}'"
+            )
         if scope == "pipeline":
             obj: Any = self._pipeline
         else:
@@ -202,9 +204,13 @@ class PipelineState:
         return cfg
 
     def _fill_models(self) -> None:
-        missing = [k for k in self._pipeline.kind.model_kinds if k not in self._pipeline.models]
+        missing = [
+            k for k in self._pipeline.kind.model_kinds if k not in self._pipeline.models
+        ]
         if missing:
             defaults = _default_models(self._pipeline.kind)
             for k in missing:
-                self._pipeline.models[k] = copy.deepcopy(defaults.get(k, TrainingConfig(kind=k)))
+                self._pipeline.models[k] = copy.deepcopy(
+                    defaults.get(k, TrainingConfig(kind=k))
+                )
         self._pipeline.sync_shared()

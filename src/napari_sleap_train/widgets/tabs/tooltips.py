@@ -62,7 +62,9 @@ PATIENCE = (
 )
 PLATEAU_PATIENCE = "Lower the learning rate when the validation loss has not improved for this many epochs."
 PLATEAU_FACTOR = "Multiply the learning rate by this factor when the validation loss stops improving."
-TIME_LIMIT = "Stop after this many minutes and keep the best model so far. 0 means no limit."
+TIME_LIMIT = (
+    "Stop after this many minutes and keep the best model so far. 0 means no limit."
+)
 
 ROTATE = "Randomly rotate each example by up to this many degrees either way."
 SCALE = "Randomly zoom each example in or out between these factors."
@@ -76,7 +78,9 @@ MAX_STRIDE = (
     "(bigger receptive field) but needs input sizes that are multiples of it."
 )
 OUTPUT_STRIDE = "Confidence maps are this many times smaller than the input. 1 or 2 is most precise."
-FILTERS = "Number of feature channels of the first layer. More can learn more but is slower."
+FILTERS = (
+    "Number of feature channels of the first layer. More can learn more but is slower."
+)
 FILTERS_RATE = "Channels grow by this factor at each deeper level."
 UP_INTERPOLATE = "Upsample with interpolation (faster, fewer weights) instead of learned transposed convolutions."
 RECEPTIVE_FIELD = (
