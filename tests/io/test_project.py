@@ -35,7 +35,7 @@ def _visible_counts(labels: sio.Labels):
     for lf in labels:
         used = {id(u.from_predicted) for u in lf.user_instances if u.from_predicted is not None}
         pred += [p for p in lf.predicted_instances if id(p) not in used]
-    n_pts = lambda insts: int(sum((~np.isnan(i.numpy()).any(axis=1)).sum() for i in insts))  # noqa: E731
+    n_pts = lambda insts: int(sum((~np.isnan(i.numpy()).any(axis=1)).sum() for i in insts))
     return len(user), len(pred), n_pts(user), n_pts(pred)
 
 

@@ -9,7 +9,11 @@ import pytest
 import sleap_io as sio
 
 from napari_sleap_train.io.errors import VideoAccessError
-from napari_sleap_train.io.video import VideoArray, candidate_video_paths, resolve_video_path
+from napari_sleap_train.io.video import (
+    VideoArray,
+    candidate_video_paths,
+    resolve_video_path,
+)
 
 
 def _touch(path):

@@ -99,7 +99,11 @@ def _is_layer_list(layers: Any) -> bool:
 
 def refresh_layers(project: SleapProject, layers: Any, roles: Iterable[str]) -> LayerRefresh:
     """See :meth:`SleapProject.refresh_layers`."""
-    from napari_sleap_train.io.layers import labels_layer, prediction_layers, skeleton_layer
+    from napari_sleap_train.io.layers import (
+        labels_layer,
+        prediction_layers,
+        skeleton_layer,
+    )
 
     roles = tuple(roles)
     current = project.bind_layers(layers)

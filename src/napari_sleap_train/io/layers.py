@@ -27,7 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, VIDEO_INDEX_KEY, SleapProject
+from napari_sleap_train.io.project import (
+    PROJECT_KEY,
+    ROLE_KEY,
+    VIDEO_INDEX_KEY,
+    SleapProject,
+)
 
 LayerData = tuple[Any, dict[str, Any], str]
 

@@ -26,7 +26,11 @@ import numpy as np
 import pandas as pd
 import sleap_io as sio
 
-from napari_sleap_train.io.errors import PredictionsError, SleapEditWarning, SleapFileError
+from napari_sleap_train.io.errors import (
+    PredictionsError,
+    SleapEditWarning,
+    SleapFileError,
+)
 from napari_sleap_train.io.layer_tables import (
     InstanceRef,
     edge_vectors,
