@@ -59,7 +59,7 @@ def test_row_edges_match_the_readers_edges(shared_data):
     got = edge_vectors_from_rows(data, codes, feats["instance"].to_numpy(), edges, False)
     ref = edge_vectors(list(project._user_refs.values()), False)
     assert got.shape == ref.shape
-    key = lambda v: v.reshape(len(v), -1)[np.lexsort(v.reshape(len(v), -1).T[::-1])]  # noqa: E731
+    key = lambda v: v.reshape(len(v), -1)[np.lexsort(v.reshape(len(v), -1).T[::-1])]
     np.testing.assert_allclose(key(got), key(ref))
     assert frame_codes(np.array([[2, 7, 0, 0]]), True)[0] == (2 << 32) + 7
 
