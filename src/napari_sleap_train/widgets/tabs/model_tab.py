@@ -163,7 +163,7 @@ class ModelTab(Container):
                 to_widget=lambda v: self.crop_size.value if v is None else int(v),
                 from_widget=lambda v: None if self.crop_auto.value else int(v),
             )
-            self.crop_info = Label(value="", tooltip=tips.CROP_SIZE)
+            self.crop_info = Label(value="", label="", tooltip=tips.CROP_SIZE)
             wrap(self.crop_info)
             data_widgets += [
                 _row(
@@ -172,7 +172,7 @@ class ModelTab(Container):
                     label="Crop size",
                     tooltip=tips.CROP_SIZE,
                 ),
-                _row(self.crop_info, label=""),
+                self.crop_info,
             ]
         self.validation = binder.bind(
             FloatSpinBox(
