@@ -447,3 +447,18 @@ def test_finished_run_appears_in_the_profile_picker(docked):
     tab.profile.value = f"run:{run}"
     assert tab.epochs.value == 7 and tab.filters.value == 48
     assert dock.state.model(ModelKind.CENTROID).profile == run.name
+
+
+def test_editing_points_moves_the_boxes(docked, qtbot):
+    viewer, dock = docked
+    frame = _labeled_frames(dock)[0]
+    viewer.dims.set_current_step(0, frame)
+    layer = viewer.layers[CROP_BOXES]
+    before = anchor_points(dock.project.labeled_instances(0, frame), None)
+    _wait_for(qtbot, lambda: np.allclose(_centers_xy(layer), before))
+    labels = next(lyr for lyr in viewer.layers if lyr.metadata.get("sleap_role") == "labels")
+    data = np.array(labels.data)
+    on_frame = np.rint(data[:, 0]) == frame
+    data[on_frame, 2] += 10.0  # drag every point of this frame 10 px to the right
+    labels.data = data
+    _wait_for(qtbot, lambda: np.allclose(_centers_xy(layer), before + [10.0, 0.0]))
