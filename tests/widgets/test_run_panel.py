@@ -223,7 +223,7 @@ def test_gui_stays_responsive_during_fast_run(qtbot, panel: RunPanel, fake_engin
 def _write_predictions(project: sio.Labels, path: Path, shift: float = 3.0) -> Path:
     """Predictions for frame 0 (both instances, shifted) and frame 5 of the project's video."""
     skeleton, video = project.skeletons[0], project.videos[0]
-    user = [inst.numpy() for inst in project.labeled_frames[0].instances]
+    user = [inst.numpy() for inst in project.labeled_frames[0].user_instances]
     frames = []
     for frame_idx in (0, 5):
         instances = [
@@ -283,9 +283,18 @@ def test_predictions_come_back_as_layer(qtbot, project_viewer, fake_engine: Fake
     wait_done(qtbot, widget)
     assert [la.name for la in viewer.layers].count(name) == 1
     assert viewer.layers[name].data.shape == (8, 3)
-    # the opened project's labels are not modified by showing predictions (the merge
-    # works on a copy), so the second merge found no older predictions to replace
-    assert not any("replacing" in msg for _, msg in notes)
+    # the predictions were merged into the opened project (so saving keeps them):
+    # the second run replaced the first run's predictions on the same frames
+    assert any("4 predicted instance(s) on 2 frame(s), replacing 4 older prediction(s)" in msg for _, msg in notes)
+    predicted = [inst for lf in project.labels.labeled_frames for inst in lf.predicted_instances]
+    assert len(predicted) == 4
+    saved = project.save(tmp_path / "saved.slp")
+    import sleap_io as sio
+    back = sio.load_slp(str(saved))
+    assert sum(len(lf.predicted_instances) for lf in back.labeled_frames) == 4
+    assert sum(len(lf.user_instances) for lf in back.labeled_frames) == sum(
+        len(lf.user_instances) for lf in project.labels.labeled_frames
+    )
     widget.shutdown()
 
 

@@ -1,17 +1,11 @@
 """Bring the results of a run back into the viewer.
 
 When the child reports a :class:`~napari_sleap_train.runner.events.Predictions`
-event, :func:`show_predictions` reads the new ``.slp``, merges its predicted
-instances into the project's labels with
-:func:`~napari_sleap_train.predictions.merge.merge_with_report` (SLEAP's rules:
-new predictions replace older ones on the same frame, user instances are never
-touched) and shows the merged predictions as the ``"<project> predictions"``
-Points layer (plus its skeleton), built by the io layer functions so they look
-exactly like the layers of a project opened from disk. An existing layer of
-that name is replaced in place (same position in the layer list).
-
-The predictions layers keep the opened project in ``metadata["sleap_project"]``
-so the training widget and the writer keep working on the user's project.
+event, :func:`show_predictions` merges the new ``.slp`` into the opened project
+(SLEAP's rules: new predictions replace older ones on the same frame, user
+instances are never touched) and updates the ``"<project> predictions"`` Points
+layer (plus its skeleton) through the io layer, so they look exactly like the
+layers of a project opened from disk and saving the project includes them.
 """
 
 from __future__ import annotations
@@ -24,8 +18,8 @@ import sleap_io as sio
 from napari.layers import Layer
 
 from napari_sleap_train.io.layers import project_layer_data
-from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, SleapProject
-from napari_sleap_train.predictions.merge import MergeError, MergeResult, merge_with_report
+from napari_sleap_train.io.errors import PredictionsError
+from napari_sleap_train.io.project import ROLE_KEY, SleapProject
 
 PREDICTION_ROLES = ("predictions_skeleton", "predictions")
 
@@ -67,12 +61,13 @@ def load_predictions(path: str | Path) -> sio.Labels:
         raise ResultsError(f"The predictions file {path.name} could not be read ({type(exc).__name__}: {exc}).") from exc
 
 
-def _project_layers(viewer: Any, project: SleapProject) -> list[Layer]:
-    return [layer for layer in viewer.layers if layer.metadata.get(PROJECT_KEY) is project]
-
-
 def show_predictions(viewer: Any, path: str | Path, project: SleapProject | None) -> ShownPredictions:
-    """Merge the predictions at ``path`` into ``project``'s labels and show them as layers.
+    """Merge the predictions at ``path`` into ``project`` and show them as layers.
+
+    With a project, the predictions are merged into it in place
+    (:meth:`SleapProject.add_predictions`: SLEAP's rules, user instances never
+    touched), so a later save writes them too, and the project's predictions
+    layers are updated in place or added below its labels layer.
 
     Parameters
     ----------
@@ -89,58 +84,45 @@ def show_predictions(viewer: Any, path: str | Path, project: SleapProject | None
     ResultsError
         The file cannot be read or its predictions do not fit the project.
     """
-    predicted = load_predictions(path)
-    if project is None:
-        view = SleapProject(predicted, path)
-        result = MergeResult(labels=predicted, n_frames=len(predicted.labeled_frames),
-                             n_instances=sum(len(lf.predicted_instances) for lf in predicted.labeled_frames))
-        owner = view
-        name = view.name
-    else:
+    if project is not None:
         try:
-            result = merge_with_report(project.labels, predicted)
-        except MergeError as exc:
-            raise ResultsError(f"The predictions do not fit {project.name}: {exc}") from exc
-        # A throw-away project over the merged labels builds the layer data the
-        # same way the reader does; the layers then point at the user's project.
-        view = SleapProject(result.labels, project.path)
-        owner = project
-        name = project.name
+            update = project.add_predictions(path)
+        except PredictionsError as exc:
+            raise ResultsError(f"The predictions of this run cannot be shown: {exc}") from exc
+        refresh = project.refresh_layers(viewer.layers)
+        return ShownPredictions(
+            layers=[*refresh.updated, *refresh.added],
+            n_frames=update.n_frames, n_instances=update.n_instances,
+            n_replaced=update.n_replaced, n_duplicates=update.n_duplicates,
+            merged_labels=project.labels,
+        )
 
-    layer_data = [item for item in project_layer_data(view) if item[1]["metadata"].get(ROLE_KEY) in PREDICTION_ROLES]
-    shown = ShownPredictions(n_frames=result.n_frames, n_instances=result.n_instances,
-                             n_replaced=result.n_replaced, n_duplicates=len(result.duplicates),
-                             merged_labels=result.labels)
-    if not layer_data:
-        return shown
-
-    siblings = _project_layers(viewer, owner) if project is not None else []
-    labels_layer = next((la for la in siblings if la.metadata.get(ROLE_KEY) == "labels"), None)
-    for data, kwargs, kind in layer_data:
-        role = kwargs["metadata"][ROLE_KEY]
+    predicted = load_predictions(path)
+    view = SleapProject(predicted, path)
+    shown = ShownPredictions(
+        n_frames=len(predicted.labeled_frames),
+        n_instances=sum(len(lf.predicted_instances) for lf in predicted.labeled_frames),
+        merged_labels=predicted,
+    )
+    for data, kwargs, kind in project_layer_data(view):
+        role = kwargs["metadata"].get(ROLE_KEY)
+        if role not in PREDICTION_ROLES:
+            continue
         kwargs = dict(kwargs)
-        kwargs["metadata"] = {**kwargs["metadata"], PROJECT_KEY: owner}
-        kwargs["name"] = f"{name} predictions" if role == "predictions" else f"{name} predictions skeleton"
-        if role == "predictions" and labels_layer is not None and len(labels_layer.data):
-            kwargs["size"] = float(labels_layer.size.mean())  # match what the user chose
-        layer = Layer.create(data, kwargs, kind)
-        shown.layers.append(_replace_or_insert(viewer, layer, siblings, role, labels_layer))
+        kwargs["name"] = f"{view.name} predictions" if role == "predictions" else f"{view.name} predictions skeleton"
+        shown.layers.append(_replace_or_insert(viewer, Layer.create(data, kwargs, kind)))
     return shown
 
 
-def _replace_or_insert(viewer: Any, layer: Layer, siblings: list[Layer], role: str, labels_layer: Layer | None) -> Layer:
-    """Put ``layer`` where the old layer of the same role was, else below the labels."""
-    old = next((la for la in siblings if la.metadata.get(ROLE_KEY) == role and la in viewer.layers), None)
+def _replace_or_insert(viewer: Any, layer: Layer) -> Layer:
+    """Put ``layer`` where an old layer of the same name was, else on top."""
+    old = next((la for la in viewer.layers if la.name == layer.name), None)
     if old is None:
-        old = next((la for la in viewer.layers if la.name == layer.name), None)
-    if old is not None:
-        index = viewer.layers.index(old)
-        layer.visible = old.visible
-        layer.opacity = old.opacity
-        viewer.layers.remove(old)
-        viewer.layers.insert(index, layer)
-    elif labels_layer is not None and labels_layer in viewer.layers:
-        viewer.layers.insert(viewer.layers.index(labels_layer), layer)
-    else:
         viewer.layers.append(layer)
+        return layer
+    index = viewer.layers.index(old)
+    layer.visible = old.visible
+    layer.opacity = old.opacity
+    viewer.layers.remove(old)
+    viewer.layers.insert(index, layer)
     return layer
