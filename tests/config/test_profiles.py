@@ -4,10 +4,13 @@ import shutil
 
 import pytest
 
-from napari_sleap_train.config.model import ModelKind, PipelineKind, TrainingConfig
+from napari_sleap_train.config import profiles
+from napari_sleap_train.config.model import LRSchedule, ModelKind, PipelineKind, TrainingConfig
 from napari_sleap_train.config.profiles import (
     PROFILES,
     default_pipeline,
+    default_profile_name,
+    detect_hardware,
     get_profile,
     list_profiles,
     list_trained_runs,
@@ -29,8 +32,9 @@ def test_baseline_values_match_sleap():
     assert (large.model.max_stride, large.model.filters, large.model.filters_rate) == (32, 24, 1.5)
     single = PROFILES["baseline_large_rf.single"]
     assert (single.kind, single.model.max_stride, single.model.filters) == (ModelKind.SINGLE_INSTANCE, 32, 32)
-    for cfg in PROFILES.values():
-        assert cfg.optimization.optimizer == "adam" and cfg.optimization.learning_rate == pytest.approx(1e-4)
+    for name, cfg in PROFILES.items():
+        if name.startswith("baseline"):
+            assert cfg.optimization.optimizer == "adam" and cfg.optimization.learning_rate == pytest.approx(1e-4)
         assert cfg.optimization.batch_size == 4
 
 
@@ -41,9 +45,13 @@ def test_large_rf_profiles_see_more():
 
 
 def test_list_profiles_by_kind():
-    assert list_profiles(ModelKind.CENTROID) == ["baseline.centroid"]
-    assert list_profiles("centered_instance") == ["baseline_medium_rf.topdown", "baseline_large_rf.topdown"]
-    assert list_profiles(ModelKind.SINGLE_INSTANCE) == ["baseline_medium_rf.single", "baseline_large_rf.single"]
+    assert list_profiles(ModelKind.CENTROID) == ["baseline.centroid", "cpu.centroid"]
+    assert list_profiles("centered_instance") == [
+        "baseline_medium_rf.topdown", "baseline_large_rf.topdown", "cpu.centered_instance"
+    ]
+    assert list_profiles(ModelKind.SINGLE_INSTANCE) == [
+        "baseline_medium_rf.single", "baseline_large_rf.single", "cpu.single"
+    ]
 
 
 def test_get_profile_is_a_fresh_copy():
@@ -61,9 +69,10 @@ def test_get_profile_is_a_fresh_copy():
 def test_default_pipelines(hardware):
     td = default_pipeline(PipelineKind.TOP_DOWN, hardware)
     assert [c.kind for c in td.ordered_models()] == [ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE]
+    lr = {"cpu": 1e-3, "gpu": 1e-4}[hardware]
     for cfg in td.ordered_models():
         assert cfg.optimization.early_stopping.patience == 15
-        assert cfg.optimization.learning_rate == pytest.approx(1e-4) and cfg.optimization.batch_size == 4
+        assert cfg.optimization.learning_rate == pytest.approx(lr) and cfg.optimization.batch_size == 4
     single = default_pipeline("single-instance", hardware)
     assert list(single.models) == [ModelKind.SINGLE_INSTANCE]
     # pipelines do not share config objects with PROFILES or each other
@@ -73,11 +82,56 @@ def test_default_pipelines(hardware):
         default_pipeline(PipelineKind.TOP_DOWN, "tpu")
 
 
+def test_cpu_profiles_are_the_default_without_a_gpu(monkeypatch):
+    monkeypatch.setattr(profiles, "_has_nvidia_gpu", lambda: False)
+    monkeypatch.setattr(profiles, "_has_metal", lambda: False)
+    monkeypatch.delenv(profiles.HARDWARE_ENV, raising=False)
+    assert detect_hardware() == "cpu"
+    td = default_pipeline()  # hardware="auto"
+    assert [c.profile for c in td.ordered_models()] == ["cpu.centroid", "cpu.centered_instance"]
+    assert default_pipeline("single-instance").models[ModelKind.SINGLE_INSTANCE].profile == "cpu.single"
+    assert default_profile_name(ModelKind.CENTROID) == "cpu.centroid"
+    # with a GPU the SLEAP baselines are the default; the user may still force either
+    monkeypatch.setattr(profiles, "_has_nvidia_gpu", lambda: True)
+    assert detect_hardware() == "gpu"
+    assert [c.profile for c in default_pipeline().ordered_models()] == [
+        "baseline.centroid", "baseline_medium_rf.topdown"
+    ]
+    assert default_pipeline(hardware="cpu").models[ModelKind.CENTROID].profile == "cpu.centroid"
+    monkeypatch.setenv(profiles.HARDWARE_ENV, "cpu")
+    assert detect_hardware() == "cpu"
+
+
+def test_cpu_recipe_values():
+    c, ci = get_profile("cpu.centroid"), get_profile("cpu.centered_instance")
+    # centroid on quarter-size frames, output stride 4; centered instance at full resolution, stride 2
+    assert (c.data.input_scaling, c.model.output_stride, ci.data.input_scaling, ci.model.output_stride) == (
+        0.25, 4, 1.0, 2
+    )
+    for cfg in (c, ci, get_profile("cpu.single")):
+        opt = cfg.optimization
+        assert (cfg.model.filters, cfg.model.filters_rate) == (16, 1.5)
+        assert opt.optimizer == "adamw" and opt.lr_schedule == LRSchedule.COSINE and opt.warmup_epochs == 1
+        assert opt.batches_per_epoch == 50 and opt.learning_rate == pytest.approx(1e-3)
+        assert cfg.augmentation.rotate and cfg.augmentation.rotation_max_angle == 180
+    # the budget goes 40/60 to the two top-down models
+    assert c.optimization.time_share == pytest.approx(0.4) and ci.optimization.time_share == pytest.approx(0.6)
+
+
 def test_every_profile_round_trips_through_sleap_json(tmp_path):
     for name in PROFILES:
         cfg = get_profile(name)
         cfg.profile = None  # not part of SLEAP's format
-        assert read_sleap_config(write_sleap_config(cfg, tmp_path / f"{name}.json")) == cfg
+        back = read_sleap_config(write_sleap_config(cfg, tmp_path / f"{name}.json"))
+        if name.startswith("cpu."):
+            # SLEAP's format has no cosine schedule, warm-up, weight decay or time share:
+            # everything else (network, data, augmentation, head) survives.
+            assert (back.model, back.data, back.head, back.augmentation) == (
+                cfg.model, cfg.data, cfg.head, cfg.augmentation
+            )
+            assert back.optimization.learning_rate == cfg.optimization.learning_rate
+            continue
+        assert back == cfg
 
 
 def test_load_training_config_reads_both_formats(tmp_path, shared_data):

@@ -34,7 +34,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("project", metavar="PROJECT.slp", help="the SLEAP project (.slp or .pkg.slp)")
     p.add_argument("--pipeline", choices=["top-down", "single-instance"], default="top-down")
     p.add_argument("--profile", action="append", default=[], metavar="NAME",
-                   help="built-in profile for the model of its kind (repeatable, e.g. baseline.centroid)")
+                   help="built-in profile for the model of its kind (repeatable, e.g. baseline.centroid); "
+                        "default: the cpu.* profiles when no GPU is found, else the baseline ones")
     p.add_argument("--config", action="append", default=[], metavar="CFG.json",
                    help="training config (ours or SLEAP's training_config.json) for the model of its kind "
                         "(repeatable)")
@@ -44,7 +45,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs")
-    p.add_argument("--time-limit", type=float, default=None, metavar="MIN", help="wall-time limit per model")
+    p.add_argument("--time-limit", type=float, default=None, metavar="MIN",
+                   help="wall-time budget of the whole pipeline in minutes (data preparation included), "
+                        "split between the models (cpu profiles: 40%% centroid, 60%% centered instance); "
+                        "each model stops in time keeping its best checkpoint")
+    p.add_argument("--model-time-limit", type=float, default=None, metavar="MIN",
+                   help="wall-time limit of each model's training in minutes")
+    p.add_argument("--snapshot-minutes", default=None, metavar="M[,M...]",
+                   help="also keep copies of each model's best checkpoint at these minutes of the pipeline "
+                        "budget (best_model.at<M>min.keras; e.g. 5,10)")
     p.add_argument("--batches-per-epoch", type=int, default=None, help="batches per epoch (default: one pass)")
     p.add_argument("--device", default="auto", help="auto, cpu or gpu:N (default: auto)")
     p.add_argument("--anchor-part", default=None, help="node the crops centre on (default: bounding-box middle)")
@@ -76,7 +85,9 @@ def build_job(args: argparse.Namespace):
         raise TrainCliError(f"project file not found: {project}")
     kind = PipelineKind(args.pipeline)
     try:
-        pipeline = default_pipeline(kind, "gpu" if args.device.startswith("gpu") else "cpu")
+        device = args.device.strip().lower()
+        hardware = "gpu" if device.startswith("gpu") else ("cpu" if device == "cpu" else "auto")
+        pipeline = default_pipeline(kind, hardware)
         chosen = [get_profile(name) for name in args.profile]
         chosen += [load_training_config(path) for path in args.config]
     except ConfigError as exc:
@@ -92,6 +103,11 @@ def build_job(args: argparse.Namespace):
             raise TrainCliError(f"{name} must be at least 1, got {value}")
     if args.learning_rate is not None and not args.learning_rate > 0:
         raise TrainCliError(f"--learning-rate must be positive, got {args.learning_rate}")
+    for name, value in (("--time-limit", args.time_limit), ("--model-time-limit", args.model_time_limit)):
+        if value is not None and not value > 0:
+            raise TrainCliError(f"{name} must be a positive number of minutes, got {value}")
+    pipeline.time_limit_minutes = args.time_limit
+    pipeline.snapshot_minutes = _minutes_list(args.snapshot_minutes)
     for cfg in pipeline.models.values():
         opt = cfg.optimization
         if args.epochs is not None:
@@ -102,8 +118,8 @@ def build_job(args: argparse.Namespace):
             opt.learning_rate = args.learning_rate
         if args.patience is not None:
             opt.early_stopping.patience = args.patience
-        if args.time_limit is not None:
-            opt.time_limit_minutes = args.time_limit
+        if args.model_time_limit is not None:
+            opt.time_limit_minutes = args.model_time_limit
         if args.batches_per_epoch is not None:
             opt.batches_per_epoch = args.batches_per_epoch
     if args.anchor_part is not None:
@@ -115,6 +131,18 @@ def build_job(args: argparse.Namespace):
     job = TrainJob(labels_path=str(project.resolve()), pipeline=pipeline, runs_folder=str(runs.resolve()))
     job.predict_frames = _predict_frames(args.predict, project)
     return job
+
+
+def _minutes_list(text: str | None) -> list[float]:
+    if not text:
+        return []
+    try:
+        values = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise TrainCliError(f"--snapshot-minutes takes minutes separated by commas (e.g. 5,10), got {text!r}") from None
+    if any(not v > 0 for v in values):
+        raise TrainCliError(f"--snapshot-minutes must be positive minutes, got {text!r}")
+    return values
 
 
 def _predict_frames(text: str, project: Path) -> list[tuple[int, int]]:

@@ -153,6 +153,7 @@ class OptimizationConfig:
     plateau: PlateauConfig = field(default_factory=PlateauConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     time_limit_minutes: float | None = None  # stop (keeping best) after this wall time
+    time_share: float = 1.0  # relative share of a pipeline time budget (PipelineConfig.time_limit_minutes)
     hard_keypoint_mining: bool = False
     seed: int = 0
 
@@ -219,6 +220,12 @@ class PipelineConfig:
     predict_on: PredictOn = PredictOn.SUGGESTED_FRAMES
     predict_n_frames: int = 20
     device: str = "auto"  # "auto", "cpu", "gpu:0", "gpu:1", ...
+    #: Wall-time budget of the whole pipeline (data preparation and every model);
+    #: split between the models by their ``optimization.time_share``.
+    time_limit_minutes: float | None = None
+    #: Keep copies of each model's best checkpoint at these minutes of the
+    #: pipeline budget (scaled to each model's share when a budget is set).
+    snapshot_minutes: list[float] = field(default_factory=list)
 
     def sync_shared(self) -> None:
         """Copy pipeline-level settings (anchor part) into the model configs."""

@@ -3,7 +3,10 @@
 :class:`TrainingMonitor` is the only callback the training loop needs:
 
 * per batch: a ``Batch`` event (the batch's own loss, not Keras's running
-  mean), the ``set_lr`` / ``stop`` / ``cancel`` commands, the wall-time limit;
+  mean), the ``set_lr`` / ``stop`` / ``cancel`` commands, the wall-time limit
+  (the model's own ``time_limit_minutes`` and/or a deadline given by the
+  pipeline's budget), the cosine schedule (which decays over the time budget
+  when there is one) and best-model snapshots at chosen minutes;
 * per epoch: learning-rate plateau or cosine schedule, early stopping, the best
   and latest checkpoints, a row of ``training_log.csv`` and an ``Epoch`` event
   with ETA and plateau counters.
@@ -16,7 +19,9 @@ holds the state a resumed run must restore.
 from __future__ import annotations
 
 import csv
+import json
 import math
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +29,7 @@ from pathlib import Path
 import keras
 
 from napari_sleap_train.config.model import LRSchedule, OptimizationConfig
+from napari_sleap_train.engine.budget import Snapshot
 from napari_sleap_train.engine.protocol import Channel
 from napari_sleap_train.engine.schedule import EarlyStopping, Plateau, cosine_lr
 from napari_sleap_train.runner.events import Batch, Checkpoint, Epoch
@@ -32,6 +38,7 @@ BEST_MODEL = "best_model.keras"
 LATEST_MODEL = "latest_model.keras"
 TRAINING_LOG = "training_log.csv"
 LOG_FIELDS = ("epoch", "loss", "val_loss", "lr", "time")
+SNAPSHOTS = "snapshots.json"
 
 
 @dataclass
@@ -77,6 +84,13 @@ class TrainingMonitor(keras.callbacks.Callback):
         Rows of an earlier ``training_log.csv`` to restore state from (resume).
     save_checkpoints
         Write ``best_model.keras`` / ``latest_model.keras`` (off in unit tests).
+    deadline
+        ``time.monotonic()`` value at which training stops (a share of the
+        pipeline's time budget); combined with ``opt.time_limit_minutes``.
+    snapshots
+        Best-model copies to take at given training times (see :class:`Snapshot`).
+    batches_per_epoch
+        Batches in an epoch, so the cosine schedule can move every batch.
     """
 
     def __init__(
@@ -88,6 +102,9 @@ class TrainingMonitor(keras.callbacks.Callback):
         initial_epoch: int = 0,
         history: list[dict[str, float]] | None = None,
         save_checkpoints: bool = True,
+        deadline: float | None = None,
+        snapshots: list[Snapshot] | None = None,
+        batches_per_epoch: int | None = None,
     ):
         super().__init__()
         self.model_name = model_name
@@ -96,6 +113,15 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.opt = opt
         self.initial_epoch = initial_epoch
         self.save_checkpoints = save_checkpoints
+        self.deadline = deadline
+        self.pending_snapshots = sorted(snapshots or [], key=lambda s: s.seconds)
+        self.snapshots_taken: list[dict] = []
+        self.batches_per_epoch = batches_per_epoch
+        self._warmup_end: float | None = None  # elapsed seconds when the cosine warm-up ended
+        # Seconds from an epoch's last batch to the end of its validation and
+        # checkpoints: a time-limited run stops that much early to end on time.
+        self._tail = 0.0
+        self._last_batch_end = time.monotonic()
         es, pl = opt.early_stopping, opt.plateau
         self.early = EarlyStopping(es.patience, es.min_delta, es.enabled)
         self.plateau = Plateau(
@@ -127,27 +153,72 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.model.stop_training = True
 
     def _time_left(self) -> float | None:
-        if self.opt.time_limit_minutes is None:
-            return None
-        return self.opt.time_limit_minutes * 60.0 - self.elapsed
+        """Seconds until the time limit or deadline (``None``: no limit)."""
+        left = []
+        if self.opt.time_limit_minutes is not None:
+            left.append(self.opt.time_limit_minutes * 60.0 - self.elapsed)
+        if self.deadline is not None:
+            left.append(self.deadline - time.monotonic())
+        return min(left) if left else None
+
+    def _time_fraction(self) -> float:
+        """Share of the time budget used since the warm-up ended (0 without a limit)."""
+        left = self._time_left()
+        if left is None or self._warmup_end is None:
+            return 0.0
+        used = self.elapsed - self._warmup_end
+        total = used + max(left, 0.0)
+        return 1.0 if total <= 0 else min(1.0, used / total)
+
+    def _take_snapshots(self, final: bool = False) -> None:
+        """Copy the best model for every snapshot whose time has come (all at the end).
+
+        Before the first epoch ends there is no best model yet; a snapshot due
+        then is taken as soon as there is one.
+        """
+        best = self.run_dir / BEST_MODEL
+        while self.pending_snapshots and (final or self.elapsed >= self.pending_snapshots[0].seconds):
+            if not self.save_checkpoints:
+                self.pending_snapshots.clear()
+                return
+            if not best.exists():
+                if final:
+                    return
+                break  # no best model yet (before the first epoch ended): take it when there is one
+            snap = self.pending_snapshots.pop(0)
+            shutil.copyfile(best, self.run_dir / snap.name)
+            self.snapshots_taken.append({
+                "file": snap.name, "label": snap.label, "requested_seconds": round(snap.seconds, 3),
+                "elapsed_seconds": round(self.elapsed, 3), "best_epoch": self.early.best_epoch,
+                "best_val_loss": self.early.best if math.isfinite(self.early.best) else None,
+                "training_ended": final,
+            })
+            (self.run_dir / SNAPSHOTS).write_text(json.dumps(self.snapshots_taken, indent=2) + "\n")
 
     # ------------------------------------------------------------ hooks
     def on_train_begin(self, logs=None):
         self.channel.check_cancel()
         self._t0 = time.monotonic()
+        if self.initial_epoch >= self.opt.warmup_epochs:
+            self._warmup_end = self.elapsed  # no warm-up left (or none at all)
         if self.opt.lr_schedule == LRSchedule.COSINE:
             _set_lr(self.model, self._cosine(self.initial_epoch))
 
-    def _cosine(self, epoch: int) -> float:
+    def on_train_end(self, logs=None):
+        self._take_snapshots(final=True)
+
+    def _cosine(self, epoch: float) -> float:
         return cosine_lr(
             epoch, self.opt.epochs, self.opt.learning_rate, self.opt.warmup_epochs,
-            self.opt.plateau.min_lr,
+            self.opt.plateau.min_lr, self._time_fraction(),
         )
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = int(epoch)
         self._epoch_t0 = time.monotonic()
         self._prev_mean = 0.0
+        if self._warmup_end is None and epoch >= self.opt.warmup_epochs:
+            self._warmup_end = self.elapsed
         if self.opt.lr_schedule == LRSchedule.COSINE:
             _set_lr(self.model, self._cosine(epoch))
 
@@ -158,6 +229,10 @@ class TrainingMonitor(keras.callbacks.Callback):
         lr = self.channel.take_learning_rate()
         if lr is not None:
             _set_lr(self.model, lr)
+        elif batch > 0 and self.opt.lr_schedule == LRSchedule.COSINE and self.batches_per_epoch:
+            # Move within the epoch too: epochs are long on CPU and a time
+            # budget may end mid-epoch.
+            _set_lr(self.model, self._cosine(self._epoch + batch / self.batches_per_epoch))
 
     def on_train_batch_end(self, batch, logs=None):
         self.channel.check_cancel()
@@ -171,8 +246,11 @@ class TrainingMonitor(keras.callbacks.Callback):
         if self.channel.stop_requested.is_set():
             self._request_stop("stopped")
         left = self._time_left()
-        if left is not None and left <= 0:
+        if left is not None and left <= self._tail:
             self._request_stop("time_limit")
+        if self.pending_snapshots:
+            self._take_snapshots()
+        self._last_batch_end = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -192,6 +270,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         if self.save_checkpoints:
             self.model.save(self.run_dir / LATEST_MODEL)
         self._append_log(epoch, train_loss, val_loss, lr)
+        if self.pending_snapshots:
+            self._take_snapshots()
 
         next_lr = self.plateau.update(val_loss, lr)
         if next_lr != lr:
@@ -200,7 +280,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         if self.early.should_stop:
             self._request_stop("early_stopping")
         left = self._time_left()
-        if left is not None and left <= 0:
+        self._tail = max(self._tail, time.monotonic() - self._last_batch_end)
+        if left is not None and left <= self._tail:
             self._request_stop("time_limit")
 
         mean_epoch = sum(self._epoch_times[-5:]) / len(self._epoch_times[-5:])

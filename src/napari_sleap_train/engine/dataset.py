@@ -197,19 +197,25 @@ def make_datasets(maker: ExampleMaker, batch_size: int, batches_per_epoch: int |
     train = train.map(_map_fn(maker, augment=True), num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
     if per_instance:
         train = train.unbatch().shuffle(max(8, 4 * batch_size), seed=seed)
-    train = train.batch(batch_size, drop_remainder=False).prefetch(tf.data.AUTOTUNE).with_options(options)
+    # Full batches only (the stream never ends anyway): one static batch shape,
+    # one trace of the training step.
+    train = train.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE).with_options(options)
 
+    if val_batches_per_epoch is None:
+        val_batches_per_epoch = math.ceil(n_val / batch_size)
     val = tf.data.Dataset.from_tensor_slices(np.asarray(data.val_idx, np.int64))
     val = val.map(_map_fn(maker, augment=False), num_parallel_calls=tf.data.AUTOTUNE)
     if per_instance:
         val = val.unbatch()
+    # The same examples every epoch, in full batches: the last batch is topped
+    # up from the start of the set instead of being short (a short batch would
+    # trace the evaluation step a second time).
+    val = val.repeat().take(int(val_batches_per_epoch) * batch_size)
     example_bytes = 4 * (np.prod(maker.input_hw) * maker.channels + np.prod(maker.output_hw) * maker.n_outputs)
-    if n_val * example_bytes < 512 * 1024**2:
+    if val_batches_per_epoch * batch_size * example_bytes < 512 * 1024**2:
         val = val.cache()  # validation examples never change: build them once
     # Repeat + explicit steps: Keras then never runs off the end of the data.
-    val = val.batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE)
-    if val_batches_per_epoch is None:
-        val_batches_per_epoch = math.ceil(n_val / batch_size)
+    val = val.batch(batch_size, drop_remainder=True).repeat().prefetch(tf.data.AUTOTUNE)
 
     if batches_per_epoch is None:
         batches_per_epoch = max(math.ceil(n_train / batch_size), min_batches_per_epoch)

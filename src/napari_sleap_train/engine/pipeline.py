@@ -36,6 +36,7 @@ from pathlib import Path
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.config.serialize import ConfigError, load_json, save_json
+from napari_sleap_train.engine.budget import PipelineBudget
 from napari_sleap_train.engine.errors import Cancelled, EngineConfigError, EngineDataError, describe_exception
 from napari_sleap_train.engine.protocol import Channel
 from napari_sleap_train.runner.events import Done, Error, Message, ModelFinished, Started, Status
@@ -88,6 +89,27 @@ def pipeline_models(job: TrainJob) -> list[TrainingConfig]:
             f"The {pipeline.kind.value} pipeline needs a config for: {', '.join(missing)}.",
         )
     return pipeline.ordered_models()
+
+
+def profile_note(hardware: str, models: list[TrainingConfig]) -> Message | None:
+    """A message saying which profiles run on this hardware, and a warning for a poor fit."""
+    names = [cfg.profile for cfg in models]
+    if hardware == "cpu" and names and all(n and n.startswith("cpu.") for n in names):
+        return Message(text=(
+            f"No GPU in use: training with the CPU profiles ({', '.join(names)}): smaller networks, "
+            "a higher learning rate and short epochs, for a usable model in minutes. Pick another "
+            "profile to change this."
+        ))
+    if hardware == "cpu" and any(n and not n.startswith("cpu.") for n in names):
+        return Message(level="warning", text=(
+            f"No GPU in use: profiles {', '.join(n for n in names if n)} were made for GPUs and train "
+            "slowly on a CPU; the cpu.* profiles give a usable model much sooner."
+        ))
+    if hardware != "cpu" and any(n and n.startswith("cpu.") for n in names):
+        return Message(text=(
+            "A GPU is in use with CPU profiles: training is quick but a baseline profile may be more accurate."
+        ))
+    return None
 
 
 def _resume_dirs(job: TrainJob) -> dict[ModelKind, Path]:
@@ -163,11 +185,15 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
     created: list[Path] = []
     run_dirs: list[str] = []
     stopped = False
+    job_start = time.monotonic()  # a pipeline time budget counts data preparation too
     try:
         channel.emit(Status(stage="loading labels", detail=str(job.labels_path)))
         labels = load_labels(job.labels_path)
         models = pipeline_models(job)
         resume = _resume_dirs(job)
+        budget = PipelineBudget(
+            job.pipeline.time_limit_minutes, [m.optimization.time_share for m in models], start=job_start
+        )
 
         # Deferred imports: the checks above run before TensorFlow loads.
         from napari_sleap_train.engine.samples import FrameStore, LabeledData
@@ -196,6 +222,9 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                 models=[m.kind.value for m in models],
             )
         )
+        note = profile_note(info.hardware, models)
+        if note is not None:
+            channel.emit(note)
         from napari_sleap_train.engine.train import train_model
 
         keys = [s.key for s in data.samples]
@@ -216,7 +245,18 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                 run_dir = make_run_dir(runs_folder, kind, job.pipeline.run_name_prefix, cfg.run_name)
                 created.append(run_dir)
             run_dirs.append(str(run_dir))
-            result = train_model(cfg, data, frames, run_dir, channel, resume=kind in resume)
+            left = budget.seconds_left
+            deadline, seconds = budget.next_model()
+            if seconds is not None:
+                channel.emit(Message(text=(
+                    f"Time budget: {kind.value} trains for up to {seconds / 60:.1f} of the {left / 60:.1f} min "
+                    f"left of the {budget.minutes:g} min pipeline budget."
+                )))
+            snapshots = budget.snapshots(job.pipeline.snapshot_minutes, seconds)
+            result = train_model(
+                cfg, data, frames, run_dir, channel, resume=kind in resume, deadline=deadline,
+                snapshots=snapshots,
+            )
             _write_configs(run_dir, cfg, result.resolved, labels)
             data.write_split(run_dir)
             stopped = stopped or result.reason == "stopped"

@@ -78,10 +78,35 @@ class Plateau:
         return lr
 
 
-def cosine_lr(epoch: int, epochs: int, base_lr: float, warmup_epochs: int = 0, min_lr: float = 1e-8) -> float:
-    """Linear warm-up for ``warmup_epochs``, then cosine decay to ``min_lr`` at the last epoch."""
+def cosine_lr(
+    epoch: float,
+    epochs: int,
+    base_lr: float,
+    warmup_epochs: int = 0,
+    min_lr: float = 1e-8,
+    time_fraction: float = 0.0,
+) -> float:
+    """Linear warm-up for ``warmup_epochs``, then cosine decay to ``min_lr``.
+
+    Parameters
+    ----------
+    epoch
+        Epochs done; may be fractional (``epoch + batch / batches_per_epoch``)
+        so the rate moves every batch.
+    epochs
+        Last epoch of the decay (the configured maximum).
+    base_lr, min_lr
+        Peak and final learning rate.
+    warmup_epochs
+        Epochs of linear warm-up from ``base_lr / warmup_epochs``.
+    time_fraction
+        Fraction of a wall-time budget already used after the warm-up (0..1).
+        With a time limit the decay follows whichever runs out first, epochs
+        or time, so a budgeted run still ends at a low rate.
+    """
     if warmup_epochs > 0 and epoch < warmup_epochs:
-        return base_lr * (epoch + 1) / warmup_epochs
+        return min(base_lr, base_lr * (epoch + 1) / warmup_epochs)
     span = max(1, epochs - warmup_epochs - 1)
-    t = min(1.0, (epoch - warmup_epochs) / span)
+    t = max((epoch - warmup_epochs) / span, time_fraction)
+    t = min(1.0, max(0.0, t))
     return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + math.cos(math.pi * t))

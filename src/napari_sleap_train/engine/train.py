@@ -25,6 +25,7 @@ from napari_sleap_train.engine.callbacks import (
     TrainingMonitor,
     read_training_log,
 )
+from napari_sleap_train.engine.budget import Snapshot
 from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
 from napari_sleap_train.engine.samples import FrameStore, LabeledData
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
@@ -90,6 +91,8 @@ def train_model(
     run_dir: str | Path,
     channel: Channel,
     resume: bool = False,
+    deadline: float | None = None,
+    snapshots: list[Snapshot] | None = None,
 ) -> ModelResult:
     """Train (or continue training) one model.
 
@@ -107,6 +110,10 @@ def train_model(
         Events out, commands in.
     resume
         Continue from ``latest_model.keras`` and ``training_log.csv`` in ``run_dir``.
+    deadline
+        ``time.monotonic()`` at which to stop (this model's share of a pipeline budget).
+    snapshots
+        Best-model copies to keep at given training times.
 
     Returns
     -------
@@ -154,7 +161,10 @@ def train_model(
             parameters=int(model.count_params()),
         )
     )
-    monitor = TrainingMonitor(kind, channel, run_dir, opt, initial_epoch=initial_epoch, history=history)
+    monitor = TrainingMonitor(
+        kind, channel, run_dir, opt, initial_epoch=initial_epoch, history=history,
+        deadline=deadline, snapshots=snapshots, batches_per_epoch=sets.batches_per_epoch,
+    )
     if initial_epoch < opt.epochs:
         channel.emit(Status(model=kind, stage="training", detail="first batch (the graph is traced once)"))
         fit(model, sets, opt.epochs, initial_epoch, monitor)
