@@ -456,7 +456,9 @@ def test_editing_points_moves_the_boxes(docked, qtbot):
     layer = viewer.layers[CROP_BOXES]
     before = anchor_points(dock.project.labeled_instances(0, frame), None)
     _wait_for(qtbot, lambda: np.allclose(_centers_xy(layer), before))
-    labels = next(lyr for lyr in viewer.layers if lyr.metadata.get("sleap_role") == "labels")
+    labels = next(
+        lyr for lyr in viewer.layers if lyr.metadata.get("sleap_role") == "labels"
+    )
     data = np.array(labels.data)
     on_frame = np.rint(data[:, 0]) == frame
     data[on_frame, 2] += 10.0  # drag every point of this frame 10 px to the right

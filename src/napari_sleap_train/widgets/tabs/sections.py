@@ -72,5 +72,9 @@ def compact_combo(combo, chars: int = 12) -> None:
 def wrap(label) -> None:
     """Let a magicgui Label wrap its text instead of widening the dock."""
     label.native.setWordWrap(True)
-    label.native.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    label.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+    label.native.setAlignment(
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+    )
+    label.native.setSizePolicy(
+        QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred
+    )
