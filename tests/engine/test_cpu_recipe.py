@@ -188,6 +188,18 @@ def test_validation_batches_are_always_full(tiny_slp):
     assert sets.train.element_spec[0].shape[0] == 2  # static batch size: traced once
 
 
+def test_frame_store_reads_through_short_gaps(tiny_slp):
+    import sleap_io as sio
+
+    labels = sio.load_slp(str(tiny_slp))
+    store = FrameStore(labels, [(0, 0), (0, 5), (0, 9)])
+    # frames 1-4 and 6-8 were read in order instead of seeking (a seek decodes from a keyframe)
+    assert store.preloaded and store.decode_count == 3 and store.skipped_reads == 7
+    fresh = sio.load_slp(str(tiny_slp)).videos[0]
+    for f in (0, 5, 9):
+        np.testing.assert_array_equal(store[(0, f)], np.asarray(fresh[f]).reshape(store[(0, f)].shape))
+
+
 # ----------------------------------------------------------- messages, CLI
 
 
