@@ -218,3 +218,28 @@ def test_real_fly_frame_inputs(shared_data):
     assert out[0][0].shape == (160, 160, 1) and out[0][1].shape == (40, 40, 13)
     # female's midlegL4 is missing: empty channel
     assert out[1][1][..., 7].max() == 0.0
+
+
+def test_auto_crop_size_for_follows_the_config_like_the_engine():
+    """The preview boxes and the engine share this one config -> crop size rule."""
+    from napari_sleap_train.config.model import TrainingConfig
+    from napari_sleap_train.data.crops import auto_crop_size
+    from napari_sleap_train.data.training_inputs import auto_crop_size_for
+
+    # an animal 60 px long whose anchor ("tip") is at one end
+    inst = np.array([[[100.0, 100.0], [160.0, 100.0], [130.0, 110.0]]], np.float32)
+    names = ["tip", "tail", "mid"]
+    cfg = TrainingConfig()
+    cfg.data.crop_padding = 8
+    cfg.model.max_stride = 16
+    plain = auto_crop_size_for(cfg, [inst], names)
+    assert plain == auto_crop_size([inst], max_stride=16, padding=8)
+    cfg.head.anchor_part = "tip"
+    around_tip = auto_crop_size_for(cfg, [inst], names)
+    assert around_tip == auto_crop_size([inst], max_stride=16, padding=8, anchor_index=0)
+    assert around_tip > plain  # centred on the tip, the crop must reach 60 px either way
+    cfg.augmentation.rotate = True
+    cfg.augmentation.rotation_max_angle = 45
+    assert auto_crop_size_for(cfg, [inst], names) >= around_tip
+    with pytest.raises(Exception, match="node names"):
+        auto_crop_size_for(cfg, [inst], None)

@@ -43,7 +43,7 @@ from .augmentation import (
     warp_image,
 )
 from .confmaps import centroid_map, confidence_maps
-from .crops import crop_network_size
+from .crops import auto_crop_size, crop_network_size
 from .errors import DataError
 from .image import as_hwc, convert_channels, to_float255
 from .labels import node_index
@@ -83,6 +83,29 @@ def anchor_index_of(cfg: TrainingConfig, node_names: Sequence[str] | None) -> in
     if node_names is None:
         raise DataError(f"anchor part {cfg.head.anchor_part!r} is set: pass the skeleton's node names")
     return node_index(list(node_names), cfg.head.anchor_part)
+
+
+def auto_crop_size_for(
+    cfg: TrainingConfig, instances_list: Sequence[np.ndarray], node_names: Sequence[str] | None = None
+) -> int:
+    """Auto crop side (original pixels) a centered-instance model trains with.
+
+    The one place that turns a config into :func:`~napari_sleap_train.data.crops.auto_crop_size`
+    arguments, so the crop boxes drawn in napari are the crops the engine cuts:
+    padding from the config, rotation and scale only when those augmentations
+    are on, and sized around the anchor part when one is set (a crop centred on
+    an off-centre anchor must still hold the whole animal).
+    """
+    aug = cfg.augmentation
+    return auto_crop_size(
+        instances_list,
+        input_scaling=cfg.data.input_scaling,
+        max_stride=cfg.model.max_stride,
+        padding=cfg.data.crop_padding,
+        max_rotation_deg=aug.max_rotation,
+        scale_max=aug.scale_max if aug.scale else 1.0,
+        anchor_index=anchor_index_of(cfg, node_names),
+    )
 
 
 def part_indices_of(cfg: TrainingConfig, node_names: Sequence[str] | None, n_nodes: int) -> np.ndarray:

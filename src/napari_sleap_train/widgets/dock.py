@@ -231,7 +231,7 @@ class TrainingDock(QWidget):
     def _auto_crop(self, cfg) -> int | None:
         if self.frames is None:
             return None
-        return auto_crop_of(cfg, self.frames.all_instances())
+        return auto_crop_of(cfg, self.frames.all_instances(), self.frames.project.node_names)
 
     def _on_state_changed(self, key: str) -> None:
         if key == ALL:

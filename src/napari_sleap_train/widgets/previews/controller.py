@@ -100,7 +100,7 @@ class PreviewController:
             remove_previews(self.viewer, [CROP_BOXES])
             return
         cfg = self.state.model(ModelKind.CENTERED_INSTANCE)
-        side = crop_side_for_preview(cfg, frames.all_instances())
+        side = crop_side_for_preview(cfg, frames.all_instances(), frames.project.node_names)
         if side is None:
             remove_previews(self.viewer, [CROP_BOXES])
             return

@@ -118,7 +118,7 @@ def model_examples(
     symmetry = symmetry_permutation(project.skeleton)
     crop_size = None
     if cfg.kind is ModelKind.CENTERED_INSTANCE:
-        crop_size = crop_size_of(cfg, [s.instances for s in samples])
+        crop_size = crop_size_of(cfg, [s.instances for s in samples], names)
         if crop_size is None:
             raise NoExamplesError("No labeled instances to compute the crop size from.")
     images: list[np.ndarray] = []

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from napari_sleap_train.config.model import TrainingConfig
-from napari_sleap_train.data.crops import auto_crop_size, effective_crop_size
+from napari_sleap_train.data.crops import effective_crop_size
 from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.data.receptive_field import receptive_field_in_frame
+from napari_sleap_train.data.training_inputs import auto_crop_size_for
 
 
 def crop_size_of(
-    cfg: TrainingConfig, instances_list: Sequence[np.ndarray]
+    cfg: TrainingConfig, instances_list: Sequence[np.ndarray], node_names: Sequence[str] | None = None
 ) -> int | None:
     """Crop side (original pixels) a centered-instance model will use.
 
@@ -27,11 +28,11 @@ def crop_size_of(
     """
     if cfg.data.crop_size is not None:
         return int(cfg.data.crop_size)
-    return auto_crop_of(cfg, instances_list)
+    return auto_crop_of(cfg, instances_list, node_names)
 
 
 def auto_crop_of(
-    cfg: TrainingConfig, instances_list: Sequence[np.ndarray]
+    cfg: TrainingConfig, instances_list: Sequence[np.ndarray], node_names: Sequence[str] | None = None
 ) -> int | None:
     """Auto crop side (original pixels) for ``cfg``, ``None`` without labeled instances.
 
@@ -39,23 +40,15 @@ def auto_crop_of(
     """
     if not any(np.size(a) for a in instances_list):
         return None
-    aug = cfg.augmentation
-    return auto_crop_size(
-        instances_list,
-        input_scaling=cfg.data.input_scaling,
-        max_stride=cfg.model.max_stride,
-        padding=cfg.data.crop_padding,
-        max_rotation_deg=aug.max_rotation,
-        scale_max=aug.scale_max if aug.scale else 1.0,
-    )
+    return auto_crop_size_for(cfg, instances_list, node_names)
 
 
 def crop_side_for_preview(
-    cfg: TrainingConfig, instances_list: Sequence[np.ndarray]
+    cfg: TrainingConfig, instances_list: Sequence[np.ndarray], node_names: Sequence[str] | None = None
 ) -> float | None:
     """Side of the frame region the crop really covers (what the boxes show)."""
     try:
-        size = crop_size_of(cfg, instances_list)
+        size = crop_size_of(cfg, instances_list, node_names)
         if size is None:
             return None
         return effective_crop_size(size, cfg.data.input_scaling, cfg.model.max_stride)
