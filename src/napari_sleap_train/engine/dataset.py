@@ -25,12 +25,13 @@ import tensorflow as tf
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.data.anchors import anchor_points
-from napari_sleap_train.data.crops import auto_crop_size, crop_network_size
+from napari_sleap_train.data.crops import crop_network_size
 from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.data.image import as_hwc, convert_channels
 from napari_sleap_train.data.scaling import padded_shape, scaled_shape
 from napari_sleap_train.data.training_inputs import (
     anchor_index_of,
+    auto_crop_size_for,
     centered_instance_examples,
     centroid_example,
     part_indices_of,
@@ -86,16 +87,8 @@ class ExampleMaker:
         self.n_outputs = 1 if self.kind == ModelKind.CENTROID else len(self.parts)
 
     def _auto_crop_size(self) -> int:
-        aug = self.cfg.augmentation
-        return auto_crop_size(
-            [s.instances for s in self.data.samples],
-            input_scaling=self.cfg.data.input_scaling,
-            max_stride=self.cfg.model.max_stride,
-            padding=self.cfg.data.crop_padding,
-            max_rotation_deg=aug.max_rotation,
-            scale_max=aug.scale_max if aug.scale else 1.0,
-            anchor_index=self.anchor_index,
-        )
+        # the same rule the crop-box preview in napari uses
+        return auto_crop_size_for(self.cfg, [s.instances for s in self.data.samples], self.data.node_names)
 
     def count_examples(self, indices: Sequence[int]) -> int:
         """Examples the samples give: one per frame, or one per instance with an anchor."""
