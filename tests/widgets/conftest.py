@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from napari.utils.notifications import notification_manager
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +31,17 @@ def docked(make_napari_viewer, sample_slp, qtbot):
     dock.previews.update()
     yield viewer, dock
     dock.cleanup()
+
+
+@pytest.fixture
+def notes(qtbot):
+    """Notifications napari shows during the test, as (severity, message)."""
+    seen: list[tuple[str, str]] = []
+
+    def on_note(event) -> None:
+        note = event.value if hasattr(event, "value") else event
+        seen.append((str(note.severity), note.message))
+
+    notification_manager.notification_ready.connect(on_note)
+    yield seen
+    notification_manager.notification_ready.disconnect(on_note)

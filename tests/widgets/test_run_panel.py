@@ -10,7 +10,6 @@ import psutil
 import pytest
 import sleap_io as sio
 from napari.layers import Layer
-from napari.utils.notifications import notification_manager
 from qtpy.QtCore import Qt, QTimer
 
 from napari_sleap_train.io.layers import project_layer_data
@@ -25,20 +24,6 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 @pytest.fixture
 def fake_engine(tmp_path: Path) -> FakeEngine:
     return FakeEngine(tmp_path)
-
-
-@pytest.fixture
-def notes(qtbot):
-    """Notifications napari shows during the test, as (severity, message)."""
-    seen: list[tuple[str, str]] = []
-
-    def on_note(event) -> None:
-        note = event.value if hasattr(event, "value") else event
-        seen.append((str(note.severity), note.message))
-
-    notification_manager.notification_ready.connect(on_note)
-    yield seen
-    notification_manager.notification_ready.disconnect(on_note)
 
 
 @pytest.fixture

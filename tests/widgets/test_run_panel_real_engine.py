@@ -21,7 +21,6 @@ from napari_sleap_train.widgets.run_panel import RunPanel
 from napari_sleap_train.widgets.training_state import RunStatus
 from tests.runner.tiny_project import make_tiny_project, tiny_job
 from tests.widgets.test_run_controller import assert_reaped
-from tests.widgets.test_run_panel import notes as _notes_fixture  # noqa: F401 (provides the `notes` fixture)
 
 pytestmark = pytest.mark.slow
 
