@@ -553,7 +553,7 @@ def predict_job(job, emit) -> str | None:
     from napari_sleap_train.runner.events import Metrics, Status
 
     emit, should_stop, check_cancel = _emitter(emit)
-    emit(Status(model="", stage="loading models", detail=", ".join(str(d) for d in job.model_dirs)))
+    emit(Status(model="", stage="loading models", detail=", ".join(Path(d).name for d in job.model_dirs)))
     predictor = load_predictor(
         job.model_dirs,
         peak_threshold=job.peak_threshold,

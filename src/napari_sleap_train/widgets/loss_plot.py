@@ -217,7 +217,9 @@ class LossPlot(QWidget):
         plot.addItem(self.placeholder, ignoreBounds=True)
 
         self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
+        self.status_label.setWordWrap(False)
+        # never let a long status line widen the dock
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         top = QHBoxLayout()
@@ -430,7 +432,22 @@ class LossPlot(QWidget):
         return x[order], y[order]
 
     def _update_status(self) -> None:
-        text = "\n".join(status_lines(self.state))
+        lines = status_lines(self.state)
+        text = "\n".join(lines)
         if text != self._last_status:
             self._last_status = text
-            self.status_label.setText(text)
+            # one line per fact: long details (paths) are elided so the status
+            # never grows over the plot on a small screen; the tooltip has it all
+            self.status_label.setText("\n".join(_elide(line) for line in lines))
+            self.status_label.setToolTip(text)
+
+
+STATUS_LINE_CHARS = 64
+
+
+def _elide(line: str, limit: int = STATUS_LINE_CHARS) -> str:
+    """Shorten ``line`` to ``limit`` characters with an ellipsis in the middle."""
+    if len(line) <= limit:
+        return line
+    keep = limit - 1
+    return line[: keep // 2] + "…" + line[len(line) - (keep - keep // 2):]
