@@ -44,7 +44,16 @@ def test_build_job_applies_overrides(tmp_path, tiny_slp):
     assert job.pipeline.time_limit_minutes == 1.5  # --time-limit is the whole pipeline's budget
     assert job.pipeline.models[ModelKind.CENTROID].profile == "baseline.centroid"
     assert job.pipeline.device == "cpu"
+    assert job.pipeline.multi_worker is False
     assert sorted(job.predict_frames) == [(0, i) for i in range(10)]
+
+
+def test_build_job_several_gpus_and_multi_worker(tmp_path, tiny_slp):
+    args = build_parser().parse_args([
+        "train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), "--device", "gpu:all", "--multi-worker",
+    ])
+    job = build_job(args)
+    assert job.pipeline.device == "gpu:all" and job.pipeline.multi_worker is True
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="also keep copies of each model's best checkpoint at these minutes of the pipeline "
                         "budget (best_model.at<M>min.keras; e.g. 5,10)")
     p.add_argument("--batches-per-epoch", type=int, default=None, help="batches per epoch (default: one pass)")
-    p.add_argument("--device", default="auto", help="auto, cpu or gpu:N (default: auto)")
+    p.add_argument("--device", default="auto",
+                   help="auto, cpu, gpu:N, or several GPUs mirrored: gpu:0,1 / gpu:all (default: auto)")
+    p.add_argument("--multi-worker", action="store_true",
+                   help="train across machines with MultiWorkerMirroredStrategy (needs TF_CONFIG on each worker)")
     p.add_argument("--anchor-part", default=None, help="node the crops centre on (default: bounding-box middle)")
     p.add_argument("--predict", default="none", help=f"frames to predict after training: {PREDICT_CHOICES}")
     p.add_argument("--json", action="store_true", help="print raw JSON events on stdout")
@@ -86,7 +89,7 @@ def build_job(args: argparse.Namespace):
     kind = PipelineKind(args.pipeline)
     try:
         device = args.device.strip().lower()
-        hardware = "gpu" if device.startswith("gpu") else ("cpu" if device == "cpu" else "auto")
+        hardware = "gpu" if device.startswith("gpu") else ("cpu" if device.startswith("cpu") else "auto")
         pipeline = default_pipeline(kind, hardware)
         chosen = [get_profile(name) for name in args.profile]
         chosen += [load_training_config(path) for path in args.config]
@@ -126,6 +129,7 @@ def build_job(args: argparse.Namespace):
         pipeline.anchor_part = args.anchor_part
         pipeline.sync_shared()
     pipeline.device = args.device
+    pipeline.multi_worker = bool(args.multi_worker)
     runs = Path(args.run_dir) if args.run_dir else project.resolve().parent / "models"
     pipeline.runs_folder = str(runs)
     job = TrainJob(labels_path=str(project.resolve()), pipeline=pipeline, runs_folder=str(runs.resolve()))

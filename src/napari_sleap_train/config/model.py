@@ -219,7 +219,8 @@ class PipelineConfig:
     run_name_prefix: str = ""
     predict_on: PredictOn = PredictOn.SUGGESTED_FRAMES
     predict_n_frames: int = 20
-    device: str = "auto"  # "auto", "cpu", "gpu:0", "gpu:1", ...
+    device: str = "auto"  # "auto", "cpu", "gpu:N", "gpu:N,M" / "gpu:all" (mirrored), "cpu:K" (test)
+    multi_worker: bool = False  # MultiWorkerMirroredStrategy over the machines in TF_CONFIG
     #: Wall-time budget of the whole pipeline (data preparation and every model);
     #: split between the models by their ``optimization.time_share``.
     time_limit_minutes: float | None = None

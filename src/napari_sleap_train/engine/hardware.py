@@ -26,6 +26,8 @@ class HardwareInfo:
     description: str = ""
     tensorflow_version: str = ""
     cores: int = 1
+    #: TensorFlow device names to mirror training over (empty: one device)
+    replica_devices: list[str] = field(default_factory=list)
 
 
 def cpu_cores() -> int:
@@ -36,24 +38,55 @@ def cpu_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def parse_device(device: str) -> tuple[str, int | None]:
-    """Split ``"auto"``, ``"cpu"`` or ``"gpu:N"`` into (kind, index)."""
-    text = (device or "auto").strip().lower()
+@dataclass
+class DeviceRequest:
+    """A parsed device string.
+
+    ``kind`` is ``"auto"``, ``"cpu"`` or ``"gpu"``; ``gpus`` the requested GPU
+    indices (``None``: the first / all, see ``all_gpus``); ``cpu_replicas`` the
+    number of logical CPU devices to mirror over (``"cpu:K"``, used to exercise
+    the multi-device path without GPUs).
+    """
+
+    kind: str
+    gpus: list[int] | None = None
+    all_gpus: bool = False
+    cpu_replicas: int = 1
+
+
+def parse_devices(device: str) -> DeviceRequest:
+    """Parse ``auto``, ``cpu``, ``cpu:K``, ``gpu``, ``gpu:N``, ``gpu:N,M`` or ``gpu:all``."""
+    text = (device or "auto").strip().lower().replace(" ", "")
     if text in ("auto", "cpu"):
-        return text, None
+        return DeviceRequest(text)
     if text == "gpu":
-        return "gpu", 0
-    match = re.fullmatch(r"gpu:(\d+)", text)
+        return DeviceRequest("gpu", [0])
+    if text == "gpu:all":
+        return DeviceRequest("gpu", None, all_gpus=True)
+    match = re.fullmatch(r"gpu:(\d+(?:,\d+)*)", text)
     if match:
-        return "gpu", int(match.group(1))
+        indices = [int(i) for i in match.group(1).split(",")]
+        if len(set(indices)) != len(indices):
+            raise HardwareError(f"GPU listed twice in {device!r}.")
+        return DeviceRequest("gpu", indices)
+    match = re.fullmatch(r"cpu:(\d+)", text)
+    if match and int(match.group(1)) >= 1:
+        return DeviceRequest("cpu", cpu_replicas=int(match.group(1)))
     raise HardwareError(
-        f"Unknown device {device!r}: use 'auto', 'cpu' or 'gpu:N' (for example 'gpu:0')."
+        f"Unknown device {device!r}: use 'auto', 'cpu', 'gpu:N' (for example 'gpu:0'), "
+        "'gpu:0,1' or 'gpu:all' (train on several GPUs at once)."
     )
+
+
+def parse_device(device: str) -> tuple[str, int | None]:
+    """Split ``"auto"``, ``"cpu"`` or ``"gpu:N"`` into (kind, first GPU index)."""
+    req = parse_devices(device)
+    return req.kind, (req.gpus[0] if req.gpus else None)
 
 
 def prepare_environment(device: str = "auto") -> None:
     """Set TensorFlow environment variables; call before importing TensorFlow."""
-    kind, _ = parse_device(device)
+    kind = parse_devices(device).kind
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     if kind == "cpu":
@@ -88,7 +121,8 @@ def setup_device(device: str = "auto") -> HardwareInfo:
     HardwareError
         TensorFlow cannot be imported or the requested GPU does not exist.
     """
-    kind, index = parse_device(device)
+    req = parse_devices(device)
+    kind = req.kind
     prepare_environment(device)
     try:
         import tensorflow as tf
@@ -109,10 +143,13 @@ def setup_device(device: str = "auto") -> HardwareInfo:
     gpus = tf.config.list_physical_devices("GPU")
     metal = sys.platform == "darwin"
     cpu_words = f"{cores} core{'s' if cores != 1 else ''}"
-    if kind == "gpu" and index is not None and index >= len(gpus):
+    wanted = list(range(len(gpus))) if req.all_gpus else (req.gpus or [])
+    missing = [i for i in wanted if i >= len(gpus)]
+    if kind == "gpu" and (missing or (req.all_gpus and not gpus)):
         found = f"{len(gpus)} GPU(s) found" if gpus else "no GPU found"
+        what = f"GPU {missing[0]}" if missing else "Every GPU"
         raise HardwareError(
-            f"GPU {index} was requested but this machine has {found} "
+            f"{what} was requested but this machine has {found} "
             f"(CPU: {cpu_words}).",
             hint="choose device 'auto' or 'cpu'"
             + (f", or a GPU between 0 and {len(gpus) - 1}" if gpus else ""),
@@ -127,17 +164,41 @@ def setup_device(device: str = "auto") -> HardwareInfo:
             info.description = f"CPU: {cpu_words} (GPU present but not used: device 'cpu' chosen)"
         else:
             info.description = f"CPU: {cpu_words} (no GPU found)"
+        if req.cpu_replicas > 1:
+            _split_cpu(tf, req.cpu_replicas)
+            info.replica_devices = [f"/cpu:{i}" for i in range(req.cpu_replicas)]
+            info.description += f", mirrored over {req.cpu_replicas} logical CPU devices"
         return info
 
-    chosen = gpus[index or 0]
+    chosen = [gpus[i] for i in (wanted or [0])]
     try:
-        tf.config.set_visible_devices([chosen], "GPU")
-        tf.config.experimental.set_memory_growth(chosen, True)
+        tf.config.set_visible_devices(chosen, "GPU")
+        for gpu in chosen:
+            tf.config.experimental.set_memory_growth(gpu, True)
     except RuntimeError:
         pass  # devices already initialised; TF keeps its earlier settings
-    name = _gpu_name(tf, chosen)
+    names = [_gpu_name(tf, gpu) for gpu in chosen]
     info.hardware = "metal" if metal else "gpu"
-    info.device_names = [name]
+    info.device_names = names
     label = "Apple GPU (Metal)" if metal else "GPU"
-    info.description = f"{label} {index or 0}: {name} (CPU: {cpu_words})"
+    indices = wanted or [0]
+    if len(chosen) == 1:
+        info.description = f"{label} {indices[0]}: {names[0]} (CPU: {cpu_words})"
+    else:
+        info.replica_devices = [f"/gpu:{i}" for i in range(len(chosen))]  # indices after hiding the rest
+        listed = ", ".join(f"{i}: {n}" for i, n in zip(indices, names))
+        info.description = f"{len(chosen)} GPUs, mirrored ({listed}) (CPU: {cpu_words})"
     return info
+
+
+def _split_cpu(tf, n: int) -> None:
+    """Expose ``n`` logical CPU devices (before TensorFlow initialises them)."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
+        )
+    except RuntimeError as exc:
+        raise HardwareError(
+            f"Could not split the CPU into {n} logical devices: TensorFlow was already initialised."
+        ) from exc

@@ -225,7 +225,14 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
         note = profile_note(info.hardware, models)
         if note is not None:
             channel.emit(note)
+        from napari_sleap_train.engine.distribute import describe, make_strategy
         from napari_sleap_train.engine.train import train_model
+
+        strategy = make_strategy(info, job.pipeline.multi_worker)
+        if strategy.num_replicas_in_sync > 1:
+            channel.emit(Message(text=(
+                f"Training with {describe(strategy)}: each batch of the configured size runs on every device."
+            )))
 
         keys = [s.key for s in data.samples]
         frames = FrameStore(
@@ -255,7 +262,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
             snapshots = budget.snapshots(job.pipeline.snapshot_minutes, seconds)
             result = train_model(
                 cfg, data, frames, run_dir, channel, resume=kind in resume, deadline=deadline,
-                snapshots=snapshots,
+                snapshots=snapshots, strategy=strategy,
             )
             _write_configs(run_dir, cfg, result.resolved, labels)
             data.write_split(run_dir)

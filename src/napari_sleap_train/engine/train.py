@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.data.receptive_field import receptive_field
@@ -93,6 +94,7 @@ def train_model(
     resume: bool = False,
     deadline: float | None = None,
     snapshots: list[Snapshot] | None = None,
+    strategy=None,
 ) -> ModelResult:
     """Train (or continue training) one model.
 
@@ -114,6 +116,9 @@ def train_model(
         ``time.monotonic()`` at which to stop (this model's share of a pipeline budget).
     snapshots
         Best-model copies to keep at given training times.
+    strategy
+        ``tf.distribute`` strategy (:mod:`~.distribute`); ``None``: the default
+        single-device strategy. The config's batch size is per replica.
 
     Returns
     -------
@@ -125,8 +130,10 @@ def train_model(
     opt = cfg.optimization
     channel.emit(Status(model=kind, stage="building pipeline", detail="preparing training examples"))
     maker = ExampleMaker(cfg, data, frames, seed=opt.seed)
+    strategy = strategy or tf.distribute.get_strategy()
+    global_batch = opt.batch_size * strategy.num_replicas_in_sync
     sets = make_datasets(
-        maker, opt.batch_size, opt.batches_per_epoch, opt.min_batches_per_epoch,
+        maker, global_batch, opt.batches_per_epoch, opt.min_batches_per_epoch,
         opt.val_batches_per_epoch, seed=opt.seed,
     )
     if sets.n_val == 0:
@@ -140,11 +147,12 @@ def train_model(
     history = read_training_log(run_dir / TRAINING_LOG) if resume else []
     initial_epoch = int(history[-1]["epoch"]) + 1 if history else 0
     latest = run_dir / LATEST_MODEL
-    if resume and latest.exists():
-        model = keras.models.load_model(latest, compile=True)
-    else:
-        model = build_model(cfg, maker.n_outputs, maker.channels, maker.input_hw)
-        _compile(model, cfg)
+    with strategy.scope():  # variables live on every replica
+        if resume and latest.exists():
+            model = keras.models.load_model(latest, compile=True)
+        else:
+            model = build_model(cfg, maker.n_outputs, maker.channels, maker.input_hw)
+            _compile(model, cfg)
 
     channel.emit(
         ModelStarted(
