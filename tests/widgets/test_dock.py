@@ -391,6 +391,18 @@ def test_build_job_snapshots_labels_and_selects_frames(docked):
     assert Path(job.runs_folder).is_dir()
 
 
+def test_device_choice_reaches_the_job(docked):
+    _, dock = docked
+    combo = dock.pipeline_tab.device
+    values = [value for _label, value in combo.choices] if isinstance(combo.choices[0], tuple) else list(combo.choices)
+    assert values[0] == "auto" and values[-1] == "cpu"
+    assert combo.value == "auto"
+    combo.value = "cpu"
+    assert dock.state.pipeline.device == "cpu"
+    job = dock.build_job()
+    assert job.pipeline.device == "cpu"
+
+
 def test_closing_the_dock_removes_previews_and_inputs_window(
     make_napari_viewer, sample_slp
 ):

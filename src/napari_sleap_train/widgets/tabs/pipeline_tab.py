@@ -16,6 +16,7 @@ from magicgui.widgets import (
 )
 
 from napari_sleap_train.config.model import ModelKind, PipelineKind, PredictOn
+from napari_sleap_train.runner.devices import device_choices
 
 from . import tooltips as tips
 from .binding import Binder
@@ -131,6 +132,15 @@ class PipelineTab(Container):
             LineEdit(label="Run name prefix", tooltip=tips.RUN_PREFIX),
             f"{p}.run_name_prefix",
         )
+        # GPUs are listed with nvidia-smi: TensorFlow never loads in napari
+        self.device = binder.bind(
+            ComboBox(
+                choices=[(c.label, c.value) for c in device_choices()],
+                label="Device",
+                tooltip=tips.DEVICE,
+            ),
+            f"{p}.device",
+        )
         self.predict_on = binder.bind(
             ComboBox(
                 choices=PREDICT_ON_CHOICES, label="Predict on", tooltip=tips.PREDICT_ON
@@ -145,7 +155,7 @@ class PipelineTab(Container):
         self.predict_info = Label(value="", label="", tooltip=tips.PREDICT_ON)
         wrap(self.predict_info)
         self.runs_folder.choose_btn.text = "Browse"
-        for combo in (self.kind, self.anchor, self.predict_on):
+        for combo in (self.kind, self.anchor, self.predict_on, self.device):
             compact_combo(combo)
         self.view_inputs = PushButton(
             text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS
@@ -173,6 +183,7 @@ class PipelineTab(Container):
                 self.max_instances,
                 self.runs_folder,
                 self.run_prefix,
+                self.device,
                 self.predict_on,
                 self.predict_n,
                 self.predict_info,

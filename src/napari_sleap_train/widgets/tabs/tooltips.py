@@ -88,3 +88,9 @@ RECEPTIVE_FIELD = (
     "tell body parts apart (about the size of the animal for centroids). The blue square on "
     "the viewer shows it."
 )
+
+DEVICE = (
+    "Where training runs. Automatic picks a GPU when there is one, else the CPU (with "
+    "smaller, faster CPU profiles). With several GPUs you can pick one, or train on all of "
+    "them at once (each batch is split between them)."
+)
