@@ -152,7 +152,6 @@ def measure(window_s: float, idle_s: float, interval_ms: float, batches_per_epoc
     """Open napari with the sample, train, probe the event loop; return the figures."""
     import napari
 
-    from napari_sleap_train.config.model import ModelKind
     from napari_sleap_train.widgets.training_state import RunStatus
 
     figures: dict = {}
