@@ -78,6 +78,12 @@ SETTINGS: dict[str, Settings] = {
     "io_open": Settings(quick_args=("--steps", "50"), quick_timeout=150.0),
     "train_throughput": Settings(quick_args=("--frames", "12", "--batches", "3"), quick_timeout=240.0),
     "inference_fps": Settings(quick_args=("--frames", "8"), quick_timeout=180.0),
+    # quick: 30 s training window, 4 s idle baseline (~80 s with napari and TensorFlow start-up)
+    "gui_latency": Settings(quick_args=("--quick",), quick_timeout=150.0),
+    # quick: 1.5 min budget, 60 test frames (~2.5 min with the sample, start-up and predicting)
+    "sample_accuracy": Settings(quick_args=("--quick",), quick_timeout=210.0),
+    # run(quick): 2 min budget + 2 predictions of 40 frames (~3.5 min)
+    "time_to_accuracy": Settings(quick_timeout=240.0),
 }
 
 

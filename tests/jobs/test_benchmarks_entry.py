@@ -28,8 +28,29 @@ def test_list_names_every_benchmark_module():
     listed = {line.split()[0] for line in proc.stdout.splitlines() if line.strip()}
     expected = {p.stem for p in (ROOT / "benchmarks").glob("*.py")} - {"__init__", "__main__", "common"}
     assert listed == expected
-    assert "io_open" in listed
+    assert {"io_open", "gui_latency", "sample_accuracy"} <= listed
     assert "opening a SLEAP project" in proc.stdout  # first docstring line as description
+    assert "napari event-loop latency while a real training runs" in proc.stdout
+    assert "accuracy on the procedural sample after a fixed training budget" in proc.stdout
+
+
+def test_gui_and_sample_benchmarks_have_quick_settings():
+    """Both run with ``--quick`` under ``python -m benchmarks --quick`` (their own small settings)."""
+    from benchmarks.__main__ import QUICK_BUDGET_S, SETTINGS, _command, discover
+
+    available = discover()
+    for name in ("gui_latency", "sample_accuracy"):
+        cmd = _command(name, available[name], quick=True)
+        assert cmd[1:3] == ["-m", f"benchmarks.{name}"] and cmd[-1] == "--quick"
+        assert _command(name, available[name], quick=False)[-1] != "--quick"
+        assert 0 < SETTINGS[name].quick_timeout < QUICK_BUDGET_S
+
+
+def test_sample_accuracy_parser_takes_a_budget():
+    from benchmarks.sample_accuracy import build_parser
+
+    args = build_parser().parse_args(["--budget-minutes", "2.5", "--test-frames", "50"])
+    assert args.budget_minutes == 2.5 and args.test_frames == 50
 
 
 def test_unknown_benchmark_is_refused():
