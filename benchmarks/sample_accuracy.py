@@ -191,7 +191,7 @@ def report(result: dict[str, Any]) -> str:
         ]
     pred = result.get("predict") or {}
     if pred.get("steady_fps") is not None:
-        lines.append(f"inference: {pred['steady_fps']:.1f} frames/s")
+        lines.append(f"inference speed: {pred['steady_fps']:.1f} frames/s")
     if pred.get("end_to_end_fps") is not None:
         lines.append(f"inference end to end (TensorFlow start + model load): {pred['end_to_end_fps']:.1f} frames/s "
                      f"({pred['wall_s']:.1f} s for {result['test_frames']} frames)")
