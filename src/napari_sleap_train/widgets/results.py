@@ -19,7 +19,7 @@ from napari.layers import Layer
 
 from napari_sleap_train.io.layers import project_layer_data
 from napari_sleap_train.io.errors import PredictionsError
-from napari_sleap_train.io.project import ROLE_KEY, SleapProject
+from napari_sleap_train.io.project import ROLE_KEY, PredictionsUpdate, SleapProject
 
 PREDICTION_ROLES = ("predictions_skeleton", "predictions")
 
@@ -30,24 +30,16 @@ class ResultsError(RuntimeError):
 
 @dataclass
 class ShownPredictions:
-    """What :func:`show_predictions` did."""
+    """What :func:`show_predictions` did: the layers shown and the merge counts."""
 
     layers: list[Layer] = field(default_factory=list)
-    n_frames: int = 0  # frames that got new predictions
-    n_instances: int = 0  # new predicted instances
-    n_replaced: int = 0  # older predicted instances replaced
-    n_duplicates: int = 0  # new predictions on top of a user instance
+    counts: PredictionsUpdate = field(default_factory=PredictionsUpdate)
     merged_labels: sio.Labels | None = None
 
     @property
     def summary(self) -> str:
         """One sentence for a notification."""
-        text = f"{self.n_instances} predicted instance(s) on {self.n_frames} frame(s)"
-        if self.n_replaced:
-            text += f", replacing {self.n_replaced} older prediction(s)"
-        if self.n_duplicates:
-            text += f"; {self.n_duplicates} lie on top of user labels"
-        return text + "."
+        return self.counts.summary
 
 
 def load_predictions(path: str | Path) -> sio.Labels:
@@ -91,19 +83,16 @@ def show_predictions(viewer: Any, path: str | Path, project: SleapProject | None
             raise ResultsError(f"The predictions of this run cannot be shown: {exc}") from exc
         refresh = project.refresh_layers(viewer.layers)
         return ShownPredictions(
-            layers=[*refresh.updated, *refresh.added],
-            n_frames=update.n_frames, n_instances=update.n_instances,
-            n_replaced=update.n_replaced, n_duplicates=update.n_duplicates,
-            merged_labels=project.labels,
+            layers=[*refresh.updated, *refresh.added], counts=update, merged_labels=project.labels
         )
 
     predicted = load_predictions(path)
     view = SleapProject(predicted, path)
-    shown = ShownPredictions(
+    counts = PredictionsUpdate(
         n_frames=len(predicted.labeled_frames),
         n_instances=sum(len(lf.predicted_instances) for lf in predicted.labeled_frames),
-        merged_labels=predicted,
     )
+    shown = ShownPredictions(counts=counts, merged_labels=predicted)
     for data, kwargs, kind in project_layer_data(view):
         role = kwargs["metadata"].get(ROLE_KEY)
         if role not in PREDICTION_ROLES:
