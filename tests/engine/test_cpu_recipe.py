@@ -123,6 +123,21 @@ def test_deadline_stops_training_and_anneals_the_rate(tmp_path):
     assert all(e.eta is None or e.eta <= 3.0 for e in epochs)
 
 
+def test_set_lr_rescales_the_cosine_schedule(tmp_path):
+    buf = io.StringIO()
+    opt = OptimizationConfig(epochs=4, learning_rate=1e-2, lr_schedule=LRSchedule.COSINE, warmup_epochs=0)
+    channel = Channel(buf)
+    monitor = TrainingMonitor("centroid", channel, tmp_path, opt, save_checkpoints=False, batches_per_epoch=4)
+    channel.handle_command_line('{"type": "set_lr", "learning_rate": 0.001}')
+    model = _tiny_model(1e-2)
+    x, y = _data()
+    model.fit(x, y, batch_size=4, epochs=4, validation_data=(x, y), callbacks=[monitor], verbose=0)
+    lrs = [e.learning_rate for e in _events(buf) if isinstance(e, Epoch)]
+    # a tenth of the schedule from the command on, still decaying (not reset to the peak next batch)
+    assert lrs[0] == pytest.approx(0.1 * cosine_lr(0.75, 4, 1e-2, 0, opt.plateau.min_lr), rel=1e-3)
+    assert lrs[0] < 1.01e-3 and lrs[1] < lrs[0] and lrs[-1] < lrs[1]
+
+
 def test_snapshots_copy_the_best_model(tmp_path):
     buf = io.StringIO()
     opt = OptimizationConfig(epochs=3, learning_rate=1e-2)

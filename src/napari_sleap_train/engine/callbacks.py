@@ -118,6 +118,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.snapshots_taken: list[dict] = []
         self.batches_per_epoch = batches_per_epoch
         self._warmup_end: float | None = None  # elapsed seconds when the cosine warm-up ended
+        self._lr_scale = 1.0  # a set_lr command under the cosine schedule rescales the whole curve
         # Seconds from an epoch's last batch to the end of its validation and
         # checkpoints: a time-limited run stops that much early to end on time.
         self._tail = 0.0
@@ -208,10 +209,13 @@ class TrainingMonitor(keras.callbacks.Callback):
         self._take_snapshots(final=True)
 
     def _cosine(self, epoch: float) -> float:
-        return cosine_lr(
+        return self._lr_scale * cosine_lr(
             epoch, self.opt.epochs, self.opt.learning_rate, self.opt.warmup_epochs,
             self.opt.plateau.min_lr, self._time_fraction(),
         )
+
+    def _epoch_position(self, batch: int) -> float:
+        return self._epoch + (batch / self.batches_per_epoch if self.batches_per_epoch else 0.0)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = int(epoch)
@@ -227,12 +231,17 @@ class TrainingMonitor(keras.callbacks.Callback):
         # arrived meanwhile should not wait for it.
         self.channel.check_cancel()
         lr = self.channel.take_learning_rate()
+        cosine = self.opt.lr_schedule == LRSchedule.COSINE
         if lr is not None:
+            if cosine:  # keep the schedule's shape, at the user's level from now on
+                self._lr_scale = 1.0
+                planned = self._cosine(self._epoch_position(batch))
+                self._lr_scale = lr / planned if planned > 0 else 1.0
             _set_lr(self.model, lr)
-        elif batch > 0 and self.opt.lr_schedule == LRSchedule.COSINE and self.batches_per_epoch:
+        elif batch > 0 and cosine and self.batches_per_epoch:
             # Move within the epoch too: epochs are long on CPU and a time
             # budget may end mid-epoch.
-            _set_lr(self.model, self._cosine(self._epoch + batch / self.batches_per_epoch))
+            _set_lr(self.model, self._cosine(self._epoch_position(batch)))
 
     def on_train_batch_end(self, batch, logs=None):
         self.channel.check_cancel()
