@@ -69,3 +69,22 @@ def test_multi_worker_without_tf_config_is_explained(tmp_path, tiny_slp, monkeyp
     error = next(e for e in events if isinstance(e, Error))
     assert "TF_CONFIG" in error.message
     assert list((tmp_path / "runs").glob("*")) == []
+
+
+def test_training_child_runs_below_normal_priority(tmp_path, tiny_slp):
+    """The GUI must win the CPU over the trainer on a 2-core laptop."""
+    import os
+
+    import psutil
+
+    job = tiny_job(tiny_slp, tmp_path / "runs", kind=PipelineKind.SINGLE_INSTANCE, epochs=1, batches=1)
+    proc = EngineProcess(work_dir=tmp_path / "work")
+    proc.start(job)
+    niceness = None
+    for event in proc.events():
+        if niceness is None and proc.pid is not None:
+            try:
+                niceness = psutil.Process(proc.pid).nice()
+            except psutil.NoSuchProcess:
+                pass
+    assert niceness is not None and niceness > os.nice(0)

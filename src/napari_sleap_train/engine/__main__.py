@@ -20,6 +20,31 @@ from napari_sleap_train.runner.events import Done, Error
 from napari_sleap_train.runner.job import TrainJob, load_job
 
 
+#: niceness added to the child: on a laptop the trainer takes every core, and napari
+#: (same machine, normal priority) must still get the CPU the moment it needs it
+NICE_ENV = "NAPARI_SLEAP_TRAIN_NICE"
+DEFAULT_NICE = 10
+
+
+def lower_priority() -> int:
+    """Run below normal priority so the GUI stays responsive; returns the increment used.
+
+    Training speed is unchanged when nothing else wants the CPU. ``NAPARI_SLEAP_TRAIN_NICE=0``
+    turns it off (e.g. on a dedicated cluster node).
+    """
+    try:
+        increment = int(os.environ.get(NICE_ENV, DEFAULT_NICE))
+    except ValueError:
+        increment = DEFAULT_NICE
+    if increment <= 0 or not hasattr(os, "nice"):
+        return 0
+    try:
+        os.nice(increment)
+    except OSError:
+        return 0
+    return increment
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m napari_sleap_train.engine")
     parser.add_argument("job", help="job file (JSON) written by the runner or `napari-sleap-train export-job`")
@@ -27,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    lower_priority()
     channel = Channel.from_stdio()
     channel.start_reader(sys.stdin, cancel_on_eof=args.parent)
     try:
