@@ -27,7 +27,9 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolic
 
 from napari_sleap_train.widgets.training_state import LossHistory, RunStatus, TrainingState
 
-REDRAW_INTERVAL_MS = 100  # at most ~10 redraws per second
+# At most 4 redraws per second: a pyqtgraph repaint (axes text above all) costs
+# tens of ms with software OpenGL, and the plot need not move faster than that.
+REDRAW_INTERVAL_MS = 250
 
 BATCH_BRUSH = (70, 140, 255, 110)
 TRAIN_PEN = pg.mkPen((255, 170, 60), width=2)
