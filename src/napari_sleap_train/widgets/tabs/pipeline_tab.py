@@ -52,6 +52,11 @@ def node_names(project) -> list[str]:
     return list(project.node_names)
 
 
+def _sigma_box(label: str, tooltip: str) -> FloatSpinBox:
+    """Spin box for a confidence-map sigma (pixels)."""
+    return FloatSpinBox(min=0.5, max=50, step=0.25, label=label, tooltip=tooltip)
+
+
 class PipelineTab(Container):
     """Pipeline-level settings and the configuration buttons.
 
@@ -84,33 +89,15 @@ class PipelineTab(Container):
             from_widget=lambda v: v or None,
         )
         self.sigma_centroid = binder.bind(
-            FloatSpinBox(
-                min=0.5,
-                max=50,
-                step=0.25,
-                label="Sigma (centroids)",
-                tooltip=tips.SIGMA_CENTROID,
-            ),
+            _sigma_box("Sigma (centroids)", tips.SIGMA_CENTROID),
             f"{ModelKind.CENTROID.value}.head.sigma",
         )
         self.sigma_nodes = binder.bind(
-            FloatSpinBox(
-                min=0.5,
-                max=50,
-                step=0.25,
-                label="Sigma (nodes)",
-                tooltip=tips.SIGMA_NODES,
-            ),
+            _sigma_box("Sigma (nodes)", tips.SIGMA_NODES),
             f"{ModelKind.CENTERED_INSTANCE.value}.head.sigma",
         )
         self.sigma_single = binder.bind(
-            FloatSpinBox(
-                min=0.5,
-                max=50,
-                step=0.25,
-                label="Sigma (nodes)",
-                tooltip=tips.SIGMA_NODES,
-            ),
+            _sigma_box("Sigma (nodes)", tips.SIGMA_NODES),
             f"{ModelKind.SINGLE_INSTANCE.value}.head.sigma",
         )
         self.max_instances = SpinBox(
