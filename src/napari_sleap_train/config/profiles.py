@@ -24,7 +24,6 @@ and 2e-3) where this recipe had cut it by 40%, so both stay off. See
 from __future__ import annotations
 
 import copy
-import json
 import os
 import platform
 import shutil
@@ -47,7 +46,7 @@ from .model import (
     TrainingConfig,
     UNetConfig,
 )
-from .serialize import ConfigError, from_dict
+from .serialize import ConfigError, from_dict, read_json_object
 from .sleap_json import config_from_sleap_dict, is_sleap_config
 
 #: Files a trained run folder holds its weights in (ours first).
@@ -319,14 +318,7 @@ def load_training_config(path: str | Path) -> TrainingConfig:
 
 
 def _load_config_file(path: Path) -> TrainingConfig:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"Configuration file not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} does not hold a training configuration")
+    data = read_json_object(path, holds="a training configuration")
     if is_sleap_config(data):
         return config_from_sleap_dict(data, str(path))
     return from_dict(TrainingConfig, data, str(path))

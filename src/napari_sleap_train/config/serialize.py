@@ -113,15 +113,29 @@ def save_json(obj: Any, path: str | Path) -> Path:
     return path
 
 
-def load_json(cls: type[T], path: str | Path) -> T:
-    """Read a dataclass config written by :func:`save_json`."""
+def read_json_object(
+    path: str | Path,
+    *,
+    missing: str = "Configuration file not found",
+    holds: str = "a configuration object",
+) -> dict[str, Any]:
+    """Read a JSON file that must hold one object, with plain-words errors.
+
+    ``missing`` starts the message for a file that does not exist; ``holds``
+    names what the file should contain.
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"Configuration file not found: {path}") from None
-    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{missing}: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} does not hold a configuration object")
-    return from_dict(cls, data)
+        raise ConfigError(f"{path} does not hold {holds}")
+    return data
+
+
+def load_json(cls: type[T], path: str | Path) -> T:
+    """Read a dataclass config written by :func:`save_json`."""
+    return from_dict(cls, read_json_object(path))

@@ -33,7 +33,7 @@ from .model import (
     TrainingConfig,
     UNetConfig,
 )
-from .serialize import ConfigError
+from .serialize import ConfigError, read_json_object
 
 _HEAD_KEYS = {
     ModelKind.CENTROID: ("anchor_part", "sigma", "output_stride", "offset_refinement"),
@@ -88,14 +88,7 @@ def _load(path: str | Path) -> tuple[dict, str]:
     path = Path(path)
     if path.is_dir():
         path = path / "training_config.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"Training configuration not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} does not hold a training configuration")
+    data = read_json_object(path, missing="Training configuration not found", holds="a training configuration")
     return data, str(path)
 
 
