@@ -118,38 +118,25 @@ def _cpu_profile(
     learning_rate: float = 1e-3,
     hard_keypoint_mining: bool = False,
 ) -> TrainingConfig:
-    """The fast CPU recipe (see the module docstring)."""
-    return TrainingConfig(
-        kind=kind,
-        data=DataConfig(input_scaling=input_scaling, crop_size=None, crop_padding=16, validation_fraction=0.1),
-        model=UNetConfig(
-            max_stride=max_stride,
-            output_stride=output_stride,
-            filters=filters,
-            filters_rate=filters_rate,
-            middle_block=True,
-            up_interpolate=True,
-            stacks=1,
-        ),
-        head=HeadConfig(sigma=sigma),
-        optimization=OptimizationConfig(
-            batch_size=4,
-            epochs=200,
-            learning_rate=learning_rate,
-            optimizer="adamw",
-            weight_decay=1e-4,
-            lr_schedule=LRSchedule.COSINE,
-            warmup_epochs=1,
-            batches_per_epoch=50,
-            min_batches_per_epoch=50,
-            val_batches_per_epoch=None,
-            plateau=PlateauConfig(enabled=True, factor=0.5, patience=5, cooldown=3, min_delta=1e-6, min_lr=1e-6),
-            early_stopping=EarlyStoppingConfig(enabled=True, patience=15, min_delta=1e-8),
-            time_share=time_share,
-            hard_keypoint_mining=hard_keypoint_mining,
-        ),
-        augmentation=AugmentationConfig(rotate=True, rotation_max_angle=180.0),
+    """The fast CPU recipe (see the module docstring): the baseline U-Net layout,
+    smaller, with AdamW, a cosine schedule, short epochs and full rotation."""
+    cfg = _profile(
+        kind, max_stride=max_stride, output_stride=output_stride, filters=filters,
+        filters_rate=filters_rate, input_scaling=input_scaling, sigma=sigma, rotation=180.0,
+        plateau_min_delta=1e-6, early_stopping_patience=15,
     )
+    opt = cfg.optimization
+    opt.learning_rate = learning_rate
+    opt.optimizer = "adamw"
+    opt.weight_decay = 1e-4
+    opt.lr_schedule = LRSchedule.COSINE
+    opt.warmup_epochs = 1
+    opt.batches_per_epoch = 50
+    opt.min_batches_per_epoch = 50
+    opt.plateau.min_lr = 1e-6
+    opt.time_share = time_share
+    opt.hard_keypoint_mining = hard_keypoint_mining
+    return cfg
 
 
 #: Built-in profiles by name (SLEAP 1.4 names). Use :func:`get_profile` for a copy.
