@@ -104,10 +104,12 @@ def test_cpu_profiles_are_the_default_without_a_gpu(monkeypatch):
 
 def test_cpu_recipe_values():
     c, ci = get_profile("cpu.centroid"), get_profile("cpu.centered_instance")
-    # centroid on quarter-size frames, output stride 4; centered instance at full resolution, stride 2
+    # centroid on quarter-size frames, output stride 4; centered instance on half-size crops,
+    # stride 2, with max stride 32: its receptive field covers the whole fly (legs told apart)
     assert (c.data.input_scaling, c.model.output_stride, ci.data.input_scaling, ci.model.output_stride) == (
-        0.25, 4, 1.0, 2
+        0.25, 4, 0.5, 2
     )
+    assert (c.model.max_stride, ci.model.max_stride) == (16, 32)
     for cfg in (c, ci, get_profile("cpu.single")):
         opt = cfg.optimization
         assert (cfg.model.filters, cfg.model.filters_rate) == (16, 1.5)
@@ -116,8 +118,8 @@ def test_cpu_recipe_values():
         assert cfg.augmentation.rotate and cfg.augmentation.rotation_max_angle == 180
     # hard keypoint mining stalled the centered-instance model in the 20-minute benchmark
     assert not ci.optimization.hard_keypoint_mining and ci.head.sigma == 2.5
-    # a pipeline budget goes 40/60 to the two top-down models
-    assert c.optimization.time_share == pytest.approx(0.4) and ci.optimization.time_share == pytest.approx(0.6)
+    # a pipeline budget goes 30/70 to the two top-down models
+    assert c.optimization.time_share == pytest.approx(0.3) and ci.optimization.time_share == pytest.approx(0.7)
 
 
 def test_every_profile_round_trips_through_sleap_json(tmp_path):

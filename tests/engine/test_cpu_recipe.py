@@ -240,5 +240,5 @@ def test_cli_time_limit_is_the_pipeline_budget(tmp_path, tiny_slp):
     for bad in (["--time-limit", "0"], ["--snapshot-minutes", "5,x"], ["--snapshot-minutes", "-1"]):
         with pytest.raises(TrainCliError, match="time-limit|snapshot-minutes"):
             build_job(build_parser().parse_args(["train", str(tiny_slp), *bad]))
-    assert math.isclose(job.pipeline.models[ModelKind.CENTROID].optimization.time_share, 0.4)
+    assert math.isclose(job.pipeline.models[ModelKind.CENTROID].optimization.time_share, 0.3)
     assert job.pipeline.kind == PipelineKind.TOP_DOWN

@@ -47,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs")
     p.add_argument("--time-limit", type=float, default=None, metavar="MIN",
                    help="wall-time budget of the whole pipeline in minutes (data preparation included), "
-                        "split between the models (cpu profiles: 40%% centroid, 60%% centered instance); "
+                        "split between the models (cpu profiles: 30%% centroid, 70%% centered instance); "
                         "each model stops in time keeping its best checkpoint")
     p.add_argument("--model-time-limit", type=float, default=None, metavar="MIN",
                    help="wall-time limit of each model's training in minutes")
