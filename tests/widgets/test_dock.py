@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from napari_sleap_train.config.model import ModelKind, PipelineKind, PredictOn
+from napari_sleap_train.config.model import ModelKind, PipelineKind, PredictOn, Precision, Switch
 from napari_sleap_train.config.sleap_json import read_sleap_config
 from napari_sleap_train.data.anchors import anchor_points
 from napari_sleap_train.data.crops import auto_crop_size, crop_network_size
@@ -476,3 +476,14 @@ def test_editing_points_moves_the_boxes(docked, qtbot):
     data[on_frame, 2] += 10.0  # drag every point of this frame 10 px to the right
     labels.data = data
     _wait_for(qtbot, lambda: np.allclose(_centers_xy(layer), before + [10.0, 0.0]))
+
+
+def test_precision_and_xla_choices_reach_the_job(docked):
+    _, dock = docked
+    tab = dock.pipeline_tab
+    assert tab.precision.value is Precision.AUTO and tab.xla.value is Switch.AUTO
+    assert "tensor cores" in tab.precision.tooltip
+    tab.precision.value = Precision.MIXED
+    tab.xla.value = Switch.OFF
+    job = dock.build_job()
+    assert job.pipeline.precision is Precision.MIXED and job.pipeline.xla is Switch.OFF

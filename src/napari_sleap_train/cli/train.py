@@ -57,6 +57,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--batches-per-epoch", type=int, default=None, help="batches per epoch (default: one pass)")
     p.add_argument("--device", default="auto",
                    help="auto, cpu, gpu:N, or several GPUs mirrored: gpu:0,1 / gpu:all (default: auto)")
+    p.add_argument("--precision", choices=["auto", "mixed", "float32"], default="auto",
+                   help="mixed = float16 compute with float32 weights; auto: mixed on NVIDIA GPUs with "
+                        "tensor cores (compute capability 7.0+), float32 elsewhere")
+    p.add_argument("--xla", choices=["auto", "on", "off"], default="auto",
+                   help="XLA compilation of the training step; auto: on for NVIDIA GPUs, off on CPU and Apple")
     p.add_argument("--multi-worker", action="store_true",
                    help="train across machines with MultiWorkerMirroredStrategy (needs TF_CONFIG on each worker)")
     p.add_argument("--anchor-part", default=None, help="node the crops centre on (default: bounding-box middle)")
@@ -78,7 +83,7 @@ def build_job(args: argparse.Namespace):
     TrainCliError
         Unknown profile, unreadable config, config of the wrong kind, bad value.
     """
-    from napari_sleap_train.config.model import PipelineKind
+    from napari_sleap_train.config.model import PipelineKind, Precision, Switch
     from napari_sleap_train.config.profiles import default_pipeline, get_profile, load_training_config
     from napari_sleap_train.config.serialize import ConfigError
     from napari_sleap_train.runner.job import TrainJob
@@ -130,6 +135,8 @@ def build_job(args: argparse.Namespace):
         pipeline.sync_shared()
     pipeline.device = args.device
     pipeline.multi_worker = bool(args.multi_worker)
+    pipeline.precision = Precision(args.precision)
+    pipeline.xla = Switch(args.xla)
     runs = Path(args.run_dir) if args.run_dir else project.resolve().parent / "models"
     pipeline.runs_folder = str(runs)
     job = TrainJob(labels_path=str(project.resolve()), pipeline=pipeline, runs_folder=str(runs.resolve()))

@@ -44,6 +44,22 @@ class LRSchedule(str, Enum):
     COSINE = "cosine"  # linear warm-up then cosine decay over the epochs
 
 
+class Precision(str, Enum):
+    """Number format of the training computation."""
+
+    AUTO = "auto"  # mixed on NVIDIA GPUs with tensor cores (compute capability 7.0+), else float32
+    MIXED = "mixed"  # float16 compute, float32 weights (Keras "mixed_float16")
+    FLOAT32 = "float32"
+
+
+class Switch(str, Enum):
+    """A feature that is on, off, or chosen for the hardware."""
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
 class PredictOn(str, Enum):
     """Which frames to predict on after training (SLEAP 1.4's choices)."""
 
@@ -221,6 +237,11 @@ class PipelineConfig:
     predict_n_frames: int = 20
     device: str = "auto"  # "auto", "cpu", "gpu:N", "gpu:N,M" / "gpu:all" (mirrored), "cpu:K" (test)
     multi_worker: bool = False  # MultiWorkerMirroredStrategy over the machines in TF_CONFIG
+    #: Mixed precision (float16 compute); "auto" turns it on where tensor cores make it faster.
+    precision: Precision = Precision.AUTO
+    #: XLA compilation of the training step; "auto": on for NVIDIA GPUs only
+    #: (on this project's 2-core CPU benchmark it made each step 2.7x slower).
+    xla: Switch = Switch.AUTO
     #: Wall-time budget of the whole pipeline (data preparation and every model);
     #: split between the models by their ``optimization.time_share``.
     time_limit_minutes: float | None = None

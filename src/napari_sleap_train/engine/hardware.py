@@ -28,6 +28,8 @@ class HardwareInfo:
     cores: int = 1
     #: TensorFlow device names to mirror training over (empty: one device)
     replica_devices: list[str] = field(default_factory=list)
+    #: CUDA compute capability of each GPU used, e.g. (8, 6); None where unknown (Metal)
+    compute_capabilities: list[tuple[int, int] | None] = field(default_factory=list)
 
 
 def cpu_cores() -> int:
@@ -94,12 +96,19 @@ def prepare_environment(device: str = "auto") -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
 
 
-def _gpu_name(tf, gpu) -> str:
+def _gpu_details(tf, gpu) -> tuple[str, tuple[int, int] | None]:
+    """Name and CUDA compute capability (None when TensorFlow does not say) of a GPU."""
     try:
         details = tf.config.experimental.get_device_details(gpu)
     except (ValueError, RuntimeError):
         details = {}
-    return str(details.get("device_name") or gpu.name.replace("/physical_device:", ""))
+    name = str(details.get("device_name") or gpu.name.replace("/physical_device:", ""))
+    cc = details.get("compute_capability")
+    try:
+        capability = (int(cc[0]), int(cc[1])) if cc else None
+    except (TypeError, ValueError, IndexError):
+        capability = None
+    return name, capability
 
 
 def setup_device(device: str = "auto") -> HardwareInfo:
@@ -177,7 +186,9 @@ def setup_device(device: str = "auto") -> HardwareInfo:
             tf.config.experimental.set_memory_growth(gpu, True)
     except RuntimeError:
         pass  # devices already initialised; TF keeps its earlier settings
-    names = [_gpu_name(tf, gpu) for gpu in chosen]
+    details = [_gpu_details(tf, gpu) for gpu in chosen]
+    names = [name for name, _ in details]
+    info.compute_capabilities = [cc for _, cc in details]
     info.hardware = "metal" if metal else "gpu"
     info.device_names = names
     label = "Apple GPU (Metal)" if metal else "GPU"

@@ -225,6 +225,12 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
         note = profile_note(info.hardware, models)
         if note is not None:
             channel.emit(note)
+        from napari_sleap_train.engine.acceleration import choose_acceleration
+
+        acceleration = choose_acceleration(info, job.pipeline.precision, job.pipeline.xla)
+        channel.emit(Message(text=(
+            f"Computation: {acceleration.summary}" + (f" ({acceleration.reason})." if acceleration.reason else ".")
+        )))
         from napari_sleap_train.engine.distribute import describe, make_strategy
         from napari_sleap_train.engine.train import train_model
 
@@ -262,7 +268,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
             snapshots = budget.snapshots(job.pipeline.snapshot_minutes, seconds)
             result = train_model(
                 cfg, data, frames, run_dir, channel, resume=kind in resume, deadline=deadline,
-                snapshots=snapshots, strategy=strategy,
+                snapshots=snapshots, strategy=strategy, acceleration=acceleration,
             )
             _write_configs(run_dir, cfg, result.resolved, labels)
             data.write_split(run_dir)

@@ -30,6 +30,7 @@ import numpy as np
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.engine.errors import EngineConfigError
+from napari_sleap_train.engine.acceleration import float32_copy, is_mixed
 from napari_sleap_train.engine.unet import (
     CONFMAP_HEAD_NAMES,
     OFFSET_HEAD_NAME,
@@ -293,6 +294,12 @@ def load_keras_model(folder: str | Path) -> LoadedModel:
         raise ModelLoadError(f"{path} could not be loaded ({type(exc).__name__}: {exc}).") from exc
     outputs = model.outputs
     head = outputs[0]
+    if is_mixed(model):
+        # Trained with mixed precision (e.g. on a GPU): predict in float32, which
+        # every device runs, with the same float32 weights.
+        n_parts, channels, hw = int(head.shape[-1]), int(model.inputs[0].shape[-1]), model.inputs[0].shape[1:3]
+        model = float32_copy(model, lambda: build_model(cfg, n_parts, channels, tuple(hw)))
+        outputs = model.outputs
     return LoadedModel(
         kind=cfg.kind,
         config=cfg,

@@ -26,6 +26,7 @@ from napari_sleap_train.engine.callbacks import (
     TrainingMonitor,
     read_training_log,
 )
+from napari_sleap_train.engine.acceleration import Acceleration, precision_policy
 from napari_sleap_train.engine.budget import Snapshot
 from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
 from napari_sleap_train.engine.samples import FrameStore, LabeledData
@@ -77,11 +78,12 @@ def check_config(cfg: TrainingConfig) -> None:
         )
 
 
-def _compile(model: keras.Model, cfg: TrainingConfig) -> None:
+def _compile(model: keras.Model, cfg: TrainingConfig, xla: bool = False) -> None:
+    # Keras wraps the optimizer in a LossScaleOptimizer when the model is mixed_float16.
     model.compile(
         optimizer=make_optimizer(cfg),
         loss=make_loss(cfg.optimization.hard_keypoint_mining),
-        jit_compile=False,  # XLA compile time dominates the short runs users start first
+        jit_compile=xla,
     )
 
 
@@ -95,6 +97,7 @@ def train_model(
     deadline: float | None = None,
     snapshots: list[Snapshot] | None = None,
     strategy=None,
+    acceleration: Acceleration | None = None,
 ) -> ModelResult:
     """Train (or continue training) one model.
 
@@ -119,6 +122,8 @@ def train_model(
     strategy
         ``tf.distribute`` strategy (:mod:`~.distribute`); ``None``: the default
         single-device strategy. The config's batch size is per replica.
+    acceleration
+        Mixed precision / XLA (:mod:`~.acceleration`); ``None``: float32, no XLA.
 
     Returns
     -------
@@ -147,12 +152,13 @@ def train_model(
     history = read_training_log(run_dir / TRAINING_LOG) if resume else []
     initial_epoch = int(history[-1]["epoch"]) + 1 if history else 0
     latest = run_dir / LATEST_MODEL
-    with strategy.scope():  # variables live on every replica
+    acceleration = acceleration or Acceleration(False, False, "")
+    with strategy.scope(), precision_policy(acceleration):  # variables live on every replica
         if resume and latest.exists():
             model = keras.models.load_model(latest, compile=True)
         else:
             model = build_model(cfg, maker.n_outputs, maker.channels, maker.input_hw)
-            _compile(model, cfg)
+            _compile(model, cfg, acceleration.xla)
 
     channel.emit(
         ModelStarted(

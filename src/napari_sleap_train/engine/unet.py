@@ -77,6 +77,11 @@ def _conv_relu(x, filters: int, kernel: int, name: str, act_name: str):
     return layers.Activation("relu", name=act_name)(x)
 
 
+def _float32_if_mixed() -> str | None:
+    """``"float32"`` for layers that must not compute in float16 under a mixed policy."""
+    return "float32" if keras.config.dtype_policy().compute_dtype == "float16" else None
+
+
 def build_backbone(x, cfg: UNetConfig):
     """Apply the U-Net to tensor ``x``; return the features at the output stride."""
     down, up = check_unet(cfg)
@@ -107,7 +112,11 @@ def build_backbone(x, cfg: UNetConfig):
         prefix = f"stack0_dec{j}_s{stride}_to_s{stride // 2}"
         filters = level_filters(cfg, down - 1 - j)
         if cfg.up_interpolate:
-            x = layers.UpSampling2D(2, interpolation="bilinear", name=f"{prefix}_interp_bilinear")(x)
+            # bilinear resize returns float32 even for float16 input; under mixed
+            # precision its gradient then mixes dtypes, which XLA rejects: run it in float32
+            x = layers.UpSampling2D(
+                2, interpolation="bilinear", name=f"{prefix}_interp_bilinear", dtype=_float32_if_mixed()
+            )(x)
         else:
             x = layers.Conv2DTranspose(filters, k, strides=2, padding="same", name=f"{prefix}_trans_conv")(x)
             x = layers.Activation("relu", name=f"{prefix}_trans_conv_act_relu")(x)
@@ -154,10 +163,17 @@ def build_unet(
         raise EngineConfigError("The model needs at least one body part to predict.")
     inputs = keras.Input(shape=(input_hw[0], input_hw[1], channels), name="input")
     features = build_backbone(inputs, unet)
-    confmaps = layers.Conv2D(n_parts, 1, padding="same", name=CONFMAP_HEAD_NAMES[kind])(features)
+    # Under mixed precision the heads still output float32, so the loss is not
+    # computed on float16 values (tiny confidence-map errors underflow there).
+    head_dtype = _float32_if_mixed()
+    confmaps = layers.Conv2D(
+        n_parts, 1, padding="same", name=CONFMAP_HEAD_NAMES[kind], dtype=head_dtype
+    )(features)
     outputs = [confmaps]
     if offset_refinement:
-        outputs.append(layers.Conv2D(2 * n_parts, 1, padding="same", name=OFFSET_HEAD_NAME)(features))
+        outputs.append(
+            layers.Conv2D(2 * n_parts, 1, padding="same", name=OFFSET_HEAD_NAME, dtype=head_dtype)(features)
+        )
     return keras.Model(inputs, outputs if len(outputs) > 1 else confmaps, name="unet")
 
 

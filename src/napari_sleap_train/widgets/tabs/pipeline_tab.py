@@ -15,7 +15,13 @@ from magicgui.widgets import (
     SpinBox,
 )
 
-from napari_sleap_train.config.model import ModelKind, PipelineKind, PredictOn
+from napari_sleap_train.config.model import (
+    ModelKind,
+    PipelineKind,
+    Precision,
+    PredictOn,
+    Switch,
+)
 from napari_sleap_train.runner.devices import device_choices
 
 from . import tooltips as tips
@@ -31,6 +37,12 @@ PIPELINE_CHOICES = [
     ("Single instance (one animal)", PipelineKind.SINGLE_INSTANCE),
 ]
 
+PRECISION_CHOICES = [
+    ("Automatic (GPUs with tensor cores)", Precision.AUTO),
+    ("On (float16)", Precision.MIXED),
+    ("Off (float32)", Precision.FLOAT32),
+]
+XLA_CHOICES = [("Automatic (NVIDIA GPUs)", Switch.AUTO), ("On", Switch.ON), ("Off", Switch.OFF)]
 PREDICT_ON_CHOICES = [
     ("Nothing", PredictOn.NOTHING),
     ("Current frame", PredictOn.CURRENT_FRAME),
@@ -128,6 +140,14 @@ class PipelineTab(Container):
             ),
             f"{p}.device",
         )
+        self.precision = binder.bind(
+            ComboBox(choices=PRECISION_CHOICES, label="Mixed precision", tooltip=tips.PRECISION),
+            f"{p}.precision",
+        )
+        self.xla = binder.bind(
+            ComboBox(choices=XLA_CHOICES, label="XLA compile", tooltip=tips.XLA),
+            f"{p}.xla",
+        )
         self.predict_on = binder.bind(
             ComboBox(
                 choices=PREDICT_ON_CHOICES, label="Predict on", tooltip=tips.PREDICT_ON
@@ -142,7 +162,7 @@ class PipelineTab(Container):
         self.predict_info = Label(value="", label="", tooltip=tips.PREDICT_ON)
         wrap(self.predict_info)
         self.runs_folder.choose_btn.text = "Browse"
-        for combo in (self.kind, self.anchor, self.predict_on, self.device):
+        for combo in (self.kind, self.anchor, self.predict_on, self.device, self.precision, self.xla):
             compact_combo(combo)
         self.view_inputs = PushButton(
             text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS
@@ -171,6 +191,8 @@ class PipelineTab(Container):
                 self.runs_folder,
                 self.run_prefix,
                 self.device,
+                self.precision,
+                self.xla,
                 self.predict_on,
                 self.predict_n,
                 self.predict_info,

@@ -94,3 +94,14 @@ DEVICE = (
     "smaller, faster CPU profiles). With several GPUs you can pick one, or train on all of "
     "them at once (each batch is split between them)."
 )
+PRECISION = (
+    "Mixed precision computes in 16-bit floats and keeps the weights in 32-bit: up to 2-3x "
+    "faster and less GPU memory on NVIDIA GPUs with tensor cores (RTX 20xx, V100 and newer), "
+    "slower on a CPU. Automatic turns it on only on those GPUs. Predictions are the same "
+    "within a fraction of a pixel."
+)
+XLA = (
+    "XLA compiles the training step into fused GPU code: faster on NVIDIA GPUs after a "
+    "compile of a few seconds at the start, slower on a CPU and not available on Apple "
+    "GPUs. Automatic turns it on for NVIDIA GPUs only."
+)
