@@ -199,3 +199,35 @@ def test_status_line_while_first_batch_is_traced_and_while_evaluating(state: Tra
     assert "epoch 1/50, batch 1/3" in status_lines(state)[0]
     apply_event(state, ev.Status(stage="evaluating", detail="predicting the validation frames"))
     assert "Evaluating (predicting the validation frames)…" in status_lines(state)[0]
+
+
+def test_view_follows_the_data_in_steps_until_the_user_moves_it(plot: LossPlot, state: TrainingState) -> None:
+    view = plot.plot_widget.getPlotItem().getViewBox()
+    feed_model(state, "centroid", n_epochs=3, bpe=4, best=2)
+    plot.refresh()
+    (x0, x1), (y0, y1) = view.viewRange()
+    assert x0 == pytest.approx(0.0) and x1 == pytest.approx(4.0)  # 3 epochs, with room to grow
+    x, y = plot.batch_points()
+    later = x > 1.0
+    assert y0 <= y[later].min() and y[later].max() <= y1
+    # a batch inside the shown range does not move the view
+    apply_event(state, ev.Batch(model="centroid", epoch=3, batch=0, loss=0.3))
+    plot.refresh()
+    assert view.viewRange()[0][1] == pytest.approx(4.0)
+    # the next epoch grows the epoch axis one step
+    apply_event(state, ev.Batch(model="centroid", epoch=4, batch=0, loss=0.3))
+    plot.refresh()
+    assert view.viewRange()[0][1] == pytest.approx(5.0)
+    # the user zooms: the view stays where they put it
+    view.scaleBy((0.5, 0.5))
+    view.sigRangeChangedManually.emit(view.state["mouseEnabled"])
+    kept = view.viewRange()
+    for b in range(4):
+        apply_event(state, ev.Batch(model="centroid", epoch=5, batch=b, loss=0.2))
+    plot.refresh()
+    assert view.viewRange() == kept
+    # pyqtgraph's auto-range button: follow the data again
+    view.enableAutoRange()
+    plot.refresh()
+    assert view.viewRange()[0][1] == pytest.approx(8.0)  # last batch at epoch 6
+    assert not any(view.autoRangeEnabled())

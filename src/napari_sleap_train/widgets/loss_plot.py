@@ -13,7 +13,10 @@ being trained):
 * a dashed vertical line and a star at the best validation epoch.
 
 First-epoch batch points stay visible but stop counting for the automatic
-y-range once later points exist, for the same reason.
+y-range once later points exist, for the same reason. The view range follows
+the data in steps (:class:`~.axis_range.StableRange`) so the axes are not
+re-rendered on every redraw; panning or zooming by hand stops the following,
+pyqtgraph's "A" (auto-range) button resumes it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pyqtgraph as pg
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from napari_sleap_train.widgets.axis_range import StableRange
 from napari_sleap_train.widgets.training_state import LossHistory, RunStatus, TrainingState
 
 # At most 4 redraws per second: a pyqtgraph repaint (axes text above all) costs
@@ -194,7 +198,12 @@ class LossPlot(QWidget):
         plot.getAxis("left").enableAutoSIPrefix(False)
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(True)
-        plot.getViewBox().setLimits(xMin=0)
+        view = plot.getViewBox()
+        view.setLimits(xMin=0)
+        view.disableAutoRange()  # ranges follow the data in steps (self.ranges)
+        view.sigRangeChangedManually.connect(self._on_user_range)
+        self.ranges = StableRange()
+        self._follow = True
         self.legend = plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
 
         scatter_kwargs = dict(pen=None, symbol="o", size=4, brush=BATCH_BRUSH)
@@ -272,6 +281,7 @@ class LossPlot(QWidget):
             self.log_checkbox.setChecked(on)  # re-enters through toggled
             return
         self.plot_widget.getPlotItem().setLogMode(x=False, y=on)
+        self.ranges.reset()
         self._dirty = True
         self.refresh()
 
@@ -299,6 +309,8 @@ class LossPlot(QWidget):
         self.model_combo.clear()
         self.model_combo.blockSignals(False)
         self._shown_model = None
+        self.ranges.reset()
+        self._follow = True
         self._sync_models()
         self.refresh()
         self._ensure_timer()
@@ -324,6 +336,7 @@ class LossPlot(QWidget):
 
     def _on_combo(self, index: int) -> None:
         self._shown_model = self.model_combo.itemData(index) if index >= 0 else None
+        self.ranges.reset()
         self._dirty = True
         self.refresh()
 
@@ -383,9 +396,41 @@ class LossPlot(QWidget):
             (x0, x1), (y0, y1) = self.plot_widget.getPlotItem().getViewBox().viewRange()
             self.placeholder.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
+    def _on_user_range(self, *_args) -> None:
+        self._follow = False  # the user panned or zoomed: leave the view where they put it
+
+    def _data_bounds(self) -> tuple[float | None, tuple[float, float] | None]:
+        """Largest x and (min, max) y of what is drawn, in view coordinates."""
+        x_max, lows, highs = None, [], []
+        for item in (self.first_epoch_item, self.batch_item, self.train_curve, self.val_curve, self.best_star):
+            _, x1 = item.dataBounds(0)
+            if x1 is not None:
+                x_max = x1 if x_max is None else max(x_max, x1)
+            y0, y1 = item.dataBounds(1)
+            if y0 is not None and y1 is not None and math.isfinite(y0) and math.isfinite(y1):
+                lows.append(y0)
+                highs.append(y1)
+        return x_max, ((min(lows), max(highs)) if lows else None)
+
+    def _follow_data(self) -> None:
+        view = self.plot_widget.getPlotItem().getViewBox()
+        if any(view.autoRangeEnabled()):  # pyqtgraph's "A" button: follow the data again
+            view.disableAutoRange()
+            self._follow = True
+            self.ranges.reset()
+        if not self._follow:
+            return
+        changed = self.ranges.update(*self._data_bounds())
+        if changed is not None:
+            view.setRange(xRange=changed[0], yRange=changed[1], padding=0)
+
     def _redraw(self) -> None:
         history: LossHistory | None = self.state.histories.get(self._shown_model or "")
+        self._draw(history)
+        self._follow_data()
         self._update_placeholder(history)
+
+    def _draw(self, history: LossHistory | None) -> None:
         self._draw_batches(history)
         if history is None:
             for item in (self.train_curve, self.val_curve, self.best_star):
