@@ -50,6 +50,8 @@ def test_fake_run_shows_status_plot_and_run_folder(qtbot, panel: RunPanel, fake_
                            "metrics": {"oks_map": 0.734, "pixel_error": {"mean": 1.5, "p90": 3.21}}}
     assert panel.run_button.isEnabled() and not panel.stop_button.isEnabled()
     assert panel.headline.text().startswith("Ready")
+    # status, progress and plot redraw on one clock: one window repaint per tick
+    assert panel.plot.timer is panel.timer
     click(qtbot, panel.run_button)
     assert not panel.run_button.isEnabled()
     assert panel.cancel_button.isEnabled()

@@ -1,8 +1,9 @@
 """The embedded loss plot: batch points, epoch lines, best epoch, status line.
 
 :class:`LossPlot` only reads a :class:`~.training_state.TrainingState`. State
-signals set a *dirty* flag; a 10 Hz ``QTimer`` redraws from the numpy buffers,
-so thousands of batch events per second never turn into thousands of repaints.
+signals set a *dirty* flag; a 2 Hz ``QTimer`` (shared with the run panel)
+redraws from the numpy buffers, so thousands of batch events per second never
+turn into thousands of repaints.
 
 What is drawn (per model, picked in the combo box; the box follows the model
 being trained):
@@ -29,11 +30,15 @@ from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from napari_sleap_train.widgets.axis_range import StableRange
+from napari_sleap_train.widgets.status_text import StatusText
 from napari_sleap_train.widgets.training_state import LossHistory, RunStatus, TrainingState
 
-# At most 4 redraws per second: a pyqtgraph repaint (axes text above all) costs
-# tens of ms with software OpenGL, and the plot need not move faster than that.
-REDRAW_INTERVAL_MS = 250
+# At most 2 redraws per second. Any widget repaint in a window that holds an
+# OpenGL canvas (napari's) makes Qt composite the whole window: 15 ms even for
+# an empty update with software OpenGL, 25-35 ms with the plot. Measured with
+# ``python -m benchmarks.gui_latency --quick`` on 2 cores while training: at
+# 4 Hz 1.2% of 10 ms ticks came over 50 ms late, at 2 Hz 0.5%.
+REDRAW_INTERVAL_MS = 500
 
 BATCH_BRUSH = (70, 140, 255, 110)
 TRAIN_PEN = pg.mkPen((255, 170, 60), width=2)
@@ -174,9 +179,15 @@ class LossPlot(QWidget):
     state
         The run state to draw; the plot never changes it. The state holds
         the plot's slots weakly (psygnal), so it may outlive the plot.
+    parent
+        Qt parent widget.
+    timer
+        A redraw timer shared with other widgets of the window (the run
+        panel): their updates then land in the same event-loop pass and
+        cost one window repaint instead of several. Default: its own timer.
     """
 
-    def __init__(self, state: TrainingState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: TrainingState, parent: QWidget | None = None, timer: QTimer | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self._dirty = True
@@ -227,11 +238,8 @@ class LossPlot(QWidget):
         self.placeholder = pg.TextItem("", color=(150, 150, 150), anchor=(0.5, 0.5))
         plot.addItem(self.placeholder, ignoreBounds=True)
 
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(False)
-        # never let a long status line widen the dock
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # changes several times a second: a StatusText repaints without a relayout
+        self.status_label = StatusText(lines=1)
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -245,8 +253,10 @@ class LossPlot(QWidget):
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.status_label)
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(REDRAW_INTERVAL_MS)
+        if timer is None:
+            timer = QTimer(self)
+            timer.setInterval(REDRAW_INTERVAL_MS)
+        self.timer = timer
         self.timer.timeout.connect(self._tick)
 
         self.model_combo.currentIndexChanged.connect(self._on_combo)
@@ -483,18 +493,6 @@ class LossPlot(QWidget):
         text = "\n".join(lines)
         if text != self._last_status:
             self._last_status = text
-            # one line per fact: long details (paths) are elided so the status
-            # never grows over the plot on a small screen; the tooltip has it all
-            self.status_label.setText("\n".join(_elide(line) for line in lines))
+            # one line per fact, elided to the dock's width; the tooltip has it all
+            self.status_label.setText(text)
             self.status_label.setToolTip(text)
-
-
-STATUS_LINE_CHARS = 64
-
-
-def _elide(line: str, limit: int = STATUS_LINE_CHARS) -> str:
-    """Shorten ``line`` to ``limit`` characters with an ellipsis in the middle."""
-    if len(line) <= limit:
-        return line
-    keep = limit - 1
-    return line[: keep // 2] + "…" + line[len(line) - (keep - keep // 2):]

@@ -34,7 +34,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_sleap_train.runner import events as ev
-from napari_sleap_train.widgets.loss_plot import LossPlot, format_duration, model_title
+from napari_sleap_train.widgets.loss_plot import REDRAW_INTERVAL_MS, LossPlot, format_duration, model_title
 from napari_sleap_train.widgets.run_controller import ProcessFactory, RunController
 from napari_sleap_train.widgets.training_state import RunStatus, TrainingState
 
@@ -170,7 +170,13 @@ class RunPanel(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setMaximumHeight(16)
 
-        self.plot = LossPlot(self.state)
+        # Status text, progress and plot follow the state on one clock (2 Hz):
+        # updates in one event-loop pass share one window repaint.
+        self._dirty = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_INTERVAL_MS)
+        self.timer.timeout.connect(self._tick)
+        self.plot = LossPlot(self.state, timer=self.timer)
 
         self.metrics_label = QLabel()
         self.metrics_label.setWordWrap(True)
@@ -209,12 +215,6 @@ class RunPanel(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.metrics_label)
         layout.addWidget(self.folder_row)
-
-        # Status text and progress follow the state at most ~10 times a second.
-        self._dirty = False
-        self.timer = QTimer(self)
-        self.timer.setInterval(100)
-        self.timer.timeout.connect(self._tick)
 
         self.run_button.clicked.connect(self.run)
         self.stop_button.clicked.connect(self.stop)
