@@ -26,16 +26,19 @@ It prints, per phase, the p50 / p99 / max gap in ms, the share of gaps over
 GUI work; with an idle one it is the training child starving it of cores),
 and the number of batch and epoch events the widget received during
 the training window (each one redraws the loss plot on the GUI thread).
-``--quick``: 30 s training window, 4 s idle baseline.
+``--quick``: 30 s training window, 4 s idle baseline. ``--stalls`` adds where
+the GUI thread was while a tick was late (sampled Python stacks).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +68,7 @@ class Probe:
     interval_ms: float
     phase: str | None = None
     ticks: dict[str, list[float]] = field(default_factory=dict)
+    last_tick: float = 0.0
 
     def start(self) -> None:
         from qtpy.QtCore import Qt, QTimer
@@ -102,8 +106,9 @@ class Probe:
         return self.cpu[phase] / wall if wall else None
 
     def _tick(self) -> None:
+        self.last_tick = time.perf_counter()
         if self.phase is not None:
-            self.ticks[self.phase].append(time.perf_counter())
+            self.ticks[self.phase].append(self.last_tick)
 
     def gaps_ms(self, phase: str) -> np.ndarray:
         return np.diff(np.asarray(self.ticks.get(phase, []))) * 1000.0
@@ -136,6 +141,51 @@ def wait(seconds: float, until=None, poll_s: float = 0.05) -> bool:
     return bool(until()) if until is not None else True
 
 
+class StallSampler(threading.Thread):
+    """While the probe's tick is overdue, sample what the GUI thread runs.
+
+    Every ``every_ms`` it looks at the probe; when the last tick is more than
+    ``late_ms`` old (in the phase of interest) it records the GUI thread's
+    Python stack (``sys._current_frames``). The stacks seen most often are
+    where the event loop was stuck; a stack ending in the event loop itself
+    means C++ work (painting) or a starved process.
+    """
+
+    def __init__(self, probe: Probe, phase: str, late_ms: float = 30.0, every_ms: float = 2.0) -> None:
+        super().__init__(daemon=True, name="stall-sampler")
+        self.probe, self.phase, self.late_s, self.every_s = probe, phase, late_ms / 1000, every_ms / 1000
+        self.main_id = threading.main_thread().ident
+        self.stacks: collections.Counter = collections.Counter()
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            time.sleep(self.every_s)
+            if self.probe.phase != self.phase or not self.probe.last_tick:
+                continue
+            if time.perf_counter() - self.probe.last_tick > self.late_s:
+                frame = sys._current_frames().get(self.main_id)
+                self.stacks[_stack_text(frame)] += 1
+
+    def report(self, top: int = 8) -> str:
+        total = sum(self.stacks.values())
+        lines = [f"stall samples ({self.every_s * 1000:g} ms apart while a tick was over "
+                 f"{self.late_s * 1000:g} ms late): {total}"]
+        for stack, n in self.stacks.most_common(top):
+            lines.append(f"  {100 * n / max(total, 1):5.1f} %  {stack}")
+        return "\n".join(lines)
+
+
+def _stack_text(frame, depth: int = 7) -> str:
+    """The innermost ``depth`` frames, outermost first, as ``file:function`` items."""
+    names = []
+    while frame is not None and len(names) < depth:
+        code = frame.f_code
+        names.append(f"{Path(code.co_filename).stem}:{code.co_name}")
+        frame = frame.f_back
+    return " > ".join(reversed(names))
+
+
 # --------------------------------------------------------------- the session
 def sample_copy(into: Path) -> Path:
     """A copy of the cached default sample project in ``into`` (runs are written next to it)."""
@@ -148,7 +198,7 @@ def sample_copy(into: Path) -> Path:
 
 
 def measure(window_s: float, idle_s: float, interval_ms: float, batches_per_epoch: int,
-            startup_limit_s: float = 300.0) -> dict:
+            startup_limit_s: float = 300.0, stalls: StallSampler | None = None) -> dict:
     """Open napari with the sample, train, probe the event loop; return the figures."""
     import napari
 
@@ -177,6 +227,9 @@ def measure(window_s: float, idle_s: float, interval_ms: float, batches_per_epoc
 
         probe = Probe(interval_ms)
         probe.start()
+        if stalls is not None:
+            stalls.probe = probe
+            stalls.start()
         try:
             probe.begin("idle")
             wait(idle_s)
@@ -205,6 +258,8 @@ def measure(window_s: float, idle_s: float, interval_ms: float, batches_per_epoc
         finally:
             probe.begin(None)
             probe.stop()
+            if stalls is not None:
+                stalls.running = False
             if dock.run_panel.controller.is_running:
                 dock.run_panel.cancel_button.click()
                 wait(60.0, until=lambda: not dock.run_panel.controller.is_running)
@@ -256,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batches-per-epoch", type=int, default=20,
                    help="batches per epoch, so epoch events arrive in the window (default 20)")
     p.add_argument("--quick", action="store_true", help="30 s window, 4 s idle baseline")
+    p.add_argument("--stalls", action="store_true",
+                   help="also print where the GUI thread was when a tick was late (sampled stacks)")
     return p
 
 
@@ -284,8 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"display {os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')}"
           f"{' (xvfb-run)' if os.environ.get(XVFB_MARK) else ''}", flush=True)
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
-    figures = measure(args.window_seconds, args.idle_seconds, args.interval_ms, args.batches_per_epoch)
+    stalls = StallSampler(Probe(args.interval_ms), "training") if args.stalls else None
+    figures = measure(args.window_seconds, args.idle_seconds, args.interval_ms, args.batches_per_epoch,
+                      stalls=stalls)
     print(report(figures, args.interval_ms), flush=True)
+    if stalls is not None:
+        print(stalls.report(), flush=True)
     if "tensorflow" in sys.modules:  # the hard rule, checked where it matters most
         print("error: TensorFlow was imported into the napari process", file=sys.stderr)
         return 1
