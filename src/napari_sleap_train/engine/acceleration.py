@@ -66,26 +66,35 @@ def choose_acceleration(info: HardwareInfo, precision: Precision | str, xla: Swi
         ``"auto"``, ``"on"`` or ``"off"``.
     """
     precision, xla = Precision(precision), Switch(xla)
-    reasons = []
-    if precision is Precision.AUTO:
-        mixed = _has_tensor_cores(info)
-        if mixed:
-            reasons.append("mixed precision: the GPU has tensor cores")
-    else:
-        mixed = precision is Precision.MIXED
-        reasons.append(f"precision {precision.value} chosen")
-        if mixed and info.hardware == "cpu":
-            reasons.append("mixed precision on a CPU is usually slower than float32")
-    if xla is Switch.AUTO:
-        use_xla = info.hardware == "gpu"
-        if use_xla:
-            reasons.append("XLA: NVIDIA GPU")
-    else:
-        use_xla = xla is Switch.ON
-        reasons.append(f"XLA {xla.value} chosen")
-        if use_xla and info.hardware == "metal":
-            reasons.append("tensorflow-metal may not support XLA")
+    reasons: list[str] = []
+    mixed = _decide(
+        reasons, auto=precision is Precision.AUTO, forced_on=precision is Precision.MIXED,
+        auto_on=_has_tensor_cores(info), why_auto="mixed precision: the GPU has tensor cores",
+        forced=f"precision {precision.value} chosen",
+        poor_fit="mixed precision on a CPU is usually slower than float32" if info.hardware == "cpu" else None,
+    )
+    use_xla = _decide(
+        reasons, auto=xla is Switch.AUTO, forced_on=xla is Switch.ON,
+        auto_on=info.hardware == "gpu", why_auto="XLA: NVIDIA GPU",
+        forced=f"XLA {xla.value} chosen",
+        poor_fit="tensorflow-metal may not support XLA" if info.hardware == "metal" else None,
+    )
     return Acceleration(mixed, use_xla, "; ".join(reasons))
+
+
+def _decide(
+    reasons: list[str], *, auto: bool, forced_on: bool, auto_on: bool, why_auto: str, forced: str,
+    poor_fit: str | None,
+) -> bool:
+    """One on/off choice: the hardware's answer when ``auto``, else the user's; adds the why to ``reasons``."""
+    if auto:
+        if auto_on:
+            reasons.append(why_auto)
+        return auto_on
+    reasons.append(forced)
+    if forced_on and poor_fit:
+        reasons.append(poor_fit)
+    return forced_on
 
 
 @contextmanager
