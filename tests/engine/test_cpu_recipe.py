@@ -224,6 +224,11 @@ def test_profile_note_says_why_the_cpu_profiles_run():
     assert note.level == "info" and "No GPU" in note.text and "cpu.centroid" in note.text
     slow = profile_note("cpu", [get_profile("baseline.centroid")])
     assert slow.level == "warning" and "baseline.centroid" in slow.text
+    mixed = profile_note("cpu", [get_profile("cpu.centroid"), get_profile("baseline_medium_rf.topdown")])
+    assert "profile baseline_medium_rf.topdown was made for GPUs" in mixed.text and "cpu.centroid" not in mixed.text
+    custom = get_profile("cpu.centered_instance")
+    custom.profile = "my_lab.fast"  # a user's own config: nothing to say about it
+    assert profile_note("cpu", [get_profile("cpu.centroid"), custom]) is None
     assert "CPU profiles" in profile_note("gpu", cpu).text
     assert profile_note("gpu", [get_profile("baseline.centroid")]) is None
 

@@ -35,6 +35,7 @@ import traceback
 from pathlib import Path
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
+from napari_sleap_train.config.profiles import PROFILES
 from napari_sleap_train.config.serialize import ConfigError, load_json, save_json
 from napari_sleap_train.engine.budget import PipelineBudget
 from napari_sleap_train.engine.errors import Cancelled, EngineConfigError, EngineDataError, describe_exception
@@ -100,10 +101,13 @@ def profile_note(hardware: str, models: list[TrainingConfig]) -> Message | None:
             "a higher learning rate and short epochs, for a usable model in minutes. Pick another "
             "profile to change this."
         ))
-    if hardware == "cpu" and any(n and not n.startswith("cpu.") for n in names):
+    # only built-in GPU profiles are called slow: a user's own config may be anything
+    made_for_gpus = [n for n in names if n in PROFILES and not n.startswith("cpu.")]
+    if hardware == "cpu" and made_for_gpus:
         return Message(level="warning", text=(
-            f"No GPU in use: profiles {', '.join(n for n in names if n)} were made for GPUs and train "
-            "slowly on a CPU; the cpu.* profiles give a usable model much sooner."
+            f"No GPU in use: {'profile' if len(made_for_gpus) == 1 else 'profiles'} "
+            f"{', '.join(made_for_gpus)} {'was' if len(made_for_gpus) == 1 else 'were'} made for GPUs "
+            "and train slowly on a CPU; the cpu.* profiles give a usable model much sooner."
         ))
     if hardware != "cpu" and any(n and n.startswith("cpu.") for n in names):
         return Message(text=(
