@@ -38,7 +38,7 @@ PIPELINE_CHOICES = [
 ]
 
 PRECISION_CHOICES = [
-    ("Automatic (GPUs with tensor cores)", Precision.AUTO),
+    ("Automatic (tensor cores)", Precision.AUTO),
     ("On (float16)", Precision.MIXED),
     ("Off (float32)", Precision.FLOAT32),
 ]
