@@ -21,7 +21,7 @@ with mixed precision predicts in float32 on any machine
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 from napari_sleap_train.config.model import Precision, Switch
@@ -98,21 +98,25 @@ def _decide(
 
 
 @contextmanager
-def precision_policy(acc: Acceleration) -> Iterator[None]:
+def dtype_policy(name: str) -> Iterator[None]:
+    """Keras' global dtype policy set to ``name`` inside the block, restored after it."""
+    import keras
+
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
+
+
+def precision_policy(acc: Acceleration) -> AbstractContextManager[None]:
     """Build and train models inside this block with the chosen Keras dtype policy.
 
     The global policy is put back afterwards, so prediction in the same process
     runs in float32.
     """
-    import keras
-
-    before = keras.config.dtype_policy()
-    if acc.mixed_precision:
-        keras.config.set_dtype_policy(MIXED_POLICY)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(before)
+    return dtype_policy(MIXED_POLICY) if acc.mixed_precision else nullcontext()
 
 
 def is_mixed(model) -> bool:
@@ -126,13 +130,7 @@ def float32_copy(model, build):
     ``build`` makes the float32 network (same layers and names) under the
     float32 policy.
     """
-    import keras
-
-    before = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
+    with dtype_policy("float32"):
         fresh = build()
-    finally:
-        keras.config.set_dtype_policy(before)
     fresh.set_weights(model.get_weights())
     return fresh
