@@ -409,19 +409,6 @@ class LossPlot(QWidget):
     def _on_user_range(self, *_args) -> None:
         self._follow = False  # the user panned or zoomed: leave the view where they put it
 
-    def _data_bounds(self) -> tuple[float | None, tuple[float, float] | None]:
-        """Largest x and (min, max) y of what is drawn, in view coordinates."""
-        x_max, lows, highs = None, [], []
-        for item in (self.first_epoch_item, self.batch_item, self.train_curve, self.val_curve, self.best_star):
-            _, x1 = item.dataBounds(0)
-            if x1 is not None:
-                x_max = x1 if x_max is None else max(x_max, x1)
-            y0, y1 = item.dataBounds(1)
-            if y0 is not None and y1 is not None and math.isfinite(y0) and math.isfinite(y1):
-                lows.append(y0)
-                highs.append(y1)
-        return x_max, ((min(lows), max(highs)) if lows else None)
-
     def _follow_data(self) -> None:
         view = self.plot_widget.getPlotItem().getViewBox()
         if any(view.autoRangeEnabled()):  # pyqtgraph's "A" button: follow the data again
@@ -430,7 +417,10 @@ class LossPlot(QWidget):
             self.ranges.reset()
         if not self._follow:
             return
-        changed = self.ranges.update(*self._data_bounds())
+        # the data items' bounds in view coordinates (log10 on a log axis); items
+        # added with ignoreBounds (best line, placeholder) are not counted
+        (x_bounds, y_bounds) = view.childrenBounds()
+        changed = self.ranges.update(x_bounds[1] if x_bounds else None, tuple(y_bounds) if y_bounds else None)
         if changed is not None:
             view.setRange(xRange=changed[0], yRange=changed[1], padding=0)
 
