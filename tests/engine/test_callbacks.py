@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import math
 
-import keras
 import numpy as np
 import pytest
 
@@ -14,23 +13,8 @@ from napari_sleap_train.engine.callbacks import BEST_MODEL, TRAINING_LOG, Traini
 from napari_sleap_train.engine.errors import Cancelled
 from napari_sleap_train.engine.protocol import Channel
 from napari_sleap_train.engine.schedule import EarlyStopping, Plateau, cosine_lr
-from napari_sleap_train.runner.events import Batch, Checkpoint, Epoch, parse_event
-
-
-def _events(buf: io.StringIO):
-    return [parse_event(line) for line in buf.getvalue().splitlines()]
-
-
-def _tiny_model(lr: float):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss="mse")
-    return model
-
-
-def _data(n=16):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 4)).astype("float32")
-    return x, x.sum(axis=1, keepdims=True)
+from napari_sleap_train.runner.events import Batch, Checkpoint, Epoch
+from tests.engine.keras_helpers import events_of, regression_data, tiny_model
 
 
 def test_early_stopping_on_plateau_stops_after_patience(tmp_path):
@@ -38,10 +22,10 @@ def test_early_stopping_on_plateau_stops_after_patience(tmp_path):
     opt = OptimizationConfig(epochs=50, learning_rate=0.0)
     opt.early_stopping.patience = 2
     monitor = TrainingMonitor("centroid", Channel(buf), tmp_path, opt)
-    model = _tiny_model(0.0)  # learning rate 0: the validation loss never moves
-    x, y = _data()
+    model = tiny_model(0.0)  # learning rate 0: the validation loss never moves
+    x, y = regression_data()
     model.fit(x, y, batch_size=4, epochs=50, validation_data=(x, y), callbacks=[monitor], verbose=0)
-    epochs = [e for e in _events(buf) if isinstance(e, Epoch)]
+    epochs = [e for e in events_of(buf) if isinstance(e, Epoch)]
     assert len(epochs) == 3  # best at epoch 0, then 2 epochs without improvement
     assert monitor.reason.value == "early_stopping"
     assert [e.epochs_without_improvement for e in epochs] == [0, 1, 2]
@@ -51,7 +35,7 @@ def test_early_stopping_on_plateau_stops_after_patience(tmp_path):
     rows = read_training_log(tmp_path / TRAINING_LOG)
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
     assert (tmp_path / BEST_MODEL).exists()
-    checkpoints = [e for e in _events(buf) if isinstance(e, Checkpoint)]
+    checkpoints = [e for e in events_of(buf) if isinstance(e, Checkpoint)]
     assert [c.epoch for c in checkpoints] == [0]
 
 
@@ -59,10 +43,10 @@ def test_batch_events_carry_each_batch_loss_and_come_before_epoch(tmp_path):
     buf = io.StringIO()
     opt = OptimizationConfig(epochs=1, learning_rate=0.0)
     monitor = TrainingMonitor("centroid", Channel(buf), tmp_path, opt, save_checkpoints=False)
-    model = _tiny_model(0.0)
-    x, y = _data()
+    model = tiny_model(0.0)
+    x, y = regression_data()
     model.fit(x, y, batch_size=4, epochs=1, validation_data=(x, y), callbacks=[monitor], verbose=0, shuffle=False)
-    events = _events(buf)
+    events = events_of(buf)
     kinds = [type(e) for e in events]
     assert kinds == [Batch] * 4 + [Epoch]
     # With a fixed model each batch loss is that batch's MSE, not a running mean.
@@ -78,10 +62,10 @@ def test_stop_command_finishes_batch_and_set_lr_applies(tmp_path):
     monitor = TrainingMonitor("centered_instance", channel, tmp_path, opt, save_checkpoints=False)
     channel.handle_command_line('{"type": "set_lr", "learning_rate": 0.05}')
     channel.handle_command_line('{"type": "stop"}')
-    model = _tiny_model(1e-3)
-    x, y = _data()
+    model = tiny_model(1e-3)
+    x, y = regression_data()
     model.fit(x, y, batch_size=4, epochs=5, validation_data=(x, y), callbacks=[monitor], verbose=0)
-    events = _events(buf)
+    events = events_of(buf)
     assert [type(e) for e in events] == [Batch, Epoch]  # one batch, then validation
     assert monitor.reason.value == "stopped"
     assert events[-1].learning_rate == pytest.approx(0.05)
@@ -91,8 +75,8 @@ def test_cancel_command_raises(tmp_path):
     channel = Channel(io.StringIO())
     channel.handle_command_line('{"type": "cancel"}')
     monitor = TrainingMonitor("centroid", channel, tmp_path, OptimizationConfig(), save_checkpoints=False)
-    model = _tiny_model(1e-3)
-    x, y = _data()
+    model = tiny_model(1e-3)
+    x, y = regression_data()
     with pytest.raises(Cancelled):
         model.fit(x, y, batch_size=4, epochs=3, callbacks=[monitor], verbose=0)
 
@@ -100,8 +84,8 @@ def test_cancel_command_raises(tmp_path):
 def test_time_limit_stops(tmp_path):
     opt = OptimizationConfig(epochs=100, time_limit_minutes=0.0)
     monitor = TrainingMonitor("centroid", Channel(io.StringIO()), tmp_path, opt, save_checkpoints=False)
-    model = _tiny_model(1e-3)
-    x, y = _data()
+    model = tiny_model(1e-3)
+    x, y = regression_data()
     model.fit(x, y, batch_size=4, epochs=100, validation_data=(x, y), callbacks=[monitor], verbose=0)
     assert monitor.reason.value == "time_limit"
     assert monitor.epochs_done == 1

@@ -23,29 +23,14 @@ from napari_sleap_train.engine.pipeline import profile_note, run_train_job
 from napari_sleap_train.engine.protocol import Channel
 from napari_sleap_train.engine.samples import FrameStore, LabeledData
 from napari_sleap_train.engine.schedule import cosine_lr
-from napari_sleap_train.runner.events import Epoch, Message, ModelFinished, parse_event
+from napari_sleap_train.runner.events import Epoch, Message, ModelFinished
+from tests.engine.keras_helpers import events_of, regression_data, tiny_model
 from tests.runner.tiny_project import make_tiny_project, tiny_config, tiny_job
 
 
 @pytest.fixture(scope="module")
 def tiny_slp(tmp_path_factory):
     return make_tiny_project(tmp_path_factory.mktemp("tiny"), n_frames=10)
-
-
-def _events(buf: io.StringIO):
-    return [parse_event(line) for line in buf.getvalue().splitlines()]
-
-
-def _tiny_model(lr: float):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss="mse")
-    return model
-
-
-def _data(n=16):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 4)).astype("float32")
-    return x, x.sum(axis=1, keepdims=True)
 
 
 # ------------------------------------------------------------------ budget
@@ -111,10 +96,10 @@ def test_deadline_stops_training_and_anneals_the_rate(tmp_path):
         "centroid", Channel(buf), tmp_path, opt, save_checkpoints=False,
         deadline=time.monotonic() + 3.0, batches_per_epoch=4,
     )
-    model = _tiny_model(1e-2)
-    x, y = _data()
+    model = tiny_model(1e-2)
+    x, y = regression_data()
     model.fit(x, y, batch_size=4, epochs=100_000, validation_data=(x, y), callbacks=[monitor], verbose=0)
-    epochs = [e for e in _events(buf) if isinstance(e, Epoch)]
+    epochs = [e for e in events_of(buf) if isinstance(e, Epoch)]
     assert monitor.reason.value == "time_limit"
     assert 1 < len(epochs) < 100_000
     # the epoch-count schedule alone would still be at the peak; the time budget brought it down
@@ -129,10 +114,10 @@ def test_set_lr_rescales_the_cosine_schedule(tmp_path):
     channel = Channel(buf)
     monitor = TrainingMonitor("centroid", channel, tmp_path, opt, save_checkpoints=False, batches_per_epoch=4)
     channel.handle_command_line('{"type": "set_lr", "learning_rate": 0.001}')
-    model = _tiny_model(1e-2)
-    x, y = _data()
+    model = tiny_model(1e-2)
+    x, y = regression_data()
     model.fit(x, y, batch_size=4, epochs=4, validation_data=(x, y), callbacks=[monitor], verbose=0)
-    lrs = [e.learning_rate for e in _events(buf) if isinstance(e, Epoch)]
+    lrs = [e.learning_rate for e in events_of(buf) if isinstance(e, Epoch)]
     # a tenth of the schedule from the command on, still decaying (not reset to the peak next batch)
     assert lrs[0] == pytest.approx(0.1 * cosine_lr(0.75, 4, 1e-2, 0, opt.plateau.min_lr), rel=1e-3)
     assert lrs[0] < 1.01e-3 and lrs[1] < lrs[0] and lrs[-1] < lrs[1]
@@ -143,8 +128,8 @@ def test_snapshots_copy_the_best_model(tmp_path):
     opt = OptimizationConfig(epochs=3, learning_rate=1e-2)
     snaps = [Snapshot(0.0, "best_model.at1min.keras", "early"), Snapshot(1e9, "best_model.at9min.keras", "late")]
     monitor = TrainingMonitor("centroid", Channel(buf), tmp_path, opt, snapshots=snaps)
-    model = _tiny_model(1e-2)
-    x, y = _data()
+    model = tiny_model(1e-2)
+    x, y = regression_data()
     model.fit(x, y, batch_size=4, epochs=3, validation_data=(x, y), callbacks=[monitor], verbose=0)
     assert (tmp_path / BEST_MODEL).exists()
     # taken as soon as a best model existed (after epoch 0), and the late one when training ended
@@ -169,7 +154,7 @@ def test_pipeline_budget_stops_both_models(tmp_path, tiny_slp):
     job.pipeline.snapshot_minutes = [0.15]
     buf = io.StringIO()
     assert run_train_job(job, Channel(buf)) == "finished"
-    events = _events(buf)
+    events = events_of(buf)
     finished = [e for e in events if isinstance(e, ModelFinished)]
     assert [f.reason for f in finished] == ["time_limit", "time_limit"]
     assert all(0 < f.epochs_trained < 100_000 for f in finished)
