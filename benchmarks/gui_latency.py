@@ -151,12 +151,18 @@ class StallSampler(threading.Thread):
     means C++ work (painting) or a starved process.
     """
 
-    def __init__(self, probe: Probe, phase: str, late_ms: float = 30.0, every_ms: float = 2.0) -> None:
+    def __init__(self, phase: str, late_ms: float = 30.0, every_ms: float = 2.0) -> None:
         super().__init__(daemon=True, name="stall-sampler")
-        self.probe, self.phase, self.late_s, self.every_s = probe, phase, late_ms / 1000, every_ms / 1000
+        self.probe: Probe | None = None
+        self.phase, self.late_s, self.every_s = phase, late_ms / 1000, every_ms / 1000
         self.main_id = threading.main_thread().ident
         self.stacks: collections.Counter = collections.Counter()
         self.running = True
+
+    def watch(self, probe: Probe) -> None:
+        """Start sampling against ``probe``'s ticks."""
+        self.probe = probe
+        self.start()
 
     def run(self) -> None:
         while self.running:
@@ -228,8 +234,7 @@ def measure(window_s: float, idle_s: float, interval_ms: float, batches_per_epoc
         probe = Probe(interval_ms)
         probe.start()
         if stalls is not None:
-            stalls.probe = probe
-            stalls.start()
+            stalls.watch(probe)
         try:
             probe.begin("idle")
             wait(idle_s)
@@ -341,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"display {os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')}"
           f"{' (xvfb-run)' if os.environ.get(XVFB_MARK) else ''}", flush=True)
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
-    stalls = StallSampler(Probe(args.interval_ms), "training") if args.stalls else None
+    stalls = StallSampler("training") if args.stalls else None
     figures = measure(args.window_seconds, args.idle_seconds, args.interval_ms, args.batches_per_epoch,
                       stalls=stalls)
     print(report(figures, args.interval_ms), flush=True)
