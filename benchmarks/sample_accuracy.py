@@ -58,13 +58,13 @@ def unlabeled_frames(labels_path: Path, n_frames: int, n: int) -> list[int]:
 def predict(labels_path: Path, model_dirs: list[str], frames: list[int], output: Path,
             max_instances: int | None) -> dict[str, Any]:
     """Predict ``frames`` of video 0 in the engine child; timings from its events."""
-    from napari_sleap_train.runner.events import (
+    from napari_sleap_train.protocol.events import (
         Done,
         Error,
         Predictions,
         PredictProgress,
     )
-    from napari_sleap_train.runner.job import PredictJob
+    from napari_sleap_train.protocol.job import PredictJob
     from napari_sleap_train.runner.process import EngineProcess
 
     job = PredictJob(labels_path=str(labels_path), model_dirs=model_dirs, frames=[(0, f) for f in frames],
@@ -119,7 +119,7 @@ def benchmark(budget: float, n_test: int, seed: int, max_instances: int | None, 
               extra: list[str]) -> dict[str, Any]:
     """Write the sample, train for ``budget`` minutes, predict unlabeled frames, score them."""
     from benchmarks.time_to_accuracy import model_speed, train
-    from napari_sleap_train.runner.events import ModelFinished, ModelStarted, Started
+    from napari_sleap_train.protocol.events import ModelFinished, ModelStarted, Started
     from napari_sleap_train.sample import write_sample_project
 
     t = time.perf_counter()

@@ -100,7 +100,7 @@ def _cli() -> list[str]:
 def train(project: Path, runs: Path, budget: float, snapshots: list[float], extra: list[str],
           log: Path) -> dict[str, Any]:
     """Run ``napari-sleap-train train --json``; return the parsed events and timings."""
-    from napari_sleap_train.runner.events import parse_event
+    from napari_sleap_train.protocol.events import parse_event
 
     cmd = [*_cli(), "train", str(project), "--run-dir", str(runs), "--time-limit", f"{budget:g}", "--json",
            "--predict", "none"]
@@ -124,7 +124,7 @@ def train(project: Path, runs: Path, budget: float, snapshots: list[float], extr
 
 def _echo(event) -> None:
     from napari_sleap_train.cli.train import describe_event
-    from napari_sleap_train.runner.events import Batch
+    from napari_sleap_train.protocol.events import Batch
 
     if isinstance(event, Batch):
         return
@@ -141,7 +141,7 @@ def model_speed(events: list, model: str, batch_size: int) -> dict[str, Any]:
     left out); ``first_batch_s`` is the time to the first batch (building the
     examples, the network and tracing the graph).
     """
-    from napari_sleap_train.runner.events import Batch, ModelStarted
+    from napari_sleap_train.protocol.events import Batch, ModelStarted
 
     start = next((t for t, e in events if isinstance(e, ModelStarted) and e.model == model), None)
     batches = [e for _, e in events if isinstance(e, Batch) and e.model == model]
@@ -159,7 +159,7 @@ def model_speed(events: list, model: str, batch_size: int) -> dict[str, Any]:
 
 def timeline(events: list) -> list[list]:
     """Seconds since the train command started at which each stage began (where the time goes)."""
-    from napari_sleap_train.runner.events import Batch, ModelFinished, ModelStarted, Started, Status
+    from napari_sleap_train.protocol.events import Batch, ModelFinished, ModelStarted, Started, Status
 
     out, seen = [], set()
     for t, e in events:
@@ -249,7 +249,7 @@ def benchmark(project: Path, budget: float, n_train: int, n_test: int, snapshots
     """Split, train, predict every checkpoint, score; return the results dict."""
     import sleap_io as sio
 
-    from napari_sleap_train.runner.events import Message, ModelFinished, ModelStarted, Started
+    from napari_sleap_train.protocol.events import Message, ModelFinished, ModelStarted, Started
 
     workdir.mkdir(parents=True, exist_ok=True)
     labels = sio.load_slp(str(project))

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
-    from napari_sleap_train.engine.samples import FrameStore, LabeledData
+    from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
     from napari_sleap_train.engine.train import _compile
     from napari_sleap_train.engine.unet import build_model
 

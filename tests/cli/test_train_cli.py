@@ -12,7 +12,7 @@ from napari_sleap_train.cli import build_parser, main
 from napari_sleap_train.cli.train import build_job
 from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.config.serialize import save_json
-from napari_sleap_train.runner.events import Done, Error, parse_event
+from napari_sleap_train.protocol.events import Done, Error, parse_event
 from tests.runner.tiny_project import make_tiny_project, tiny_config
 
 

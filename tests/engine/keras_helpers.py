@@ -7,11 +7,11 @@ import io
 import keras
 import numpy as np
 
-from napari_sleap_train.runner.events import parse_event
+from napari_sleap_train.protocol.events import parse_event
 
 
 def events_of(buf: io.StringIO):
-    """The events a :class:`~napari_sleap_train.engine.protocol.Channel` wrote to ``buf``."""
+    """The events a :class:`~napari_sleap_train.engine.channel.Channel` wrote to ``buf``."""
     return [parse_event(line) for line in buf.getvalue().splitlines()]
 
 

@@ -11,9 +11,9 @@ import pytest
 from napari_sleap_train.config.model import OptimizationConfig
 from napari_sleap_train.engine.callbacks import BEST_MODEL, TRAINING_LOG, TrainingMonitor, read_training_log
 from napari_sleap_train.engine.errors import Cancelled
-from napari_sleap_train.engine.protocol import Channel
+from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.schedule import EarlyStopping, Plateau, cosine_lr
-from napari_sleap_train.runner.events import Batch, Checkpoint, Epoch
+from napari_sleap_train.protocol.events import Batch, Checkpoint, Epoch
 from tests.engine.keras_helpers import events_of, regression_data, tiny_model
 
 

@@ -20,10 +20,10 @@ from napari_sleap_train.engine.callbacks import BEST_MODEL, SNAPSHOTS, TrainingM
 from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
 from napari_sleap_train.engine.errors import EngineConfigError
 from napari_sleap_train.engine.pipeline import profile_note, run_train_job
-from napari_sleap_train.engine.protocol import Channel
-from napari_sleap_train.engine.samples import FrameStore, LabeledData
+from napari_sleap_train.engine.channel import Channel
+from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 from napari_sleap_train.engine.schedule import cosine_lr
-from napari_sleap_train.runner.events import Epoch, Message, ModelFinished
+from napari_sleap_train.protocol.events import Epoch, Message, ModelFinished
 from tests.engine.keras_helpers import events_of, regression_data, tiny_model
 from tests.runner.tiny_project import make_tiny_project, tiny_config, tiny_job
 

@@ -9,7 +9,7 @@ import sleap_io as sio
 from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.data.training_inputs import centroid_example
 from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
-from napari_sleap_train.engine.samples import FrameStore, LabeledData
+from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 from tests.runner.tiny_project import make_tiny_project, tiny_config
 
 

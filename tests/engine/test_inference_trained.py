@@ -18,7 +18,7 @@ from napari_sleap_train.config.model import (
     TrainingConfig,
     UNetConfig,
 )
-from napari_sleap_train.runner.events import (
+from napari_sleap_train.protocol.events import (
     Done,
     Error,
     Metrics,
@@ -26,7 +26,7 @@ from napari_sleap_train.runner.events import (
     PredictProgress,
     parse_event,
 )
-from napari_sleap_train.runner.job import TrainJob
+from napari_sleap_train.protocol.job import TrainJob
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ class Recorder:
     """A Channel that keeps the events (what the pipeline and predict_job talk to)."""
 
     def __init__(self):
-        from napari_sleap_train.engine.protocol import Channel
+        from napari_sleap_train.engine.channel import Channel
 
         self.buffer = io.StringIO()
         self.channel = Channel(self.buffer)

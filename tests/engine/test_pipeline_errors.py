@@ -12,9 +12,9 @@ from napari_sleap_train.engine.errors import describe_exception
 from napari_sleap_train.engine.hardware import parse_device, setup_device
 from napari_sleap_train.engine.errors import HardwareError
 from napari_sleap_train.engine.pipeline import run_train_job
-from napari_sleap_train.engine.protocol import Channel
+from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.config.model import PipelineKind
-from napari_sleap_train.runner.events import Done, Error, ModelStarted, parse_event
+from napari_sleap_train.protocol.events import Done, Error, ModelStarted, parse_event
 from tests.runner.tiny_project import make_tiny_project, tiny_job
 
 

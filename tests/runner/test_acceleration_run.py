@@ -13,7 +13,7 @@ import pytest
 import sleap_io as sio
 
 from napari_sleap_train.config.model import PipelineKind, Precision, Switch
-from napari_sleap_train.runner.events import (
+from napari_sleap_train.protocol.events import (
     Batch,
     Done,
     Epoch,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from napari_sleap_train.config.model import ModelKind, PipelineKind
-from napari_sleap_train.runner.events import (
+from napari_sleap_train.protocol.events import (
     Batch,
     Checkpoint,
     Done,
@@ -27,7 +27,7 @@ from napari_sleap_train.runner.events import (
     Started,
     Status,
 )
-from napari_sleap_train.runner.job import load_job
+from napari_sleap_train.protocol.job import load_job
 from napari_sleap_train.runner.process import EngineProcess
 from tests.runner.tiny_project import make_tiny_project, tiny_job
 
@@ -191,7 +191,7 @@ def test_job_file_round_trip(tmp_path):
     job.predict_frames = [(0, 3), (1, 7)]
     proc = EngineProcess(python=sys.executable, work_dir=tmp_path)
     # Only write the job: start() is what the widget calls; here check the file it writes.
-    from napari_sleap_train.runner.job import save_job
+    from napari_sleap_train.protocol.job import save_job
 
     loaded = load_job(save_job(job, tmp_path / "job.json"))
     assert loaded == job

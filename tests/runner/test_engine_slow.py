@@ -8,7 +8,7 @@ import pytest
 import sleap_io as sio
 
 from napari_sleap_train.config.model import ModelKind, PipelineKind
-from napari_sleap_train.runner.events import Done, Epoch, ModelFinished
+from napari_sleap_train.protocol.events import Done, Epoch, ModelFinished
 from napari_sleap_train.runner.process import EngineProcess
 from tests.runner.tiny_project import make_tiny_project, tiny_job
 

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from napari_sleap_train.config.model import PipelineKind
-from napari_sleap_train.runner.events import Batch, Done, Epoch, Error, Message, ModelStarted, Started
+from napari_sleap_train.protocol.events import Batch, Done, Epoch, Error, Message, ModelStarted, Started
 from napari_sleap_train.runner.process import EngineProcess
 from tests.runner.tiny_project import make_tiny_project, tiny_job
 

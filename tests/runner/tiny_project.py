@@ -15,7 +15,7 @@ from napari_sleap_train.config.model import (
     TrainingConfig,
     UNetConfig,
 )
-from napari_sleap_train.runner.job import TrainJob
+from napari_sleap_train.protocol.job import TrainJob
 
 
 def _blob(xx, yy, xy, amp):

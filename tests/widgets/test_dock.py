@@ -13,7 +13,7 @@ from napari_sleap_train.data.anchors import anchor_points
 from napari_sleap_train.data.crops import auto_crop_size, crop_network_size
 from napari_sleap_train.data.labels import collect_samples
 from napari_sleap_train.data.receptive_field import receptive_field
-from napari_sleap_train.runner.job import TrainJob
+from napari_sleap_train.protocol.job import TrainJob
 from napari_sleap_train.widgets.dock import NO_PROJECT_HINT, TrainingDock
 from napari_sleap_train.widgets.previews.inputs_window import (
     confmap_layer_name,
@@ -438,7 +438,7 @@ def test_finished_run_appears_in_the_profile_picker(docked):
 
     from napari_sleap_train.config.model import TrainingConfig
     from napari_sleap_train.config.serialize import save_json
-    from napari_sleap_train.runner import events as ev
+    from napari_sleap_train.protocol import events as ev
 
     _, dock = docked
     runs = Path(dock.state.pipeline.runs_folder)

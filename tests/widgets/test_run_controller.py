@@ -24,8 +24,8 @@ import psutil
 import pytest
 
 from napari_sleap_train.config.model import PipelineConfig
-from napari_sleap_train.runner import events as ev
-from napari_sleap_train.runner.job import TrainJob
+from napari_sleap_train.protocol import events as ev
+from napari_sleap_train.protocol.job import TrainJob
 from napari_sleap_train.runner.process import EngineProcess
 from napari_sleap_train.widgets.run_controller import RunAlreadyRunningError, RunController
 from napari_sleap_train.widgets.training_state import RunStatus, TrainingState
@@ -36,7 +36,7 @@ FAKE_ENGINE = textwrap.dedent(
     import json, os, random, shutil, sys, threading, time
     from pathlib import Path
 
-    from napari_sleap_train.runner import events as ev
+    from napari_sleap_train.protocol import events as ev
 
     job = json.loads(Path(sys.argv[1]).read_text())
     opts = json.loads(sys.argv[2])

@@ -328,7 +328,7 @@ def test_format_metrics_is_compact() -> None:
 
 
 def test_headline_for_each_status() -> None:
-    from napari_sleap_train.runner import events as ev
+    from napari_sleap_train.protocol import events as ev
     from napari_sleap_train.widgets.training_state import apply_event
 
     state = TrainingState()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from napari_sleap_train.runner import events as ev
+from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.widgets.training_state import (
     GrowableArray,
     RunStatus,

@@ -98,7 +98,7 @@ def _default_output(project: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Write the package; exit 0 written, 1 cancelled or write failure, 2 bad input."""
-    from napari_sleap_train.jobs import (
+    from napari_sleap_train.export import (
         ExportCancelledError,
         ExportJobError,
         MissingVideoError,

@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         select_frames,
     )
     from napari_sleap_train.predictions.merge import predictions_path
-    from napari_sleap_train.runner.events import (
+    from napari_sleap_train.protocol.events import (
         Done,
         Error,
         Message,
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         Predictions,
         PredictProgress,
     )
-    from napari_sleap_train.runner.job import PredictJob
+    from napari_sleap_train.protocol.job import PredictJob
     from napari_sleap_train.runner.process import EngineProcess, EngineProcessError
 
     try:

@@ -76,7 +76,7 @@ class TrainCliError(ValueError):
 
 
 def build_job(args: argparse.Namespace):
-    """Turn parsed arguments into a :class:`~napari_sleap_train.runner.job.TrainJob`.
+    """Turn parsed arguments into a :class:`~napari_sleap_train.protocol.job.TrainJob`.
 
     Raises
     ------
@@ -86,7 +86,7 @@ def build_job(args: argparse.Namespace):
     from napari_sleap_train.config.model import PipelineKind, Precision, Switch
     from napari_sleap_train.config.profiles import default_pipeline, get_profile, load_training_config
     from napari_sleap_train.config.serialize import ConfigError
-    from napari_sleap_train.runner.job import TrainJob
+    from napari_sleap_train.protocol.job import TrainJob
 
     project = Path(args.project)
     if not project.is_file():
@@ -201,7 +201,7 @@ def _fmt_time(seconds: float | None) -> str:
 
 def describe_event(event) -> str | None:
     """One readable line for an event (``None``: nothing worth printing)."""
-    from napari_sleap_train.runner import events as ev
+    from napari_sleap_train.protocol import events as ev
 
     if isinstance(event, ev.Started):
         return f"running on {event.description} (TensorFlow {event.tensorflow_version})"
@@ -250,7 +250,7 @@ def describe_event(event) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the job; exit 0 finished/stopped, 1 failed or cancelled, 2 bad input."""
-    from napari_sleap_train.runner.events import Done, Error
+    from napari_sleap_train.protocol.events import Done, Error
     from napari_sleap_train.runner.process import EngineProcess, EngineProcessError
 
     try:

@@ -9,7 +9,7 @@ limit, ...) live only in our own ``config.json`` (see :mod:`.serialize`).
 Units: SLEAP's ``instance_cropping.crop_size`` is in network-input pixels
 (after input scaling); ours is in original frame pixels. Reading divides by
 ``input_scaling``; writing stores the network crop side
-(:func:`~napari_sleap_train.data.crops.crop_network_size`).
+(:func:`~napari_sleap_train.config.sizes.network_crop_side`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 
 import sleap_io as sio
 
-from ..data.crops import crop_network_size
 from .model import (
     AugmentationConfig,
     DataConfig,
@@ -34,6 +33,7 @@ from .model import (
     UNetConfig,
 )
 from .serialize import ConfigError, read_json_object
+from .sizes import network_crop_side
 
 _HEAD_KEYS = {
     ModelKind.CENTROID: ("anchor_part", "sigma", "output_stride", "offset_refinement"),
@@ -280,7 +280,7 @@ def config_to_sleap_dict(cfg: TrainingConfig, skeleton: sio.Skeleton | None = No
     centered = kind is ModelKind.CENTERED_INSTANCE
     crop = None
     if centered and d.crop_size is not None:
-        crop = crop_network_size(d.crop_size, d.input_scaling, m.max_stride)
+        crop = network_crop_side(d.crop_size, d.input_scaling, m.max_stride)
     rot = abs(a.rotation_max_angle)
     plateau_on = o.plateau.enabled and LRSchedule(o.lr_schedule) is LRSchedule.PLATEAU
     return {

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..config.sizes import network_crop_side
 from .anchors import anchor_points
 from .errors import DataError
 
@@ -191,8 +192,7 @@ def crop_network_size(crop_size: float, input_scaling: float = 1.0, max_stride: 
     """
     if not crop_size > 0:
         raise DataError(f"crop size must be positive, got {crop_size!r}")
-    scaled = float(crop_size) * float(input_scaling)
-    return max(1, math.ceil(scaled / max_stride - 1e-6)) * int(max_stride)
+    return network_crop_side(crop_size, input_scaling, max_stride)
 
 
 def effective_crop_size(crop_size: float, input_scaling: float = 1.0, max_stride: int = 16) -> float:

@@ -1,7 +1,7 @@
 """Child-process entry: ``python -m napari_sleap_train.engine JOB.json [--parent]``.
 
 Runs a training or prediction job written by
-:func:`napari_sleap_train.runner.job.save_job`, writing JSON-line events to
+:func:`napari_sleap_train.protocol.job.save_job`, writing JSON-line events to
 stdout and reading commands from stdin. ``--parent`` (set by the runner) means
 stdin closing is the parent going away, which cancels the run. Exit code 0
 when the job finished, was stopped or cancelled; 1 when it failed; 2 when the
@@ -15,9 +15,9 @@ import os
 import sys
 
 from napari_sleap_train.config.serialize import ConfigError
-from napari_sleap_train.engine.protocol import Channel
-from napari_sleap_train.runner.events import Done, Error
-from napari_sleap_train.runner.job import TrainJob, load_job
+from napari_sleap_train.engine.channel import Channel
+from napari_sleap_train.protocol.events import Done, Error
+from napari_sleap_train.protocol.job import TrainJob, load_job
 
 
 #: niceness added to the child: on a laptop the trainer takes every core, and napari

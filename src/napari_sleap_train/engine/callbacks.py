@@ -30,9 +30,9 @@ import keras
 
 from napari_sleap_train.config.model import LRSchedule, OptimizationConfig
 from napari_sleap_train.engine.budget import Snapshot
-from napari_sleap_train.engine.protocol import Channel
+from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.schedule import EarlyStopping, Plateau, cosine_lr
-from napari_sleap_train.runner.events import Batch, Checkpoint, Epoch
+from napari_sleap_train.protocol.events import Batch, Checkpoint, Epoch
 
 BEST_MODEL = "best_model.keras"
 LATEST_MODEL = "latest_model.keras"

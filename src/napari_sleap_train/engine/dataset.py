@@ -3,7 +3,7 @@
 The geometry of every example comes from :mod:`napari_sleap_train.data.training_inputs`
 (the same functions the GUI previews use); this module only organises them:
 
-* :class:`~napari_sleap_train.engine.samples.FrameStore` (no TensorFlow)
+* :class:`~napari_sleap_train.engine.labeled_data.FrameStore` (no TensorFlow)
   decodes each labeled frame once and keeps it in memory within a budget;
 * :class:`ExampleMaker` turns one labeled frame into network inputs/targets for
   a model kind, padded to one shape for the whole project;
@@ -38,7 +38,7 @@ from napari_sleap_train.data.training_inputs import (
     single_instance_example,
 )
 from napari_sleap_train.engine.errors import EngineDataError
-from napari_sleap_train.engine.samples import FrameStore, LabeledData
+from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 
 class ExampleMaker:
     """Builds network inputs and targets of one model kind from labeled frames.

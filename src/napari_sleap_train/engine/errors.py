@@ -1,6 +1,6 @@
 """Exceptions of the training engine, each with a plain-words message.
 
-``kind`` matches :class:`napari_sleap_train.runner.events.Error.kind` so the
+``kind`` matches :class:`napari_sleap_train.protocol.events.Error.kind` so the
 pipeline can turn any of them into an event without guessing. This module does
 not import TensorFlow.
 """

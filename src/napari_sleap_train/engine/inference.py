@@ -3,7 +3,7 @@
 :func:`load_predictor` turns model folders (ours or SLEAP 1.4's) into a
 :class:`Predictor`; :meth:`Predictor.predict` runs it on frames of a project
 and returns a new ``sio.Labels`` of predicted instances; :func:`predict_job`
-runs a :class:`~napari_sleap_train.runner.job.PredictJob` and reports through
+runs a :class:`~napari_sleap_train.protocol.job.PredictJob` and reports through
 events. :func:`evaluate_frames` predicts on held-out labeled frames and
 writes ``metrics.json``.
 
@@ -427,7 +427,7 @@ def _load_project(path: str | Path) -> sio.Labels:
 
 
 def _throttled_progress(emit: Emit, total: int, min_interval: float = 0.25) -> Callable[[int, int], None]:
-    from napari_sleap_train.runner.events import PredictProgress
+    from napari_sleap_train.protocol.events import PredictProgress
 
     last = [0.0]
 
@@ -462,7 +462,7 @@ def run_prediction(
         there were no frames).
     """
     from napari_sleap_train.predictions.merge import write_predictions
-    from napari_sleap_train.runner.events import Predictions
+    from napari_sleap_train.protocol.events import Predictions
 
     if not frames:
         emit(Predictions(
@@ -502,7 +502,7 @@ def evaluate_frames(
         ``None`` when ``frames`` is empty.
     """
     from napari_sleap_train.evaluate import evaluate, write_metrics
-    from napari_sleap_train.runner.events import Metrics
+    from napari_sleap_train.protocol.events import Metrics
 
     frames = [(int(v), int(f)) for v, f in frames]
     if not frames:
@@ -526,7 +526,7 @@ def _emitter(target) -> tuple[Emit, Callable[[], bool], Callable[[], None]]:
 
 
 def predict_job(job, emit) -> str | None:
-    """Run a :class:`~napari_sleap_train.runner.job.PredictJob`.
+    """Run a :class:`~napari_sleap_train.protocol.job.PredictJob`.
 
     Loads the project and the models, predicts on ``job.frames``, writes the
     merged project to ``job.output_path`` (a new file; when empty,
@@ -539,7 +539,7 @@ def predict_job(job, emit) -> str | None:
     job
         The prediction job.
     emit
-        A callable receiving :mod:`napari_sleap_train.runner.events` objects,
+        A callable receiving :mod:`napari_sleap_train.protocol.events` objects,
         or the engine's ``Channel`` (then a *stop* command ends prediction
         early, keeping what was predicted, and *cancel* raises ``Cancelled``).
 
@@ -550,7 +550,7 @@ def predict_job(job, emit) -> str | None:
     """
     from napari_sleap_train.evaluate import evaluate, write_metrics
     from napari_sleap_train.predictions.frame_selection import user_labeled_frames
-    from napari_sleap_train.runner.events import Metrics, Status
+    from napari_sleap_train.protocol.events import Metrics, Status
 
     emit, should_stop, check_cancel = _emitter(emit)
     emit(Status(model="", stage="loading models", detail=", ".join(Path(d).name for d in job.model_dirs)))
@@ -604,7 +604,7 @@ def evaluate_runs(run_dirs: Sequence[str | Path], labels_path: str | Path, emit)
         The metrics (``EvaluationResult.to_dict()``), ``None`` when there are
         no validation frames.
     """
-    from napari_sleap_train.runner.events import Message
+    from napari_sleap_train.protocol.events import Message
 
     emit, _, check_cancel = _emitter(emit)
     predictor = load_predictor(run_dirs)

@@ -1,6 +1,6 @@
 """Run a whole job in the child process: every model of the pipeline, then prediction.
 
-Event flow of a :class:`~napari_sleap_train.runner.job.TrainJob`::
+Event flow of a :class:`~napari_sleap_train.protocol.job.TrainJob`::
 
     Status("loading labels")          # no TensorFlow yet: bad input fails in ~1 s
     Status("starting TensorFlow")
@@ -39,9 +39,9 @@ from napari_sleap_train.config.profiles import PROFILES
 from napari_sleap_train.config.serialize import ConfigError, load_json, save_json
 from napari_sleap_train.engine.budget import PipelineBudget
 from napari_sleap_train.engine.errors import Cancelled, EngineConfigError, EngineDataError, describe_exception
-from napari_sleap_train.engine.protocol import Channel
-from napari_sleap_train.runner.events import Done, Error, Message, ModelFinished, Started, Status
-from napari_sleap_train.runner.job import PredictJob, TrainJob
+from napari_sleap_train.engine.channel import Channel
+from napari_sleap_train.protocol.events import Done, Error, Message, ModelFinished, Started, Status
+from napari_sleap_train.protocol.job import PredictJob, TrainJob
 
 CONFIG_NAME = "config.json"  # our own format (config/serialize.py)
 
@@ -200,7 +200,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
         )
 
         # Deferred imports: the checks above run before TensorFlow loads.
-        from napari_sleap_train.engine.samples import FrameStore, LabeledData
+        from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
         from napari_sleap_train.data.errors import DataError
         from napari_sleap_train.data.training_inputs import anchor_index_of
 

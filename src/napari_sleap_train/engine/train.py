@@ -29,12 +29,12 @@ from napari_sleap_train.engine.callbacks import (
 from napari_sleap_train.engine.acceleration import Acceleration, precision_policy
 from napari_sleap_train.engine.budget import Snapshot
 from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
-from napari_sleap_train.engine.samples import FrameStore, LabeledData
+from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
 from napari_sleap_train.engine.losses import make_loss
-from napari_sleap_train.engine.protocol import Channel
+from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.unet import build_model
-from napari_sleap_train.runner.events import ModelStarted, Status
+from napari_sleap_train.protocol.events import ModelStarted, Status
 
 
 @dataclass

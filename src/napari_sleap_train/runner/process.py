@@ -27,7 +27,7 @@ from collections import deque
 from pathlib import Path
 from typing import Iterator
 
-from napari_sleap_train.runner.events import (
+from napari_sleap_train.protocol.events import (
     CancelCommand,
     Command,
     Done,
@@ -38,7 +38,7 @@ from napari_sleap_train.runner.events import (
     StopCommand,
     parse_event,
 )
-from napari_sleap_train.runner.job import AnyJob, save_job
+from napari_sleap_train.protocol.job import AnyJob, save_job
 
 #: Seconds ``cancel()`` waits for the child to clean up before killing it.
 CANCEL_GRACE_SECONDS = 15.0

@@ -7,7 +7,7 @@ loss plot), which stays visible below the tabs.
 
 The settings live in a pure-Python :class:`~.tabs.state.PipelineState`; the
 tabs edit it, the previews draw from it and :meth:`TrainingDock.build_job`
-turns it into a :class:`~napari_sleap_train.runner.job.TrainJob`. This module
+turns it into a :class:`~napari_sleap_train.protocol.job.TrainJob`. This module
 and :mod:`.tabs.sections` are where Qt is used directly.
 """
 
@@ -53,7 +53,7 @@ from .tabs.state import ALL, PipelineState
 if TYPE_CHECKING:
     import napari.viewer
 
-    from napari_sleap_train.runner.job import TrainJob
+    from napari_sleap_train.protocol.job import TrainJob
 
 NO_PROJECT_HINT = (
     "Open a SLEAP project (.slp) to configure training (File > Open, or drag and drop)."

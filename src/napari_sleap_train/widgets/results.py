@@ -1,6 +1,6 @@
 """Bring the results of a run back into the viewer.
 
-When the child reports a :class:`~napari_sleap_train.runner.events.Predictions`
+When the child reports a :class:`~napari_sleap_train.protocol.events.Predictions`
 event, :func:`show_predictions` merges the new ``.slp`` into the opened project
 (SLEAP's rules: new predictions replace older ones on the same frame, user
 instances are never touched) and updates the ``"<project> predictions"`` Points

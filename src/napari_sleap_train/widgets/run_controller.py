@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from napari.qt.threading import thread_worker
 
-from napari_sleap_train.runner import events as ev
+from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.widgets.training_state import TrainingState, apply_event
 
 

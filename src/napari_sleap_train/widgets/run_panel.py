@@ -33,7 +33,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_sleap_train.runner import events as ev
+from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.widgets.loss_plot import REDRAW_INTERVAL_MS, LossPlot, format_duration, model_title
 from napari_sleap_train.widgets.run_controller import ProcessFactory, RunController
 from napari_sleap_train.widgets.training_state import RunStatus, TrainingState
@@ -124,7 +124,7 @@ class RunPanel(QWidget):
     viewer
         The napari viewer (predictions are added to it).
     build_job
-        Called on Run; returns a :class:`~napari_sleap_train.runner.job.TrainJob`
+        Called on Run; returns a :class:`~napari_sleap_train.protocol.job.TrainJob`
         or ``None`` (after showing why) when the settings are not runnable.
     process_factory
         Makes the engine process (default: ``EngineProcess()``); tests pass one

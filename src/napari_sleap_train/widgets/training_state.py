@@ -1,6 +1,6 @@
 """What the training run looks like right now, as an evented pure-Python object.
 
-The child process reports :mod:`napari_sleap_train.runner.events` events; the
+The child process reports :mod:`napari_sleap_train.protocol.events` events; the
 run controller hands each one to :func:`apply_event` on the GUI thread, which
 updates a :class:`TrainingState` and emits its psygnal signals. The loss plot
 and the run panel only read this object, so everything here is testable
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
-from napari_sleap_train.runner import events as ev
+from napari_sleap_train.protocol import events as ev
 
 
 class RunStatus(str, Enum):

@@ -1,4 +1,4 @@
-"""Turn the dock's settings into a :class:`~napari_sleap_train.runner.job.TrainJob` (no Qt).
+"""Turn the dock's settings into a :class:`~napari_sleap_train.protocol.job.TrainJob` (no Qt).
 
 The child process reads the project from disk, so the labels as they are in
 napari right now (including unsaved point edits) are written to a new
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from napari_sleap_train.config.model import PredictOn
 from napari_sleap_train.predictions.frame_selection import FrameSelection, select_frames
-from napari_sleap_train.runner.job import TrainJob
+from napari_sleap_train.protocol.job import TrainJob
 
 from .state import PipelineState
 

@@ -38,8 +38,8 @@ from napari_sleap_train.config.serialize import save_json
 from napari_sleap_train.config.sleap_json import write_sleap_config
 from napari_sleap_train.io.errors import SleapFileError
 from napari_sleap_train.io.project import SleapProject
-from napari_sleap_train.jobs.errors import ExportJobError, MissingVideoError, PackageExistsError
-from napari_sleap_train.jobs.scripts import (
+from napari_sleap_train.export.errors import ExportJobError, MissingVideoError, PackageExistsError
+from napari_sleap_train.export.scripts import (
     PREDICT_SCRIPT,
     README_NAME,
     SLURM_SCRIPT,
@@ -51,7 +51,7 @@ from napari_sleap_train.jobs.scripts import (
     sleap_config_name,
     train_script,
 )
-from napari_sleap_train.jobs.slurm import SlurmOptions, slurm_script
+from napari_sleap_train.export.slurm import SlurmOptions, slurm_script
 
 #: Runs folder written into the package's config: relative, so runs land next to the scripts.
 PACKAGE_RUNS_FOLDER = "models"

@@ -2,20 +2,20 @@
 
 Public API::
 
-    from napari_sleap_train.jobs import export_job, extract_job, SlurmOptions
+    from napari_sleap_train.export import export_job, extract_job, SlurmOptions
 
 No TensorFlow, no Qt: safe to call from the napari process.
 """
 
-from napari_sleap_train.jobs.errors import ExportJobError, MissingVideoError, PackageExistsError
-from napari_sleap_train.jobs.package import (
+from napari_sleap_train.export.errors import ExportJobError, MissingVideoError, PackageExistsError
+from napari_sleap_train.export.package import (
     ExportCancelledError,
     ExportResult,
     export_job,
     export_job_package,
     extract_job,
 )
-from napari_sleap_train.jobs.slurm import SlurmOptions, slurm_script
+from napari_sleap_train.export.slurm import SlurmOptions, slurm_script
 
 __all__ = [
     "ExportCancelledError",

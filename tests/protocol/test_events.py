@@ -2,7 +2,7 @@
 
 import math
 
-from napari_sleap_train.runner import events as ev
+from napari_sleap_train.protocol import events as ev
 
 
 def test_every_event_round_trips():

@@ -14,7 +14,7 @@ import pytest
 import sleap_io as sio
 
 from napari_sleap_train.config.profiles import default_pipeline
-from napari_sleap_train.jobs import export_job, extract_job
+from napari_sleap_train.export import export_job, extract_job
 
 
 def _tiny_pipeline():

@@ -16,7 +16,7 @@ import threading
 from typing import IO, TextIO
 
 from napari_sleap_train.engine.errors import Cancelled
-from napari_sleap_train.runner.events import (
+from napari_sleap_train.protocol.events import (
     CancelCommand,
     Event,
     SetLRCommand,
