@@ -7,7 +7,12 @@ Public API::
 No TensorFlow, no Qt: safe to call from the napari process.
 """
 
-from napari_sleap_train.export.errors import ExportJobError, MissingVideoError, PackageExistsError
+from napari_sleap_train.export.errors import (
+    ExportJobError,
+    ExportWriteError,
+    MissingVideoError,
+    PackageExistsError,
+)
 from napari_sleap_train.export.package import (
     ExportCancelledError,
     ExportResult,
@@ -21,6 +26,7 @@ __all__ = [
     "ExportCancelledError",
     "ExportJobError",
     "ExportResult",
+    "ExportWriteError",
     "MissingVideoError",
     "PackageExistsError",
     "SlurmOptions",
