@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -454,6 +455,10 @@ def _write_project(
     except OSError as exc:
         raise ExportWriteError(f"Writing the project {path.name} failed: {exc.strerror or exc}") from exc
     except Exception as exc:
+        # HDF5 reports a failed write (full disk, file-size limit) inside a long message
+        reason = re.search(r"error message = '([^']+)'", str(exc))
+        if reason:
+            raise ExportWriteError(f"Writing the project {path.name} failed: {reason.group(1)}") from exc
         raise ExportJobError(f"Embedding the frames failed: {type(exc).__name__}: {exc}") from exc
 
 
