@@ -7,6 +7,7 @@ Public API::
 No TensorFlow, no Qt: safe to call from the napari process.
 """
 
+from napari_sleap_train.export.archive import extract_job
 from napari_sleap_train.export.errors import (
     ExportJobError,
     ExportWriteError,
@@ -18,7 +19,6 @@ from napari_sleap_train.export.package import (
     ExportResult,
     export_job,
     export_job_package,
-    extract_job,
 )
 from napari_sleap_train.export.slurm import SlurmOptions, slurm_script
 
