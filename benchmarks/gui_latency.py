@@ -208,7 +208,7 @@ def measure(window_s: float, idle_s: float, interval_ms: float, batches_per_epoc
     """Open napari with the sample, train, probe the event loop; return the figures."""
     import napari
 
-    from napari_sleap_train.widgets.training_state import RunStatus
+    from napari_sleap_train.session.run_state import RunStatus
 
     figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="gui_latency.") as tmp:

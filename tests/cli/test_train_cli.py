@@ -10,7 +10,7 @@ import pytest
 
 from napari_sleap_train.cli import build_parser, main
 from napari_sleap_train.cli.train import build_job
-from napari_sleap_train.config.model import ModelKind
+from napari_sleap_train.config.model import ModelKind, Precision
 from napari_sleap_train.config.serialize import save_json
 from napari_sleap_train.protocol.events import Done, Error, parse_event
 from tests.runner.tiny_project import make_tiny_project, tiny_config
@@ -101,3 +101,48 @@ def test_json_mode_prints_events_and_fails_cleanly(tmp_path, tiny_slp, capsys):
     assert isinstance(events[-1], Done) and events[-1].status == "failed"
     assert code == 1
     assert "tensorflow" not in sys.modules
+
+
+def test_job_file_is_run_with_its_settings_and_paths_from_its_folder(tmp_path, tiny_slp, monkeypatch):
+    from napari_sleap_train.config.profiles import default_pipeline
+    from napari_sleap_train.protocol.job import save_job
+    from napari_sleap_train.session.job import make_train_job
+
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "tiny.slp").write_bytes(tiny_slp.read_bytes())
+    pipeline = default_pipeline("top-down", "cpu")
+    pipeline.anchor_part = "head"
+    pipeline.precision = Precision.FLOAT32
+    pipeline.snapshot_minutes = [3.0]
+    for cfg in pipeline.models.values():
+        cfg.optimization.batch_size = 3
+    written = make_train_job(pipeline, "tiny.slp", runs_folder="models", predict_frames=[(0, 1)],
+                             predictions_path="out/p.slp")
+    save_job(written, package / "job.json")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    job = build_job(build_parser().parse_args(["train", "--job", "../package/job.json", "--epochs", "2"]))
+    assert job.labels_path == str((package / "tiny.slp").resolve())
+    assert job.runs_folder == job.pipeline.runs_folder == str((package / "models").resolve())
+    assert job.predictions_path == str((package / "out/p.slp").resolve())
+    assert job.predict_frames == [(0, 1)]
+    assert [m.optimization.epochs for m in job.pipeline.models.values()] == [2, 2]  # the option wins
+    assert [m.optimization.batch_size for m in job.pipeline.models.values()] == [3, 3]  # the rest is the job's
+    assert [m.head.anchor_part for m in job.pipeline.models.values()] == ["head", "head"]
+    assert job.pipeline.precision is Precision.FLOAT32 and job.pipeline.snapshot_minutes == [3.0]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train"], "give the project to train on"),
+        (["train", "--job", "nope.json"], "Job file not found"),
+    ],
+)
+def test_project_or_job_is_needed(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

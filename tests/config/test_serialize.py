@@ -55,14 +55,29 @@ def test_missing_keys_take_defaults():
     assert cfg.optimization.batch_size == 4
 
 
-def test_sync_shared_copies_anchor_part():
+def test_trained_models_carry_the_anchor_part_and_leave_the_pipeline_as_it_is():
     p = _pipeline()
-    p.sync_shared()
-    assert all(m.head.anchor_part == "thorax" for m in p.models.values())
-    assert [m.kind for m in p.ordered_models()] == [
-        ModelKind.CENTROID,
-        ModelKind.CENTERED_INSTANCE,
-    ]
+    p.models[ModelKind.SINGLE_INSTANCE] = TrainingConfig(kind=ModelKind.CENTROID)  # left over from a switch
+    trained = p.trained_models()
+    assert list(trained) == [ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE]
+    assert all(m.head.anchor_part == "thorax" for m in trained.values())
+    assert [m.kind for m in trained.values()] == list(trained)
+    # stored once: the pipeline's own model configs are not touched
+    assert all(m.head.anchor_part is None for m in p.models.values())
+    trained[ModelKind.CENTROID].optimization.epochs = 3
+    assert p.models[ModelKind.CENTROID].optimization.epochs != 3
+
+
+def test_settings_are_evented():
+    p = _pipeline()
+    seen = []
+    cfg = p.models[ModelKind.CENTROID]
+    cfg.optimization.events.batch_size.connect(lambda new, old: seen.append((new, old)))
+    cfg.events.connect(lambda info: seen.append(info.path))
+    cfg.optimization.batch_size = 8
+    cfg.optimization.batch_size = 8  # unchanged: no signal
+    assert seen[0] == (8, 4)
+    assert len(seen) == 2
 
 
 @pytest.mark.parametrize(

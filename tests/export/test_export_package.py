@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap_train.config.model import ModelKind, PipelineKind, TrainingConfig
+from napari_sleap_train.config.model import ModelKind, PipelineKind
 from napari_sleap_train.config.profiles import default_pipeline
-from napari_sleap_train.config.serialize import load_json, to_dict
+from napari_sleap_train.config.serialize import to_dict
 from napari_sleap_train.config.sleap_json import read_sleap_config
 from napari_sleap_train.io.project import SleapProject
+from napari_sleap_train.protocol.job import load_job
+from napari_sleap_train.session.job import make_train_job
 from napari_sleap_train.export import (
     ExportCancelledError,
     ExportJobError,
@@ -32,8 +34,7 @@ from napari_sleap_train.export import (
 
 TOP_DOWN_FILES = [
     "sample.pkg.slp",
-    "centroid.config.json",
-    "centered_instance.config.json",
+    "job.json",
     "centroid.training_config.json",
     "centered_instance.training_config.json",
     "train.sh",
@@ -48,7 +49,6 @@ def _pipeline(kind="top-down", anchor="trunk"):
     pipeline.runs_folder = "/somewhere/only/on/my/laptop"
     for i, cfg in enumerate(pipeline.models.values()):
         cfg.optimization.epochs = 17 + i  # something not a default, to see it come back
-    pipeline.sync_shared()
     return pipeline
 
 
@@ -103,9 +103,12 @@ def test_package_embeds_frames_and_opens_without_the_video(sample_copy, tmp_path
 def test_configs_parse_back(sample_copy, tmp_path):
     pipeline = _pipeline()
     folder = extract_job(export_job(sample_copy, pipeline, tmp_path / "job.zip"), tmp_path / "x")
+    job = load_job(folder / "job.json")
+    assert job.labels_path == "sample.pkg.slp" and job.runs_folder == "models"  # relative to the package
+    assert to_dict(job) == to_dict(make_train_job(pipeline, "sample.pkg.slp", runs_folder="models"))
     for kind in PipelineKind.TOP_DOWN.model_kinds:
-        ours = load_json(TrainingConfig, folder / f"{kind.value}.config.json")
-        assert to_dict(ours) == to_dict(pipeline.models[kind])
+        ours = job.pipeline.models[kind]
+        assert ours.optimization.epochs == pipeline.models[kind].optimization.epochs
         assert ours.head.anchor_part == "trunk"
         sleap = read_sleap_config(folder / f"{kind.value}.training_config.json")
         assert sleap.kind is kind
@@ -137,10 +140,7 @@ def test_scripts_are_executable_and_reference_the_package_files(sample_copy, tmp
         assert "set -euo pipefail" in text
     train = (folder / "train.sh").read_text()
     assert 'cd "$(dirname "${BASH_SOURCE[0]}")"' in train
-    assert (
-        "napari-sleap-train train sample.pkg.slp --pipeline top-down --config centroid.config.json "
-        '--config centered_instance.config.json --anchor-part trunk "$@"' in train
-    )
+    assert 'napari-sleap-train train --job job.json "$@"' in train
     readme = (folder / "README.txt").read_text()
     for name in TOP_DOWN_FILES + ["train.slurm"]:
         assert name in readme
@@ -157,11 +157,8 @@ def test_train_sh_runs_the_cli_in_its_folder_with_extra_arguments(sample_copy, t
     lines = log.read_text().splitlines()
     assert lines[0] == f"cwd={folder}"
     args = lines[1:lines.index("--end--")]
-    assert args[:2] == ["train", "sample.pkg.slp"]
-    assert args[-4:] == ["--epochs", "1", "--run-dir", "my runs"]
-    configs = [args[i + 1] for i, a in enumerate(args) if a == "--config"]
-    assert configs == ["centroid.config.json", "centered_instance.config.json"]
-    assert all((folder / c).is_file() for c in configs)
+    assert args == ["train", "--job", "job.json", "--epochs", "1", "--run-dir", "my runs"]
+    assert (folder / "job.json").is_file()
 
 
 def test_train_sh_says_when_the_cli_is_missing(sample_copy, tmp_path):
@@ -226,13 +223,13 @@ def test_predict_sh_explains_missing_models(sample_copy, tmp_path):
 def test_single_instance_package(sample_copy, tmp_path):
     result = export_job_package(sample_copy, _pipeline("single-instance"), tmp_path / "job.zip")
     assert result.files == (
-        "sample.pkg.slp", "single_instance.config.json", "single_instance.training_config.json",
+        "sample.pkg.slp", "job.json", "single_instance.training_config.json",
         "train.sh", "predict.sh", "README.txt",
     )
     folder = extract_job(result.path, tmp_path / "x")
-    train = (folder / "train.sh").read_text()
-    assert "--pipeline single-instance --config single_instance.config.json \"$@\"" in train
-    assert "--anchor-part" not in train
+    job = load_job(folder / "job.json")
+    assert list(job.pipeline.models) == [ModelKind.SINGLE_INSTANCE]
+    assert job.pipeline.anchor_part is None
     assert "for kind in single_instance; do" in (folder / "predict.sh").read_text()
     assert read_sleap_config(folder / "single_instance.training_config.json").kind is ModelKind.SINGLE_INSTANCE
 

@@ -23,7 +23,6 @@ def _tiny_pipeline():
     for cfg in pipeline.models.values():
         cfg.model.filters = 8
         cfg.augmentation.rotate = False
-    pipeline.sync_shared()
     return pipeline
 
 

@@ -80,7 +80,7 @@ def test_hint_without_project_then_dock_follows_opened_project(
     assert dock.tabs.isEnabled()
     assert CROP_BOXES in viewer.layers and RECEPTIVE_FIELD in viewer.layers
     # runs folder defaults to <project folder>/models
-    assert dock.state.pipeline.runs_folder == str(
+    assert dock.session.pipeline.runs_folder == str(
         sample_slp.parent.resolve() / "models"
     )
     # anchor choices come from the skeleton
@@ -96,7 +96,7 @@ def test_fixed_crop_size_draws_boxes_of_that_size_around_each_instance(docked, q
     tab = dock.model_tabs[CI]
     tab.crop_auto.value = False
     tab.crop_size.value = 128
-    assert dock.state.model(CI).data.crop_size == 128
+    assert dock.session.model(CI).data.crop_size == 128
     layer = viewer.layers[CROP_BOXES]
     _wait_for(
         qtbot, lambda: _sides(layer) and all(s == (128.0, 128.0) for s in _sides(layer))
@@ -118,7 +118,7 @@ def test_auto_crop_size_matches_data_auto_crop_size(docked, qtbot):
     tab.crop_auto.value = False
     tab.crop_size.value = 96
     tab.crop_auto.value = True
-    cfg = dock.state.model(CI)
+    cfg = dock.session.model(CI)
     assert cfg.data.crop_size is None
     assert not tab.crop_size.enabled
     # rotation augmentation enlarges the auto crop; the boxes follow
@@ -140,7 +140,7 @@ def test_auto_crop_size_matches_data_auto_crop_size(docked, qtbot):
 def test_receptive_field_follows_max_stride_and_input_scaling(docked, qtbot):
     viewer, dock = docked
     dock.show_tab("Centroid")
-    assert dock.state.selected is ModelKind.CENTROID
+    assert dock.session.selected is ModelKind.CENTROID
     tab = dock.model_tabs[ModelKind.CENTROID]
     viewer.dims.set_current_step(0, _labeled_frames(dock)[0])
     tab.input_scaling.value = 1.0
@@ -163,7 +163,7 @@ def test_receptive_field_follows_max_stride_and_input_scaling(docked, qtbot):
     assert layer.ndim == 2
     # switching to the other model's tab shows that model's receptive field
     dock.show_tab("Centered Instance")
-    ci = dock.state.model(CI)
+    ci = dock.session.model(CI)
     ci_side = receptive_field(ci.model.max_stride) / ci.data.input_scaling
     _wait_for(qtbot, lambda: _sides(layer) == [(ci_side, ci_side)])
 
@@ -198,8 +198,10 @@ def test_anchor_part_moves_the_boxes(docked, qtbot):
     frame = _labeled_frames(dock)[0]
     viewer.dims.set_current_step(0, frame)
     dock.pipeline_tab.anchor.value = "nose"
-    assert dock.state.pipeline.anchor_part == "nose"
-    assert dock.state.model(CI).head.anchor_part == "nose"
+    assert dock.session.pipeline.anchor_part == "nose"
+    # stored once, in the pipeline; the heads get it in the job
+    assert dock.session.model(CI).head.anchor_part is None
+    assert dock.session.trained_model(CI).head.anchor_part == "nose"
     nose = dock.project.labeled_instances(0, frame)[:, 0]
     layer = viewer.layers[CROP_BOXES]
     _wait_for(qtbot, lambda: np.allclose(_centers_xy(layer), nose))
@@ -214,7 +216,7 @@ def test_pipeline_switch_changes_tabs_and_previews(docked, qtbot):
     ]
     dock.pipeline_tab.kind.value = PipelineKind.SINGLE_INSTANCE
     assert dock.model_tab_titles() == ["Training Pipeline", "Single Instance"]
-    assert dock.state.selected is ModelKind.SINGLE_INSTANCE
+    assert dock.session.selected is ModelKind.SINGLE_INSTANCE
     assert not _shown(dock, dock.pipeline_tab.anchor)
     _wait_for(
         qtbot, lambda: CROP_BOXES not in viewer.layers
@@ -235,14 +237,14 @@ def test_widgets_and_state_stay_in_sync_both_ways(docked):
     tab.batch_size.value = 2
     tab.patience.value = 7
     tab.time_limit.value = 30
-    assert dock.state.model(ModelKind.CENTROID).optimization.batch_size == 2
+    assert dock.session.model(ModelKind.CENTROID).optimization.batch_size == 2
     assert (
-        dock.state.model(ModelKind.CENTROID).optimization.early_stopping.patience == 7
+        dock.session.model(ModelKind.CENTROID).optimization.early_stopping.patience == 7
     )
-    assert dock.state.model(ModelKind.CENTROID).optimization.time_limit_minutes == 30.0
-    dock.state.set("centroid.optimization.learning_rate", 5e-4)
+    assert dock.session.model(ModelKind.CENTROID).optimization.time_limit_minutes == 30.0
+    dock.session.model(ModelKind.CENTROID).optimization.learning_rate = 5e-4
     assert tab.learning_rate.value == pytest.approx(5e-4)
-    dock.state.set("pipeline.predict_on", PredictOn.RANDOM_FRAMES)
+    dock.session.pipeline.predict_on = PredictOn.RANDOM_FRAMES
     assert dock.pipeline_tab.predict_on.value is PredictOn.RANDOM_FRAMES
     assert _shown(dock, dock.pipeline_tab.predict_n)
 
@@ -292,7 +294,7 @@ def test_save_then_load_configuration_restores_every_tab(docked, tmp_path):
     assert cen.max_stride.value == 32 and cen.epochs.value == 12
     assert dock.pipeline_tab.anchor.value == "trunk"
     assert dock.pipeline_tab.run_prefix.value == "mice_"
-    assert dock.state.model(CI).data.crop_size == 144
+    assert dock.session.model(CI).data.crop_size == 144
 
 
 def test_load_sleap_training_config(docked, shared_data):
@@ -310,7 +312,7 @@ def test_load_sleap_training_config(docked, shared_data):
     assert tab.filters.value == expected.model.filters
     assert tab.input_scaling.value == pytest.approx(expected.data.input_scaling)
     assert (
-        dock.state.model(CI).optimization.batch_size == expected.optimization.batch_size
+        dock.session.model(CI).optimization.batch_size == expected.optimization.batch_size
     )
 
 
@@ -323,7 +325,7 @@ def test_profile_picker_loads_a_builtin_profile(docked):
     tab.profile.value = f"profile:{name}"
     expected = get_profile(name)
     assert (
-        dock.state.model(ModelKind.CENTROID).model.max_stride
+        dock.session.model(ModelKind.CENTROID).model.max_stride
         == expected.model.max_stride
     )
     assert tab.max_stride.value == expected.model.max_stride
@@ -338,7 +340,7 @@ def test_view_training_inputs_opens_example_stacks(docked):
     stacks = dock.view_training_inputs(n=4, seed=1)
     window = dock.inputs_window.viewer
     assert window is not None and window is not dock.viewer
-    cen_cfg, ci_cfg = dock.state.model(ModelKind.CENTROID), dock.state.model(CI)
+    cen_cfg, ci_cfg = dock.session.model(ModelKind.CENTROID), dock.session.model(CI)
     cen = window.layers[input_layer_name(ModelKind.CENTROID)]
     n, h, w = cen.data.shape
     assert (
@@ -398,7 +400,7 @@ def test_device_choice_reaches_the_job(docked):
     assert values[0] == "auto" and values[-1] == "cpu"
     assert combo.value == "auto"
     combo.value = "cpu"
-    assert dock.state.pipeline.device == "cpu"
+    assert dock.session.pipeline.device == "cpu"
     job = dock.build_job()
     assert job.pipeline.device == "cpu"
 
@@ -441,7 +443,7 @@ def test_finished_run_appears_in_the_profile_picker(docked):
     from napari_sleap_train.protocol import events as ev
 
     _, dock = docked
-    runs = Path(dock.state.pipeline.runs_folder)
+    runs = Path(dock.session.pipeline.runs_folder)
     run = runs / "250101_120000.centroid"
     run.mkdir(parents=True)
     trained = TrainingConfig(kind=ModelKind.CENTROID)
@@ -458,7 +460,7 @@ def test_finished_run_appears_in_the_profile_picker(docked):
     )  # trained runs before built-in profiles
     tab.profile.value = f"run:{run}"
     assert tab.epochs.value == 7 and tab.filters.value == 48
-    assert dock.state.model(ModelKind.CENTROID).profile == run.name
+    assert dock.session.model(ModelKind.CENTROID).profile == run.name
 
 
 def test_editing_points_moves_the_boxes(docked, qtbot):

@@ -9,7 +9,7 @@ import pytest
 
 from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.widgets.loss_plot import LossPlot, format_duration, status_lines
-from napari_sleap_train.widgets.training_state import TrainingState, apply_event
+from napari_sleap_train.session.run_state import TrainingState, apply_event
 
 
 class FakeClock:

@@ -28,7 +28,7 @@ from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.protocol.job import TrainJob
 from napari_sleap_train.runner.process import EngineProcess
 from napari_sleap_train.widgets.run_controller import RunAlreadyRunningError, RunController
-from napari_sleap_train.widgets.training_state import RunStatus, TrainingState
+from napari_sleap_train.session.run_state import RunStatus, TrainingState
 
 FAKE_ENGINE = textwrap.dedent(
     '''

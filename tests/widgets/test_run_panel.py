@@ -15,7 +15,7 @@ from qtpy.QtCore import Qt, QTimer
 from napari_sleap_train.io.layers import project_layer_data
 from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, SleapProject
 from napari_sleap_train.widgets.run_panel import RunPanel, format_metrics, headline
-from napari_sleap_train.widgets.training_state import RunStatus, TrainingState
+from napari_sleap_train.session.run_state import RunStatus, TrainingState
 from tests.widgets.test_run_controller import FakeEngine, assert_reaped, make_job
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -329,7 +329,7 @@ def test_format_metrics_is_compact() -> None:
 
 def test_headline_for_each_status() -> None:
     from napari_sleap_train.protocol import events as ev
-    from napari_sleap_train.widgets.training_state import apply_event
+    from napari_sleap_train.session.run_state import apply_event
 
     state = TrainingState()
     assert headline(state).startswith("Ready")

@@ -2,8 +2,9 @@
 
 The zip trains and predicts on another machine (GPU workstation, cluster)
 without napari and without the videos: the project goes in as a ``.pkg.slp``
-with its labeled and suggested frames embedded, next to the model configs and
-``train.sh`` / ``predict.sh`` (and ``train.slurm`` with ``--slurm``).
+with its labeled and suggested frames embedded, next to the job file
+(``job.json``, made as ``train`` and the dock make theirs) and ``train.sh`` /
+``predict.sh`` (and ``train.slurm`` with ``--slurm``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from napari_sleap_train.cli.job_options import JobOptionsError, add_settings_options, pipeline_from_args
 
 
 class ExportCliError(ValueError):
@@ -24,22 +27,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="write a training job package (zip) to train on another machine",
         description=(
             "Write a zip with PROJECT as a .pkg.slp (labeled and suggested frames embedded, so no "
-            "video is needed), one config per model, train.sh and predict.sh (and train.slurm with "
-            "--slurm). Unzip it where napari-sleap-train is installed and run ./train.sh."
+            "video is needed), the training job (job.json: the settings these options give, as "
+            "`train` takes them), train.sh and predict.sh (and train.slurm with --slurm). Unzip it "
+            "where napari-sleap-train is installed and run ./train.sh."
         ),
     )
     p.add_argument("project", metavar="PROJECT.slp", help="the SLEAP project (.slp or .pkg.slp)")
     p.add_argument("-o", "--output", default=None, metavar="JOB.zip",
                    help="zip to write (default: <project>.job.zip next to the project)")
-    p.add_argument("--pipeline", choices=["top-down", "single-instance"], default="top-down")
-    p.add_argument("--profile", action="append", default=[], metavar="NAME",
-                   help="built-in profile for the model of its kind (repeatable, e.g. baseline.centroid)")
-    p.add_argument("--config", action="append", default=[], metavar="CFG.json",
-                   help="training config (ours or SLEAP's training_config.json) for the model of its kind "
-                        "(repeatable)")
-    p.add_argument("--hardware", choices=["gpu", "cpu"], default="gpu",
-                   help="hardware the default profiles are chosen for (default: gpu)")
-    p.add_argument("--anchor-part", default=None, help="node the crops centre on (default: bounding-box middle)")
+    p.add_argument("--hardware", choices=["gpu", "cpu"], default=None,
+                   help="hardware the default profiles are chosen for (default: gpu, or cpu with --device cpu)")
+    add_settings_options(p)
     p.add_argument("--name", default=None, help="name of the .pkg.slp inside the zip (default: the project's)")
     p.add_argument("--slurm", action="store_true", help="also write train.slurm (SLURM batch script template)")
     p.add_argument("--slurm-partition", default=None, metavar="NAME", help="SLURM partition (default: left commented)")
@@ -53,38 +51,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def build_pipeline(args: argparse.Namespace):
     """The :class:`~napari_sleap_train.config.model.PipelineConfig` the arguments describe.
 
+    The same options as ``train`` and the same function, so equal options give
+    equal jobs; only the default hardware differs (a package usually goes to a GPU).
+
     Raises
     ------
     ExportCliError
         Unknown profile, unreadable config, or a config of the wrong model kind.
     """
-    from napari_sleap_train.config.model import PipelineKind
-    from napari_sleap_train.config.profiles import default_pipeline, get_profile, load_training_config
-    from napari_sleap_train.config.serialize import ConfigError
-
-    kind = PipelineKind(args.pipeline)
+    if args.hardware is None and not (args.device or "").strip().lower().startswith("cpu"):
+        args.hardware = "gpu"
     try:
-        pipeline = default_pipeline(kind, args.hardware)
-        chosen = [get_profile(name) for name in args.profile]
-        chosen += [load_training_config(path) for path in args.config]
-    except ConfigError as exc:
+        return pipeline_from_args(args)
+    except JobOptionsError as exc:
         raise ExportCliError(str(exc)) from exc
-    for cfg in chosen:
-        if cfg.kind not in kind.model_kinds:
-            wanted = ", ".join(k.value for k in kind.model_kinds)
-            raise ExportCliError(
-                f"a {cfg.kind.value} config does not fit the {kind.value} pipeline (needs {wanted})"
-            )
-        pipeline.models[cfg.kind] = cfg
-    if args.anchor_part is not None:
-        pipeline.anchor_part = args.anchor_part
-    elif kind is PipelineKind.TOP_DOWN:
-        # keep an anchor that came in with a config file
-        anchors = {c.head.anchor_part for c in pipeline.models.values()} - {None}
-        if len(anchors) == 1:
-            pipeline.anchor_part = anchors.pop()
-    pipeline.sync_shared()
-    return pipeline
 
 
 def _default_output(project: Path) -> Path:
@@ -101,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from napari_sleap_train.export import (
         ExportCancelledError,
         ExportJobError,
+        ExportWriteError,
         MissingVideoError,
         PackageExistsError,
         SlurmOptions,
@@ -130,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except (PackageExistsError, MissingVideoError) as exc:
         return fail(str(exc))
-    except ExportCancelledError as exc:
+    except (ExportCancelledError, ExportWriteError) as exc:
         return fail(str(exc), code=1)
     except ExportJobError as exc:
         return fail(str(exc))

@@ -15,6 +15,8 @@ import signal
 import sys
 from pathlib import Path
 
+from napari_sleap_train.cli.job_options import JobOptionsError, add_settings_options, pipeline_from_args
+
 #: --predict choices -> PredictOn values (frames are chosen here, without TensorFlow)
 PREDICT_CHOICES = "suggested | labeled | random:N | none"
 
@@ -31,41 +33,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "a second Ctrl-C cancels (removes the run folders)."
         ),
     )
-    p.add_argument("project", metavar="PROJECT.slp", help="the SLEAP project (.slp or .pkg.slp)")
-    p.add_argument("--pipeline", choices=["top-down", "single-instance"], default="top-down")
-    p.add_argument("--profile", action="append", default=[], metavar="NAME",
-                   help="built-in profile for the model of its kind (repeatable, e.g. baseline.centroid); "
-                        "default: the cpu.* profiles when no GPU is found, else the baseline ones")
-    p.add_argument("--config", action="append", default=[], metavar="CFG.json",
-                   help="training config (ours or SLEAP's training_config.json) for the model of its kind "
-                        "(repeatable)")
+    p.add_argument("project", metavar="PROJECT.slp", nargs="?", default=None,
+                   help="the SLEAP project (.slp or .pkg.slp); not with --job")
+    p.add_argument("--job", default=None, metavar="JOB.json",
+                   help="run a job file (as the dock and export-job write it; relative paths are taken from "
+                        "its folder); the other options change its settings")
+    add_settings_options(p)
     p.add_argument("--run-dir", default=None, metavar="DIR",
                    help="folder for the run folders (default: models/ next to the project)")
-    p.add_argument("--epochs", type=int, default=None, help="maximum epochs per model")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--learning-rate", type=float, default=None)
-    p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs")
-    p.add_argument("--time-limit", type=float, default=None, metavar="MIN",
-                   help="wall-time budget of the whole pipeline in minutes (data preparation included), "
-                        "split between the models (cpu profiles: 30%% centroid, 70%% centered instance); "
-                        "each model stops in time keeping its best checkpoint")
-    p.add_argument("--model-time-limit", type=float, default=None, metavar="MIN",
-                   help="wall-time limit of each model's training in minutes")
-    p.add_argument("--snapshot-minutes", default=None, metavar="M[,M...]",
-                   help="also keep copies of each model's best checkpoint at these minutes of the pipeline "
-                        "budget (best_model.at<M>min.keras; e.g. 5,10)")
-    p.add_argument("--batches-per-epoch", type=int, default=None, help="batches per epoch (default: one pass)")
-    p.add_argument("--device", default="auto",
-                   help="auto, cpu, gpu:N, or several GPUs mirrored: gpu:0,1 / gpu:all (default: auto)")
-    p.add_argument("--precision", choices=["auto", "mixed", "float32"], default="auto",
-                   help="mixed = float16 compute with float32 weights; auto: mixed on NVIDIA GPUs with "
-                        "tensor cores (compute capability 7.0+), float32 elsewhere")
-    p.add_argument("--xla", choices=["auto", "on", "off"], default="auto",
-                   help="XLA compilation of the training step; auto: on for NVIDIA GPUs, off on CPU and Apple")
-    p.add_argument("--multi-worker", action="store_true",
-                   help="train across machines with MultiWorkerMirroredStrategy (needs TF_CONFIG on each worker)")
-    p.add_argument("--anchor-part", default=None, help="node the crops centre on (default: bounding-box middle)")
-    p.add_argument("--predict", default="none", help=f"frames to predict after training: {PREDICT_CHOICES}")
+    p.add_argument("--predict", default=None,
+                   help=f"frames to predict after training: {PREDICT_CHOICES} (default: none, or the job's)")
     p.add_argument("--json", action="store_true", help="print raw JSON events on stdout")
     p.set_defaults(func=run)
     return p
@@ -78,82 +55,65 @@ class TrainCliError(ValueError):
 def build_job(args: argparse.Namespace):
     """Turn parsed arguments into a :class:`~napari_sleap_train.protocol.job.TrainJob`.
 
+    The settings come from the options (:func:`~.job_options.pipeline_from_args`),
+    on top of the job file's with ``--job``; the job is made by the session's
+    :func:`~napari_sleap_train.session.job.make_train_job`, as in the dock.
+
     Raises
     ------
     TrainCliError
-        Unknown profile, unreadable config, config of the wrong kind, bad value.
+        Unknown profile, unreadable config or job file, config of the wrong kind, bad value.
     """
-    from napari_sleap_train.config.model import PipelineKind, Precision, Switch
-    from napari_sleap_train.config.profiles import default_pipeline, get_profile, load_training_config
     from napari_sleap_train.config.serialize import ConfigError
-    from napari_sleap_train.protocol.job import TrainJob
+    from napari_sleap_train.protocol.job import TrainJob, load_job
+    from napari_sleap_train.session.job import JobError, make_train_job
 
-    project = Path(args.project)
+    base = None
+    if args.job is not None:
+        if args.project is not None:
+            raise TrainCliError("give PROJECT.slp or --job JOB.json, not both")
+        job_path = Path(args.job)
+        try:
+            base = load_job(job_path)
+        except ConfigError as exc:
+            raise TrainCliError(str(exc)) from exc
+        if not isinstance(base, TrainJob):
+            raise TrainCliError(f"{job_path} is a prediction job; use napari-sleap-train predict")
+        folder = job_path.resolve().parent
+        project = folder / base.labels_path  # an absolute path stays as it is
+    elif args.project is None:
+        raise TrainCliError("give the project to train on (PROJECT.slp) or a job file (--job JOB.json)")
+    else:
+        project = Path(args.project)
     if not project.is_file():
         raise TrainCliError(f"project file not found: {project}")
-    kind = PipelineKind(args.pipeline)
     try:
-        device = args.device.strip().lower()
-        hardware = "gpu" if device.startswith("gpu") else ("cpu" if device.startswith("cpu") else "auto")
-        pipeline = default_pipeline(kind, hardware)
-        chosen = [get_profile(name) for name in args.profile]
-        chosen += [load_training_config(path) for path in args.config]
-    except ConfigError as exc:
+        pipeline = pipeline_from_args(args, None if base is None else base.pipeline)
+    except JobOptionsError as exc:
         raise TrainCliError(str(exc)) from exc
-    for cfg in chosen:
-        if cfg.kind not in kind.model_kinds:
-            wanted = ", ".join(k.value for k in kind.model_kinds)
-            raise TrainCliError(f"a {cfg.kind.value} config does not fit the {kind.value} pipeline (needs {wanted})")
-        pipeline.models[cfg.kind] = cfg
-    for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
-                        ("--patience", args.patience), ("--batches-per-epoch", args.batches_per_epoch)):
-        if value is not None and value < 1:
-            raise TrainCliError(f"{name} must be at least 1, got {value}")
-    if args.learning_rate is not None and not args.learning_rate > 0:
-        raise TrainCliError(f"--learning-rate must be positive, got {args.learning_rate}")
-    for name, value in (("--time-limit", args.time_limit), ("--model-time-limit", args.model_time_limit)):
-        if value is not None and not value > 0:
-            raise TrainCliError(f"{name} must be a positive number of minutes, got {value}")
-    pipeline.time_limit_minutes = args.time_limit
-    pipeline.snapshot_minutes = _minutes_list(args.snapshot_minutes)
-    for cfg in pipeline.models.values():
-        opt = cfg.optimization
-        if args.epochs is not None:
-            opt.epochs = args.epochs
-        if args.batch_size is not None:
-            opt.batch_size = args.batch_size
-        if args.learning_rate is not None:
-            opt.learning_rate = args.learning_rate
-        if args.patience is not None:
-            opt.early_stopping.patience = args.patience
-        if args.model_time_limit is not None:
-            opt.time_limit_minutes = args.model_time_limit
-        if args.batches_per_epoch is not None:
-            opt.batches_per_epoch = args.batches_per_epoch
-    if args.anchor_part is not None:
-        pipeline.anchor_part = args.anchor_part
-        pipeline.sync_shared()
-    pipeline.device = args.device
-    pipeline.multi_worker = bool(args.multi_worker)
-    pipeline.precision = Precision(args.precision)
-    pipeline.xla = Switch(args.xla)
-    runs = Path(args.run_dir) if args.run_dir else project.resolve().parent / "models"
-    pipeline.runs_folder = str(runs)
-    job = TrainJob(labels_path=str(project.resolve()), pipeline=pipeline, runs_folder=str(runs.resolve()))
-    job.predict_frames = _predict_frames(args.predict, project)
-    return job
-
-
-def _minutes_list(text: str | None) -> list[float]:
-    if not text:
-        return []
+    if args.run_dir:
+        runs = Path(args.run_dir).resolve()
+    elif base is not None:
+        runs = folder / base.runs_folder
+    else:
+        runs = project.resolve().parent / "models"
+    if base is None or args.predict is not None:
+        frames, predictions = _predict_frames(args.predict or "none", project), None
+    else:
+        frames = base.predict_frames
+        predictions = None if base.predictions_path is None else folder / base.predictions_path
     try:
-        values = [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise TrainCliError(f"--snapshot-minutes takes minutes separated by commas (e.g. 5,10), got {text!r}") from None
-    if any(not v > 0 for v in values):
-        raise TrainCliError(f"--snapshot-minutes must be positive minutes, got {text!r}")
-    return values
+        return make_train_job(
+            pipeline,
+            project.resolve(),
+            runs_folder=runs,
+            predict_frames=frames,
+            predictions_path=predictions,
+            resume=[] if base is None else [str(folder / r) for r in base.resume],
+            evaluate=True if base is None else base.evaluate,
+        )
+    except JobError as exc:
+        raise TrainCliError(str(exc)) from exc
 
 
 def _predict_frames(text: str, project: Path) -> list[tuple[int, int]]:

@@ -7,12 +7,20 @@ are shared (anchor part, predict-on, output folder).
 
 Defaults follow SLEAP 1.4 except where noted. These are plain dataclasses: no Qt,
 no TensorFlow, JSON-serialisable through :mod:`napari_sleap_train.config.serialize`.
+Each is also *evented* (psygnal's ``SignalGroupDescriptor``, pure Python): setting
+a field emits ``obj.events.<field>(new, old)``, and ``obj.events`` relays the
+changes of nested configs, which is what the dock's widgets bind to. Nothing is
+emitted, and nothing costs, while no one is connected.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import ClassVar
+
+from psygnal import SignalGroupDescriptor
 
 
 class ModelKind(str, Enum):
@@ -93,6 +101,8 @@ class DataConfig:
         Convert frames to three or one channel before training.
     """
 
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
+
     input_scaling: float = 1.0
     crop_size: int | None = None
     crop_padding: int = 16
@@ -104,6 +114,8 @@ class DataConfig:
 @dataclass
 class AugmentationConfig:
     """Random augmentation applied to each training sample (SLEAP's set)."""
+
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
 
     rotate: bool = False
     rotation_max_angle: float = 15.0  # degrees, symmetric: [-max, +max]
@@ -135,6 +147,8 @@ class AugmentationConfig:
 class PlateauConfig:
     """Reduce the learning rate when validation loss stops improving."""
 
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
+
     enabled: bool = True
     factor: float = 0.5
     patience: int = 5
@@ -147,6 +161,8 @@ class PlateauConfig:
 class EarlyStoppingConfig:
     """Stop when validation loss has not improved by ``min_delta`` for ``patience`` epochs."""
 
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
+
     enabled: bool = True
     patience: int = 15
     min_delta: float = 1e-8
@@ -155,6 +171,8 @@ class EarlyStoppingConfig:
 @dataclass
 class OptimizationConfig:
     """Optimizer, schedule and loop lengths."""
+
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
 
     batch_size: int = 4
     epochs: int = 200
@@ -178,6 +196,8 @@ class OptimizationConfig:
 class UNetConfig:
     """U-Net backbone (SLEAP's ``model.backbone.unet``)."""
 
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
+
     max_stride: int = 16
     output_stride: int = 2
     filters: int = 32
@@ -194,9 +214,14 @@ class HeadConfig:
     """Confidence-map head.
 
     ``anchor_part`` is used by centroid and centered-instance heads (``None``:
-    bounding-box midpoint). ``part_names`` restricts which nodes are predicted
-    (``None``: every node of the skeleton).
+    bounding-box midpoint). In a pipeline it comes from
+    :attr:`PipelineConfig.anchor_part`, the one place it is set, and is written
+    here by :meth:`PipelineConfig.trained_models` when a job is made (so a run
+    folder's config says what it trained on). ``part_names`` restricts which
+    nodes are predicted (``None``: every node of the skeleton).
     """
+
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
 
     sigma: float = 2.5
     anchor_part: str | None = None
@@ -207,6 +232,8 @@ class HeadConfig:
 @dataclass
 class TrainingConfig:
     """Everything needed to train one model."""
+
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
 
     kind: ModelKind = ModelKind.CENTROID
     data: DataConfig = field(default_factory=DataConfig)
@@ -222,10 +249,13 @@ class TrainingConfig:
 class PipelineConfig:
     """A training pipeline as chosen on the *Training Pipeline* tab.
 
-    ``models`` maps each model kind of the pipeline to its config; shared
-    settings (anchor part, sigma shown on the pipeline tab) are copied into the
-    model configs by :meth:`sync_shared`.
+    ``models`` maps each model kind of the pipeline to its config (it may hold
+    models of the other pipeline kind, kept while the user switches kinds). The
+    anchor part is stored here once; :meth:`trained_models` gives the configs
+    as they are trained, with it written into their heads.
     """
+
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
 
     kind: PipelineKind = PipelineKind.TOP_DOWN
     models: dict[ModelKind, TrainingConfig] = field(default_factory=dict)
@@ -249,12 +279,23 @@ class PipelineConfig:
     #: pipeline budget (scaled to each model's share when a budget is set).
     snapshot_minutes: list[float] = field(default_factory=list)
 
-    def sync_shared(self) -> None:
-        """Copy pipeline-level settings (anchor part) into the model configs."""
-        for kind, cfg in self.models.items():
+    def trained_models(self) -> dict[ModelKind, TrainingConfig]:
+        """Copies of the models this pipeline trains, in training order, as trained.
+
+        Each copy has its ``kind`` set from its key and, for the centroid and
+        centered-instance models, the pipeline's anchor part in its head. The
+        pipeline itself is not changed.
+        """
+        out: dict[ModelKind, TrainingConfig] = {}
+        for kind in self.kind.model_kinds:
+            if kind not in self.models:
+                continue
+            cfg = copy.deepcopy(self.models[kind])
             cfg.kind = kind
             if kind in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE):
                 cfg.head.anchor_part = self.anchor_part
+            out[kind] = cfg
+        return out
 
     def ordered_models(self) -> list[TrainingConfig]:
         """Model configs in training order (centroid before centered instance)."""

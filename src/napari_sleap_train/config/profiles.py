@@ -284,9 +284,7 @@ def default_pipeline(kind: PipelineKind | str = PipelineKind.TOP_DOWN, hardware:
         cfg = get_profile(default_profile_name(model_kind, hardware))
         cfg.optimization.early_stopping.patience = DEFAULT_PATIENCE
         models[model_kind] = cfg
-    pipeline = PipelineConfig(kind=kind, models=models)
-    pipeline.sync_shared()
-    return pipeline
+    return PipelineConfig(kind=kind, models=models)
 
 
 def load_training_config(path: str | Path) -> TrainingConfig:

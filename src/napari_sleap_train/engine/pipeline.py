@@ -78,18 +78,14 @@ def load_labels(path: str | Path):
 
 
 def pipeline_models(job: TrainJob) -> list[TrainingConfig]:
-    """Model configs of the job in training order, with shared settings applied."""
+    """Model configs of the job in training order, with the pipeline's anchor part in their heads."""
     pipeline = job.pipeline
-    if pipeline.anchor_part is not None:
-        pipeline.sync_shared()
-    for kind, cfg in pipeline.models.items():
-        cfg.kind = kind
     missing = [k.value for k in pipeline.kind.model_kinds if k not in pipeline.models]
     if missing:
         raise EngineConfigError(
             f"The {pipeline.kind.value} pipeline needs a config for: {', '.join(missing)}.",
         )
-    return pipeline.ordered_models()
+    return list(pipeline.trained_models().values())
 
 
 def profile_note(hardware: str, models: list[TrainingConfig]) -> Message | None:

@@ -7,13 +7,18 @@ Public API::
 No TensorFlow, no Qt: safe to call from the napari process.
 """
 
-from napari_sleap_train.export.errors import ExportJobError, MissingVideoError, PackageExistsError
+from napari_sleap_train.export.archive import extract_job
+from napari_sleap_train.export.errors import (
+    ExportJobError,
+    ExportWriteError,
+    MissingVideoError,
+    PackageExistsError,
+)
 from napari_sleap_train.export.package import (
     ExportCancelledError,
     ExportResult,
     export_job,
     export_job_package,
-    extract_job,
 )
 from napari_sleap_train.export.slurm import SlurmOptions, slurm_script
 
@@ -21,6 +26,7 @@ __all__ = [
     "ExportCancelledError",
     "ExportJobError",
     "ExportResult",
+    "ExportWriteError",
     "MissingVideoError",
     "PackageExistsError",
     "SlurmOptions",

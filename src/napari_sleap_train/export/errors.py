@@ -17,3 +17,7 @@ class MissingVideoError(ExportJobError):
 
 class PackageExistsError(ExportJobError, FileExistsError):
     """The output zip exists and overwriting was not asked for."""
+
+
+class ExportWriteError(ExportJobError):
+    """Writing the package failed part way (full disk, file-size limit); nothing was left behind."""

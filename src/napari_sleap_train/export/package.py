@@ -7,9 +7,11 @@ scripts to run. Unzip it on a GPU workstation or a cluster and run ``./train.sh`
 Package layout (flat, as SLEAP's)::
 
     <name>.pkg.slp                       project; user-labeled + suggested frames embedded
-    <kind>.config.json                   one TrainingConfig per model (our format, config/serialize.py)
-    <kind>.training_config.json          the same in SLEAP 1.4's training_config.json layout
+    job.json                             the TrainJob, made by session.job.make_train_job as in
+                                         the dock (paths relative to the package)
+    <kind>.training_config.json          each model in SLEAP 1.4's training_config.json layout
     train.sh, predict.sh                 bash scripts calling the napari-sleap-train CLI
+                                         (train.sh: ``napari-sleap-train train --job job.json``)
     train.slurm                          optional SLURM batch script
     README.txt
 
@@ -18,14 +20,10 @@ No TensorFlow here: sleap-io writes the project, the rest is text.
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import os
-import shutil
-import stat
+import re
 import tempfile
-import time
-import uuid
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,24 +32,31 @@ import sleap_io as sio
 
 from napari_sleap_train import __version__
 from napari_sleap_train.config.model import PipelineConfig
-from napari_sleap_train.config.serialize import save_json
 from napari_sleap_train.config.sleap_json import write_sleap_config
 from napari_sleap_train.io.errors import SleapFileError
 from napari_sleap_train.io.project import SleapProject
-from napari_sleap_train.export.errors import ExportJobError, MissingVideoError, PackageExistsError
+from napari_sleap_train.export.archive import zip_folder
+from napari_sleap_train.export.errors import (
+    ExportJobError,
+    ExportWriteError,
+    MissingVideoError,
+    PackageExistsError,
+)
 from napari_sleap_train.export.scripts import (
+    JOB_FILE,
     PREDICT_SCRIPT,
     README_NAME,
     SLURM_SCRIPT,
     TRAIN_SCRIPT,
     PackageContents,
-    config_name,
     predict_script,
     readme,
     sleap_config_name,
     train_script,
 )
 from napari_sleap_train.export.slurm import SlurmOptions, slurm_script
+from napari_sleap_train.protocol.job import TrainJob, save_job
+from napari_sleap_train.session.job import JobError, make_train_job
 
 #: Runs folder written into the package's config: relative, so runs land next to the scripts.
 PACKAGE_RUNS_FOLDER = "models"
@@ -132,8 +137,10 @@ def export_job_package(
         Points layer are included), ``sleap_io.Labels`` with open videos, or the
         path of a ``.slp`` / ``.pkg.slp`` file.
     pipeline
-        Pipeline kind and model configs. A copy is written with its runs folder
-        set to ``models`` (relative to the package), so runs land next to the scripts.
+        The settings. The package's ``job.json`` is made from them with
+        :func:`~napari_sleap_train.session.job.make_train_job` (as the dock makes
+        its job), on the embedded project and the runs folder ``models``, both
+        relative to the package, so runs land next to the scripts.
     out_zip
         The ``.zip`` file to write.
     name
@@ -168,9 +175,10 @@ def export_job_package(
     """
     out = _check_output(out_zip, overwrite)
     labels, source, loaded = _load(project)
-    pipeline = _package_pipeline(pipeline, labels)
     project_name = _project_name(name, source, labels)
     project_file = f"{project_name}.pkg.slp"
+    job = _package_job(pipeline, labels, project_file)
+    pipeline = job.pipeline
     slurm_options = _slurm_options(slurm)
 
     added = _add_suggestions(labels, extra_frames)
@@ -179,14 +187,12 @@ def export_job_package(
         n_labeled = sum(1 for lf in labels.labeled_frames if lf.has_user_instances)
         n_suggested = len(labels.suggestions)
         predict_frames = "suggested" if _has_unlabeled_suggestions(labels) else "labeled"
-        with tempfile.TemporaryDirectory(prefix=".export-job-", dir=out.parent) as tmp:
-            folder = Path(tmp)
+        with _work_folder(out) as folder:
             _write_project(labels, folder / project_file, plan, progress)
             contents = PackageContents(
                 project_file=project_file,
                 pipeline=pipeline.kind,
                 runs_folder=pipeline.runs_folder,
-                anchor_part=pipeline.anchor_part,
                 max_instances=pipeline.max_instances,
                 n_labeled=n_labeled,
                 n_suggested=n_suggested,
@@ -195,8 +201,8 @@ def export_job_package(
                 slurm=slurm_options is not None,
                 version=__version__,
             )
-            files = _write_text_files(folder, pipeline, labels, contents, slurm_options, project_name)
-            _zip_folder(folder, [project_file, *files], out)
+            files = _write_text_files(folder, job, labels, contents, slurm_options, project_name)
+            zip_folder(folder, [project_file, *files], out)
     finally:
         for sf in added:
             labels.suggestions.remove(sf)
@@ -207,6 +213,7 @@ def export_job_package(
 
 # -- inputs ------------------------------------------------------------------------------
 def _check_output(out_zip: str | os.PathLike, overwrite: bool) -> Path:
+    """The zip's path, once it is known that the zip can be written there (before any work)."""
     out = Path(out_zip).expanduser().resolve()
     if out.suffix.lower() != ".zip":
         raise ExportJobError(f"A training job package is a .zip file; got {out.name}.")
@@ -214,9 +221,34 @@ def _check_output(out_zip: str | os.PathLike, overwrite: bool) -> Path:
         raise ExportJobError(f"{out} is a folder; give the name of the .zip file to write.")
     if out.exists() and not overwrite:
         raise PackageExistsError(f"{out} already exists; choose another name or allow overwriting (--force).")
+    for parent in (out.parent, *out.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise ExportJobError(f"{out.parent} cannot be a folder: {parent} is a file.")
+            break
     if not out.parent.is_dir():
         raise ExportJobError(f"The folder {out.parent} does not exist.")
+    try:  # the only sure test of "can write here" (permissions, read-only mounts, root)
+        probe, probe_path = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=out.parent)
+        os.close(probe)
+        os.unlink(probe_path)
+    except OSError as exc:
+        raise ExportJobError(f"Cannot write in {out.parent}: {exc.strerror or exc}.") from None
     return out
+
+
+@contextlib.contextmanager
+def _work_folder(out: Path):
+    """A temporary folder next to ``out`` for the package's files, removed whatever happens.
+
+    Write failures (a full disk, a file-size limit) become one plain
+    :class:`ExportJobError`; nothing is left behind.
+    """
+    try:
+        with tempfile.TemporaryDirectory(prefix=".export-job-", dir=out.parent) as tmp:
+            yield Path(tmp)
+    except OSError as exc:
+        raise ExportWriteError(f"Writing {out} failed: {exc.strerror or exc}; nothing was written.") from exc
 
 
 def _load(project: ProjectLike) -> tuple[sio.Labels, Path | None, SleapProject | None]:
@@ -243,30 +275,27 @@ def _missing_message(path: Path | None, videos: list[str]) -> str:
     )
 
 
-def _package_pipeline(pipeline: PipelineConfig, labels: sio.Labels) -> PipelineConfig:
-    """A copy of ``pipeline`` checked against the project, with a package-relative runs folder."""
-    pipeline = copy.deepcopy(pipeline)
-    missing = [k.value for k in pipeline.kind.model_kinds if k not in pipeline.models]
-    if missing:
-        raise ExportJobError(
-            f"The {pipeline.kind.value} pipeline has no settings for the {', '.join(missing)} model."
-        )
-    # models of another pipeline kind (left over from switching in the widget) are not trained
-    pipeline.models = {k: v for k, v in pipeline.models.items() if k in pipeline.kind.model_kinds}
-    pipeline.sync_shared()
+def _package_job(pipeline: PipelineConfig, labels: sio.Labels, project_file: str) -> TrainJob:
+    """The package's job: made as the dock makes its job, checked against the project.
+
+    Its paths (the embedded project, the runs folder) are relative to the package.
+    """
+    try:
+        job = make_train_job(pipeline, project_file, runs_folder=PACKAGE_RUNS_FOLDER)
+    except JobError as exc:
+        raise ExportJobError(str(exc)) from exc
     if not labels.skeletons:
         raise ExportJobError("The project has no skeleton; there is nothing to train.")
     nodes = labels.skeletons[0].node_names
-    wanted = [pipeline.anchor_part] if pipeline.anchor_part else []
-    for cfg in pipeline.models.values():
+    wanted = [job.pipeline.anchor_part] if job.pipeline.anchor_part else []
+    for cfg in job.pipeline.models.values():
         wanted += cfg.head.part_names or []
     unknown = sorted({n for n in wanted if n not in nodes})
     if unknown:
         raise ExportJobError(
             f"Body part(s) {', '.join(unknown)} are not in the skeleton ({', '.join(nodes)})."
         )
-    pipeline.runs_folder = PACKAGE_RUNS_FOLDER
-    return pipeline
+    return job
 
 
 def _project_name(name: str | None, source: Path | None, labels: sio.Labels) -> str:
@@ -419,27 +448,31 @@ def _write_project(
         labels.save(path.as_posix(), embed=plan or "all", verbose=False, progress_callback=callback)
     except ExportCancelled:
         raise ExportCancelledError("Export cancelled; nothing was written.") from None
+    except OSError as exc:
+        raise ExportWriteError(f"Writing the project {path.name} failed: {exc.strerror or exc}") from exc
     except Exception as exc:
+        # HDF5 reports a failed write (full disk, file-size limit) inside a long message
+        reason = re.search(r"error message = '([^']+)'", str(exc))
+        if reason:
+            raise ExportWriteError(f"Writing the project {path.name} failed: {reason.group(1)}") from exc
         raise ExportJobError(f"Embedding the frames failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _write_text_files(
     folder: Path,
-    pipeline: PipelineConfig,
+    job: TrainJob,
     labels: sio.Labels,
     contents: PackageContents,
     slurm: SlurmOptions | None,
     project_name: str,
 ) -> list[str]:
-    """Write configs, scripts and README into ``folder``; return their names in zip order."""
-    files = []
+    """Write the job, configs, scripts and README into ``folder``; return their names in zip order."""
     skeleton = labels.skeletons[0]
-    # train.sh hands one config per model to `napari-sleap-train train --config` (lossless, ours);
+    # train.sh runs the job file itself (every setting, lossless);
     # the SLEAP layout is for people who also use SLEAP.
-    for cfg in pipeline.ordered_models():
-        save_json(cfg, folder / config_name(cfg.kind))
-        files.append(config_name(cfg.kind))
-    for cfg in pipeline.ordered_models():
+    save_job(job, folder / JOB_FILE)
+    files = [JOB_FILE]
+    for cfg in job.pipeline.ordered_models():
         write_sleap_config(cfg, folder / sleap_config_name(cfg.kind), skeleton=skeleton)
         files.append(sleap_config_name(cfg.kind))
     scripts = {TRAIN_SCRIPT: train_script(contents), PREDICT_SCRIPT: predict_script(contents)}
@@ -452,55 +485,3 @@ def _write_text_files(
     (folder / README_NAME).write_text(readme(contents))
     files.append(README_NAME)
     return files
-
-
-def _zip_folder(folder: Path, names: list[str], out: Path) -> None:
-    """Zip ``names`` from ``folder`` into ``out`` (atomically), keeping the executable bits."""
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
-    stamp = time.localtime()[:6]
-    try:
-        with zipfile.ZipFile(tmp, "w") as zf:
-            for name in names:
-                src = folder / name
-                info = zipfile.ZipInfo(name, date_time=stamp)
-                mode = stat.S_IMODE(src.stat().st_mode)
-                info.external_attr = (stat.S_IFREG | mode) << 16
-                # .pkg.slp frames are PNG already: deflating them again costs time for nothing
-                info.compress_type = zipfile.ZIP_STORED if name.endswith(".slp") else zipfile.ZIP_DEFLATED
-                with src.open("rb") as fin, zf.open(info, "w", force_zip64=True) as fout:
-                    shutil.copyfileobj(fin, fout, 1 << 20)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise ExportJobError(f"Writing {out} failed: {exc}") from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def extract_job(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Path:
-    """Unzip a job package into ``dest`` (created if missing), keeping executable bits.
-
-    Python's :mod:`zipfile` drops file modes; this restores them so the
-    scripts run as they do after ``unzip``. Entries that would land outside
-    ``dest`` are refused.
-
-    Raises
-    ------
-    ExportJobError
-        The zip cannot be read or holds unsafe paths.
-    """
-    dest = Path(dest).resolve()
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        with zipfile.ZipFile(zip_path) as zf:
-            for info in zf.infolist():
-                target = (dest / info.filename).resolve()
-                if dest != target and dest not in target.parents:
-                    raise ExportJobError(f"{zip_path} holds an unsafe path: {info.filename}")
-                zf.extract(info, dest)
-                mode = (info.external_attr >> 16) & 0o777
-                if mode and not info.is_dir():
-                    target.chmod(mode)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise ExportJobError(f"{zip_path} cannot be unzipped: {exc}") from exc
-    return dest

@@ -13,15 +13,11 @@ from dataclasses import dataclass
 from napari_sleap_train.config.model import ModelKind, PipelineKind
 
 #: File names inside the package.
+JOB_FILE = "job.json"
 TRAIN_SCRIPT = "train.sh"
 PREDICT_SCRIPT = "predict.sh"
 SLURM_SCRIPT = "train.slurm"
 README_NAME = "README.txt"
-
-
-def config_name(kind: ModelKind) -> str:
-    """File name of one model's config in our format (what ``train.sh`` passes to ``--config``)."""
-    return f"{ModelKind(kind).value}.config.json"
 
 
 def sleap_config_name(kind: ModelKind) -> str:
@@ -41,8 +37,6 @@ class PackageContents:
         Pipeline kind (decides which models ``predict.sh`` looks for).
     runs_folder
         Folder (relative to the package) the run folders are written to.
-    anchor_part
-        Anchor node of a top-down pipeline (``None``: bounding-box middle).
     max_instances
         Most animals per frame ``predict.sh`` keeps (``None``: no limit).
     n_labeled, n_suggested, n_embedded
@@ -58,7 +52,6 @@ class PackageContents:
     project_file: str
     pipeline: PipelineKind
     runs_folder: str
-    anchor_part: str | None
     max_instances: int | None
     n_labeled: int
     n_suggested: int
@@ -84,17 +77,13 @@ fi
 
 
 def train_script(contents: PackageContents) -> str:
-    """``train.sh``: train every model of the pipeline on the embedded project."""
+    """``train.sh``: run the package's job (every setting the dock or export-job chose)."""
     header = _HEADER.format(
         title=f"Train the {contents.pipeline.value} models of this package on {contents.project_file}.",
         example="./train.sh --epochs 50",
     )
-    args = ["napari-sleap-train", "train", contents.project_file, "--pipeline", contents.pipeline.value]
-    for kind in contents.pipeline.model_kinds:
-        args += ["--config", config_name(kind)]
-    if contents.anchor_part:
-        args += ["--anchor-part", contents.anchor_part]
-    # later options win, so "$@" can override any of these (e.g. another --config)
+    # the job file holds every setting; options in "$@" change them (e.g. --epochs, --device)
+    args = ["napari-sleap-train", "train", "--job", JOB_FILE]
     return header + "\n" + " ".join(shlex.quote(a) for a in args) + ' "$@"\n'
 
 
@@ -143,12 +132,9 @@ napari-sleap-train predict {project} "${{models[@]}}" --frames {contents.predict
 def readme(contents: PackageContents) -> str:
     """``README.txt``: what is in the package and how to run it."""
     models = ", ".join(k.value.replace("_", " ") for k in contents.pipeline.model_kinds)
-    config_files = "\n".join(
-        f"  {config_name(k):<40}settings of the {k.value.replace('_', ' ')} model (read by train.sh)"
-        for k in contents.pipeline.model_kinds
-    )
+    config_files = f"  {JOB_FILE:<40}the training job: every setting of every model (read by train.sh)"
     sleap_files = "\n".join(
-        f"  {sleap_config_name(k):<40}the same in SLEAP 1.4's training_config.json layout"
+        f"  {sleap_config_name(k):<40}the {k.value.replace('_', ' ')} model for SLEAP 1.4"
         for k in contents.pipeline.model_kinds
     )
     slurm = (
@@ -186,8 +172,8 @@ Requirements
 Usage (from any folder; the scripts change to their own folder)
     ./train.sh                  train; run folders appear in {contents.runs_folder}/
     ./train.sh --epochs 50      extra arguments go to `napari-sleap-train train`
-                                (see `napari-sleap-train train --help`; edit the
-                                *.config.json files for every other setting)
+                                (see `napari-sleap-train train --help`; edit
+                                {JOB_FILE} for every other setting)
     ./predict.sh                predict ({contents.predict_frames} frames) with the newest runs;
                                 writes predictions/<project>.<time>.predictions.slp
 {slurm_usage}

@@ -5,10 +5,11 @@ the tabs (*Training Pipeline* and one per model of the pipeline, each
 scrollable with collapsible sections) and the run panel (Run / Stop / Cancel,
 loss plot), which stays visible below the tabs.
 
-The settings live in a pure-Python :class:`~.tabs.state.PipelineState`; the
-tabs edit it, the previews draw from it and :meth:`TrainingDock.build_job`
-turns it into a :class:`~napari_sleap_train.protocol.job.TrainJob`. This module
-and :mod:`.tabs.sections` are where Qt is used directly.
+The settings live in a Qt-free :class:`~napari_sleap_train.session.settings.TrainingSession`
+(``dock.session``); the tabs bind to its evented fields, the previews draw from
+it and :meth:`TrainingDock.build_job` turns it into a
+:class:`~napari_sleap_train.protocol.job.TrainJob` with the session's job
+builder. This module and :mod:`.tabs.sections` are where Qt is used directly.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ from .previews.examples import ExampleStack, NoExamplesError, pipeline_examples
 from .previews.inputs_window import TrainingInputsWindow
 from .previews.project_frames import ProjectFrames
 from .previews.sizes import auto_crop_of
-from .tabs.job_builder import JobError, build_train_job, predict_selection
+from napari_sleap_train.session.job import JobError, dock_train_job, predict_selection
+from napari_sleap_train.session.profiles import pipeline_from_file
+from napari_sleap_train.session.settings import TrainingSession
+
 from .tabs.model_tab import TITLES, ModelTab
 from .tabs.pipeline_tab import PipelineTab
-from .tabs.profile_choices import pipeline_from_file
 from .tabs.sections import scroll_page
-from .tabs.state import ALL, PipelineState
 
 if TYPE_CHECKING:
     import napari.viewer
@@ -85,10 +87,10 @@ class TrainingDock(QWidget):
     ) -> None:
         super().__init__(parent)
         self.viewer = napari_viewer
-        self.state = PipelineState()
+        self.session = TrainingSession()
         self.project: SleapProject | None = None
         self.frames: ProjectFrames | None = None
-        self.previews = PreviewController(napari_viewer, self.state)
+        self.previews = PreviewController(napari_viewer, self.session)
         self.inputs_window = TrainingInputsWindow()
         self._labels_layer: Any = None
         self._closed = False
@@ -103,7 +105,7 @@ class TrainingDock(QWidget):
         self.tabs.setSizePolicy(
             QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding
         )
-        self.pipeline_tab = PipelineTab(self.state)
+        self.pipeline_tab = PipelineTab(self.session)
         self.tabs.addTab(scroll_page(self.pipeline_tab), PIPELINE_TAB)
         self.model_tabs: dict[ModelKind, ModelTab] = {}
         self._pages: dict[ModelKind, QWidget] = {}
@@ -131,7 +133,11 @@ class TrainingDock(QWidget):
         layout.addWidget(self.splitter, stretch=1)
 
         self.tabs.currentChanged.connect(self._on_tab_changed)
-        self.state.changed.connect(self._on_state_changed)
+        pipeline = self.session.pipeline.events
+        pipeline.kind.connect(self._on_kind_changed)
+        pipeline.runs_folder.connect(self.refresh_profiles)
+        pipeline.predict_on.connect(self.refresh_predict_info)
+        pipeline.predict_n_frames.connect(self.refresh_predict_info)
         self.pipeline_tab.view_inputs.changed.connect(
             lambda *_: self.view_training_inputs()
         )
@@ -164,7 +170,7 @@ class TrainingDock(QWidget):
         self.frames = (
             ProjectFrames(project, self.viewer) if project is not None else None
         )
-        self.state.set_project(project)
+        self.session.set_project(project)
         if project is None:
             self.hint.setText(NO_PROJECT_HINT)
         else:
@@ -206,10 +212,10 @@ class TrainingDock(QWidget):
     # -- tabs ---------------------------------------------------------------------
     def _sync_model_tabs(self) -> None:
         """Make the model tabs match the pipeline (top-down: 2 tabs, single: 1)."""
-        kinds = self.state.model_kinds
+        kinds = self.session.model_kinds
         if tuple(self.model_tabs) == kinds:
             return
-        current = self.state.selected
+        current = self.session.selected
         for kind, tab in self.model_tabs.items():
             page = self._pages.pop(kind)
             self.tabs.removeTab(self.tabs.indexOf(page))
@@ -217,12 +223,12 @@ class TrainingDock(QWidget):
             page.deleteLater()
         self.model_tabs = {}
         for kind in kinds:
-            tab = ModelTab(kind, self.state, self._auto_crop)
+            tab = ModelTab(kind, self.session, self._auto_crop)
             self.model_tabs[kind] = tab
             self._pages[kind] = scroll_page(tab)
             self.tabs.addTab(self._pages[kind], TITLES[kind])
         if current in self.model_tabs:
-            self.state.select(current)
+            self.session.select(current)
 
     def _on_run_finished(self, *_: Any) -> None:
         if not self._closed:
@@ -233,31 +239,33 @@ class TrainingDock(QWidget):
             return None
         return auto_crop_of(cfg, self.frames.all_instances(), self.frames.project.node_names)
 
-    def _on_state_changed(self, key: str) -> None:
-        if key == ALL:
+    def _on_kind_changed(self, *_: Any) -> None:
+        if not self._closed:
             self._sync_model_tabs()
-        if key in (ALL, "pipeline.runs_folder"):
             self.refresh_profiles()
-        if key in (ALL, "pipeline.predict_on", "pipeline.predict_n_frames"):
             self.refresh_predict_info()
 
-    def refresh_profiles(self) -> None:
+    def refresh_profiles(self, *_: Any) -> None:
         """Re-list trained runs in every profile picker (new run, new runs folder)."""
+        if self._closed:
+            return
         for tab in self.model_tabs.values():
             tab.refresh_profiles()
 
     def _on_frame_changed(self, *_: Any) -> None:
-        if not self._closed and self.state.pipeline.predict_on in _POSITION_CHOICES:
+        if not self._closed and self.session.pipeline.predict_on in _POSITION_CHOICES:
             self.refresh_predict_info()
 
-    def refresh_predict_info(self) -> None:
+    def refresh_predict_info(self, *_: Any) -> None:
         """Say in plain words which frames *Predict on* selects right now."""
+        if self._closed:
+            return
         if self.project is None:
             self.pipeline_tab.predict_info.value = ""
             return
         video, frame = self.current_position()
         try:
-            selection = predict_selection(self.state, video, frame)
+            selection = predict_selection(self.session, video, frame)
         except (ValueError, OSError) as exc:
             self.pipeline_tab.predict_info.value = str(exc)
             return
@@ -266,7 +274,7 @@ class TrainingDock(QWidget):
     def _on_tab_changed(self, index: int) -> None:
         for kind, page in self._pages.items():
             if self.tabs.widget(index) is page:
-                self.state.select(kind)
+                self.session.select(kind)
 
     def model_tab_titles(self) -> list[str]:
         """Titles of the tabs, in order (for tests and screenshots)."""
@@ -287,7 +295,7 @@ class TrainingDock(QWidget):
         """The training job for the run panel (``None``, with a message, if impossible)."""
         video, frame = self.current_position()
         try:
-            return build_train_job(self.state, video, frame)
+            return dock_train_job(self.session, video, frame)
         except (JobError, OSError) as exc:
             show_error(str(exc))
             return None
@@ -303,7 +311,7 @@ class TrainingDock(QWidget):
             seed = int(self.viewer.dims.current_step[0]) if self.viewer.dims.ndim else 0
         try:
             stacks = pipeline_examples(
-                self.project, self.state.snapshot(), n=n, seed=seed
+                self.project, self.session.snapshot(), n=n, seed=seed
             )
         except (NoExamplesError, DataError) as exc:
             show_error(str(exc))
@@ -313,7 +321,7 @@ class TrainingDock(QWidget):
 
     def save_configuration(self, path: str | Path) -> Path:
         """Write every setting of every tab to ``path`` (this plugin's JSON)."""
-        return save_json(self.state.snapshot(), path)
+        return save_json(self.session.snapshot(), path)
 
     def load_configuration(self, path: str | Path) -> None:
         """Load settings from our config file or a SLEAP ``training_config.json``.
@@ -323,13 +331,13 @@ class TrainingDock(QWidget):
         ConfigError
             The file cannot be read as a configuration.
         """
-        pipeline = pipeline_from_file(path, self.state.pipeline)
-        self.state.load(pipeline)
+        pipeline = pipeline_from_file(path, self.session.pipeline)
+        self.session.load(pipeline)
         if self.project is not None:  # keep anchor/runs folder valid for this project
-            self.state.set_project(self.project)
+            self.session.set_project(self.project)
 
     def _default_config_path(self) -> str:
-        folder = Path(self.state.pipeline.runs_folder).expanduser()
+        folder = Path(self.session.pipeline.runs_folder).expanduser()
         if (
             not folder.is_dir()
             and self.project is not None
@@ -372,10 +380,15 @@ class TrainingDock(QWidget):
         if self._closed:
             return
         self._closed = True
+        pipeline = self.session.pipeline.events
         for signal, slot in (
             (self.viewer.layers.events.inserted, self._on_layers_changed),
             (self.viewer.layers.events.removed, self._on_layers_changed),
             (self.viewer.dims.events.current_step, self._on_frame_changed),
+            (pipeline.kind, self._on_kind_changed),
+            (pipeline.runs_folder, self.refresh_profiles),
+            (pipeline.predict_on, self.refresh_predict_info),
+            (pipeline.predict_n_frames, self.refresh_predict_info),
         ):
             try:
                 signal.disconnect(slot)

@@ -1,6 +1,6 @@
 """The embedded loss plot: batch points, epoch lines, best epoch, status line.
 
-:class:`LossPlot` only reads a :class:`~.training_state.TrainingState`. State
+:class:`LossPlot` only reads a :class:`~napari_sleap_train.session.run_state.TrainingState`. State
 signals set a *dirty* flag; a 2 Hz ``QTimer`` (shared with the run panel)
 redraws from the numpy buffers, so thousands of batch events per second never
 turn into thousands of repaints.
@@ -31,7 +31,7 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolic
 
 from napari_sleap_train.widgets.axis_range import StableRange
 from napari_sleap_train.widgets.status_text import StatusText
-from napari_sleap_train.widgets.training_state import LossHistory, RunStatus, TrainingState
+from napari_sleap_train.session.run_state import LossHistory, RunStatus, TrainingState
 
 # At most 2 redraws per second. Any widget repaint in a window that holds an
 # OpenGL canvas (napari's) makes Qt composite the whole window: 15 ms even for

@@ -3,7 +3,7 @@
 :class:`RunController` starts one engine process per run and reads its events
 in a napari ``thread_worker`` (a generator that yields each event). The
 worker's ``yielded`` signal is delivered on the GUI thread, where the event is
-applied to the :class:`~.training_state.TrainingState`; nothing in the worker
+applied to the :class:`~napari_sleap_train.session.run_state.TrainingState`; nothing in the worker
 thread touches Qt widgets or the state.
 
 The process is created by an injectable factory, so tests (and a future
@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from napari.qt.threading import thread_worker
 
 from napari_sleap_train.protocol import events as ev
-from napari_sleap_train.widgets.training_state import TrainingState, apply_event
+from napari_sleap_train.session.run_state import TrainingState, apply_event
 
 
 class EngineLike(Protocol):

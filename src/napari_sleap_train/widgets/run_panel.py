@@ -7,7 +7,7 @@ The training dock embeds one :class:`RunPanel` at its bottom::
 ``build_job`` is called when the user presses Run; it returns ``None`` after
 telling the user why the settings cannot run. The panel then owns the run: a
 :class:`~.run_controller.RunController` starts the engine child, a
-:class:`~.training_state.TrainingState` collects its events on the GUI thread,
+:class:`~napari_sleap_train.session.run_state.TrainingState` collects its events on the GUI thread,
 the :class:`~.loss_plot.LossPlot` draws them, and predictions come back as
 layers (:mod:`.results`). Closing the panel or napari ends the child.
 """
@@ -36,7 +36,7 @@ from qtpy.QtWidgets import (
 from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.widgets.loss_plot import REDRAW_INTERVAL_MS, LossPlot, format_duration, model_title
 from napari_sleap_train.widgets.run_controller import ProcessFactory, RunController
-from napari_sleap_train.widgets.training_state import RunStatus, TrainingState
+from napari_sleap_train.session.run_state import RunStatus, TrainingState
 
 MAX_METRICS_SHOWN = 4
 LINK_COLOR = "#6fb3ff"  # readable on napari's dark and light themes

@@ -1,6 +1,7 @@
 """Keeps the crop-box and receptive-field layers in step with the settings and the frame.
 
-Listens to the viewer's frame slider and to the :class:`~..tabs.state.PipelineState`
+Listens to the viewer's frame slider and to the
+:class:`~napari_sleap_train.session.settings.TrainingSession`
 and redraws, lightly debounced so dragging a slider or spinning a spin box does
 not redraw more often than the screen refreshes. Numpy only.
 """
@@ -14,7 +15,8 @@ from superqt.utils import qdebounced
 
 from napari_sleap_train.config.model import ModelKind
 
-from ..tabs.state import PipelineState
+from napari_sleap_train.session.settings import TrainingSession
+
 from .geometry import squares_on_plane
 from .layers import (
     CROP_BOX_COLOR,
@@ -38,20 +40,20 @@ class PreviewController:
     ----------
     viewer
         The napari viewer the dock lives in.
-    state
+    session
         The dock's settings.
     """
 
-    def __init__(self, viewer: Any, state: PipelineState) -> None:
+    def __init__(self, viewer: Any, session: TrainingSession) -> None:
         self.viewer = viewer
-        self.state = state
+        self.session = session
         self.frames: ProjectFrames | None = None
         self.enabled = True
         self.last_error: str = ""
         self._schedule = qdebounced(self.update, timeout=DEBOUNCE_MS)
         viewer.dims.events.current_step.connect(self._on_change)
-        state.changed.connect(self._on_change)
-        state.selected_changed.connect(self._on_change)
+        session.changed.connect(self._on_change)
+        session.selected_changed.connect(self._on_change)
 
     # -- wiring ---------------------------------------------------------------
     def _on_change(self, *_args: Any) -> None:
@@ -67,8 +69,8 @@ class PreviewController:
         self.enabled = False
         for signal, slot in (
             (self.viewer.dims.events.current_step, self._on_change),
-            (self.state.changed, self._on_change),
-            (self.state.selected_changed, self._on_change),
+            (self.session.changed, self._on_change),
+            (self.session.selected_changed, self._on_change),
         ):
             try:
                 signal.disconnect(slot)
@@ -87,7 +89,7 @@ class PreviewController:
             return
         video, frame = frames.position(self.viewer)
         instances = frames.instances_at(video, frame)
-        anchors = frames.anchors(instances, self.state.pipeline.anchor_part)
+        anchors = frames.anchors(instances, self.session.pipeline.anchor_part)
         scale, translate = frames.world_transform(video)
         width = frames.line_width(video)
         self._draw_crop_boxes(frames, video, frame, anchors, scale, translate, width)
@@ -96,10 +98,10 @@ class PreviewController:
     def _draw_crop_boxes(
         self, frames, video, frame, anchors, scale, translate, width
     ) -> None:
-        if ModelKind.CENTERED_INSTANCE not in self.state.model_kinds:
+        if ModelKind.CENTERED_INSTANCE not in self.session.model_kinds:
             remove_previews(self.viewer, [CROP_BOXES])
             return
-        cfg = self.state.model(ModelKind.CENTERED_INSTANCE)
+        cfg = self.session.trained_model(ModelKind.CENTERED_INSTANCE)
         side = crop_side_for_preview(cfg, frames.all_instances(), frames.project.node_names)
         if side is None:
             remove_previews(self.viewer, [CROP_BOXES])
@@ -121,7 +123,7 @@ class PreviewController:
     def _draw_receptive_field(
         self, frames, video, anchors, scale, translate, width
     ) -> None:
-        cfg = self.state.model(self.state.selected)
+        cfg = self.session.model(self.session.selected)
         side = rf_side_in_frame(cfg)
         if side is None:
             remove_previews(self.viewer, [RECEPTIVE_FIELD])

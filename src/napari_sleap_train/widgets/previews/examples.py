@@ -167,11 +167,10 @@ def pipeline_examples(
     DataError
         A setting makes examples impossible (message says which).
     """
-    pipeline.sync_shared()
     project.sync()
     samples = collect_samples(project.labels)
     out = []
-    for cfg in pipeline.ordered_models():
+    for cfg in pipeline.trained_models().values():
         try:
             out.append(model_examples(project, cfg, n=n, seed=seed, samples=samples))
         except DataError as exc:

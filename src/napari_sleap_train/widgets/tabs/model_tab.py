@@ -1,5 +1,6 @@
 """One tab per model of the pipeline: profile picker and Data / Optimization /
-Augmentation / Model sections, bound to a :class:`~.state.PipelineState`."""
+Augmentation / Model sections, bound to the model's settings in a
+:class:`~napari_sleap_train.session.settings.TrainingSession`."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ from napari_sleap_train.data.receptive_field import (
     receptive_field_in_frame,
 )
 
+from napari_sleap_train.session.profiles import NO_PROFILE, load_model_choice, profile_choices
+from napari_sleap_train.session.settings import TrainingSession
+
 from . import tooltips as tips
 from .binding import Binder
-from .profile_choices import NO_PROFILE, load_model_choice, profile_choices
 from .sections import (
     add_qt,
     add_stretch,
@@ -34,7 +37,6 @@ from .sections import (
     set_decimals,
     wrap,
 )
-from .state import ALL, PipelineState
 
 #: tab titles, as SLEAP names them
 TITLES = {
@@ -96,8 +98,8 @@ class ModelTab(Container):
     ----------
     kind
         Which model of the pipeline this tab edits.
-    state
-        Shared settings object.
+    session
+        Shared settings (this tab edits ``session.model(kind)``).
     auto_crop
         Function giving the auto crop size for a config (``None`` without a project).
     """
@@ -105,25 +107,23 @@ class ModelTab(Container):
     def __init__(
         self,
         kind: ModelKind,
-        state: PipelineState,
+        session: TrainingSession,
         auto_crop: AutoCrop,
     ) -> None:
         super().__init__(labels=False, name=kind.value)
         self.kind = kind
-        self.state = state
-        self.binder = binder = Binder(state)  # this tab's widgets only
+        self.session = session
+        self.binder = binder = Binder()  # this tab's widgets only
         self._closed = False
         self._auto_crop = auto_crop
         self.margins = (4, 4, 4, 4)
-        k = kind.value
-
-        def key(path: str) -> str:
-            return f"{k}.{path}"
+        cfg = session.model(kind)  # live and never replaced: bind to its fields' signals
+        data, opt, aug, net = (cfg.data.events, cfg.optimization.events, cfg.augmentation.events, cfg.model.events)
 
         # -- profile --------------------------------------------------------
         self._refreshing = False
         self.profile = ComboBox(
-            choices=profile_choices(state.pipeline.runs_folder, kind),
+            choices=profile_choices(session.pipeline.runs_folder, kind),
             value=NO_PROFILE,
             tooltip=tips.PROFILE,
             name="profile",
@@ -143,14 +143,14 @@ class ModelTab(Container):
                 label="Input scaling",
                 tooltip=tips.INPUT_SCALING,
             ),
-            key("data.input_scaling"),
+            data.input_scaling,
         )
         data_widgets = [self.input_scaling]
         self.crop_auto = self.crop_size = self.crop_info = None
         if kind is ModelKind.CENTERED_INSTANCE:
             self.crop_auto = binder.bind(
                 CheckBox(text="Auto", tooltip=tips.CROP_AUTO),
-                key("data.crop_size"),
+                data.crop_size,
                 to_widget=lambda v: v is None,
                 from_widget=lambda auto: None if auto else int(self.crop_size.value),
             )
@@ -159,7 +159,7 @@ class ModelTab(Container):
             )
             binder.bind(
                 self.crop_size,
-                key("data.crop_size"),
+                data.crop_size,
                 to_widget=lambda v: self.crop_size.value if v is None else int(v),
                 from_widget=lambda v: None if self.crop_auto.value else int(v),
             )
@@ -182,19 +182,18 @@ class ModelTab(Container):
                 label="Validation fraction",
                 tooltip=tips.VALIDATION,
             ),
-            key("data.validation_fraction"),
+            data.validation_fraction,
         )
         data_widgets.append(self.validation)
 
         # -- optimization ---------------------------------------------------
-        o = "optimization"
         self.batch_size = binder.bind(
             SpinBox(min=1, max=512, label="Batch size", tooltip=tips.BATCH_SIZE),
-            key(f"{o}.batch_size"),
+            opt.batch_size,
         )
         self.epochs = binder.bind(
             SpinBox(min=1, max=100000, label="Epochs", tooltip=tips.EPOCHS),
-            key(f"{o}.epochs"),
+            opt.epochs,
         )
         self.learning_rate = FloatSpinBox(
             min=1e-6,
@@ -204,12 +203,12 @@ class ModelTab(Container):
             tooltip=tips.LEARNING_RATE,
         )
         set_decimals(self.learning_rate, 6)
-        binder.bind(self.learning_rate, key(f"{o}.learning_rate"))
+        binder.bind(self.learning_rate, opt.learning_rate)
         self.patience = binder.bind(
             SpinBox(
                 min=1, max=10000, label="Early-stop patience", tooltip=tips.PATIENCE
             ),
-            key(f"{o}.early_stopping.patience"),
+            cfg.optimization.early_stopping.events.patience,
         )
         self.plateau_patience = binder.bind(
             SpinBox(
@@ -218,7 +217,7 @@ class ModelTab(Container):
                 label="Plateau patience",
                 tooltip=tips.PLATEAU_PATIENCE,
             ),
-            key(f"{o}.plateau.patience"),
+            cfg.optimization.plateau.events.patience,
         )
         self.plateau_factor = binder.bind(
             FloatSpinBox(
@@ -228,7 +227,7 @@ class ModelTab(Container):
                 label="Plateau LR factor",
                 tooltip=tips.PLATEAU_FACTOR,
             ),
-            key(f"{o}.plateau.factor"),
+            cfg.optimization.plateau.events.factor,
         )
         self.time_limit = SpinBox(
             min=0,
@@ -239,7 +238,7 @@ class ModelTab(Container):
         )
         binder.bind(
             self.time_limit,
-            key(f"{o}.time_limit_minutes"),
+            opt.time_limit_minutes,
             to_widget=lambda v: 0 if v is None else round(v),
             from_widget=lambda v: None if v == 0 else float(v),
         )
@@ -254,63 +253,62 @@ class ModelTab(Container):
         ]
 
         # -- augmentation ---------------------------------------------------
-        a = "augmentation"
         self.rotate = binder.bind(
-            CheckBox(text="", tooltip=tips.ROTATE), key(f"{a}.rotate")
+            CheckBox(text="", tooltip=tips.ROTATE), aug.rotate
         )
         self.rotation_max = binder.bind(
             FloatSpinBox(min=0, max=180, step=5, tooltip=tips.ROTATE),
-            key(f"{a}.rotation_max_angle"),
+            aug.rotation_max_angle,
         )
         self.scale = binder.bind(
-            CheckBox(text="", tooltip=tips.SCALE), key(f"{a}.scale")
+            CheckBox(text="", tooltip=tips.SCALE), aug.scale
         )
         self.scale_min = binder.bind(
             FloatSpinBox(min=0.1, max=5, step=0.05, tooltip=tips.SCALE),
-            key(f"{a}.scale_min"),
+            aug.scale_min,
         )
         self.scale_max = binder.bind(
             FloatSpinBox(min=0.1, max=5, step=0.05, tooltip=tips.SCALE),
-            key(f"{a}.scale_max"),
+            aug.scale_max,
         )
-        self.flip = binder.bind(CheckBox(text="", tooltip=tips.FLIP), key(f"{a}.flip"))
+        self.flip = binder.bind(CheckBox(text="", tooltip=tips.FLIP), aug.flip)
         self.flip_direction = binder.bind(
             ComboBox(
                 choices=[("left/right", True), ("up/down", False)], tooltip=tips.FLIP
             ),
-            key(f"{a}.flip_horizontal"),
+            aug.flip_horizontal,
         )
         self.noise = binder.bind(
-            CheckBox(text="", tooltip=tips.NOISE), key(f"{a}.gaussian_noise")
+            CheckBox(text="", tooltip=tips.NOISE), aug.gaussian_noise
         )
         self.noise_std = binder.bind(
             FloatSpinBox(min=0, max=99, step=1, tooltip=tips.NOISE),
-            key(f"{a}.gaussian_noise_stddev"),
+            aug.gaussian_noise_stddev,
         )
         self.contrast = binder.bind(
-            CheckBox(text="", tooltip=tips.CONTRAST), key(f"{a}.contrast")
+            CheckBox(text="", tooltip=tips.CONTRAST), aug.contrast
         )
         self.contrast_min = binder.bind(
             FloatSpinBox(min=0.05, max=5, step=0.1, tooltip=tips.CONTRAST),
-            key(f"{a}.contrast_min_gamma"),
+            aug.contrast_min_gamma,
         )
         self.contrast_max = binder.bind(
             FloatSpinBox(min=0.05, max=5, step=0.1, tooltip=tips.CONTRAST),
-            key(f"{a}.contrast_max_gamma"),
+            aug.contrast_max_gamma,
         )
         self.brightness = binder.bind(
-            CheckBox(text="", tooltip=tips.BRIGHTNESS), key(f"{a}.brightness")
+            CheckBox(text="", tooltip=tips.BRIGHTNESS), aug.brightness
         )
         # whole grey levels are enough here: integer boxes stay narrow
         self.brightness_min = binder.bind(
             SpinBox(min=-255, max=255, tooltip=tips.BRIGHTNESS),
-            key(f"{a}.brightness_min"),
+            aug.brightness_min,
             to_widget=lambda v: round(v),
             from_widget=float,
         )
         self.brightness_max = binder.bind(
             SpinBox(min=-255, max=255, tooltip=tips.BRIGHTNESS),
-            key(f"{a}.brightness_max"),
+            aug.brightness_max,
             to_widget=lambda v: round(v),
             from_widget=float,
         )
@@ -357,12 +355,11 @@ class ModelTab(Container):
         ]
 
         # -- model ----------------------------------------------------------
-        mm = "model"
         self.max_stride = binder.bind(
             ComboBox(
                 choices=[8, 16, 32, 64], label="Max stride", tooltip=tips.MAX_STRIDE
             ),
-            key(f"{mm}.max_stride"),
+            net.max_stride,
         )
         self.output_stride = binder.bind(
             ComboBox(
@@ -370,11 +367,11 @@ class ModelTab(Container):
                 label="Output stride",
                 tooltip=tips.OUTPUT_STRIDE,
             ),
-            key(f"{mm}.output_stride"),
+            net.output_stride,
         )
         self.filters = binder.bind(
             SpinBox(min=4, max=512, label="Filters", tooltip=tips.FILTERS),
-            key(f"{mm}.filters"),
+            net.filters,
         )
         self.filters_rate = binder.bind(
             FloatSpinBox(
@@ -384,11 +381,11 @@ class ModelTab(Container):
                 label="Filters rate",
                 tooltip=tips.FILTERS_RATE,
             ),
-            key(f"{mm}.filters_rate"),
+            net.filters_rate,
         )
         self.up_interpolate = binder.bind(
             CheckBox(text="Up-interpolate", tooltip=tips.UP_INTERPOLATE),
-            key(f"{mm}.up_interpolate"),
+            net.up_interpolate,
         )
         self.rf_info = Label(
             value="", label="Receptive field", tooltip=tips.RECEPTIVE_FIELD
@@ -409,7 +406,8 @@ class ModelTab(Container):
             add_qt(self, section)
         add_stretch(self)
 
-        state.changed.connect(self._on_state_changed)
+        cfg.events.connect(self._on_settings_changed)
+        session.pipeline.events.anchor_part.connect(self._on_settings_changed)
         self._refresh_info()
         self._refresh_enabled()
 
@@ -417,20 +415,15 @@ class ModelTab(Container):
     @property
     def config(self) -> TrainingConfig | None:
         """This model's live config, ``None`` when it left the pipeline."""
-        if self.kind not in self.state.model_kinds:
+        if self.kind not in self.session.model_kinds:
             return None
-        return self.state.model(self.kind)
+        return self.session.model(self.kind)
 
-    def _on_state_changed(self, key: str) -> None:
-        if self._closed or self.kind not in self.state.model_kinds:
+    def _on_settings_changed(self, *_: object) -> None:
+        if self._closed or self.kind not in self.session.model_kinds:
             return
-        if (
-            key == ALL
-            or key.startswith(self.kind.value + ".")
-            or key == "pipeline.anchor_part"
-        ):
-            self._refresh_info()
-            self._refresh_enabled()
+        self._refresh_info()
+        self._refresh_enabled()
 
     def _refresh_enabled(self) -> None:
         cfg = self.config
@@ -453,7 +446,7 @@ class ModelTab(Container):
         self.rf_info.value = receptive_field_text(cfg)
         if self.crop_info is not None:
             try:
-                auto = self._auto_crop(cfg)
+                auto = self._auto_crop(self.session.trained_model(self.kind))
             except DataError as exc:
                 self.crop_info.value = str(exc)
             else:
@@ -471,11 +464,11 @@ class ModelTab(Container):
         except ConfigError as exc:
             show_error(f"Could not use {choice.partition(':')[2]}: {exc}")
             return
-        self.state.load_model(self.kind, cfg)
+        self.session.load_model(self.kind, cfg)
 
     def refresh_profiles(self) -> None:
         """Re-list trained runs (after a run finished or the runs folder changed)."""
-        choices = profile_choices(self.state.pipeline.runs_folder, self.kind)
+        choices = profile_choices(self.session.pipeline.runs_folder, self.kind)
         current = self.profile.value
         self._refreshing = True  # re-selecting the shown entry must not reload it
         try:
@@ -492,4 +485,5 @@ class ModelTab(Container):
             return
         self._closed = True
         self.binder.disconnect()
-        self.state.changed.disconnect(self._on_state_changed)
+        self.session.model(self.kind).events.disconnect(self._on_settings_changed)
+        self.session.pipeline.events.anchor_part.disconnect(self._on_settings_changed)

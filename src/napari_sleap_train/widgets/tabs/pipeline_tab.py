@@ -27,7 +27,7 @@ from napari_sleap_train.runner.devices import device_choices
 from . import tooltips as tips
 from .binding import Binder
 from .sections import add_stretch, compact_combo, wrap
-from .state import ALL, PipelineState
+from napari_sleap_train.session.settings import TrainingSession
 
 #: label shown for "no anchor part"
 BBOX_CENTER = "(bounding box center)"
@@ -76,60 +76,60 @@ class PipelineTab(Container):
     ``load_config``); the dock connects them.
     """
 
-    def __init__(self, state: PipelineState) -> None:
+    def __init__(self, session: TrainingSession) -> None:
         super().__init__(labels=False, name="pipeline")
-        self.state = state
-        self.binder = binder = Binder(state)
+        self.session = session
+        self.binder = binder = Binder()
         self._closed = False
         self.margins = (6, 6, 6, 6)
-        p = "pipeline"
+        p = session.pipeline.events
 
         self.kind = binder.bind(
             ComboBox(choices=PIPELINE_CHOICES, label="Pipeline", tooltip=tips.PIPELINE),
-            f"{p}.kind",
+            p.kind,
         )
         self.anchor = binder.bind(
             ComboBox(
                 choices=lambda _w: (
-                    [(BBOX_CENTER, "")] + [(n, n) for n in node_names(state.project)]
+                    [(BBOX_CENTER, "")] + [(n, n) for n in node_names(session.project)]
                 ),
                 label="Anchor part",
                 tooltip=tips.ANCHOR,
             ),
-            f"{p}.anchor_part",
+            p.anchor_part,
             to_widget=lambda v: v or "",
             from_widget=lambda v: v or None,
         )
         self.sigma_centroid = binder.bind(
             _sigma_box("Sigma (centroids)", tips.SIGMA_CENTROID),
-            f"{ModelKind.CENTROID.value}.head.sigma",
+            session.model(ModelKind.CENTROID).head.events.sigma,
         )
         self.sigma_nodes = binder.bind(
             _sigma_box("Sigma (nodes)", tips.SIGMA_NODES),
-            f"{ModelKind.CENTERED_INSTANCE.value}.head.sigma",
+            session.model(ModelKind.CENTERED_INSTANCE).head.events.sigma,
         )
         self.sigma_single = binder.bind(
             _sigma_box("Sigma (nodes)", tips.SIGMA_NODES),
-            f"{ModelKind.SINGLE_INSTANCE.value}.head.sigma",
+            session.model(ModelKind.SINGLE_INSTANCE).head.events.sigma,
         )
         self.max_instances = SpinBox(
             min=0, max=1000, label="Max instances", tooltip=tips.MAX_INSTANCES
         )
         binder.bind(
             self.max_instances,
-            f"{p}.max_instances",
+            p.max_instances,
             to_widget=lambda v: v or 0,
             from_widget=lambda v: v or None,
         )
         self.runs_folder = binder.bind(
             FileEdit(mode="d", label="Runs folder", tooltip=tips.RUNS_FOLDER),
-            f"{p}.runs_folder",
+            p.runs_folder,
             to_widget=Path,
             from_widget=str,
         )
         self.run_prefix = binder.bind(
             LineEdit(label="Run name prefix", tooltip=tips.RUN_PREFIX),
-            f"{p}.run_name_prefix",
+            p.run_name_prefix,
         )
         # GPUs are listed with nvidia-smi: TensorFlow never loads in napari
         self.device = binder.bind(
@@ -138,25 +138,25 @@ class PipelineTab(Container):
                 label="Device",
                 tooltip=tips.DEVICE,
             ),
-            f"{p}.device",
+            p.device,
         )
         self.precision = binder.bind(
             ComboBox(choices=PRECISION_CHOICES, label="Mixed precision", tooltip=tips.PRECISION),
-            f"{p}.precision",
+            p.precision,
         )
         self.xla = binder.bind(
             ComboBox(choices=XLA_CHOICES, label="XLA compile", tooltip=tips.XLA),
-            f"{p}.xla",
+            p.xla,
         )
         self.predict_on = binder.bind(
             ComboBox(
                 choices=PREDICT_ON_CHOICES, label="Predict on", tooltip=tips.PREDICT_ON
             ),
-            f"{p}.predict_on",
+            p.predict_on,
         )
         self.predict_n = binder.bind(
             SpinBox(min=1, max=100000, label="Random frames", tooltip=tips.PREDICT_N),
-            f"{p}.predict_n_frames",
+            p.predict_n_frames,
         )
         # what the choice selects, in plain words (filled in by the dock, which knows the frame)
         self.predict_info = Label(value="", label="", tooltip=tips.PREDICT_ON)
@@ -202,23 +202,25 @@ class PipelineTab(Container):
         self.form.margins = (0, 0, 0, 0)
         self.extend([self.form, self.view_inputs, config_row])
         add_stretch(self)
-        state.changed.connect(self._on_state_changed)
+        p.kind.connect(self._refresh_visible)
+        p.predict_on.connect(self._refresh_visible)
+        session.project_changed.connect(self._on_project)
         self._refresh_visible()
 
-    def _on_state_changed(self, key: str) -> None:
+    def _on_project(self, *_: object) -> None:
+        if not self._closed:
+            self.binder.refresh(self.anchor)  # the anchor choices are the project's nodes
+
+    def _refresh_visible(self, *_: object) -> None:
         if self._closed:
             return
-        if key in (ALL, "pipeline.predict_on"):
-            self._refresh_visible()
-
-    def _refresh_visible(self) -> None:
-        top_down = self.state.pipeline.kind is PipelineKind.TOP_DOWN
+        top_down = self.session.pipeline.kind is PipelineKind.TOP_DOWN
         self.anchor.visible = top_down
         self.sigma_centroid.visible = top_down
         self.sigma_nodes.visible = top_down
         self.max_instances.visible = top_down
         self.sigma_single.visible = not top_down
-        self.predict_n.visible = self.state.pipeline.predict_on in _RANDOM
+        self.predict_n.visible = self.session.pipeline.predict_on in _RANDOM
 
     def close(self) -> None:
         """Disconnect from the state before the widgets go away (idempotent)."""
@@ -226,4 +228,7 @@ class PipelineTab(Container):
             return
         self._closed = True
         self.binder.disconnect()
-        self.state.changed.disconnect(self._on_state_changed)
+        p = self.session.pipeline.events
+        p.kind.disconnect(self._refresh_visible)
+        p.predict_on.disconnect(self._refresh_visible)
+        self.session.project_changed.disconnect(self._on_project)

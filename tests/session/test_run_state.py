@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from napari_sleap_train.protocol import events as ev
-from napari_sleap_train.widgets.training_state import (
+from napari_sleap_train.session.run_state import (
     GrowableArray,
     RunStatus,
     TrainingState,
@@ -249,7 +249,7 @@ def test_unknown_event_is_ignored(state: TrainingState) -> None:
 
 
 def test_every_event_type_has_a_handler() -> None:
-    from napari_sleap_train.widgets.training_state import _HANDLERS
+    from napari_sleap_train.session.run_state import _HANDLERS
 
     assert set(ev.EVENT_TYPES.values()) <= set(_HANDLERS)
 

@@ -1,9 +1,11 @@
-"""What the profile picker of a model tab lists, and reading configuration files.
+"""Profile choices: what a model starts from, and reading configuration files.
 
-Trained runs of the runs folder come first (newest first), then built-in
-profiles. A choice is a string: ``"run:<folder>"`` or ``"profile:<name>"``.
-Listing and parsing are :mod:`napari_sleap_train.config.profiles`'s job; this
-module only maps them to picker entries and to the dock's pipeline.
+The profile picker of a model tab lists trained runs of the runs folder first
+(newest first), then built-in profiles. A choice is a string:
+``"run:<folder>"`` or ``"profile:<name>"``. Listing and parsing are
+:mod:`napari_sleap_train.config.profiles`'s job; this module maps them to
+picker entries and puts chosen model configs into a pipeline
+(:func:`use_models`, shared by the dock and the command line).
 """
 
 from __future__ import annotations
@@ -104,7 +106,31 @@ def pipeline_from_file(path: str | Path, current: PipelineConfig) -> PipelineCon
             if cfg.kind is ModelKind.SINGLE_INSTANCE
             else PipelineKind.TOP_DOWN
         )
-    out.models[cfg.kind] = cfg
-    if cfg.kind is not ModelKind.SINGLE_INSTANCE and cfg.head.anchor_part is not None:
-        out.anchor_part = cfg.head.anchor_part
+    use_models(out, [cfg])
     return out
+
+
+def use_models(pipeline: PipelineConfig, configs: list[TrainingConfig], strict: bool = False) -> None:
+    """Put model configs (profiles, config files) into ``pipeline``, in place.
+
+    The anchor part is the pipeline's: when the configs name one anchor part
+    (a SLEAP ``training_config.json`` carries it in its head), the pipeline
+    takes it; when they disagree the pipeline's stays.
+
+    Raises
+    ------
+    ConfigError
+        ``strict`` and a config is of a model kind the pipeline does not train.
+    """
+    anchors = set()
+    for cfg in configs:
+        if cfg.kind not in pipeline.kind.model_kinds and strict:
+            wanted = ", ".join(k.value for k in pipeline.kind.model_kinds)
+            raise ConfigError(
+                f"a {cfg.kind.value} config does not fit the {pipeline.kind.value} pipeline (needs {wanted})"
+            )
+        pipeline.models[cfg.kind] = cfg
+        if cfg.kind is not ModelKind.SINGLE_INSTANCE and cfg.head.anchor_part is not None:
+            anchors.add(cfg.head.anchor_part)
+    if len(anchors) == 1:
+        pipeline.anchor_part = anchors.pop()

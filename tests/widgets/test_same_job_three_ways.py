@@ -1,0 +1,84 @@
+"""Equal settings give equal jobs from the dock, ``train`` and ``export-job``.
+
+The dock is set through its widgets in a real napari viewer; ``train`` goes
+through its argument parsing; ``export-job`` through the real subcommand, whose
+package's ``job.json`` is read back. All three make their job with
+:func:`napari_sleap_train.session.job.make_train_job`.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from napari_sleap_train.cli import build_parser, main
+from napari_sleap_train.cli.train import build_job
+from napari_sleap_train.config.model import ModelKind, Precision, PredictOn, Switch
+from napari_sleap_train.config.serialize import to_dict
+from napari_sleap_train.protocol.job import load_job
+
+CEN, CI = ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE
+
+#: the settings, as command-line options
+OPTIONS = [
+    "--profile", "cpu.centroid", "--profile", "cpu.centered_instance",
+    "--epochs", "5", "--batch-size", "3", "--learning-rate", "0.002", "--patience", "4",
+    "--model-time-limit", "7", "--time-limit", "12", "--snapshot-minutes", "1,2",
+    "--device", "cpu", "--precision", "float32", "--xla", "off", "--anchor-part", "nose",
+]
+
+
+def _set_in_the_dock(dock) -> None:
+    """The same settings, the way a user sets them (widgets; the pipeline budget has none)."""
+    tab = dock.pipeline_tab
+    tab.device.value = "cpu"
+    tab.precision.value = Precision.FLOAT32
+    tab.xla.value = Switch.OFF
+    tab.anchor.value = "nose"
+    tab.predict_on.value = PredictOn.SUGGESTED_FRAMES
+    for kind, profile in ((CEN, "cpu.centroid"), (CI, "cpu.centered_instance")):
+        model = dock.model_tabs[kind]
+        model.profile.value = f"profile:{profile}"
+        model.epochs.value = 5
+        model.batch_size.value = 3
+        model.learning_rate.value = 0.002
+        model.patience.value = 4
+        model.time_limit.value = 7
+    # no widget sets the whole pipeline's budget: a script would set the session
+    dock.session.pipeline.time_limit_minutes = 12.0
+    dock.session.pipeline.snapshot_minutes = [1.0, 2.0]
+
+
+def _settings(job) -> dict:
+    """What the child is asked to do, without where the files are."""
+    pipeline = to_dict(job.pipeline)
+    pipeline.pop("runs_folder")
+    return pipeline
+
+
+def test_dock_train_and_export_job_make_the_same_job(docked, sample_slp, tmp_path):
+    _, dock = docked
+    _set_in_the_dock(dock)
+    from_dock = dock.build_job()
+    assert from_dock is not None
+
+    from_cli = build_job(build_parser().parse_args(["train", str(sample_slp), *OPTIONS, "--predict", "suggested"]))
+
+    out = tmp_path / "job.zip"
+    assert main(["export-job", str(sample_slp), "-o", str(out), *OPTIONS]) == 0
+    with zipfile.ZipFile(out) as zf:
+        zf.extract("job.json", tmp_path)
+    from_export = load_job(tmp_path / "job.json")
+
+    # the one setting followed from its spin box: the same int in all three jobs
+    for job in (from_dock, from_cli, from_export):
+        assert [m.optimization.batch_size for m in job.pipeline.models.values()] == [3, 3]
+        assert [m.head.anchor_part for m in job.pipeline.models.values()] == ["nose", "nose"]
+        assert job.pipeline.precision is Precision.FLOAT32 and job.pipeline.snapshot_minutes == [1.0, 2.0]
+    assert _settings(from_dock) == _settings(from_cli) == _settings(from_export)
+    # dock and train also agree on where runs go and what is predicted afterwards
+    assert from_dock.runs_folder == from_cli.runs_folder == str(Path(sample_slp).resolve().parent / "models")
+    assert from_dock.predict_frames == from_cli.predict_frames != []
+    # the package's job is relative to the package
+    assert from_export.labels_path == f"{Path(sample_slp).stem}.pkg.slp"
+    assert from_export.runs_folder == "models"
