@@ -18,7 +18,7 @@ from napari_sleap_train.config.model import ModelKind, PipelineKind, TrainingCon
 from napari_sleap_train.config.profiles import default_pipeline
 from napari_sleap_train.config.serialize import load_json, to_dict
 from napari_sleap_train.config.sleap_json import read_sleap_config
-from napari_sleap_train.io.project import SleapProject
+from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.export import (
     ExportCancelledError,
     ExportJobError,

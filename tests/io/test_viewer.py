@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap_train.io.errors import SleapFileError
-from napari_sleap_train.io.project import find_project
+from napari_sleap_train.io.binding import find_project
+from napari_sleap_train.project.errors import SleapFileError
 
 PLUGIN = "napari-sleap-train"
 
