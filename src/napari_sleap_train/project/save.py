@@ -58,10 +58,14 @@ def check_target(target: Path, overwrite: bool) -> None:
 
 
 def _reason(exc: BaseException) -> str:
+    """The cause in plain words, on one line (HDF5's messages span several, with buffer addresses)."""
+    detail = " ".join(str(getattr(exc, "strerror", None) or exc).split())
+    if len(detail) > 160:
+        detail = detail[:157] + "..."
     code = getattr(exc, "errno", None)
     if code in _REASONS:
-        return f"{_REASONS[code]} ({exc.strerror or exc})"
-    return f"{type(exc).__name__}: {exc}"
+        return f"{_REASONS[code]} ({detail})"
+    return f"{type(exc).__name__}: {detail}"
 
 
 def write_labels(labels: sio.Labels, target: Path, embed: list[tuple[sio.Video, int]] | bool) -> Path:
