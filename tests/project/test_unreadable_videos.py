@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import h5py
-import pytest
 
 from napari_sleap_train.project.files import load_labels
 from napari_sleap_train.project.model import SleapProject
