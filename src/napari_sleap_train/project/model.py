@@ -247,7 +247,7 @@ class SleapProject(LayerEdits, PredictionMerging):
 
     # -- labels -> layers ----------------------------------------------------------------
     def user_points(self) -> tuple[np.ndarray, pd.DataFrame]:
-        """Rows and features of user instances (see :mod:`.layer_tables`).
+        """Rows and features of user instances (see :mod:`.tables`).
 
         A layer built from these rows can delete any of the instances it shows
         (by removing all their points), and binding it costs nothing extra.
