@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from napari_sleap_train.config.profiles import get_profile
     from napari_sleap_train.config.serialize import save_json
     from napari_sleap_train.data.crops import auto_crop_size
-    from napari_sleap_train.io.project import SleapProject
+    from napari_sleap_train.project.model import SleapProject
 
     project = SleapProject.load(args.path)
     labels = project.labels

@@ -112,6 +112,7 @@ def test_napari_process_never_imports_tensorflow(sample_slp_for_split, tmp_path)
     assert result["dock"] == "TrainingDock" and result["project"] and result["job"]
     for area in (
         "io",
+        "project",
         "config",
         "data",
         "runner",

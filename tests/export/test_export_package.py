@@ -18,7 +18,7 @@ from napari_sleap_train.config.model import ModelKind, PipelineKind
 from napari_sleap_train.config.profiles import default_pipeline
 from napari_sleap_train.config.serialize import to_dict
 from napari_sleap_train.config.sleap_json import read_sleap_config
-from napari_sleap_train.io.project import SleapProject
+from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.protocol.job import load_job
 from napari_sleap_train.session.job import make_train_job
 from napari_sleap_train.export import (

@@ -8,11 +8,12 @@ import pytest
 import sleap_io as sio
 from napari.layers import Layer
 
-from napari_sleap_train.io.errors import LayerDataError, SleapEditWarning
+from napari_sleap_train.io.binding import find_project
 from napari_sleap_train.io.layers import project_layer_data
-from napari_sleap_train.io.project import SleapProject, find_project
 from napari_sleap_train.io.reader import get_reader
 from napari_sleap_train.io.writer import write_slp
+from napari_sleap_train.project.errors import LayerDataError, SleapEditWarning
+from napari_sleap_train.project.model import SleapProject
 
 
 def _layers(project):

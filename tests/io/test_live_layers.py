@@ -11,11 +11,17 @@ import pytest
 import sleap_io as sio
 from napari.layers import Layer
 
-from napari_sleap_train.io.errors import PredictionsError
-from napari_sleap_train.io.layer_tables import edge_vectors
-from napari_sleap_train.io.layers import project_layer_data
+from napari_sleap_train.io.binding import follower, refresh_layers
+from napari_sleap_train.io.layers import (
+    PROJECT_KEY,
+    ROLE_KEY,
+    prediction_layers,
+    project_layer_data,
+)
 from napari_sleap_train.io.live_skeleton import edge_vectors_from_rows, frame_codes
-from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, SleapProject
+from napari_sleap_train.project.errors import PredictionsError
+from napari_sleap_train.project.model import SleapProject
+from napari_sleap_train.project.tables import edge_vectors
 
 PLUGIN = "napari-sleap-train"
 
@@ -68,7 +74,7 @@ def test_skeleton_follows_move_add_delete_on_opened_fly(make_napari_viewer, shar
     viewer = make_napari_viewer()
     project, layers = _open(viewer, shared_data / "fly" / "clip.slp")
     points, skeleton = layers["labels"], layers["skeleton"]
-    assert project.follower("labels") is not None  # bound by the reader, no widget involved
+    assert follower(project, "labels") is not None  # bound by the reader, no widget involved
     frame = 37
     other = 1200
     other_before = _edges_of(skeleton, other)
@@ -201,15 +207,15 @@ def test_add_predictions_then_refresh_layers(make_napari_viewer, shared_data, tm
     assert (update.n_frames, update.n_instances, update.n_replaced) == (2, 3, 0)
     assert update.frames == [(0, 0), (0, 5)]
     assert "3 predicted instance(s) on 2 frame(s)" in update.summary
-    assert [m["name"] for _, m, _ in update.layer_data] == [
+    assert [m["name"] for _, m, _ in prediction_layers(project)] == [
         "minimal_instance predictions skeleton", "minimal_instance predictions"]
-    refresh = project.refresh_layers(viewer.layers)
+    refresh = refresh_layers(project, viewer.layers)
     assert [la.name for la in refresh.added] == ["minimal_instance predictions skeleton", "minimal_instance predictions"]
     names = [la.name for la in viewer.layers]
     assert names.index("minimal_instance predictions") < names.index("minimal_instance skeleton")
     pred_layer = viewer.layers["minimal_instance predictions"]
     assert len(pred_layer.data) == 6
-    assert project.follower("predictions") is not None
+    assert follower(project, "predictions") is not None
 
     # new predictions on frame 5 only: frame 0 keeps its, frame 5's are replaced; users untouched
     again = _predictions_for(project.labels, [0], shift=10.0)
@@ -217,7 +223,7 @@ def test_add_predictions_then_refresh_layers(make_napari_viewer, shared_data, tm
     update2 = project.add_predictions(sio.Labels([moved], videos=[project.labels.video],
                                                  skeletons=[project.labels.skeleton]))
     assert (update2.n_frames, update2.n_instances, update2.n_replaced) == (1, 1, 1)
-    refresh2 = project.refresh_layers(viewer.layers)
+    refresh2 = refresh_layers(project, viewer.layers)
     assert refresh2.added == [] and pred_layer in refresh2.updated
     assert viewer.layers["minimal_instance predictions"] is pred_layer  # updated in place
     assert len(project.predicted_instances(0, 0)) == 2
@@ -248,7 +254,7 @@ def test_refresh_layers_without_a_viewer_returns_layer_data(shared_data):
     project = SleapProject.load(shared_data / "minimal" / "minimal_instance.slp")
     layers = [Layer.create(*item) for item in project_layer_data(project)]
     project.add_predictions(_predictions_for(project.labels, [0], shift=2.0))
-    refresh = project.refresh_layers(layers)
+    refresh = refresh_layers(project, layers)
     assert refresh.added == [] and refresh.updated == []
     assert [m["metadata"][ROLE_KEY] for _, m, _ in refresh.to_add] == ["predictions_skeleton", "predictions"]
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap_train.io.errors import SleapFileError
-from napari_sleap_train.io.project import find_project
+from napari_sleap_train.io.binding import find_project
+from napari_sleap_train.project.errors import SleapFileError
 
 PLUGIN = "napari-sleap-train"
 
@@ -109,3 +109,19 @@ def test_two_videos_slice_by_video_axis(make_napari_viewer, two_video_project, s
     viewer.dims.set_point(1, 3)
     assert not gray._slice.empty and rgb._slice.empty
     assert len(points._view_indices) == 2
+
+
+def test_truncated_video_opens_labels_with_a_warning(make_napari_viewer, shared_data, isolated_copy, monkeypatch):
+    """File > Open of a project whose video is truncated: labels shown, the warning names the file."""
+    shown: list[str] = []
+    monkeypatch.setattr("napari_sleap_train.io.reader.show_warning", shown.append)
+    (slp,) = isolated_copy(shared_data / "minimal" / "minimal_instance.slp")
+    video = slp.parent / "centered_pair_low_quality.mp4"
+    video.write_bytes((shared_data / "minimal" / "centered_pair_low_quality.mp4").read_bytes()[:4096])
+    viewer = make_napari_viewer()
+    viewer.open(str(slp), plugin=PLUGIN)
+    assert "minimal_instance labels" in viewer.layers
+    assert len(viewer.layers["minimal_instance labels"].data) == 4
+    assert "minimal_instance video" not in viewer.layers
+    assert len(shown) == 1
+    assert str(video) in shown[0] and "truncated or damaged" in shown[0]

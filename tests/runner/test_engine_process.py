@@ -156,7 +156,7 @@ def test_corrupt_project_is_a_plain_data_error(tmp_path):
     events = list(proc.events())
     error = next(e for e in events if isinstance(e, Error))
     assert error.kind == "data"
-    assert "broken.slp" in error.message and "not a valid SLEAP file" in error.message
+    assert "broken.slp" in error.message and "not a SLEAP project" in error.message
     assert events[-1].status == "failed"
 
 

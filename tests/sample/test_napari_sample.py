@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap_train.io.project import find_project
+from napari_sleap_train.io.binding import find_project
 from napari_sleap_train.sample.project import CACHE_ENV
 
 PLUGIN = "napari-sleap-train"

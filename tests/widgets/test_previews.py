@@ -15,7 +15,7 @@ from napari_sleap_train.data.crops import (
 )
 from napari_sleap_train.data.labels import collect_samples
 from napari_sleap_train.data.receptive_field import receptive_field
-from napari_sleap_train.io.project import SleapProject
+from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.widgets.previews.examples import (
     NoExamplesError,
     model_examples,

@@ -13,7 +13,8 @@ from napari.layers import Layer
 from qtpy.QtCore import Qt, QTimer
 
 from napari_sleap_train.io.layers import project_layer_data
-from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, SleapProject
+from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY
+from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.widgets.run_panel import RunPanel, format_metrics, headline
 from napari_sleap_train.session.run_state import RunStatus, TrainingState
 from tests.widgets.test_run_controller import FakeEngine, assert_reaped, make_job

@@ -16,7 +16,7 @@ from qtpy.QtCore import Qt
 
 from napari_sleap_train.config.model import PipelineKind
 from napari_sleap_train.io.layers import project_layer_data
-from napari_sleap_train.io.project import SleapProject
+from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.widgets.run_panel import RunPanel
 from napari_sleap_train.session.run_state import RunStatus
 from tests.runner.tiny_project import make_tiny_project, tiny_job

@@ -55,8 +55,8 @@ def _project_path(arg: str | None) -> Path:
         raise DemoError(f"{path} does not exist.")
     if path.is_dir() or not path.name.lower().endswith(".slp"):
         raise DemoError(f"{path} is not a SLEAP project: expected a .slp or .pkg.slp file.")
-    from napari_sleap_train.io.errors import SleapFileError
-    from napari_sleap_train.io.project import SleapProject
+    from napari_sleap_train.project.errors import SleapFileError
+    from napari_sleap_train.project.model import SleapProject
 
     try:
         SleapProject.load(path)  # fail here, in plain words, before a window opens

@@ -118,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
 
     Exit codes: 0 written, 1 nothing to predict or prediction failed, 2 bad input.
     """
-    from napari_sleap_train.io.errors import SleapFileError
-    from napari_sleap_train.io.project import SleapProject
+    from napari_sleap_train.project.errors import SleapFileError
+    from napari_sleap_train.project.model import SleapProject
     from napari_sleap_train.predictions.frame_selection import (
         default_predict_on,
         select_frames,

@@ -418,7 +418,7 @@ def load_predictor(
 
 def _load_project(path: str | Path) -> sio.Labels:
     """Open a project with its videos found the way the viewer finds them."""
-    from napari_sleap_train.io.project import SleapProject
+    from napari_sleap_train.project.model import SleapProject
 
     try:
         return SleapProject.load(path).labels

@@ -62,19 +62,29 @@ def make_run_dir(runs_folder: str | Path, kind: ModelKind, prefix: str = "", run
 
 
 def load_labels(path: str | Path):
-    """Read the project with sleap-io, with a plain message on failure."""
-    import sleap_io as sio
+    """Open the project as the viewer and prediction do (videos looked for as SLEAP does).
 
-    path = Path(path)
-    if not path.exists():
-        raise EngineDataError(f"The project file {path} does not exist.", hint="check the path of the .slp file")
+    Raises
+    ------
+    EngineDataError
+        The file is not a readable SLEAP project, or a video holding labeled
+        frames cannot be opened (training needs their images).
+    """
+    from napari_sleap_train.project.errors import SleapFileError
+    from napari_sleap_train.project.files import load_labels as open_labels
+
     try:
-        return sio.load_slp(str(path))
-    except Exception as exc:  # h5py/sleap-io raise many kinds of errors on bad files
+        opened = open_labels(path)
+    except SleapFileError as exc:
+        raise EngineDataError(str(exc), hint="open it in SLEAP or napari to check it, or pick another file") from exc
+    labeled = {id(lf.video) for lf in opened.labels.labeled_frames if lf.user_instances}
+    needed = [m for m in opened.missing_videos if id(opened.labels.videos[m.index]) in labeled]
+    if needed:
         raise EngineDataError(
-            f"Could not read the project {path.name}: it is not a valid SLEAP file ({type(exc).__name__}: {exc}).",
-            hint="open it in SLEAP or napari to check it, or pick another file",
-        ) from exc
+            f"{opened.path.name}: " + " ".join(m.problem for m in needed),
+            hint="training needs the images of the labeled frames; put the video back next to the project",
+        )
+    return opened.labels
 
 
 def pipeline_models(job: TrainJob) -> list[TrainingConfig]:

@@ -33,8 +33,8 @@ import sleap_io as sio
 from napari_sleap_train import __version__
 from napari_sleap_train.config.model import PipelineConfig
 from napari_sleap_train.config.sleap_json import write_sleap_config
-from napari_sleap_train.io.errors import SleapFileError
-from napari_sleap_train.io.project import SleapProject
+from napari_sleap_train.project.errors import SleapFileError
+from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.export.archive import zip_folder
 from napari_sleap_train.export.errors import (
     ExportJobError,
@@ -133,7 +133,7 @@ def export_job_package(
     Parameters
     ----------
     project
-        A :class:`~napari_sleap_train.io.project.SleapProject` (edits in its bound
+        A :class:`~napari_sleap_train.project.model.SleapProject` (edits in its bound
         Points layer are included), ``sleap_io.Labels`` with open videos, or the
         path of a ``.slp`` / ``.pkg.slp`` file.
     pipeline

@@ -1,47 +1,15 @@
-"""SLEAP projects <-> napari layers: project model, lazy video, reader and writer.
+"""The napari side of SLEAP projects: reader, writer, layers, layer sync, live skeleton.
 
-Public API for the widget and trainer::
+The project model itself (loading, instances, edits, merging, saving) is
+:mod:`napari_sleap_train.project`, which imports no napari. Here::
 
-    from napari_sleap_train.io import SleapProject, find_project
+    from napari_sleap_train.io.binding import find_project, refresh_layers
 
-After training, merge predictions and refresh the viewer's layers with::
-
-    project.add_predictions(path)          # -> PredictionsUpdate (counts, summary)
-    project.refresh_layers(viewer.layers)  # updates / inserts the predictions layers
+    project = find_project(viewer.layers)   # bound to its labels layer
+    project.add_predictions(path)           # -> PredictionsUpdate (counts, summary)
+    refresh_layers(project, viewer.layers)  # updates / inserts the predictions layers
 
 The reader (``io.reader:get_reader``) and writer (``io.writer:write_slp``) are
-npe2 contributions and import napari; this package itself does not.
+npe2 contributions. This package's ``__init__`` imports nothing, so that
+importing a submodule loads only what it needs.
 """
-
-from napari_sleap_train.io.errors import (
-    LayerDataError,
-    PredictionsError,
-    SleapEditWarning,
-    SleapFileError,
-    VideoAccessError,
-)
-from napari_sleap_train.io.project import (
-    EditSummary,
-    MissingVideo,
-    PredictionsUpdate,
-    SleapProject,
-    bind_layers,
-    find_project,
-)
-from napari_sleap_train.io.video import VideoArray, resolve_video_path
-
-__all__ = [
-    "EditSummary",
-    "LayerDataError",
-    "MissingVideo",
-    "PredictionsError",
-    "PredictionsUpdate",
-    "SleapEditWarning",
-    "SleapFileError",
-    "SleapProject",
-    "VideoAccessError",
-    "VideoArray",
-    "bind_layers",
-    "find_project",
-    "resolve_video_path",
-]

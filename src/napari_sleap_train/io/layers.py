@@ -1,9 +1,9 @@
-"""napari layer-data tuples for a :class:`~napari_sleap_train.io.project.SleapProject`.
+"""napari layer-data tuples for a :class:`~napari_sleap_train.project.model.SleapProject`.
 
 Layers, bottom to top:
 
 * ``"<project> video"`` (one Image layer per readable video; ``"<project> video <i>"``
-  when there are several) — lazy :class:`~napari_sleap_train.io.video.VideoArray`;
+  when there are several) — lazy :class:`~napari_sleap_train.project.video.VideoArray`;
 * ``"<project> predictions skeleton"`` / ``"<project> predictions"`` when the project
   has predicted instances to show (those promoted to user instances are hidden,
   as in SLEAP; edits there are not saved, use
@@ -11,7 +11,7 @@ Layers, bottom to top:
 * ``"<project> skeleton"`` — Vectors layer of the user instances' edges (present
   whenever the skeleton has edges). Each edge carries its frame coordinate, so
   napari's slicing shows the current frame's edges only. Once the layers are
-  bound (:meth:`SleapProject.bind_layers`; the reader arranges it when a file is
+  bound (:func:`~napari_sleap_train.io.binding.bind_project`; the reader arranges it when a file is
   opened in a viewer) the edges of an edited frame are redrawn after each edit;
 * ``"<project> labels"`` — the editable user keypoints.
 
@@ -27,14 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from napari_sleap_train.io.project import (
-    PROJECT_KEY,
-    ROLE_KEY,
-    VIDEO_INDEX_KEY,
-    SleapProject,
-)
+from napari_sleap_train.project.model import SleapProject
 
 LayerData = tuple[Any, dict[str, Any], str]
+
+#: Layer metadata keys written by the reader.
+PROJECT_KEY = "sleap_project"
+ROLE_KEY = "sleap_role"
+VIDEO_INDEX_KEY = "sleap_video_index"
+#: Layer roles of the predictions, in layer-list order (bottom first).
+PREDICTION_ROLES = ("predictions_skeleton", "predictions")
 
 #: Qualitative palette for node colours (cycled when a skeleton has more nodes).
 NODE_PALETTE = (

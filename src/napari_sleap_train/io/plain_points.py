@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import sleap_io as sio
 
-from napari_sleap_train.io.errors import LayerDataError
-from napari_sleap_train.io.project import SleapProject
+from napari_sleap_train.project.errors import LayerDataError
+from napari_sleap_train.project.model import SleapProject
 
 
 def _node_order(features: list[pd.DataFrame]) -> list[str]:

@@ -10,8 +10,14 @@ from typing import Any
 
 from napari.utils.notifications import show_warning
 
-from napari_sleap_train.io.layers import LayerData, project_layer_data
-from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, SleapProject
+from napari_sleap_train.io.binding import bind_project
+from napari_sleap_train.io.layers import (
+    PROJECT_KEY,
+    ROLE_KEY,
+    LayerData,
+    project_layer_data,
+)
+from napari_sleap_train.project.model import SleapProject
 
 
 def _is_slp(path: str | Path) -> bool:
@@ -22,7 +28,7 @@ def get_reader(path: str | Sequence[str]) -> Callable[[str | Sequence[str]], lis
     """Return :func:`read_slp` for ``.slp`` paths (one or a list), else ``None``.
 
     Any ``.slp`` path is accepted without sniffing, so that a damaged or wrong
-    file produces a clear :class:`~napari_sleap_train.io.errors.SleapFileError`
+    file produces a clear :class:`~napari_sleap_train.project.errors.SleapFileError`
     from the reader instead of napari's generic "no reader" message.
     """
     paths = [path] if isinstance(path, (str, Path)) else list(path)
@@ -74,9 +80,9 @@ def bind_when_added(project: SleapProject, roles: set[str], viewer: Any = None) 
     """Bind the project's layers (edits, live skeleton) once napari has added them all.
 
     A reader returns layer *data*; napari creates the layers afterwards. This
-    watches the viewer's layer list and calls :meth:`SleapProject.bind_layers`
+    watches the viewer's layer list and calls :func:`~napari_sleap_train.io.binding.bind_project`
     when the last of ``roles`` arrives, then stops watching. Without a viewer it
-    does nothing (:func:`~napari_sleap_train.io.project.find_project` binds too).
+    does nothing (:func:`~napari_sleap_train.io.binding.find_project` binds too).
 
     Returns
     -------
@@ -101,7 +107,7 @@ def bind_when_added(project: SleapProject, roles: set[str], viewer: Any = None) 
         }
         if roles <= present:
             layer_list.events.inserted.disconnect(on_inserted)
-            project.bind_layers(layer_list)
+            bind_project(project, layer_list)
 
     layer_list.events.inserted.connect(on_inserted)
     return True

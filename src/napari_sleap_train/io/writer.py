@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from napari_sleap_train.io.errors import LayerDataError
-from napari_sleap_train.io.layers import LayerData
+from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY, LayerData
 from napari_sleap_train.io.plain_points import project_from_points
-from napari_sleap_train.io.project import PROJECT_KEY, ROLE_KEY, SleapProject
+from napari_sleap_train.project.errors import LayerDataError
+from napari_sleap_train.project.model import SleapProject
 
 
 def _project_of(meta: dict[str, Any]) -> SleapProject | None:
@@ -37,6 +37,11 @@ def write_slp(path: str, layer_data: list[LayerData]) -> list[str]:
     ------
     LayerDataError
         The layers cannot be turned into a SLEAP project.
+    SleapFileError
+        Writing failed (full disk, read-only folder, ...); nothing was written.
+
+    Neither derives from ``ValueError``: napari's writer lookup would swallow
+    it and say only "not a valid writer".
     """
     projects: list[SleapProject] = []
     for _, meta, _ in layer_data:

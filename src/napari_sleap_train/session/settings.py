@@ -67,7 +67,7 @@ class TrainingSession:
     pipeline
         The live pipeline settings (evented; never replaced).
     project
-        The open SLEAP project (``io.project.SleapProject``) or ``None``.
+        The open SLEAP project (``project.model.SleapProject``) or ``None``.
     changed
         Signal emitted (no arguments) after any setting of the pipeline or of
         any model changed, for listeners that redraw from everything (previews).

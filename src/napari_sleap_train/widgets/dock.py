@@ -32,12 +32,9 @@ from qtpy.QtWidgets import (
 from napari_sleap_train.config.model import ModelKind, PredictOn
 from napari_sleap_train.config.serialize import ConfigError, save_json
 from napari_sleap_train.data.errors import DataError
-from napari_sleap_train.io.project import (
-    PROJECT_KEY,
-    ROLE_KEY,
-    SleapProject,
-    find_project,
-)
+from napari_sleap_train.io.binding import find_project
+from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY
+from napari_sleap_train.project.model import SleapProject
 
 from .previews.controller import PreviewController
 from .previews.examples import ExampleStack, NoExamplesError, pipeline_examples

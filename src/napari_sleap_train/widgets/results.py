@@ -17,11 +17,11 @@ from typing import Any
 import sleap_io as sio
 from napari.layers import Layer
 
-from napari_sleap_train.io.layers import project_layer_data
-from napari_sleap_train.io.errors import PredictionsError
-from napari_sleap_train.io.project import ROLE_KEY, PredictionsUpdate, SleapProject
-
-PREDICTION_ROLES = ("predictions_skeleton", "predictions")
+from napari_sleap_train.io.binding import refresh_layers
+from napari_sleap_train.io.layers import PREDICTION_ROLES, ROLE_KEY, project_layer_data
+from napari_sleap_train.project.errors import PredictionsError
+from napari_sleap_train.project.merge import PredictionsUpdate
+from napari_sleap_train.project.model import SleapProject
 
 
 class ResultsError(RuntimeError):
@@ -49,7 +49,7 @@ def load_predictions(path: str | Path) -> sio.Labels:
         raise ResultsError(f"The predictions file {path} does not exist.")
     try:
         return sio.load_slp(path.as_posix(), open_videos=False)
-    except Exception as exc:  # noqa: BLE001 (sleap-io raises many kinds)
+    except Exception as exc:
         raise ResultsError(f"The predictions file {path.name} could not be read ({type(exc).__name__}: {exc}).") from exc
 
 
@@ -81,7 +81,7 @@ def show_predictions(viewer: Any, path: str | Path, project: SleapProject | None
             update = project.add_predictions(path)
         except PredictionsError as exc:
             raise ResultsError(f"The predictions of this run cannot be shown: {exc}") from exc
-        refresh = project.refresh_layers(viewer.layers)
+        refresh = refresh_layers(project, viewer.layers)
         return ShownPredictions(
             layers=[*refresh.updated, *refresh.added], counts=update, merged_labels=project.labels
         )

@@ -131,7 +131,7 @@ class RunPanel(QWidget):
         that launches a fake engine.
     project_getter
         Returns the opened project the predictions belong to (default: the
-        project of the viewer's layers, see :func:`~napari_sleap_train.io.project.find_project`).
+        project of the viewer's layers, see :func:`~napari_sleap_train.io.binding.find_project`).
     """
 
     def __init__(
@@ -298,7 +298,7 @@ class RunPanel(QWidget):
         QDesktopServices.openUrl(QUrl(url))
 
     def _find_project(self):
-        from napari_sleap_train.io.project import find_project
+        from napari_sleap_train.io.binding import find_project
 
         return find_project(self.viewer.layers)
 

@@ -89,7 +89,7 @@ def model_examples(
     Parameters
     ----------
     project
-        The open :class:`~napari_sleap_train.io.project.SleapProject`.
+        The open :class:`~napari_sleap_train.project.model.SleapProject`.
     cfg
         The model's config (anchor part already synced from the pipeline).
     n

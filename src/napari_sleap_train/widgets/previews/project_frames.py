@@ -15,7 +15,8 @@ from napari.layers import Image
 
 from napari_sleap_train.data.anchors import anchor_points
 from napari_sleap_train.data.labels import collect_samples
-from napari_sleap_train.io.project import PROJECT_KEY, VIDEO_INDEX_KEY, SleapProject
+from napari_sleap_train.io.layers import PROJECT_KEY, VIDEO_INDEX_KEY
+from napari_sleap_train.project.model import SleapProject
 
 
 class ProjectFrames:

@@ -1,4 +1,4 @@
-"""Video access for napari: path resolution and a lazy, cached frame array.
+"""Video access: path resolution and a lazy, cached frame array.
 
 SLEAP files record the path a video had when the project was saved. Projects
 move between machines, so :func:`resolve_video_path` looks for the file the way
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import sleap_io as sio
 
-from napari_sleap_train.io.errors import VideoAccessError
+from napari_sleap_train.project.errors import VideoAccessError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,7 @@
-"""Instances <-> napari tables: points rows with features, and skeleton edge vectors.
+"""Instances <-> tables: points rows with features, and skeleton edge vectors.
+
+The tables are what a napari Points / Vectors layer holds, but this module
+knows nothing of napari: rows are numpy arrays, features a pandas DataFrame.
 
 Coordinate scheme (one for the whole plugin):
 
@@ -13,6 +16,7 @@ have no row. Feature columns: ``instance`` (int id, unique within a project),
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -267,3 +271,27 @@ def group_points(
     track_names = [tuniq[c] for c in chosen]
     track_names = [None if t is None or (isinstance(t, float) and np.isnan(t)) else t for t in track_names]
     return GroupedPoints(keys[first[order]], xy, track_names), problems
+
+
+def fingerprint(data: np.ndarray, features: pd.DataFrame) -> bytes:
+    """Cheap digest of the columns that edits can change (coordinates, instance, node, track).
+
+    Tells whether a points table changed since it was last read, without
+    comparing it row by row.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    arr = np.ascontiguousarray(np.asarray(data, dtype=np.float64))
+    h.update(str(arr.shape).encode())
+    h.update(arr.tobytes())
+    for col in ("instance", "node", "track"):
+        if col not in features:
+            continue
+        values = features[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            h.update("\x1f".join(map(str, values.cat.categories)).encode())
+            h.update(np.ascontiguousarray(values.cat.codes.to_numpy()).tobytes())
+        elif pd.api.types.is_numeric_dtype(values.dtype):
+            h.update(np.ascontiguousarray(values.to_numpy()).tobytes())
+        else:
+            h.update("\x1f".join(map(str, values.to_numpy())).encode())
+    return h.digest()

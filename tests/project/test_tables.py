@@ -1,4 +1,4 @@
-"""Grouping layer rows back into instances; reader entry point."""
+"""Grouping points rows back into instances, and folding edited tables into a project."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_sleap_train.io.errors import SleapEditWarning
-from napari_sleap_train.io.layer_tables import group_points
-from napari_sleap_train.io.project import SleapProject
-from napari_sleap_train.io.reader import get_reader, read_slp
+from napari_sleap_train.project.errors import SleapEditWarning
+from napari_sleap_train.project.model import SleapProject
+from napari_sleap_train.project.tables import group_points
 
 NODES = ["head", "thorax", "tail"]
 
@@ -65,13 +64,3 @@ def test_nan_point_in_layer_warns(shared_data):
     with pytest.warns(SleapEditWarning, match="NaN"):
         summary = project.update_from_points(data, feats)
     assert summary.removed_points == 1
-
-
-def test_get_reader(shared_data):
-    path = str(shared_data / "minimal" / "minimal_instance.slp")
-    assert get_reader(path) is read_slp
-    assert get_reader([path, str(shared_data / "embedded" / "minimal_instance.pkg.slp")]) is read_slp
-    assert get_reader("movie.mp4") is None
-    assert get_reader([path, "movie.mp4"]) is None
-    layers = read_slp([path, str(shared_data / "embedded" / "minimal_instance.pkg.slp")])
-    assert sum(1 for _, _, kind in layers if kind == "image") == 2

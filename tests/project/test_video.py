@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap_train.io.errors import VideoAccessError
-from napari_sleap_train.io.video import (
+from napari_sleap_train.project.errors import VideoAccessError
+from napari_sleap_train.project.video import (
     VideoArray,
     candidate_video_paths,
     resolve_video_path,

@@ -1,0 +1,302 @@
+"""Bind a :class:`~napari_sleap_train.project.model.SleapProject` to its napari layers.
+
+The reader puts the same project object in every layer's
+``metadata["sleap_project"]``. Binding makes the layers live:
+
+* the ``"<name> labels"`` Points layer becomes the project's source of edits
+  (a :class:`LayerBinding` attached as the project's
+  :class:`~napari_sleap_train.project.model.LayerLink`): before saving,
+  snapshotting or answering a query the project folds in what changed;
+* each skeleton Vectors layer is redrawn when its Points layer is edited
+  (:class:`~napari_sleap_train.io.live_skeleton.SkeletonFollower`);
+* promoted predictions move from the predictions layer to the labels layer.
+
+:func:`find_project` (the dock) and the reader bind; :func:`refresh_layers`
+brings the predictions layers up to date after new predictions were merged.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from napari.layers import Layer
+
+from napari_sleap_train.io import layer_sync
+from napari_sleap_train.io.layers import (
+    PREDICTION_ROLES,
+    PROJECT_KEY,
+    ROLE_KEY,
+    LayerData,
+    labels_layer,
+    prediction_layers,
+    skeleton_layer,
+)
+from napari_sleap_train.io.live_skeleton import SkeletonFollower
+from napari_sleap_train.project.edits import EditSummary
+from napari_sleap_train.project.model import SleapProject
+from napari_sleap_train.project.tables import fingerprint
+
+#: (points role, skeleton role) pairs whose edges follow point edits.
+SKELETON_PAIRS = (("labels", "skeleton"), ("predictions", "predictions_skeleton"))
+
+
+class LayerBinding:
+    """A project's live napari layers (its :class:`~napari_sleap_train.project.model.LayerLink`).
+
+    Holds the layers by weak reference: closing a layer never keeps it alive.
+    """
+
+    def __init__(self) -> None:
+        self._labels: weakref.ref | None = None
+        self._labels_fingerprint: bytes | None = None
+        self._layers: dict[str, weakref.ref] = {}
+        self.followers: dict[str, SkeletonFollower] = {}
+
+    @property
+    def labels(self) -> Any | None:
+        """The bound user-labels Points layer, if still alive."""
+        return self._labels() if self._labels is not None else None
+
+    def layer(self, role: str) -> Any | None:
+        ref = self._layers.get(role)
+        return ref() if ref is not None else None
+
+    # -- LayerLink ----------------------------------------------------------------------
+    def pull(self, apply: Callable[[np.ndarray, pd.DataFrame], EditSummary]) -> EditSummary | None:
+        layer = self.labels
+        if layer is None:
+            return None
+        fp = fingerprint(layer.data, layer.features)
+        if fp == self._labels_fingerprint:
+            return None
+        summary = apply(layer.data, layer.features)
+        self._labels_fingerprint = fp
+        return summary
+
+    def promoted(self, data: np.ndarray, features: pd.DataFrame, prediction_ids: set[int]) -> bool:
+        labels = self.labels
+        if labels is not None:
+            layer_sync.append_rows(labels, data, features)
+            self._labels_fingerprint = fingerprint(labels.data, labels.features)
+        predictions = self.layer("predictions")
+        if predictions is not None:
+            layer_sync.remove_instances(predictions, prediction_ids)
+        return labels is not None
+
+    # -- binding ------------------------------------------------------------------------
+    def bind_labels(self, project: SleapProject, layer: Any) -> EditSummary:
+        project.sync()  # fold edits of a previously bound layer first
+        fp = fingerprint(layer.data, layer.features)
+        if fp == project.emitted_fingerprint:
+            summary = EditSummary()  # the layer shows the project as it is
+        else:
+            summary = project.update_from_points(layer.data, layer.features)
+        self._labels = weakref.ref(layer)
+        self._labels_fingerprint = fp
+        return summary
+
+
+def binding_of(project: SleapProject) -> LayerBinding:
+    """The project's :class:`LayerBinding` (attached on first use)."""
+    if not isinstance(project.link, LayerBinding):
+        project.link = LayerBinding()
+    return project.link
+
+
+def bind_points_layer(project: SleapProject, layer: Any) -> EditSummary:
+    """Follow a napari Points layer holding the project's user labels.
+
+    Its current content is applied now, and later edits are synced before
+    every query, snapshot or save (a cheap fingerprint tells whether it changed).
+    """
+    return binding_of(project).bind_labels(project, layer)
+
+
+def bind_project(project: SleapProject, layers: Iterable[Any]) -> dict[str, Any]:
+    """Follow the project's napari layers among ``layers``.
+
+    The user-labels Points layer is bound for edits (:func:`bind_points_layer`)
+    and each skeleton Vectors layer follows its Points layer (only the edited
+    frames are redrawn). Calling it again is cheap and rebinds layers that were
+    replaced.
+
+    Returns
+    -------
+    dict
+        The project's layers found, by role (the top-most one of each role).
+    """
+    binding = binding_of(project)
+    found: dict[str, Any] = {}
+    for layer in reversed(list(layers)):
+        meta = getattr(layer, "metadata", None) or {}
+        if meta.get(PROJECT_KEY) is project and meta.get(ROLE_KEY):
+            found.setdefault(meta[ROLE_KEY], layer)
+    for role, layer in found.items():
+        binding._layers[role] = weakref.ref(layer)
+    labels = found.get("labels")
+    if labels is not None and binding.labels is not labels:
+        binding.bind_labels(project, labels)
+    for points_role, vectors_role in SKELETON_PAIRS:
+        points, vectors = found.get(points_role), found.get(vectors_role)
+        if points is None or vectors is None:
+            continue
+        old = binding.followers.get(points_role)
+        if old is not None and old.points_layer is points and old.vectors_layer is vectors:
+            continue
+        if old is not None:
+            old.disconnect()
+        binding.followers[points_role] = SkeletonFollower(
+            points, vectors, project.node_names, project.edges, project.multi_video
+        )
+    return found
+
+
+def project_layer(project: SleapProject, role: str) -> Any | None:
+    """The bound napari layer of a role (``labels``, ``predictions``, ...), if still alive."""
+    return binding_of(project).layer(role)
+
+
+def follower(project: SleapProject, points_role: str = "labels") -> SkeletonFollower | None:
+    """The skeleton follower of a Points layer role, if bound."""
+    return binding_of(project).followers.get(points_role)
+
+
+def find_project(layers: Iterable[Any]) -> SleapProject | None:
+    """The SLEAP project behind a viewer's layers, bound to its user-labels layer.
+
+    Prefers the project of the active layer, else the top-most layer that
+    carries one. Its layers are bound (:func:`bind_project`) so that queries,
+    snapshots and saves see the user's edits, and the skeleton layers follow.
+
+    Parameters
+    ----------
+    layers
+        ``viewer.layers`` (or any iterable of napari layers).
+    """
+    layers = list(layers) if not hasattr(layers, "selection") else layers
+    project = None
+    active = getattr(getattr(layers, "selection", None), "active", None)
+    if active is not None:
+        project = active.metadata.get(PROJECT_KEY)
+    if project is None:
+        for layer in reversed(list(layers)):
+            project = layer.metadata.get(PROJECT_KEY)
+            if project is not None:
+                break
+    if project is None:
+        return None
+    bind_project(project, layers)
+    return project
+
+
+def bind_layers(layers: Iterable[Any]) -> list[SleapProject]:
+    """Bind every SLEAP project found among ``layers`` (see :func:`bind_project`)."""
+    layers = list(layers)
+    projects: list[SleapProject] = []
+    for layer in layers:
+        project = (getattr(layer, "metadata", None) or {}).get(PROJECT_KEY)
+        if isinstance(project, SleapProject) and all(project is not p for p in projects):
+            projects.append(project)
+    for project in projects:
+        bind_project(project, layers)
+    return projects
+
+
+# -- refreshing after new predictions --------------------------------------------------
+@dataclass
+class LayerRefresh:
+    """What :func:`refresh_layers` did.
+
+    Attributes
+    ----------
+    updated : list of Layer
+        Existing layers whose data were replaced in place.
+    added : list of Layer
+        Layers created and inserted into the layer list.
+    to_add : list of layer-data tuples
+        Layers the caller must add (``layers`` was not a napari ``LayerList``).
+    """
+
+    updated: list[Layer] = field(default_factory=list)
+    added: list[Layer] = field(default_factory=list)
+    to_add: list[LayerData] = field(default_factory=list)
+
+
+def _is_layer_list(layers: Any) -> bool:
+    return all(hasattr(layers, name) for name in ("insert", "index", "selection"))
+
+
+def refresh_layers(project: SleapProject, layers: Any, roles: Iterable[str] = PREDICTION_ROLES) -> LayerRefresh:
+    """Bring the project's layers of some roles up to date with its labels.
+
+    Existing layers are updated in place (data and features; name, colours,
+    visibility and position stay as the user left them). Missing ones are
+    created and inserted below the labels layer when ``layers`` is a napari
+    ``LayerList`` (``viewer.layers``); otherwise their layer data is returned
+    for the caller to add. The layers are then bound (:func:`bind_project`).
+
+    Parameters
+    ----------
+    project
+        The project (e.g. after :meth:`~SleapProject.add_predictions`).
+    layers
+        ``viewer.layers`` (preferred) or an iterable of napari layers.
+    roles
+        Layer roles to refresh; default the predictions and their skeleton.
+    """
+    roles = tuple(roles)
+    current = bind_project(project, layers)
+    labels = current.get("labels")
+    size = float(np.mean(labels.size)) if labels is not None and len(labels.data) else None
+    wanted: dict[str, LayerData] = {}
+    if any(r in roles for r in PREDICTION_ROLES):
+        for item in prediction_layers(project, size):
+            wanted[item[1]["metadata"][ROLE_KEY]] = item
+    if "skeleton" in roles and project.edges:
+        wanted["skeleton"] = skeleton_layer(project, size)
+    if "labels" in roles:
+        wanted["labels"] = labels_layer(project, size)
+    out = LayerRefresh()
+    for role in roles:
+        layer = current.get(role)
+        item = wanted.get(role)
+        if layer is not None:
+            if item is None:  # nothing to show any more: empty the layer, keep it
+                data = np.empty((0, 2, layer.ndim)) if role.endswith("skeleton") else np.empty((0, layer.ndim))
+                layer_sync.replace_content(layer, data, None if role.endswith("skeleton") else layer.features.iloc[:0])
+            else:
+                layer_sync.replace_content(layer, item[0], item[1].get("features"))
+            if role == "labels":
+                bind_points_layer(project, layer)
+            out.updated.append(layer)
+        elif item is not None:
+            out.to_add.append(item)
+    if out.to_add and _is_layer_list(layers):
+        for data, kwargs, kind in out.to_add:
+            layer = Layer.create(data, kwargs, kind)
+            anchor = _insert_index(project, layers, kwargs["metadata"][ROLE_KEY])
+            layers.insert(anchor, layer)
+            out.added.append(layer)
+        out.to_add = []
+    bind_project(project, layers)
+    for role in ("labels", "predictions"):
+        fol = follower(project, role)
+        if fol is not None:
+            fol.refresh(None)
+    return out
+
+
+def _insert_index(project: SleapProject, layers: Any, role: str) -> int:
+    """Layer-list position for a new layer of ``role``: below the project's skeleton/labels."""
+    order = ("predictions_skeleton", "predictions", "skeleton", "labels")
+    later = order[order.index(role) + 1 :] if role in order else ()
+    for i, layer in enumerate(layers):
+        meta = layer.metadata
+        if meta.get(PROJECT_KEY) is project and meta.get(ROLE_KEY) in later:
+            return i
+    return len(layers)
