@@ -24,8 +24,10 @@ run() {  # run pytest; "no tests collected" (exit 5) is a broken setup, not a pa
   return $rc
 }
 
+echo "[test] import contracts (lint-imports: the process split and the layer direction)"
+.venv/bin/lint-imports --no-cache; rc0=$?
 echo "[test] napari-process tests (GUI, I/O, data, runner)"
 run tests --ignore=tests/engine "${marker[@]}" "${extra[@]}"; rc1=$?
 echo "[test] engine tests (TensorFlow in-process)"
 run tests/engine "${marker[@]}" "${extra[@]}"; rc2=$?
-[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]
+[ $rc0 -eq 0 ] && [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]
