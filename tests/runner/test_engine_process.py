@@ -307,3 +307,30 @@ def test_runner_never_imports_tensorflow():
     assert "tensorflow" not in sys.modules
     assert "keras" not in sys.modules
     assert not any(m.startswith("napari_sleap_train.engine") for m in sys.modules)
+
+
+def test_kill_9_of_the_engine_leaves_usable_or_unlisted_folders(tmp_path, tiny_slp):
+    """The configs are written when a model starts and models by rename: a killed engine leaves no broken folder."""
+    import os
+    import signal
+
+    from napari_sleap_train.config.profiles import list_trained_runs
+
+    runs = tmp_path / "runs"
+    job = tiny_job(tiny_slp, runs, epochs=1000)
+    proc = EngineProcess(work_dir=tmp_path / "work")
+    proc.start(job)
+    started = None
+    for event in proc.events():
+        if isinstance(event, ModelStarted):
+            started = Path(event.run_dir)
+            # before the first checkpoint: configs already there, no model yet
+            assert {"config.json", "training_config.json", "initial_config.json"} <= {p.name for p in started.iterdir()}
+            assert list_trained_runs(runs) == []  # not listed: nothing trained yet
+        if isinstance(event, Checkpoint):
+            os.kill(proc.pid, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL
+    names = {p.name for p in started.iterdir()}
+    assert {"best_model.keras", "config.json", "training_config.json", "initial_config.json"} <= names
+    assert not [n for n in names if ".partial" in n]
+    assert list_trained_runs(runs) == [started]
