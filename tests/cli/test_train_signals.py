@@ -138,7 +138,7 @@ def test_second_ctrl_c_keeps_finished_models(tmp_path, tiny_slp) -> None:
     proc.send_signal(signal.SIGINT)
     time.sleep(0.1)  # two signals at once reach Python's handler once
     proc.send_signal(signal.SIGINT)
-    code, out, err = finish(proc)
+    _, out, err = finish(proc)
     assert "cancelling" in err, err
     folders = run_folders(tmp_path)
     assert "centroid" in folders, (out, err)  # finished before the Ctrl-Cs: never deleted

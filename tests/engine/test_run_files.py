@@ -29,7 +29,7 @@ def test_failed_model_save_keeps_the_previous_best(tmp_path):
     model = tiny_model(1e-3)
     save_model(model, path)
     good = path.read_bytes()
-    with file_size_limit(len(good) // 2), pytest.raises(Exception) as failed:  # noqa: PT011
+    with file_size_limit(len(good) // 2), pytest.raises(Exception) as failed:
         save_model(model, path)
     assert "File too large" in str(failed.value) or isinstance(failed.value, OSError)
     assert path.read_bytes() == good

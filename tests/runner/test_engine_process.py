@@ -77,7 +77,7 @@ def test_batches_arrive_before_first_epoch_and_losses_are_finite(stopped_run):
 
 
 def test_stop_keeps_best_models(stopped_run):
-    proc, events, runs = stopped_run
+    proc, events, _ = stopped_run
     finished = {e.model: e for e in events if isinstance(e, ModelFinished)}
     assert finished["centroid"].reason == "completed"
     assert finished["centroid"].epochs_trained == 2

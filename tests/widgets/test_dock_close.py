@@ -32,7 +32,7 @@ def start_run_in_dock(viewer, sample_slp: Path, qtbot, tmp_path: Path, choice: C
 def test_removing_the_dock_asks_and_keep_keeps_every_model(make_napari_viewer, sample_slp, qtbot,
                                                            tmp_path: Path) -> None:
     viewer = make_napari_viewer(show=True)
-    dock_widget, dock, fake, asked = start_run_in_dock(viewer, sample_slp, qtbot, tmp_path, CloseChoice.KEEP)
+    dock_widget, _, fake, asked = start_run_in_dock(viewer, sample_slp, qtbot, tmp_path, CloseChoice.KEEP)
     process = fake.last
     viewer.window.remove_dock_widget(dock_widget)
     assert asked == ["the training panel"]

@@ -12,25 +12,24 @@ import re
 from collections import deque
 from pathlib import Path
 
-_NOISE = re.compile(
-    "|".join((
-        r"oneDNN custom operations are on",
-        r"This TensorFlow binary is optimized",
-        r"To enable the following instructions",
-        r"rebuild TensorFlow with the appropriate compiler flags",
-        r"Unable to register cu(DNN|FFT|BLAS) factory",
-        r"Attempting to register factory for plugin",
-        r"All log messages before absl::InitializeLog\(\) is called",
-        r"computation placer already registered",
-        r"Could not find cuda drivers",
-        r"TF-TRT Warning",
-        r"failed call to cuInit",
-        r"cuda_(executor|diagnostics|driver)\.cc",
-        r"CUDA_ERROR_NO_DEVICE",
-        r"tensorflow/core/util/port\.cc",
-        r"tensorflow/core/platform/cpu_feature_guard\.cc",
-    ))
+_NOISE_PATTERNS = (
+    r"oneDNN custom operations are on",
+    r"This TensorFlow binary is optimized",
+    r"To enable the following instructions",
+    r"rebuild TensorFlow with the appropriate compiler flags",
+    r"Unable to register cu(DNN|FFT|BLAS) factory",
+    r"Attempting to register factory for plugin",
+    r"All log messages before absl::InitializeLog\(\) is called",
+    r"computation placer already registered",
+    r"Could not find cuda drivers",
+    r"TF-TRT Warning",
+    r"failed call to cuInit",
+    r"cuda_(executor|diagnostics|driver)\.cc",
+    r"CUDA_ERROR_NO_DEVICE",
+    r"tensorflow/core/util/port\.cc",
+    r"tensorflow/core/platform/cpu_feature_guard\.cc",
 )
+_NOISE = re.compile("|".join(_NOISE_PATTERNS))
 #: a TensorFlow/absl C++ log line at info or warning level: "2026-12-01 08:00:00.123: I tensorflow/..."
 _CPP_INFO = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IW] |[IW]\d{4} \d\d:\d\d:\d\d\.\d+ )")
 #: lines read from the end of the log

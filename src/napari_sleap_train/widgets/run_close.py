@@ -75,7 +75,7 @@ class CloseGuard(QObject):
         if window is not None:
             window.installEventFilter(self)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt naming)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.watched and event.type() == QEvent.Type.Close:
             self._on_close()
         return False  # the window closes either way
