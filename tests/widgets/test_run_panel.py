@@ -423,3 +423,17 @@ def test_cancel_removes_the_labels_snapshot(qtbot, panel: RunPanel, fake_engine:
     wait_done(qtbot, panel)
     assert panel.state.status is RunStatus.CANCELLED
     assert not snapshot.exists() and not snapshot.parent.exists()
+
+
+def test_cancel_during_the_second_model_keeps_the_first(qtbot, panel: RunPanel, fake_engine: FakeEngine,
+                                                        tmp_path: Path) -> None:
+    fake_engine.options = {"epochs": 50, "batches": 4, "batch_delay": 0.05}
+    click(qtbot, panel.run_button)
+    qtbot.waitUntil(lambda: panel.state.histories.get("centered_instance") is not None, timeout=20000)
+    click(qtbot, panel.cancel_button)
+    wait_done(qtbot, panel)
+    assert panel.state.status is RunStatus.CANCELLED
+    assert panel.headline.text() == "Cancelled: the model in training was discarded; 1 finished model kept."
+    assert (tmp_path / "models" / "fake.centroid" / "best_model.keras").exists()
+    assert not (tmp_path / "models" / "fake.centered_instance").exists()
+    assert panel.folder_row.isVisibleTo(panel) and "fake.centroid" in panel.folder_label.text()

@@ -396,7 +396,7 @@ class RunPanel(QWidget):
         if done.status != "failed":  # a failed run keeps it, to be run again with the CLI
             self._remove_snapshot()
         folder = self.run_folder
-        if folder and done.status in ("finished", "stopped"):
+        if folder and done.status in ("finished", "stopped", "cancelled"):  # a cancel keeps finished models
             url = QUrl.fromLocalFile(folder).toString()
             self.folder_label.setText(f'Run folder: <a href="{url}" style="color: {LINK_COLOR};">{folder}</a>')
             self.folder_row.setVisible(True)
