@@ -1,8 +1,9 @@
 """Drive the real training child through EngineProcess (no TensorFlow in this process).
 
-One top-down run is shared by several tests (module fixture): the centroid
-model is stopped after its first batch, so the run also shows that a stop
-keeps the best model and the pipeline goes on to the centered-instance model.
+One top-down run is shared by several tests (module fixture): the
+centered-instance model (the last) is stopped after its first batch, so the
+run also shows that a stop keeps the best models. A stop during the centroid
+ends the pipeline's training: no later model starts.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from napari_sleap_train.protocol.events import (
     Epoch,
     Error,
     ModelFinished,
+    Message,
     ModelStarted,
     Started,
     Status,
@@ -39,7 +41,7 @@ def tiny_slp(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def stopped_run(tmp_path_factory, tiny_slp):
-    """Top-down run; 'stop' is sent at the centroid model's first batch."""
+    """Top-down run; 'stop' is sent at the centered-instance model's first batch."""
     runs = tmp_path_factory.mktemp("runs")
     job = tiny_job(tiny_slp, runs)
     proc = EngineProcess(work_dir=tmp_path_factory.mktemp("work"))
@@ -48,7 +50,7 @@ def stopped_run(tmp_path_factory, tiny_slp):
     sent = False
     for event in proc.events():
         events.append(event)
-        if isinstance(event, Batch) and event.model == "centroid" and not sent:
+        if isinstance(event, Batch) and event.model == "centered_instance" and not sent:
             proc.stop()
             sent = True
     return proc, events, runs
@@ -74,15 +76,15 @@ def test_batches_arrive_before_first_epoch_and_losses_are_finite(stopped_run):
     assert all(e.learning_rate > 0 and e.patience == 15 for e in epochs)
 
 
-def test_stop_keeps_best_model_and_pipeline_continues(stopped_run):
-    proc, events, runs = stopped_run
+def test_stop_keeps_best_models(stopped_run):
+    proc, events, _ = stopped_run
     finished = {e.model: e for e in events if isinstance(e, ModelFinished)}
-    assert finished["centroid"].reason == "stopped"
-    assert finished["centroid"].epochs_trained == 1
-    assert finished["centered_instance"].reason == "completed"
-    assert finished["centered_instance"].epochs_trained == 2
-    centroid_batches = [e for e in events if isinstance(e, Batch) and e.model == "centroid"]
-    assert len(centroid_batches) <= 2  # the batch in flight when the command arrived
+    assert finished["centroid"].reason == "completed"
+    assert finished["centroid"].epochs_trained == 2
+    assert finished["centered_instance"].reason == "stopped"
+    assert finished["centered_instance"].epochs_trained == 1
+    batches = [e for e in events if isinstance(e, Batch) and e.model == "centered_instance"]
+    assert len(batches) <= 2  # the batch in flight when the command arrived
     done = events[-1]
     assert isinstance(done, Done) and done.status == "stopped"
     assert proc.returncode == 0
@@ -114,6 +116,23 @@ def test_run_folder_contents(stopped_run):
     assert len(train.labeled_frames) == 8 and len(val.labeled_frames) == 2
 
 
+def test_stop_during_the_first_model_ends_the_pipeline(tmp_path, tiny_slp):
+    runs = tmp_path / "runs"
+    proc = EngineProcess(work_dir=tmp_path / "work")
+    proc.start(tiny_job(tiny_slp, runs, epochs=50))
+    events = []
+    for event in proc.events():
+        events.append(event)
+        if isinstance(event, Batch) and event.model == "centroid" and event.batch == 0:
+            proc.stop()
+    assert [e.model for e in events if isinstance(e, ModelStarted)] == ["centroid"]
+    done = events[-1]
+    assert done.status == "stopped" and len(done.run_dirs) == 1
+    assert (Path(done.run_dirs[0]) / "best_model.keras").is_file()
+    warning = next(e for e in events if isinstance(e, Message) and "Stopped before centered_instance" in e.text)
+    assert "prediction" in warning.text
+
+
 def test_cancel_removes_run_folders(tmp_path, tiny_slp):
     runs = tmp_path / "runs"
     job = tiny_job(tiny_slp, runs, epochs=50)
@@ -129,6 +148,25 @@ def test_cancel_removes_run_folders(tmp_path, tiny_slp):
     assert not any(isinstance(e, Error) for e in events)
     assert list(runs.iterdir()) == []
     assert proc.returncode == 0
+
+
+def test_cancel_keeps_finished_models(tmp_path, tiny_slp):
+    """Cancel during the centered-instance model discards only that model."""
+    runs = tmp_path / "runs"
+    job = tiny_job(tiny_slp, runs)
+    job.pipeline.models[ModelKind.CENTERED_INSTANCE].optimization.epochs = 1000
+    proc = EngineProcess(work_dir=tmp_path / "work")
+    proc.start(job)
+    events = []
+    for event in proc.events():
+        events.append(event)
+        if isinstance(event, Epoch) and event.model == "centered_instance":
+            proc.cancel()
+    done = events[-1]
+    centroid = next(e.run_dir for e in events if isinstance(e, ModelFinished))
+    assert done.status == "cancelled" and done.run_dirs == [centroid]
+    assert [p.name for p in runs.iterdir()] == [Path(centroid).name]
+    assert (Path(centroid) / "best_model.keras").is_file() and (Path(centroid) / "training_config.json").is_file()
 
 
 def test_unknown_anchor_part_is_a_plain_config_error(tmp_path, tiny_slp):
@@ -169,7 +207,14 @@ def test_child_dying_without_done_is_reported(tmp_path):
             #!{sys.executable}
             import sys
             print('{{"type": "status", "stage": "loading labels"}}', flush=True)
-            print("Segmentation fault in libfoo", file=sys.stderr)
+            print("Traceback (most recent call last):", file=sys.stderr)
+            print('  File "x.py", line 1, in <module>', file=sys.stderr)
+            print("RuntimeError: Segmentation fault in libfoo", file=sys.stderr)
+            # TensorFlow's start-up banner, as a child thread may print it after the error
+            print("2026-12-01 08:00:00.123456: I tensorflow/core/util/port.cc:153] oneDNN custom "
+                  "operations are on. You may see slightly different numerical results.", file=sys.stderr)
+            print("To enable the following instructions: AVX2 FMA, in other operations, rebuild "
+                  "TensorFlow with the appropriate compiler flags.", file=sys.stderr)
             sys.exit(3)
             """
         )
@@ -181,9 +226,68 @@ def test_child_dying_without_done_is_reported(tmp_path):
     assert isinstance(events[0], Status)
     error = events[-2]
     assert isinstance(error, Error) and error.kind == "crash"
-    assert "exit code 3" in error.message and "Segmentation fault in libfoo" in error.message
+    assert "exit code 3" in error.message and "RuntimeError: Segmentation fault in libfoo" in error.message
+    assert "Traceback" in error.message
+    assert "oneDNN" not in error.message and "instructions" not in error.message
     assert isinstance(events[-1], Done) and events[-1].status == "failed"
     assert proc.returncode == 3
+    assert proc.log_path.is_file() and str(proc.log_path) in error.hint  # a failed run keeps its log
+
+
+def _fake_python(tmp_path: Path, lines: list[str], code: int) -> Path:
+    fake = tmp_path / "fake_python"
+    body = "".join(f"print({line!r}, flush=True)\n" for line in lines)
+    fake.write_text(f"#!{sys.executable}\n{body}import sys\nsys.exit({code})\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return fake
+
+
+def test_scratch_folder_is_removed_when_the_run_ends(tmp_path):
+    """Without a work_dir the job file and log go to <tmp>/napari-sleap-train-*, removed unless the run failed."""
+    ok = _fake_python(tmp_path, ['{"type": "done", "status": "finished"}'], 0)
+    proc = EngineProcess(python=str(ok))
+    proc.start(tiny_job(tmp_path / "x.slp", tmp_path / "runs"))
+    work = proc.log_path.parent
+    assert work.name.startswith("napari-sleap-train-") and (work / "job.json").is_file()
+    assert list(proc.events())[-1].status == "finished"
+    assert not work.exists()
+
+    (tmp_path / "bad").mkdir()
+    bad = _fake_python(tmp_path / "bad", [], 3)
+    proc = EngineProcess(python=str(bad))
+    proc.start(tiny_job(tmp_path / "x.slp", tmp_path / "runs"))
+    events = list(proc.events())
+    assert events[-1].status == "failed" and proc.log_path.is_file()
+    assert str(proc.log_path) in events[-2].hint
+    import shutil
+
+    shutil.rmtree(proc.log_path.parent)
+
+
+def test_stale_scratch_folders_are_cleaned(tmp_path):
+    import os
+    import time
+
+    from napari_sleap_train.runner.workdir import PID_FILE, clean_stale_work_dirs
+
+    old = time.time() - 2 * 24 * 3600
+    folders = {}
+    for name, pid in (("dead", "999999999"), ("none", None), ("alive", str(os.getpid())), ("fresh", None)):
+        folder = tmp_path / f"napari-sleap-train-{name}"
+        folder.mkdir()
+        (folder / "engine.log").write_text("log\n")
+        if pid:
+            (folder / PID_FILE).write_text(pid)
+        if name != "fresh":
+            for path in (*folder.iterdir(), folder):
+                os.utime(path, (old, old))
+        folders[name] = folder
+    other = tmp_path / "someone-else"
+    other.mkdir()
+    os.utime(other, (old, old))
+    removed = clean_stale_work_dirs(tmp_path)
+    assert sorted(p.name for p in removed) == ["napari-sleap-train-dead", "napari-sleap-train-none"]
+    assert folders["alive"].exists() and folders["fresh"].exists() and other.exists()
 
 
 def test_job_file_round_trip(tmp_path):
@@ -203,3 +307,30 @@ def test_runner_never_imports_tensorflow():
     assert "tensorflow" not in sys.modules
     assert "keras" not in sys.modules
     assert not any(m.startswith("napari_sleap_train.engine") for m in sys.modules)
+
+
+def test_kill_9_of_the_engine_leaves_usable_or_unlisted_folders(tmp_path, tiny_slp):
+    """The configs are written when a model starts and models by rename: a killed engine leaves no broken folder."""
+    import os
+    import signal
+
+    from napari_sleap_train.config.profiles import list_trained_runs
+
+    runs = tmp_path / "runs"
+    job = tiny_job(tiny_slp, runs, epochs=1000)
+    proc = EngineProcess(work_dir=tmp_path / "work")
+    proc.start(job)
+    started = None
+    for event in proc.events():
+        if isinstance(event, ModelStarted):
+            started = Path(event.run_dir)
+            # before the first checkpoint: configs already there, no model yet
+            assert {"config.json", "training_config.json", "initial_config.json"} <= {p.name for p in started.iterdir()}
+            assert list_trained_runs(runs) == []  # not listed: nothing trained yet
+        if isinstance(event, Checkpoint):
+            os.kill(proc.pid, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL
+    names = {p.name for p in started.iterdir()}
+    assert {"best_model.keras", "config.json", "training_config.json", "initial_config.json"} <= names
+    assert not [n for n in names if ".partial" in n]
+    assert list_trained_runs(runs) == [started]

@@ -48,8 +48,11 @@ FAKE_ENGINE = textwrap.dedent(
     commands = []
 
     def emit(event):
-        sys.stdout.write(event.to_json() + "\\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(event.to_json() + "\\n")
+            sys.stdout.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            commands.append("stop")  # parent gone
 
     def read_commands():
         for line in sys.stdin:
@@ -57,7 +60,7 @@ FAKE_ENGINE = textwrap.dedent(
             if command is not None:
                 commands.append(command.type)
         if not opts.get("hang"):
-            os._exit(1)  # parent gone: never linger as an orphan
+            commands.append("stop")  # parent gone: stop, keeping what is trained (never an orphan)
 
     threading.Thread(target=read_commands, daemon=True).start()
 
@@ -71,13 +74,13 @@ FAKE_ENGINE = textwrap.dedent(
         while True:
             time.sleep(1)  # ignores stop, cancel and EOF alike
 
-    created = []
+    current, finished = [], []
 
     def cancelled():
-        if "cancel" in commands:
-            for folder in created:
+        if "cancel" in commands:  # only the model being trained is discarded
+            for folder in current:
                 shutil.rmtree(folder, ignore_errors=True)
-            emit(ev.Done(status="cancelled", run_dirs=[]))
+            emit(ev.Done(status="cancelled", run_dirs=finished))
             sys.exit(0)
 
     for stage in ("loading labels", "building pipeline"):
@@ -90,8 +93,10 @@ FAKE_ENGINE = textwrap.dedent(
     run_dirs = []
     for mi, model in enumerate(models):
         run_dir = runs / f"fake.{model}"
+        if stopped_any:
+            break  # a stop ends the pipeline's training
         run_dir.mkdir(parents=True, exist_ok=True)
-        created.append(run_dir)
+        current[:] = [run_dir]
         run_dirs.append(str(run_dir))
         emit(ev.ModelStarted(model=model, run_dir=str(run_dir), epochs=epochs, batches_per_epoch=batches,
                              n_train=9, n_val=1, patience=opts.get("patience", 5)))
@@ -139,11 +144,15 @@ FAKE_ENGINE = textwrap.dedent(
                 early = True
                 break
         reason = "stopped" if stopped else ("early_stopping" if early else "completed")
+        if not (run_dir / "best_model.keras").exists():
+            (run_dir / "best_model.keras").write_text("fake")
+        current.clear()
+        finished.append(str(run_dir))
         emit(ev.ModelFinished(model=model, run_dir=str(run_dir), reason=reason,
                               best_epoch=best_epoch, best_val_loss=best, epochs_trained=e + 1))
     cancelled()
     predictions = None
-    if opts.get("predictions_src"):
+    if opts.get("predictions_src") and len(finished) == len(models):
         emit(ev.Status(stage="predicting", detail="2 frames"))
         for i in range(2):
             emit(ev.PredictProgress(done=i + 1, total=2))
@@ -256,7 +265,7 @@ def test_second_start_while_running_is_refused(qtbot, controller: RunController,
     wait_final(qtbot, controller.state)
 
 
-def test_stop_keeps_best_model_and_finishes_pipeline(qtbot, controller: RunController, fake_engine: FakeEngine,
+def test_stop_keeps_best_model_and_ends_the_training(qtbot, controller: RunController, fake_engine: FakeEngine,
                                                      tmp_path: Path) -> None:
     fake_engine.options = {"epochs": 3, "batches": 4, "wait_at": [0, 1, 0]}
     controller.start(make_job(tmp_path))
@@ -267,8 +276,9 @@ def test_stop_keeps_best_model_and_finishes_pipeline(qtbot, controller: RunContr
     wait_final(qtbot, controller.state)
     state = controller.state
     assert state.status is RunStatus.STOPPED
-    assert state.finish_reasons == {"centroid": "stopped", "centered_instance": "completed"}
-    assert not controller.stop_requested  # a stop ends one model; the next could be stopped too
+    # a stop ends the pipeline's training: the next model never starts
+    assert state.finish_reasons == {"centroid": "stopped"}
+    assert not (tmp_path / "models" / "fake.centered_instance").exists()
     assert state.histories["centroid"].n_epochs == 1
     assert (tmp_path / "models" / "fake.centroid" / "best_model.keras").exists()
     assert controller.wait(10)
@@ -342,13 +352,13 @@ def test_shutdown_kills_a_child_that_ignores_commands(qtbot, controller: RunCont
     qtbot.waitUntil(lambda: controller.state.stage == "loading labels", timeout=20000)
     pid = fake_engine.last.pid
     t0 = time.monotonic()
-    controller.shutdown()
+    controller.shutdown(keep=False)  # the user chose to cancel
     assert time.monotonic() - t0 < 15  # grace period, then killed (not a benchmark: just "it returns")
     assert_reaped(pid)
 
 
-def test_fake_engine_exits_when_parent_pipe_closes(tmp_path: Path, fake_engine: FakeEngine) -> None:
-    """No orphan when the parent dies without terminate (stdin EOF)."""
+def test_fake_engine_stops_and_keeps_when_parent_pipe_closes(tmp_path: Path, fake_engine: FakeEngine) -> None:
+    """No orphan when the parent dies without terminate (stdin EOF), and nothing trained is lost."""
     fake_engine.options = {"wait_at": [0, 0, 0]}
     process = fake_engine()
     process.start(make_job(tmp_path))
@@ -357,5 +367,6 @@ def test_fake_engine_exits_when_parent_pipe_closes(tmp_path: Path, fake_engine: 
         if isinstance(event, ev.Batch):
             break
     process._proc.stdin.close()
-    assert process._proc.wait(timeout=10) == 1
-    assert os.path.exists(process.log_path)
+    assert process._proc.wait(timeout=10) == 0
+    assert (tmp_path / "models" / "fake.centroid" / "best_model.keras").exists()
+    assert not (tmp_path / "models" / "fake.centered_instance").exists()

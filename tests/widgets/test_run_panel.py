@@ -15,6 +15,7 @@ from qtpy.QtCore import Qt, QTimer
 from napari_sleap_train.io.layers import project_layer_data
 from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY
 from napari_sleap_train.project.model import SleapProject
+from napari_sleap_train.widgets.run_close import CloseChoice
 from napari_sleap_train.widgets.run_panel import RunPanel, format_metrics, headline
 from napari_sleap_train.session.run_state import RunStatus, TrainingState
 from tests.widgets.test_run_controller import FakeEngine, assert_reaped, make_job
@@ -359,3 +360,81 @@ def test_build_job_that_raises_is_reported(qtbot, make_napari_viewer, fake_engin
     click(qtbot, widget.run_button)
     assert widget.state.status is RunStatus.IDLE and widget.run_button.isEnabled()
     assert any("could not be prepared: the anchor part 'nose'" in msg for _, msg in notes)
+
+
+def _snapshot_job(tmp_path: Path):
+    """A job whose labels file is a dock-style snapshot in ``<runs>/labels/``."""
+    snapshot = tmp_path / "models" / "labels" / "project.250101_000000.slp"
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.write_text("snapshot")
+    job = make_job(tmp_path)
+    job.labels_path = str(snapshot)
+    return job, snapshot
+
+
+def test_closing_napari_mid_run_asks_and_keeps(qtbot, make_napari_viewer, fake_engine: FakeEngine,
+                                               tmp_path: Path) -> None:
+    viewer = make_napari_viewer(show=True)
+    job, _ = _snapshot_job(tmp_path)
+    widget = RunPanel(viewer, build_job=lambda: job, process_factory=fake_engine)
+    viewer.window.add_dock_widget(widget, name="Run")
+    asked = []
+    widget.ask_close = lambda parent, what: asked.append(what) or CloseChoice.KEEP
+    fake_engine.options = {"epochs": 50, "batches": 4, "batch_delay": 0.05}
+    click(qtbot, widget.run_button)
+    qtbot.waitUntil(lambda: widget.state.histories.get("centered_instance") is not None, timeout=20000)
+    process = fake_engine.last
+    viewer.close()
+    assert asked == ["napari"]
+    qtbot.waitUntil(lambda: process.returncode is not None, timeout=15000)
+    assert_reaped(process.pid)
+    # stop and keep: the finished model and the one in training both stay
+    for model in ("centroid", "centered_instance"):
+        assert (tmp_path / "models" / f"fake.{model}" / "best_model.keras").exists()
+
+
+def test_removing_the_panel_mid_run_asks_and_cancel_discards_only_the_model_in_training(
+        qtbot, make_napari_viewer, fake_engine: FakeEngine, tmp_path: Path) -> None:
+    viewer = make_napari_viewer(show=True)
+    job, snapshot = _snapshot_job(tmp_path)
+    widget = RunPanel(viewer, build_job=lambda: job, process_factory=fake_engine)
+    viewer.window.add_dock_widget(widget, name="Run")
+    asked = []
+    widget.ask_close = lambda parent, what: asked.append(what) or CloseChoice.CANCEL
+    fake_engine.options = {"epochs": 50, "batches": 4, "batch_delay": 0.05}
+    click(qtbot, widget.run_button)
+    qtbot.waitUntil(lambda: widget.state.histories.get("centered_instance") is not None, timeout=20000)
+    process = fake_engine.last
+    widget.close()
+    assert asked == ["the training panel"]
+    qtbot.waitUntil(lambda: process.returncode is not None, timeout=15000)
+    assert (tmp_path / "models" / "fake.centroid" / "best_model.keras").exists()
+    assert not (tmp_path / "models" / "fake.centered_instance").exists()
+    assert not snapshot.exists()
+    viewer.window.remove_dock_widget(widget)
+
+
+def test_cancel_removes_the_labels_snapshot(qtbot, panel: RunPanel, fake_engine: FakeEngine, tmp_path: Path) -> None:
+    job, snapshot = _snapshot_job(tmp_path)
+    panel.build_job = lambda: job
+    fake_engine.options = {"wait_at": [0, 0, 0]}
+    click(qtbot, panel.run_button)
+    qtbot.waitUntil(lambda: panel.state.batch == 0, timeout=20000)
+    click(qtbot, panel.cancel_button)
+    wait_done(qtbot, panel)
+    assert panel.state.status is RunStatus.CANCELLED
+    assert not snapshot.exists() and not snapshot.parent.exists()
+
+
+def test_cancel_during_the_second_model_keeps_the_first(qtbot, panel: RunPanel, fake_engine: FakeEngine,
+                                                        tmp_path: Path) -> None:
+    fake_engine.options = {"epochs": 50, "batches": 4, "batch_delay": 0.05}
+    click(qtbot, panel.run_button)
+    qtbot.waitUntil(lambda: panel.state.histories.get("centered_instance") is not None, timeout=20000)
+    click(qtbot, panel.cancel_button)
+    wait_done(qtbot, panel)
+    assert panel.state.status is RunStatus.CANCELLED
+    assert panel.headline.text() == "Cancelled: the model in training was discarded; 1 finished model kept."
+    assert (tmp_path / "models" / "fake.centroid" / "best_model.keras").exists()
+    assert not (tmp_path / "models" / "fake.centered_instance").exists()
+    assert panel.folder_row.isVisibleTo(panel) and "fake.centroid" in panel.folder_label.text()

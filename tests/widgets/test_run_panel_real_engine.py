@@ -122,3 +122,34 @@ def test_real_run_cancel_removes_run_folder(qtbot, make_napari_viewer, tiny_slp:
     assert panel.state.run_dirs == []
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     assert_reaped(pid)
+
+
+def test_closing_napari_mid_run_keeps_the_trained_models(qtbot, make_napari_viewer, tiny_slp: Path,
+                                                         tmp_path: Path) -> None:
+    """The real engine: closing napari while the second model trains asks, then stops and keeps both."""
+    from napari_sleap_train.config.model import ModelKind
+    from napari_sleap_train.config.profiles import list_trained_runs
+    from napari_sleap_train.widgets.run_close import CloseChoice
+
+    viewer = make_napari_viewer(show=True)
+    open_project(viewer, tiny_slp)
+    job = tiny_job(tiny_slp, tmp_path / "runs", epochs=2, batches=2)
+    job.pipeline.models[ModelKind.CENTERED_INSTANCE].optimization.epochs = 1000
+    panel = RunPanel(viewer, build_job=lambda: job)
+    viewer.window.add_dock_widget(panel, name="Run")
+    asked = []
+    panel.ask_close = lambda parent, what: asked.append(what) or CloseChoice.KEEP
+    click(qtbot, panel.run_button)
+    qtbot.waitUntil(lambda: panel.state.histories.get("centered_instance") is not None
+                    and panel.state.histories["centered_instance"].n_epochs >= 1, timeout=RUN_TIMEOUT_MS)
+    process = panel.controller.process
+    viewer.close()
+    assert asked == ["napari"]
+    try:  # the child finishes its batch, saves and exits by itself
+        psutil.Process(process.pid).wait(timeout=120)
+    except psutil.NoSuchProcess:
+        pass
+    runs = list_trained_runs(tmp_path / "runs")
+    assert sorted(p.name.rsplit(".", 1)[-1] for p in runs) == ["centered_instance", "centroid"]
+    for run in runs:
+        assert (run / "training_config.json").is_file() and (run / "best_model.keras").is_file()

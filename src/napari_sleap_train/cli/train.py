@@ -3,8 +3,14 @@
 The job runs in the same child process the widget uses (through
 :class:`~napari_sleap_train.runner.process.EngineProcess`), so a run behaves the
 same in napari, in a terminal and on a cluster. Progress is printed as
-readable lines (or raw JSON events with ``--json``). Ctrl-C once stops
-training (the best model is kept and the pipeline goes on); twice cancels.
+readable lines (or raw JSON events with ``--json``).
+
+Ctrl-C once stops training: the model being trained keeps its best
+checkpoint, no later model starts, the finished models are kept. Ctrl-C again
+ends at once, discarding only the model being trained. SIGTERM (a cluster's
+time limit) and SIGHUP (the terminal closed) stop like the first Ctrl-C and
+print what was kept; even SIGKILL keeps everything trained (the engine stops
+when its parent goes away).
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description=(
             "Train every model of a pipeline on the user-labeled frames of PROJECT, in a child "
             "process, printing progress. Run folders go to --run-dir "
-            "(<run-dir>/<YYMMDD_HHMMSS>.<model>/). Ctrl-C stops (keeps the best model), "
-            "a second Ctrl-C cancels (removes the run folders)."
+            "(<run-dir>/<YYMMDD_HHMMSS>.<model>/). Ctrl-C, SIGTERM or SIGHUP stop training keeping "
+            "every model trained so far (no later model starts); a second Ctrl-C ends at once, "
+            "discarding only the model being trained."
         ),
     )
     p.add_argument("project", metavar="PROJECT.slp", nargs="?", default=None,
@@ -208,8 +215,64 @@ def describe_event(event) -> str | None:
     return None
 
 
+def _say(text: str, stream=None) -> None:
+    """Print, ignoring a terminal that is gone (SIGHUP) or a closed pipe."""
+    try:
+        print(text, file=stream or sys.stdout, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+class _Signals:
+    """What the user (or the cluster) asked by signal while the run goes on.
+
+    First SIGINT, any SIGTERM/SIGHUP: stop the pipeline keeping what is trained.
+    Second SIGINT: cancel (only the model being trained is discarded).
+    """
+
+    HANDLED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+    def __init__(self, proc) -> None:
+        self.proc = proc
+        self.interrupts = 0
+        self.received: int | None = None  # the first signal, for the exit code
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "_Signals":
+        for signum in self.HANDLED:
+            self._previous[signum] = signal.signal(signum, self.handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+    def handle(self, signum, frame) -> None:
+        self.received = self.received or signum
+        name = signal.Signals(signum).name
+        if signum == signal.SIGINT:
+            self.interrupts += 1
+            if self.interrupts > 1:
+                _say("\ncancelling: ending now; the model being trained is discarded, finished models are kept",
+                     sys.stderr)
+                self.proc.cancel()
+                return
+            _say("\nstopping: finishing the current batch; the best model so far and every finished model "
+                 "are kept, no further model is trained (Ctrl-C again to end now, discarding the model "
+                 "being trained)", sys.stderr)
+        else:
+            _say(f"\n{name}: stopping, keeping the best model so far and every finished model", sys.stderr)
+        self.proc.stop()
+
+
+def _kept_text(done) -> str:
+    if done is None or not done.run_dirs:
+        return "nothing was kept: no model had trained yet"
+    return "kept:" + "".join(f"\n  {d}" for d in done.run_dirs)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the job; exit 0 finished/stopped, 1 failed or cancelled, 2 bad input."""
+    """Run the job; exit 0 finished/stopped, 1 failed or cancelled, 2 bad input, 128+N after signal N."""
     from napari_sleap_train.protocol.events import Done, Error
     from napari_sleap_train.runner.process import EngineProcess, EngineProcessError
 
@@ -225,40 +288,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"napari-sleap-train train: error: {exc}", file=sys.stderr)
         return 1
 
-    interrupts = 0
-
-    def on_sigint(signum, frame):
-        nonlocal interrupts
-        interrupts += 1
-        if interrupts == 1:
-            print("\nstopping: finishing the current batch and keeping the best model "
-                  "(Ctrl-C again to cancel)", file=sys.stderr)
-            proc.stop()
-        else:
-            print("\ncancelling", file=sys.stderr)
-            proc.cancel()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     done = None
     failed = False
-    try:
+    with _Signals(proc) as signals:
         for event in proc.events():
             if args.json:
-                print(event.to_json(), flush=True)
+                _say(event.to_json())
             else:
                 line = describe_event(event)
                 if line:
-                    stream = sys.stderr if isinstance(event, Error) else sys.stdout
-                    print(line, file=stream, flush=True)
+                    _say(line, sys.stderr if isinstance(event, Error) else sys.stdout)
                     if isinstance(event, Error) and event.traceback and event.kind == "crash":
-                        print(event.traceback, file=sys.stderr)
+                        _say(event.traceback, sys.stderr)
             failed = failed or isinstance(event, Error)
             if isinstance(event, Done):
                 done = event
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if done is None or done.status in ("failed", "cancelled") or failed:
-        if proc.log_path is not None and not args.json:
-            print(f"log: {proc.log_path}", file=sys.stderr)
+    if signals.received is not None and not args.json:
+        _say(_kept_text(done), sys.stderr)
+    if done is None or done.status == "failed" or failed:
+        if proc.log_path is not None and proc.log_path.exists() and not args.json:
+            _say(f"log: {proc.log_path}", sys.stderr)
         return 1
-    return 0
+    if signals.received is not None and signals.received != signal.SIGINT:
+        return 128 + int(signals.received)
+    return 1 if done.status == "cancelled" else 0

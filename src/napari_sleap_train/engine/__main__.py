@@ -3,7 +3,8 @@
 Runs a training or prediction job written by
 :func:`napari_sleap_train.protocol.job.save_job`, writing JSON-line events to
 stdout and reading commands from stdin. ``--parent`` (set by the runner) means
-stdin closing is the parent going away, which cancels the run. Exit code 0
+stdin closing is the parent going away, which *stops* the run keeping every
+model trained so far (only an explicit ``cancel`` command deletes anything). Exit code 0
 when the job finished, was stopped or cancelled; 1 when it failed; 2 when the
 job file is unusable.
 """
@@ -48,13 +49,13 @@ def lower_priority() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m napari_sleap_train.engine")
     parser.add_argument("job", help="job file (JSON) written by the runner or `napari-sleap-train export-job`")
-    parser.add_argument("--parent", action="store_true", help="cancel when stdin closes (set by the runner)")
+    parser.add_argument("--parent", action="store_true", help="stop (keeping the trained models) when stdin closes (set by the runner)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     lower_priority()
     channel = Channel.from_stdio()
-    channel.start_reader(sys.stdin, cancel_on_eof=args.parent)
+    channel.start_reader(sys.stdin, stop_on_eof=args.parent)
     try:
         job = load_job(args.job)
     except ConfigError as exc:

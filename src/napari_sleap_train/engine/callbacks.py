@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import keras
 from napari_sleap_train.config.model import LRSchedule, OptimizationConfig
 from napari_sleap_train.engine.budget import Snapshot
 from napari_sleap_train.engine.channel import Channel
+from napari_sleap_train.engine.run_files import copy_file, save_model, write_text
 from napari_sleap_train.engine.schedule import EarlyStopping, Plateau, cosine_lr
 from napari_sleap_train.protocol.events import Batch, Checkpoint, Epoch
 
@@ -187,14 +187,14 @@ class TrainingMonitor(keras.callbacks.Callback):
                     return
                 break  # no best model yet (before the first epoch ended): take it when there is one
             snap = self.pending_snapshots.pop(0)
-            shutil.copyfile(best, self.run_dir / snap.name)
+            copy_file(best, self.run_dir / snap.name)
             self.snapshots_taken.append({
                 "file": snap.name, "label": snap.label, "requested_seconds": round(snap.seconds, 3),
                 "elapsed_seconds": round(self.elapsed, 3), "best_epoch": self.early.best_epoch,
                 "best_val_loss": self.early.best if math.isfinite(self.early.best) else None,
                 "training_ended": final,
             })
-            (self.run_dir / SNAPSHOTS).write_text(json.dumps(self.snapshots_taken, indent=2) + "\n")
+            write_text(self.run_dir / SNAPSHOTS, json.dumps(self.snapshots_taken, indent=2) + "\n")
 
     # ------------------------------------------------------------ hooks
     def on_train_begin(self, logs=None):
@@ -274,10 +274,10 @@ class TrainingMonitor(keras.callbacks.Callback):
         improved = self.early.update(epoch, val_loss)
         if improved and self.save_checkpoints:
             path = self.run_dir / BEST_MODEL
-            self.model.save(path)
+            save_model(self.model, path)  # atomic: a kill or a full disk keeps the previous best
             self.channel.emit(Checkpoint(model=self.model_name, epoch=epoch, path=str(path), best=True))
         if self.save_checkpoints:
-            self.model.save(self.run_dir / LATEST_MODEL)
+            save_model(self.model, self.run_dir / LATEST_MODEL)
         self._append_log(epoch, train_loss, val_loss, lr)
         if self.pending_snapshots:
             self._take_snapshots()

@@ -6,6 +6,11 @@ that writes to fd 1 (TensorFlow's C++ logging, Keras progress bars, stray
 event stream. Commands (``stop``, ``cancel``, ``set_lr``) arrive as JSON lines
 on stdin and are read by a daemon thread that only sets flags; the training
 loop acts on them between batches.
+
+Losing the parent (its end of stdin closes, or the event pipe breaks: the CLI
+got SIGTERM/SIGHUP/SIGKILL, napari quit) is a *stop*, never a cancel: the model
+being trained keeps its best checkpoint, later models are not started, and
+nothing is deleted. Only an explicit ``cancel`` command deletes anything.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class Channel:
         self._lock = threading.Lock()
         self.stop_requested = threading.Event()
         self.cancel_requested = threading.Event()
+        #: the parent went away: stop and keep, and skip work nobody will see
+        self.parent_lost = threading.Event()
         self._pending_lr: float | None = None
         self._reader: threading.Thread | None = None
 
@@ -61,8 +68,8 @@ class Channel:
                 self._out.write(line + "\n")
                 self._out.flush()
             except (BrokenPipeError, ValueError, OSError):
-                # The parent is gone; nobody to tell. Treat it as a cancel.
-                self.cancel_requested.set()
+                # The parent is gone; nobody to tell. Stop, keeping what is trained.
+                self.lose_parent()
 
     # ----------------------------------------------------------- commands
     def handle_command_line(self, line: str) -> None:
@@ -76,19 +83,28 @@ class Channel:
             with self._lock:
                 self._pending_lr = float(command.learning_rate)
 
-    def start_reader(self, stream: IO[str], cancel_on_eof: bool = False) -> None:
+    def lose_parent(self) -> None:
+        """The parent is gone: stop training, keeping the best model (never a cancel)."""
+        self.parent_lost.set()
+        self.stop_requested.set()
+
+    def start_reader(self, stream: IO[str], stop_on_eof: bool = False) -> None:
         """Read commands from ``stream`` in a daemon thread.
 
-        ``cancel_on_eof``: the parent closing our stdin means it went away,
-        so stop burning CPU for nobody (set when the runner started us).
+        ``stop_on_eof``: the parent closing our stdin means it went away
+        (set when the runner started us): stop burning CPU for nobody, but
+        keep every model trained so far (see :meth:`lose_parent`).
         """
 
         def read() -> None:
-            for line in stream:
-                if line.strip():
-                    self.handle_command_line(line)
-            if cancel_on_eof:
-                self.cancel_requested.set()
+            try:
+                for line in stream:
+                    if line.strip():
+                        self.handle_command_line(line)
+            except (OSError, ValueError):
+                pass  # a broken stdin is the same as a closed one
+            if stop_on_eof:
+                self.lose_parent()
 
         self._reader = threading.Thread(target=read, name="command-reader", daemon=True)
         self._reader.start()

@@ -17,7 +17,19 @@ Event flow of a :class:`~napari_sleap_train.protocol.job.TrainJob`::
     Done(status, run_dirs, predictions_path)
 
 On failure: ``Error(message, kind, hint, traceback)`` then ``Done("failed")``.
-On cancel: the run folders this job created are deleted, ``Done("cancelled")``.
+
+What is kept (see the README's Reliability section):
+
+* ``stop`` (the Stop button, Ctrl-C once, the parent going away) ends the
+  *pipeline's* training: the model being trained keeps its best checkpoint and
+  no later model is started. Evaluation and prediction run only when every
+  model of the pipeline is trained and the parent is still there to see them.
+* ``cancel`` deletes only the folder of the model being trained; models that
+  finished are kept and listed in ``Done("cancelled", run_dirs)``.
+* Every run folder gets its configs when its model starts and its models by
+  atomic rename, so a killed engine leaves folders usable up to their last
+  good checkpoint (a folder without ``best_model.keras`` is not listed as a
+  trained run).
 
 Prediction and evaluation are delegated to :mod:`napari_sleap_train.engine.inference`:
 ``predict_job(job: PredictJob, channel) -> str | None`` emits ``PredictProgress``
@@ -40,6 +52,7 @@ from napari_sleap_train.config.serialize import ConfigError, load_json, save_jso
 from napari_sleap_train.engine.budget import PipelineBudget
 from napari_sleap_train.engine.errors import Cancelled, EngineConfigError, EngineDataError, describe_exception
 from napari_sleap_train.engine.channel import Channel
+from napari_sleap_train.engine.run_files import atomic_path
 from napari_sleap_train.protocol.events import Done, Error, Message, ModelFinished, Started, Status
 from napari_sleap_train.protocol.job import PredictJob, TrainJob
 
@@ -135,15 +148,32 @@ def _resume_dirs(job: TrainJob) -> dict[ModelKind, Path]:
 
 
 def _write_configs(run_dir: Path, initial: TrainingConfig, resolved: TrainingConfig, labels) -> None:
-    """``initial_config.json`` / ``training_config.json`` in SLEAP's layout, ``config.json`` in ours."""
-    save_json(resolved, run_dir / CONFIG_NAME)
+    """``initial_config.json`` / ``training_config.json`` in SLEAP's layout, ``config.json`` in ours.
+
+    Each is written under a temporary name and renamed, so none is ever half written.
+    """
+    with atomic_path(run_dir / CONFIG_NAME) as tmp:
+        save_json(resolved, tmp)
     try:
         from napari_sleap_train.config.sleap_json import write_sleap_config
     except ImportError:
         return
     skeleton = labels.skeleton if labels.skeletons else None
-    write_sleap_config(initial, run_dir / "initial_config.json", skeleton=skeleton)
-    write_sleap_config(resolved, run_dir / "training_config.json", skeleton=skeleton)
+    for name, cfg in (("initial_config.json", initial), ("training_config.json", resolved)):
+        with atomic_path(run_dir / name) as tmp:
+            write_sleap_config(cfg, tmp, skeleton=skeleton)
+
+
+def _write_split(run_dir: Path, data) -> None:
+    """The train/validation split files, each renamed into place when complete."""
+    tmp_dir = run_dir / ".split.partial"
+    tmp_dir.mkdir(exist_ok=True)
+    try:
+        data.write_split(tmp_dir)
+        for path in tmp_dir.iterdir():
+            os.replace(path, run_dir / path.name)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 def _predict(job: TrainJob, run_dirs: list[str], channel: Channel) -> str | None:
@@ -192,7 +222,8 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
     Emits every event including the final ``Done``; never raises (errors
     become ``Error`` events).
     """
-    created: list[Path] = []
+    current: Path | None = None  # folder this job made for the model being trained
+    trained: list[str] = []  # folders whose model finished training
     run_dirs: list[str] = []
     stopped = False
     job_start = time.monotonic()  # a pipeline time budget counts data preparation too
@@ -260,13 +291,15 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
         runs_folder = job.runs_folder or job.pipeline.runs_folder
         for cfg in models:
             channel.check_cancel()
+            if channel.stop_requested.is_set():
+                break  # a stop ends the pipeline's training: no later model starts
             kind = cfg.kind
             data = LabeledData.from_labels(labels, cfg.data.validation_fraction, cfg.optimization.seed)
             if kind in resume:
                 run_dir = resume[kind]
             else:
                 run_dir = make_run_dir(runs_folder, kind, job.pipeline.run_name_prefix, cfg.run_name)
-                created.append(run_dir)
+                current = run_dir
             run_dirs.append(str(run_dir))
             left = budget.seconds_left
             deadline, seconds = budget.next_model()
@@ -276,14 +309,18 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                     f"left of the {budget.minutes:g} min pipeline budget."
                 )))
             snapshots = budget.snapshots(job.pipeline.snapshot_minutes, seconds)
+
+            def write_run_files(resolved, run_dir=run_dir, cfg=cfg, data=data) -> None:
+                _write_configs(run_dir, cfg, resolved, labels)
+                _write_split(run_dir, data)
+
             result = train_model(
                 cfg, data, frames, run_dir, channel, resume=kind in resume, deadline=deadline,
-                snapshots=snapshots, strategy=strategy, acceleration=acceleration,
+                snapshots=snapshots, strategy=strategy, acceleration=acceleration, on_ready=write_run_files,
             )
-            _write_configs(run_dir, cfg, result.resolved, labels)
-            data.write_split(run_dir)
+            current = None
+            trained.append(str(run_dir))
             stopped = stopped or result.reason == "stopped"
-            channel.stop_requested.clear()  # a stop ends this model only
             channel.emit(
                 ModelFinished(
                     model=kind.value,
@@ -295,16 +332,29 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                 )
             )
         channel.check_cancel()
-        _evaluate(job, run_dirs, channel)
-        channel.check_cancel()
-        predictions = _predict(job, run_dirs, channel)
+        untrained = [m.kind.value for m in models[len(trained):]]
+        stopped = stopped or bool(untrained)
+        predictions = None
+        if untrained:
+            channel.emit(Message(level="warning", text=(
+                f"Stopped before {', '.join(untrained)} was trained: kept {len(trained)} trained "
+                f"model{'s' if len(trained) != 1 else ''}; evaluation and prediction need every model "
+                "of the pipeline and were skipped."
+            )))
+        elif channel.parent_lost.is_set():
+            pass  # nobody is left to see metrics or predictions: end with the models saved
+        else:
+            _evaluate(job, run_dirs, channel)
+            channel.check_cancel()
+            predictions = _predict(job, run_dirs, channel)
         status = "stopped" if stopped else "finished"
         channel.emit(Done(status=status, run_dirs=run_dirs, predictions_path=predictions))
         return status
     except Cancelled:
-        for folder in created:
-            shutil.rmtree(folder, ignore_errors=True)
-        channel.emit(Done(status="cancelled", run_dirs=[]))
+        # only the model being trained goes; finished models are kept
+        if current is not None:
+            shutil.rmtree(current, ignore_errors=True)
+        channel.emit(Done(status="cancelled", run_dirs=trained))
         return "cancelled"
     except BaseException as exc:  # noqa: BLE001 - everything must reach the user
         message, kind, hint = describe_exception(exc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
 from napari_sleap_train.engine.losses import make_loss
 from napari_sleap_train.engine.channel import Channel
+from napari_sleap_train.engine.run_files import save_model
 from napari_sleap_train.engine.unet import build_model
 from napari_sleap_train.protocol.events import ModelStarted, Status
 
@@ -98,6 +100,7 @@ def train_model(
     snapshots: list[Snapshot] | None = None,
     strategy=None,
     acceleration: Acceleration | None = None,
+    on_ready: Callable[[TrainingConfig], None] | None = None,
 ) -> ModelResult:
     """Train (or continue training) one model.
 
@@ -124,6 +127,10 @@ def train_model(
         single-device strategy. The config's batch size is per replica.
     acceleration
         Mixed precision / XLA (:mod:`~.acceleration`); ``None``: float32, no XLA.
+    on_ready
+        Called with the resolved config once it is known, before the first
+        batch: the pipeline writes the run folder's configs there, so a folder
+        left by a killed process is usable from its first checkpoint on.
 
     Returns
     -------
@@ -160,6 +167,8 @@ def train_model(
             model = build_model(cfg, maker.n_outputs, maker.channels, maker.input_hw)
             _compile(model, cfg, acceleration.xla)
 
+    if on_ready is not None:
+        on_ready(resolved)
     channel.emit(
         ModelStarted(
             model=kind,
@@ -183,7 +192,7 @@ def train_model(
         channel.emit(Status(model=kind, stage="training", detail="first batch (the graph is traced once)"))
         fit(model, sets, opt.epochs, initial_epoch, monitor)
     if not (run_dir / BEST_MODEL).exists():
-        model.save(run_dir / BEST_MODEL)  # e.g. stopped before the first epoch ended
+        save_model(model, run_dir / BEST_MODEL)  # e.g. stopped before the first epoch ended
     best_loss = monitor.early.best
     return ModelResult(
         run_dir=str(run_dir),

@@ -12,7 +12,11 @@ Typical use (the widget runs ``events()`` in a napari ``thread_worker``)::
     proc.start(job)
     for event in proc.events():
         ...
-    proc.stop()  # from the GUI thread: keep the best model, go on
+    proc.stop()  # from the GUI thread: keep the best models, end the training
+
+The scratch folder (job file, log) is removed when the run ends unless it
+failed (:mod:`.workdir`); the crash message quotes the log lines that explain
+(:mod:`.log_tail`).
 """
 
 from __future__ import annotations
@@ -21,9 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
-from collections import deque
 from pathlib import Path
 from typing import Iterator
 
@@ -33,12 +35,15 @@ from napari_sleap_train.protocol.events import (
     Done,
     Error,
     Event,
+    ModelFinished,
     ModelStarted,
     SetLRCommand,
     StopCommand,
     parse_event,
 )
 from napari_sleap_train.protocol.job import AnyJob, save_job
+from napari_sleap_train.runner.log_tail import explaining_lines
+from napari_sleap_train.runner.workdir import make_work_dir, remove_work_dir, write_pid
 
 #: Seconds ``cancel()`` waits for the child to clean up before killing it.
 CANCEL_GRACE_SECONDS = 15.0
@@ -68,6 +73,8 @@ class EngineProcess:
         self._cancel_requested = False
         self._killed = False
         self._run_dirs: list[str] = []
+        self._finished_dirs: set[str] = set()
+        self._own_work_dir: Path | None = None  # the scratch folder we made (removed at the end)
         self.job_path: Path | None = None
         self.log_path: Path | None = None
         self.done: Done | None = None
@@ -83,8 +90,9 @@ class EngineProcess:
         """
         if self.running:
             raise EngineProcessError("A training process is already running.")
-        work = self._work_dir or Path(tempfile.mkdtemp(prefix="napari-sleap-train-"))
+        work = self._work_dir or make_work_dir()
         work.mkdir(parents=True, exist_ok=True)
+        self._own_work_dir = None if self._work_dir else work
         self.job_path = save_job(job, work / "job.json")
         self.log_path = work / "engine.log"
         self._log_file = open(self.log_path, "w", encoding="utf-8")
@@ -110,9 +118,11 @@ class EngineProcess:
         except OSError as exc:
             self._log_file.close()
             raise EngineProcessError(f"Could not start the training process ({exc}).") from exc
+        write_pid(work, self._proc.pid)
         self._cancel_requested = False
         self._killed = False
         self._run_dirs = []
+        self._finished_dirs = set()
         self.done = None
 
     # ----------------------------------------------------------- status
@@ -146,6 +156,8 @@ class EngineProcess:
             event = parse_event(line)
             if isinstance(event, ModelStarted) and event.run_dir:
                 self._run_dirs.append(event.run_dir)
+            if isinstance(event, ModelFinished) and event.run_dir:
+                self._finished_dirs.add(event.run_dir)
             if isinstance(event, Done):
                 self.done = event
             yield event
@@ -157,15 +169,17 @@ class EngineProcess:
             self._kill()
         self._close_files()
         if self.done is not None:
+            self._end_work_dir()
             return
         if self._cancel_requested:
             self._remove_partial_run_dirs()
-            self.done = Done(status="cancelled")
+            self.done = Done(status="cancelled", run_dirs=sorted(self._finished_dirs))
+            self._end_work_dir()
             yield self.done
             return
         yield Error(
             message=(
-                f"The training process ended unexpectedly (exit code {self._proc.returncode})."
+                f"The training process ended unexpectedly ({_exit_text(self._proc.returncode)})."
                 + self._log_tail_text()
             ),
             kind="crash",
@@ -174,16 +188,18 @@ class EngineProcess:
         self.done = Done(status="failed", run_dirs=list(self._run_dirs))
         yield self.done
 
+    def _end_work_dir(self) -> None:
+        """A run that did not fail needs neither its job file nor its log any more."""
+        if self.done is not None and self.done.status != "failed":
+            remove_work_dir(self._own_work_dir)
+
     def _log_tail_text(self, n: int = 15) -> str:
         tail = self.log_tail(n)
         return ("\nLast lines of its log:\n" + "\n".join(tail)) if tail else ""
 
     def log_tail(self, n: int = 15) -> list[str]:
-        """Last ``n`` lines the child wrote to stderr."""
-        if self.log_path is None or not self.log_path.exists():
-            return []
-        with open(self.log_path, encoding="utf-8", errors="replace") as fh:
-            return [line.rstrip("\n") for line in deque(fh, maxlen=n)]
+        """The last lines of the child's stderr that explain (its last traceback), without TensorFlow's banner."""
+        return [] if self.log_path is None else explaining_lines(self.log_path, n)
 
     # --------------------------------------------------------- commands
     def _send(self, command: Command) -> bool:
@@ -198,7 +214,7 @@ class EngineProcess:
         return True
 
     def stop(self) -> bool:
-        """Finish the current batch, keep the best model, continue the pipeline."""
+        """Finish the current batch, keep the best models; no later model of the pipeline starts."""
         return self._send(StopCommand())
 
     def set_lr(self, learning_rate: float) -> bool:
@@ -206,11 +222,11 @@ class EngineProcess:
         return self._send(SetLRCommand(learning_rate=float(learning_rate)))
 
     def cancel(self, grace: float = CANCEL_GRACE_SECONDS) -> None:
-        """End the run now; partial run folders are removed.
+        """End the run now; the folder of the model being trained is removed, finished ones are kept.
 
         The child cleans up and reports ``Done(status="cancelled")``; if it has
         not exited after ``grace`` seconds it is killed (and the runner removes
-        the run folders it announced).
+        the announced run folders whose model had not finished).
         """
         self._cancel_requested = True
         self._send(CancelCommand())
@@ -226,9 +242,24 @@ class EngineProcess:
 
         threading.Thread(target=kill_later, name="engine-cancel", daemon=True).start()
 
-    def terminate(self, grace: float = 3.0) -> None:
-        """Cancel and make sure the child is gone (napari is closing); blocks up to ``grace`` s."""
+    def terminate(self, grace: float = 3.0, keep: bool = True) -> None:
+        """End the run because napari or the dock is closing; blocks up to ``grace`` s.
+
+        ``keep`` (the default): stop and close the child's stdin; the child
+        finishes its batch, keeps the best models and exits on its own, even
+        after this process is gone. It is never killed, so nothing trained is
+        lost. ``keep=False``: cancel (the model being trained is discarded),
+        killing the child after ``grace`` s.
+        """
         if not self.running:
+            return
+        if keep:
+            self.stop()
+            self._close_stdin()  # EOF: the child stops too if the command was lost
+            try:
+                self._proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass  # still saving: it exits by itself
             return
         self._cancel_requested = True
         self._send(CancelCommand())
@@ -246,13 +277,31 @@ class EngineProcess:
 
     def _remove_partial_run_dirs(self) -> None:
         for run_dir in self._run_dirs:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            if run_dir not in self._finished_dirs:
+                shutil.rmtree(run_dir, ignore_errors=True)
+
+    def _close_stdin(self) -> None:
+        if self._proc is not None and self._proc.stdin is not None:
+            with self._write_lock:
+                try:
+                    self._proc.stdin.close()
+                except (BrokenPipeError, OSError):
+                    pass
 
     def _close_files(self) -> None:
-        if self._proc is not None and self._proc.stdin is not None:
-            try:
-                self._proc.stdin.close()
-            except (BrokenPipeError, OSError):
-                pass
+        self._close_stdin()
         if self._log_file is not None and not self._log_file.closed:
             self._log_file.close()
+
+
+def _exit_text(code: int | None) -> str:
+    """'exit code 1', or the signal that killed the child in words."""
+    if code is not None and code < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}" + (" (out of memory, or killed by hand)" if -code == signal.SIGKILL else "")
+    return f"exit code {code}"

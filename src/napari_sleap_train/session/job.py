@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterable
+from typing import Any
 from pathlib import Path
 
 from napari_sleap_train.config.model import PipelineConfig, PredictOn
@@ -159,3 +160,12 @@ def dock_train_job(session: TrainingSession, video: int = 0, frame: int = 0) -> 
         predict_frames=selection.frames,
         predictions_path=predictions,
     )
+
+
+def snapshot_of(job: Any) -> Path | None:
+    """The job's labels file when it is the snapshot the dock wrote (``<runs>/labels/*.slp``)."""
+    labels, runs = getattr(job, "labels_path", None), getattr(job, "runs_folder", None)
+    if not labels or not runs:
+        return None
+    labels = Path(labels)
+    return labels if labels.parent == Path(runs) / SNAPSHOT_FOLDER else None

@@ -376,6 +376,10 @@ class TrainingDock(QWidget):
         """Remove the preview layers and disconnect from the viewer (idempotent)."""
         if self._closed:
             return
+        # a running training is ended the way the user chooses (never deleted silently)
+        end_run = getattr(self.run_panel, "end_for_close", None)
+        if callable(end_run):
+            end_run("the training panel")
         self._closed = True
         pipeline = self.session.pipeline.events
         for signal, slot in (

@@ -32,7 +32,7 @@ class EngineLike(Protocol):
     def stop(self) -> None: ...
     def cancel(self) -> None: ...
     def set_lr(self, learning_rate: float) -> None: ...
-    def terminate(self) -> None: ...
+    def terminate(self, grace: float = 3.0, keep: bool = True) -> None: ...
 
 
 ProcessFactory = Callable[[], EngineLike]
@@ -138,14 +138,14 @@ class RunController:
         return True
 
     def stop(self) -> None:
-        """Stop the model being trained early: the child keeps its best model and goes
-        on with the pipeline (the next model, then predictions)."""
+        """Stop training: the model being trained keeps its best checkpoint and no later
+        model starts; predictions follow when every model of the pipeline is trained."""
         if self.process is not None and not self._stop_requested:
             self._stop_requested = True
             self._send(self.process.stop)
 
     def cancel(self) -> None:
-        """End now; the child removes this run's folders."""
+        """End now; the child removes the folder of the model being trained (finished ones stay)."""
         if self.process is not None and not self._cancel_requested:
             self._cancel_requested = True
             self._send(self.process.cancel)
@@ -163,16 +163,20 @@ class RunController:
             # The child already exited (broken pipe): its Done/exit is on the way.
             pass
 
-    def shutdown(self, timeout: float | None = None) -> None:
-        """End every child at once and wait for the reader threads (widget or napari closing).
+    def shutdown(self, timeout: float | None = None, keep: bool = True) -> None:
+        """End every child and wait for the reader threads (widget or napari closing).
 
+        ``keep`` (the default; never delete silently): the child stops, keeping
+        its best model and every finished one, and exits on its own.
+        ``keep=False`` (the user chose to cancel): the model being trained is
+        discarded and the child killed if it does not exit in time.
         Safe to call more than once and when nothing runs. Events still queued
         for the GUI thread are dropped.
         """
         self._closed = True
         self._run = None
         for run in list(self._readers):
-            run.process.terminate()
+            run.process.terminate(keep=keep)
         deadline = time.monotonic() + (self.SHUTDOWN_TIMEOUT if timeout is None else timeout)
         for run in list(self._readers):
             run.wait(deadline - time.monotonic())
@@ -190,8 +194,6 @@ class RunController:
             return
         if isinstance(event, ev.Done):
             self._run = None  # the run is over for the GUI; the child may take a moment to exit
-        elif isinstance(event, (ev.ModelStarted, ev.ModelFinished)):
-            self._stop_requested = False  # a stop ends one model: the next one can be stopped too
         apply_event(self.state, event)
 
     def _on_reader_error(self, run: _Run, exc: BaseException) -> None:

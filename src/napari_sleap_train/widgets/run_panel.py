@@ -9,7 +9,9 @@ telling the user why the settings cannot run. The panel then owns the run: a
 :class:`~.run_controller.RunController` starts the engine child, a
 :class:`~napari_sleap_train.session.run_state.TrainingState` collects its events on the GUI thread,
 the :class:`~.loss_plot.LossPlot` draws them, and predictions come back as
-layers (:mod:`.results`). Closing the panel or napari ends the child.
+layers (:mod:`.results`). Closing the panel or napari while a run is going
+asks whether to keep or discard the model in training (:mod:`.run_close`);
+nothing trained is ever deleted silently.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import Qt, QTimer, QUrl
+from qtpy.QtCore import QEvent, Qt, QTimer, QUrl
 from qtpy.QtGui import QDesktopServices, QGuiApplication
 from qtpy.QtWidgets import (
     QHBoxLayout,
@@ -35,6 +37,7 @@ from qtpy.QtWidgets import (
 
 from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.widgets.loss_plot import REDRAW_INTERVAL_MS, LossPlot, format_duration, model_title
+from napari_sleap_train.widgets.run_close import CloseChoice, CloseGuard, ask_how_to_end, main_window_of
 from napari_sleap_train.widgets.run_controller import ProcessFactory, RunController
 from napari_sleap_train.session.run_state import RunStatus, TrainingState
 
@@ -111,6 +114,9 @@ def headline(state: TrainingState, stop_requested: bool = False) -> str:
     if status is RunStatus.STOPPED:
         return f"Stopped early after {took}: best model kept."
     if status is RunStatus.CANCELLED:
+        kept = len(state.run_dirs)
+        if kept:
+            return f"Cancelled: the model in training was discarded; {kept} finished model{'s' if kept > 1 else ''} kept."
         return "Cancelled: this run was discarded."
     error = state.last_error.message.splitlines()[0] if state.last_error and state.last_error.message else ""
     return f"Failed: {error}" if error else "Failed."
@@ -149,6 +155,11 @@ class RunPanel(QWidget):
         self.state = TrainingState()
         self.controller = RunController(self.state, process_factory)
         self.project = None  # project of the current run (captured on Run)
+        self.snapshot_path: Path | None = None  # labels snapshot the dock wrote for this run
+        #: asked how to end a running training when napari or the panel closes (tests replace it)
+        self.ask_close: Callable[[QWidget, str], CloseChoice] = ask_how_to_end
+        self._close_guard = CloseGuard(self, lambda: self.end_for_close("napari"))
+        self._ended_for_close = False
         self.prediction_layers: list = []
         self._last_status: RunStatus | None = None
 
@@ -156,10 +167,11 @@ class RunPanel(QWidget):
         self.run_button.setToolTip("Train the models of the pipeline with the settings above")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip(
-            "Stop early: keep the best model so far and go on with the pipeline (next model, then predictions)"
+            "Stop training: keep the best model so far and every finished one, then predict. "
+            "No later model of the pipeline is trained (predictions need every model)."
         )
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("End now and discard this run")
+        self.cancel_button.setToolTip("End now: discard the model being trained (finished models are kept)")
         for button in (self.run_button, self.stop_button, self.cancel_button):
             button.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
 
@@ -256,6 +268,7 @@ class RunPanel(QWidget):
         self.metrics_label.clear()
         self.metrics_label.setVisible(False)
         self.folder_row.setVisible(False)
+        self.snapshot_path = _snapshot_of(job)
         started = self.controller.start(job)
         self._refresh()
         return started
@@ -270,13 +283,40 @@ class RunPanel(QWidget):
         self.controller.cancel()
         self._refresh()
 
-    def shutdown(self) -> None:
-        """End a running child now (the dock calls this when it closes)."""
-        self.controller.shutdown()
+    def shutdown(self, keep: bool = True) -> None:
+        """End a running child now; ``keep``: stop and keep its models, else discard the one in training."""
+        self.controller.shutdown(keep=keep)
+        if not keep:
+            self._remove_snapshot()
+
+    def end_for_close(self, what: str = "the training panel") -> None:
+        """napari or the dock is closing: ask how to end a running training (once), then end it."""
+        if self._ended_for_close or not self.controller.is_running:
+            return
+        self._ended_for_close = True
+        choice = self.ask_close(self, what)
+        self.shutdown(keep=choice is CloseChoice.KEEP)
+
+    def event(self, event) -> bool:
+        # shown in (or moved to) a window: watch the napari window so its closing asks first
+        if event.type() in (QEvent.Type.Show, QEvent.Type.ParentChange):
+            self._close_guard.watch(main_window_of(self))
+        return super().event(event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self.end_for_close()
         self.shutdown()
         super().closeEvent(event)
+
+    def _remove_snapshot(self) -> None:
+        """The labels snapshot is only an input of the run: remove it once nothing needs it."""
+        path, self.snapshot_path = self.snapshot_path, None
+        if path is not None:
+            try:
+                path.unlink(missing_ok=True)
+                path.parent.rmdir()  # only when empty
+            except OSError:
+                pass
 
     @property
     def run_folder(self) -> str | None:
@@ -353,8 +393,10 @@ class RunPanel(QWidget):
 
     def _on_finished(self, done: ev.Done) -> None:
         self._refresh()
+        if done.status != "failed":  # a failed run keeps it, to be run again with the CLI
+            self._remove_snapshot()
         folder = self.run_folder
-        if folder and done.status in ("finished", "stopped"):
+        if folder and done.status in ("finished", "stopped", "cancelled"):  # a cancel keeps finished models
             url = QUrl.fromLocalFile(folder).toString()
             self.folder_label.setText(f'Run folder: <a href="{url}" style="color: {LINK_COLOR};">{folder}</a>')
             self.folder_row.setVisible(True)
@@ -416,3 +458,10 @@ class RunPanel(QWidget):
                 bar.setFormat("predicting")
         else:
             bar.setVisible(False)
+
+
+def _snapshot_of(job: Any) -> Path | None:
+    """The job's labels file when it is the snapshot the dock wrote (``<runs>/labels/*.slp``)."""
+    from napari_sleap_train.session.job import snapshot_of
+
+    return snapshot_of(job)
