@@ -37,7 +37,9 @@ def flow_shift(
     Images are already :func:`to_gray_uint8` (at ``settings.img_scale``); points
     are in full-resolution pixels. Nodes the flow loses (or that were missing)
     come back NaN, and so does every node of an instance with ``min_points`` or
-    fewer nodes found.
+    fewer nodes found. With ``settings.max_fb_error`` set, a node whose flow
+    back from ``new_img`` lands further than that from where it started is lost
+    too (forward-backward check, twice the flow work).
     """
     pts = np.asarray(points, dtype=np.float64)
     out = np.full_like(pts, np.nan)
@@ -52,6 +54,13 @@ def flow_shift(
         ref_img, new_img, src, None, winSize=(w, w), maxLevel=int(settings.max_levels), criteria=_CRITERIA
     )
     found = status.reshape(-1).astype(bool)
+    if settings.max_fb_error is not None and found.any():
+        # forward-backward check: a point that does not flow back to where it started is lost
+        back, status_b, _ = cv2.calcOpticalFlowPyrLK(
+            new_img, ref_img, moved, None, winSize=(w, w), maxLevel=int(settings.max_levels), criteria=_CRITERIA
+        )
+        fb = np.linalg.norm((back - src).reshape(-1, 2), axis=1) / scale
+        found &= status_b.reshape(-1).astype(bool) & (fb <= float(settings.max_fb_error))
     res = np.full((len(flat), 2), np.nan)
     idx = np.flatnonzero(vis)
     res[idx[found]] = moved.reshape(-1, 2)[found] / scale

@@ -37,12 +37,17 @@ class FlowSettings:
         Scale frames by this before the flow (smaller is faster, coarser).
     min_points
         A shifted candidate needs more than this many points the flow found.
+    max_fb_error
+        Forward-backward check (not in SLEAP): a node that the flow does not
+        bring back to within this many pixels of where it started is dropped
+        from the shifted candidate; ``None`` keeps every node the flow finds.
     """
 
     window_size: int = 21
     max_levels: int = 3
     img_scale: float = 1.0
     min_points: int = 0
+    max_fb_error: float | None = None
 
 
 @dataclass
@@ -164,6 +169,8 @@ class TrackerSettings:
             bad(f"flow window size must be at least 3 pixels, not {self.flow.window_size}")
         if int(self.flow.max_levels) < 0:
             bad(f"flow pyramid levels must be 0 or more, not {self.flow.max_levels}")
+        if self.flow.max_fb_error is not None and not float(self.flow.max_fb_error) > 0:
+            bad(f"flow forward-backward error must be positive pixels, not {self.flow.max_fb_error}")
         if not float(self.flow.img_scale) > 0:
             bad(f"flow image scale must be positive, not {self.flow.img_scale}")
         if int(self.cull.max_instances) < 0:
