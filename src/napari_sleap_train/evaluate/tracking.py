@@ -241,12 +241,14 @@ def evaluate_tracks(
     max_distance: float | None = None,
     min_oks: float | None = None,
     sigma: float | np.ndarray = DEFAULT_SIGMA,
+    frames: Sequence[tuple[int, int]] | None = None,
 ) -> TrackingEvaluation:
     """Tracking metrics of the predicted instances of ``pr_labels`` against the user tracks of ``gt_labels``.
 
     Nodes are compared by name (the nodes both skeletons have). Every frame with a
     ground-truth user instance on a track, or with predictions, of a video both
-    files show is used. ``max_distance`` defaults to half the median size
+    files show is used (or only ``frames``, ``(ground-truth video index, frame
+    index)`` pairs). ``max_distance`` defaults to half the median size
     (bounding-box diagonal) of the ground-truth instances.
 
     Raises
@@ -281,6 +283,10 @@ def evaluate_tracks(
         if j in vmap and lf.predicted_instances:
             pr_by.setdefault((vmap[j], int(lf.frame_idx)), []).extend(lf.predicted_instances)
 
+    if frames is not None:
+        wanted = {(int(v), int(f)) for v, f in frames}
+        gt_by = {k: v for k, v in gt_by.items() if k in wanted}
+        pr_by = {k: v for k, v in pr_by.items() if k in wanted}
     if max_distance is None and min_oks is None:
         sizes = []
         for insts in gt_by.values():
