@@ -35,12 +35,12 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fly"
 PREDICTIONS = DATA / "clip.predictions.slp"
 GROUND_TRUTH = DATA / "clip.2node.slp"
 
-#: name -> tracker settings (as keyword arguments of TrackerSettings) that are compared.
+#: name -> tracker settings (keyword arguments of TrackerSettings, flow as FlowSettings ones) compared.
 CONFIGS: dict[str, dict[str, Any]] = {
-    "flow, instance, greedy": dict(tracker="flow", similarity="instance", match="greedy"),
-    "flow, instance, hungarian": dict(tracker="flow", similarity="instance", match="hungarian"),
-    "simple, instance, greedy": dict(tracker="simple", similarity="instance", match="greedy"),
-    "simple, centroid, hungarian": dict(tracker="simple", similarity="centroid", match="hungarian"),
+    "flow (SLEAP defaults)": dict(tracker="flow"),
+    "flow + forward-backward 2 px": dict(tracker="flow", flow={"max_fb_error": 2.0}),
+    "simple": dict(tracker="simple"),
+    "simple, window 1, centroid": dict(tracker="simple", track_window=1, similarity="centroid"),
 }
 
 
@@ -50,28 +50,63 @@ def _trim(labels, n_frames: int | None):
     return labels
 
 
+def _same_identity(a, b) -> float:
+    """Share of predicted instances whose track, after renaming tracks one to one, is the same in a and b."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    fa = {lf.frame_idx: lf for lf in a.labeled_frames}
+    pairs: dict[tuple[str, str], int] = {}
+    n = 0
+    for lf in b.labeled_frames:
+        other = fa.get(lf.frame_idx)
+        if other is None:
+            continue
+        for i, j in zip(other.predicted_instances, lf.predicted_instances):
+            n += 1
+            key = (getattr(i.track, "name", None), getattr(j.track, "name", None))
+            pairs[key] = pairs.get(key, 0) + 1
+    ra = sorted({k[0] for k in pairs}, key=str)
+    rb = sorted({k[1] for k in pairs}, key=str)
+    w = np.array([[pairs.get((x, y), 0) for y in rb] for x in ra])
+    r, c = linear_sum_assignment(w, maximize=True)
+    return float(w[r, c].sum() / n) if n else float("nan")
+
+
 def run(quick: bool = False, n_frames: int | None = None, max_tracks: int = 2) -> dict[str, Any]:
-    """Figures of SLEAP's tracks and of each configuration in :data:`CONFIGS`."""
+    """Figures of SLEAP's tracks, of each configuration in :data:`CONFIGS` and of perfect identities."""
     import sleap_io as sio
 
     from napari_sleap_train.evaluate.tracking import evaluate_tracks
     from napari_sleap_train.io.project import SleapProject
-    from napari_sleap_train.tracking import TrackerSettings, remove_predicted_tracks, track_labels
+    from napari_sleap_train.tracking import FlowSettings, TrackerSettings, remove_predicted_tracks, track_labels
 
     if quick and n_frames is None:
         n_frames = 300
     gt = _trim(sio.load_slp(GROUND_TRUTH.as_posix(), open_videos=False), n_frames)
+    size = None
     figures: dict[str, Any] = {"frames": len(gt.labeled_frames), "max tracks": max_tracks}
 
     def score(labels) -> dict[str, Any]:
-        ev = evaluate_tracks(gt, labels)
-        t = ev.total
-        figures["match criterion"] = ev.criterion
-        return {"ID switches": t.id_switches, "MOTA": round(t.mota, 4), "IDF1": round(t.idf1, 4),
-                "tracks": t.n_pred_tracks}
+        nonlocal size
+        row: dict[str, Any] = {}
+        for label, factor in (("1/2 body", 0.5), ("1 body", 1.0)):
+            ev = evaluate_tracks(gt, labels) if size is None else evaluate_tracks(gt, labels, max_distance=size * factor)
+            if size is None:  # the default criterion is half the median ground-truth size
+                size = 2 * float(ev.criterion.split("<= ")[1].split(" px")[0])
+                figures["body size (median GT bounding-box diagonal, px)"] = round(size, 1)
+                ev = evaluate_tracks(gt, labels, max_distance=size * factor)
+            t = ev.total
+            row[label] = f"ID switches {t.id_switches}, MOTA {t.mota:.4f}, IDF1 {t.idf1:.4f}"
+        return row
 
     sleap = _trim(sio.load_slp(PREDICTIONS.as_posix(), open_videos=False), n_frames)
     figures["SLEAP identity model"] = score(sleap)
+
+    # the ceiling: every prediction that matches a ground-truth fly carries that fly's identity
+    oracle = _trim(sio.load_slp(PREDICTIONS.as_posix(), open_videos=False), n_frames)
+    _give_true_identities(oracle, gt, size)
+    figures["perfect identities (ceiling)"] = score(oracle)
 
     project = SleapProject.load(PREDICTIONS)  # finds the video the way the plugin does
     if not project.video_available(0):
@@ -79,14 +114,42 @@ def run(quick: bool = False, n_frames: int | None = None, max_tracks: int = 2) -
     for name, kwargs in CONFIGS.items():
         labels = _trim(sio.load_slp(PREDICTIONS.as_posix(), open_videos=False), n_frames)
         remove_predicted_tracks(labels)
-        settings = TrackerSettings(max_tracks=max_tracks, **kwargs)
+        kwargs = dict(kwargs)
+        flow = FlowSettings(**kwargs.pop("flow", {}))
+        settings = TrackerSettings(max_tracks=max_tracks, flow=flow, **kwargs)
         t0 = time.perf_counter()
         report = track_labels(labels, settings, frame=project.frame if settings.uses_frames else None)
         seconds = time.perf_counter() - t0
         row = score(labels)
+        row["same identity as SLEAP's tracks"] = f"{100 * _same_identity(sleap, labels):.2f} %"
         row["frames/s"] = round(report.n_frames / seconds, 1)
         figures[name] = row
     return figures
+
+
+def _give_true_identities(labels, gt, size: float) -> None:
+    """Put each prediction on the track of the ground-truth fly it matches (within 1/2 body), else on none."""
+    import numpy as np
+    import sleap_io as sio
+    from scipy.optimize import linear_sum_assignment
+
+    from napari_sleap_train.evaluate.tracking import mean_node_distance
+
+    tracks = {t.name: sio.Track(t.name) for t in gt.tracks}
+    labels.tracks[:] = list(tracks.values())
+    by_frame = {lf.frame_idx: lf for lf in gt.labeled_frames}
+    for lf in labels.labeled_frames:
+        preds = lf.predicted_instances
+        for p in preds:
+            p.track = None
+        g = by_frame.get(lf.frame_idx)
+        if g is None or not preds or not g.user_instances:
+            continue
+        d = mean_node_distance(np.stack([i.numpy() for i in g.user_instances]), np.stack([p.numpy() for p in preds]))
+        d = np.where(np.isfinite(d), d, 1e9)
+        for a, b in zip(*linear_sum_assignment(d)):
+            if d[a, b] <= 0.5 * size:
+                preds[b].track = tracks[g.user_instances[a].track.name]
 
 
 def main(argv: list[str] | None = None) -> int:

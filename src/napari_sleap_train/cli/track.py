@@ -56,6 +56,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="keypoint error in pixels of the oks similarity (default: 1)")
     p.add_argument("--of-window-size", type=int, default=21, metavar="PX", help="flow window (default: 21)")
     p.add_argument("--of-max-levels", type=int, default=3, metavar="N", help="flow pyramid levels (default: 3)")
+    p.add_argument("--of-fb-error", type=float, default=None, metavar="PX",
+                   help="forward-backward check: drop flow points that do not come back within PX pixels "
+                   "(default: off, as in SLEAP)")
     p.add_argument("--img-scale", type=float, default=1.0, help="scale frames for the flow (default: 1)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
@@ -77,7 +80,7 @@ def settings_from_args(args: argparse.Namespace):
         oks_errors=args.oks_errors, min_new_track_points=args.min_new_track_points,
         connect_single_breaks=args.connect_breaks,
         flow=FlowSettings(window_size=args.of_window_size, max_levels=args.of_max_levels,
-                          img_scale=args.img_scale),
+                          img_scale=args.img_scale, max_fb_error=args.of_fb_error),
         cull=CullSettings(max_instances=args.max_instances, iou_threshold=args.cull_iou),
     ).validate()
 
