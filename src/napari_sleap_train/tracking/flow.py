@@ -48,8 +48,22 @@ def flow_shift(
     if not vis.any():
         return out
     scale = float(settings.img_scale)
-    src = (flat[vis] * scale).astype(np.float32).reshape(-1, 1, 2)
     w = int(settings.window_size)
+    # Lucas-Kanade only looks near the points: crop both images to the points'
+    # box plus the reach of the coarsest pyramid level (far less pyramid work)
+    src_xy = flat[vis] * scale
+    reach = (w // 2 + 2) * 2 ** int(settings.max_levels) + 16
+    h_img, w_img = ref_img.shape[:2]
+    x0 = int(max(np.floor(src_xy[:, 0].min()) - reach, 0))
+    y0 = int(max(np.floor(src_xy[:, 1].min()) - reach, 0))
+    x1 = int(min(np.ceil(src_xy[:, 0].max()) + reach + 1, w_img))
+    y1 = int(min(np.ceil(src_xy[:, 1].max()) + reach + 1, h_img))
+    if x1 - x0 < 2 or y1 - y0 < 2:  # every point outside the image
+        return out
+    ref_img = np.ascontiguousarray(ref_img[y0:y1, x0:x1])
+    new_img = np.ascontiguousarray(new_img[y0:y1, x0:x1])
+    offset = np.array([x0, y0], dtype=np.float64)
+    src = (src_xy - offset).astype(np.float32).reshape(-1, 1, 2)
     moved, status, _ = cv2.calcOpticalFlowPyrLK(
         ref_img, new_img, src, None, winSize=(w, w), maxLevel=int(settings.max_levels), criteria=_CRITERIA
     )
@@ -63,7 +77,7 @@ def flow_shift(
         found &= status_b.reshape(-1).astype(bool) & (fb <= float(settings.max_fb_error))
     res = np.full((len(flat), 2), np.nan)
     idx = np.flatnonzero(vis)
-    res[idx[found]] = moved.reshape(-1, 2)[found] / scale
+    res[idx[found]] = (moved.reshape(-1, 2)[found] + offset) / scale
     res = res.reshape(pts.shape)
     n_found = np.isfinite(res).all(axis=-1).sum(axis=-1)
     keep = n_found > int(settings.min_points)
