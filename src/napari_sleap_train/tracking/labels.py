@@ -67,6 +67,15 @@ def _points(inst: sio.Instance, n_nodes: int) -> np.ndarray:
     return xy
 
 
+def _fresh_name(taken: set[str]) -> str:
+    """SLEAP's ``track_N`` with the first N no track of the file has; remembered in ``taken``."""
+    n = 0
+    while f"track_{n}" in taken:
+        n += 1
+    taken.add(f"track_{n}")
+    return f"track_{n}"
+
+
 def remove_predicted_tracks(labels: sio.Labels) -> None:
     """Take every predicted instance off its track; drop tracks nothing uses any more."""
     for lf in labels.labeled_frames:
@@ -118,6 +127,7 @@ def track_labels(
     ids_of = {id(t): i for i, t in track_ids.items()}
     next_id = len(track_ids)
     new_tracks: dict[int, sio.Track] = {}
+    taken = {t.name for t in labels.tracks}
     for vi in wanted:
         lfs = sorted((lf for lf in labels.labeled_frames if video_index.get(id(lf.video)) == vi),
                      key=lambda lf: lf.frame_idx)
@@ -158,7 +168,7 @@ def track_labels(
                     continue
                 track = track_ids.get(int(t)) or new_tracks.get(int(t))
                 if track is None:
-                    track = new_tracks[int(t)] = sio.Track(name=f"track_{len(new_tracks)}")
+                    track = new_tracks[int(t)] = sio.Track(name=_fresh_name(taken))
                 inst.track, inst.tracking_score = track, float(score)
                 report.n_tracked += 1
             if drop:
