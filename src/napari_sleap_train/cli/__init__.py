@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "train": ".train",
     "predict": ".predict",
     "evaluate": ".evaluate",
+    "track": ".track",
     "export-job": ".export_job",
 }
 

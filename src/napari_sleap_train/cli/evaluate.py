@@ -28,6 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "predicted: only the labeled frames that PRED has predictions on",
     )
     parser.add_argument("--sigma", type=float, default=0.025, help="OKS sigma of every node (default: 0.025)")
+    parser.add_argument("--tracks", action="store_true",
+                        help="also score the tracks against GT's user tracks (ID switches, MOTA, IDF1 per video)")
     parser.add_argument("--output", "-o", default=None, metavar="metrics.json", help="also write the JSON here")
     parser.add_argument("--summary", action="store_true", help="print a short text summary instead of JSON")
     parser.set_defaults(func=run)
@@ -69,10 +71,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if result.n_gt_instances == 0:
         print("warning: no user-labeled instances on the evaluated frames", file=sys.stderr)
+    tracking = None
+    if args.tracks:
+        from napari_sleap_train.evaluate.tracking import evaluate_tracks
+
+        try:
+            tracking = evaluate_tracks(gt, pr, frames=frames)
+        except EvaluationError as exc:
+            print(f"napari-sleap-train evaluate: error: {exc}", file=sys.stderr)
+            return 2
     if args.output:
-        write_metrics(result, args.output)
+        write_metrics(result, args.output)  # pose metrics only; tracking figures go to stdout
     if args.summary:
-        print(result.summary())
+        print(result.summary() + (f"\n{tracking.summary()}" if tracking else ""))
     else:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps({**result.to_dict(), **({"tracking": tracking.to_dict()} if tracking else {})}, indent=2))
     return 0
