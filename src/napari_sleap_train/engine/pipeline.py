@@ -19,7 +19,7 @@ Event flow of a :class:`~napari_sleap_train.protocol.job.TrainJob`::
 On failure: ``Error(message, kind, hint, traceback)`` then ``Done("failed")``.
 On cancel: the run folders this job created are deleted, ``Done("cancelled")``.
 
-Prediction and evaluation are delegated to :mod:`napari_sleap_train.engine.inference`:
+Prediction and evaluation are delegated to :mod:`napari_sleap_train.engine.prediction_jobs`:
 ``predict_job(job: PredictJob, channel) -> str | None`` emits ``PredictProgress``
 and ``Predictions`` and returns the written path; ``evaluate_runs(run_dirs,
 labels_path, channel)`` emits ``Metrics`` for the validation frames.
@@ -145,7 +145,7 @@ def _predict(job: TrainJob, run_dirs: list[str], channel: Channel) -> str | None
     if not job.predict_frames:
         return None
     try:
-        inference = importlib.import_module("napari_sleap_train.engine.inference")
+        inference = importlib.import_module("napari_sleap_train.engine.prediction_jobs")
     except ImportError:
         channel.emit(Message(text="Prediction is not available in this installation; skipped.", level="warning"))
         return None
@@ -168,7 +168,7 @@ def _evaluate(job: TrainJob, run_dirs: list[str], channel: Channel) -> None:
     if not job.evaluate or not run_dirs:
         return
     try:
-        inference = importlib.import_module("napari_sleap_train.engine.inference")
+        inference = importlib.import_module("napari_sleap_train.engine.prediction_jobs")
     except ImportError:
         return
     channel.emit(Status(stage="evaluating", detail="predicting the validation frames"))
@@ -321,7 +321,7 @@ def run_predict_job(job: PredictJob, channel: Channel) -> str:
                 description=info.description, tensorflow_version=info.tensorflow_version,
             )
         )
-        inference = importlib.import_module("napari_sleap_train.engine.inference")
+        inference = importlib.import_module("napari_sleap_train.engine.prediction_jobs")
         channel.emit(Status(stage="predicting", detail=f"{len(job.frames)} frames"))
         path = inference.predict_job(job, channel)
         channel.emit(Done(status="finished", predictions_path=path))

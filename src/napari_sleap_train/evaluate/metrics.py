@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import sleap_io as sio
 
+from napari_sleap_train.outputs import write_text
+
 from .matching import DEFAULT_SIGMA, match_instances
 
 #: COCO's OKS thresholds.
@@ -132,12 +134,14 @@ class EvaluationResult:
         return "\n".join(lines)
 
 
-def write_metrics(result: EvaluationResult, path: str | Path) -> Path:
-    """Write ``result.to_dict()`` as indented JSON (e.g. ``<run>/metrics.json``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    return path
+def write_metrics(result: EvaluationResult, path: str | Path, overwrite: bool = True) -> Path:
+    """Write ``result.to_dict()`` as indented JSON (e.g. ``<run>/metrics.json``).
+
+    Written atomically (temporary name, then rename): a failed write leaves the
+    previous file, or none. Raises :class:`~napari_sleap_train.outputs.OutputError`
+    when the file cannot be written.
+    """
+    return write_text(path, json.dumps(result.to_dict(), indent=2) + "\n", overwrite=overwrite)
 
 
 def _threshold_key(t: float) -> str:
