@@ -32,6 +32,7 @@ import sleap_io as sio
 
 from napari_sleap_train.outputs import write_text
 
+from .compatibility import pair_videos
 from .matching import DEFAULT_SIGMA, match_instances
 
 #: COCO's OKS thresholds.
@@ -183,23 +184,8 @@ def average_precision(scores: np.ndarray, is_tp: np.ndarray, n_gt: int) -> tuple
 
 
 def _video_index_map(gt: sio.Labels, pr: sio.Labels) -> dict[int, int]:
-    """For each predicted video, the ground-truth video it shows."""
-    out = {}
-    gt_ids = {id(v): i for i, v in enumerate(gt.videos)}
-    names = {str(v.filename): i for i, v in enumerate(gt.videos)}
-    bases: dict[str, list[int]] = {}
-    for i, v in enumerate(gt.videos):
-        bases.setdefault(Path(str(v.filename)).name, []).append(i)
-    for j, v in enumerate(pr.videos):
-        if id(v) in gt_ids:
-            out[j] = gt_ids[id(v)]
-        elif str(v.filename) in names:
-            out[j] = names[str(v.filename)]
-        elif len(bases.get(Path(str(v.filename)).name, [])) == 1:
-            out[j] = bases[Path(str(v.filename)).name][0]
-        elif len(pr.videos) == len(gt.videos):
-            out[j] = j
-    return out
+    """For each predicted video, the ground-truth video it shows (see :func:`.compatibility.pair_videos`)."""
+    return {p.pred_index: p.gt_index for p in pair_videos(gt, pr) if p.gt_index is not None}
 
 
 def predicted_frames(gt_labels: sio.Labels, pr_labels: sio.Labels) -> list[tuple[int, int]]:
