@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.config.serialize import save_json
 from napari_sleap_train.protocol.events import Done, Error, parse_event
 from tests.runner.tiny_project import make_tiny_project, tiny_config
+
+from .output_places import read_only_folder, run_cli, under_a_file
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +104,23 @@ def test_json_mode_prints_events_and_fails_cleanly(tmp_path, tiny_slp, capsys):
     assert isinstance(events[-1], Done) and events[-1].status == "failed"
     assert code == 1
     assert "tensorflow" not in sys.modules
+
+
+@pytest.mark.parametrize("where", ["existing file", "under a file", "read-only disk"])
+def test_unusable_run_dir_is_one_line_before_tensorflow(tmp_path, tiny_slp, where):
+    with contextlib.ExitStack() as stack:
+        if where == "existing file":
+            run_dir = tmp_path / "runs.txt"
+            run_dir.write_text("not a folder")
+        elif where == "under a file":
+            run_dir = under_a_file(tmp_path)
+        else:
+            run_dir = stack.enter_context(read_only_folder(tmp_path)) / "x"
+        proc = run_cli("train", str(tiny_slp), "--run-dir", str(run_dir), *_tiny_configs(tmp_path), "--device", "cpu",
+                       timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "running on" not in proc.stdout  # TensorFlow never started
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("napari-sleap-train train: error: ")
+    assert {"existing file": "is a file, not a folder", "under a file": "is a file, not a folder",
+            "read-only disk": "read-only"}[where] in line
