@@ -202,12 +202,16 @@ def check_memory(cfg: TrainingConfig, labels: LabelSizes, available_bytes: int |
     fits = max(1, available_bytes // (4 * cost.activations))
     return SizeFinding(
         cfg.kind.value, "error",
-        f"One training batch of the {cfg.kind.value} model needs at least {need / 1024**3:,.1f} GB of memory "
+        f"One training batch of the {cfg.kind.value} model needs at least {_amount(need)} of memory "
         f"({batch} examples of {'x'.join(map(str, input_size(cfg, labels)))} px), more than the "
-        f"{available_bytes / 1024**3:.1f} GB available.",
+        f"{_amount(available_bytes)} available.",
         "lower the batch size" + (f" (at most {fits})" if fits < batch else "")
         + " or the input scaling, or use a smaller crop",
     )
+
+
+def _amount(nbytes: float) -> str:
+    return f"{nbytes / 1024**3:,.1f} GB" if nbytes >= 1024**3 else f"{nbytes / 1024**2:,.0f} MB"
 
 
 def check_network_cost(cfg: TrainingConfig, labels: LabelSizes, hardware: str) -> SizeFinding | None:

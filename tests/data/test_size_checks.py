@@ -1,0 +1,36 @@
+"""``data.size_checks`` on real labels: what is refused, what is allowed (numpy only)."""
+
+from __future__ import annotations
+
+import sleap_io as sio
+
+from napari_sleap_train.config.model import ModelKind
+from napari_sleap_train.config.profiles import get_profile
+from napari_sleap_train.data.labels import collect_samples, node_names_of
+from napari_sleap_train.data.size_checks import LabelSizes, check_training_sizes
+
+
+def _sizes(shared_data) -> LabelSizes:
+    labels = sio.load_slp(str(shared_data / "minimal/minimal_instance.slp"), open_videos=False)
+    samples = collect_samples(labels, user_only=True)
+    return LabelSizes([s.instances for s in samples], [0], node_names_of(labels), (384, 384))
+
+
+def test_default_batch_is_allowed_on_a_one_frame_project(shared_data):
+    # SLEAP's default batch of 4 on 1 labeled frame is how many projects start: no refusal
+    for name in ("cpu.centroid", "cpu.centered_instance"):
+        assert check_training_sizes(get_profile(name), _sizes(shared_data), "cpu", 8 * 1024**3) == []
+    cfg = get_profile("cpu.centroid")
+    cfg.optimization.batch_size = 5
+    (finding,) = check_training_sizes(cfg, _sizes(shared_data), "cpu")
+    assert finding.level == "error" and "1 training example of" in finding.message
+
+
+def test_memory_and_gpu(shared_data):
+    cfg = get_profile("baseline.centroid")
+    cfg.optimization.batch_size = 1
+    # a GPU is not asked about the CPU's memory, and a built-in profile is not called slow here
+    assert check_training_sizes(cfg, _sizes(shared_data), "gpu") == []
+    (finding,) = check_training_sizes(cfg, _sizes(shared_data), "cpu", available_bytes=1024**2)
+    assert finding.level == "error" and "more than the 1 MB available" in finding.message
+    assert "lower the batch size" in finding.hint
