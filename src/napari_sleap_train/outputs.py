@@ -162,9 +162,7 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     finally:
         try:
             tmp.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError:  # noqa: S110 - best effort: the real error is already on its way
+        except OSError:  # gone already, or best effort: the real error is on its way
             pass
 
 

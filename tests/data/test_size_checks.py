@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sleap_io as sio
 
-from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.config.profiles import get_profile
 from napari_sleap_train.data.labels import collect_samples, node_names_of
 from napari_sleap_train.data.size_checks import LabelSizes, check_training_sizes

@@ -180,7 +180,7 @@ def predict_job(job, emit) -> str | None:
         raise PredictionError(
             f"Prediction failed: {reason[:1].lower()}{reason[1:]}", kind="data", hint=OUTPUT_HINT
         ) from exc
-    except Exception as exc:  # noqa: BLE001 - worded for the user, traceback kept by the caller
+    except Exception as exc:  # worded for the user; the caller keeps the traceback
         message, kind, hint = describe_exception(exc, task="Prediction")
         raise PredictionError(message, kind=kind, hint=hint) from exc
 
