@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,9 +40,27 @@ _REASONS = {
 }
 
 
+def write_errno(exc: BaseException) -> int | None:
+    """The ``errno`` behind a failed write, also when a library wrapped it.
+
+    HDF5 (h5py, so every ``.slp``) reports a full disk on flush as a
+    ``RuntimeError`` whose text holds ``errno = 28``.
+    """
+    seen = 0
+    while exc is not None and seen < 8:
+        code = getattr(exc, "errno", None)
+        if isinstance(code, int):
+            return code
+        found = re.search(r"errno = (\d+)", str(exc))
+        if found:
+            return int(found.group(1))
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 def describe_os_error(exc: BaseException) -> str:
     """Plain words for why a write failed (``"the disk is full"``, ...)."""
-    code = getattr(exc, "errno", None)
+    code = write_errno(exc)
     if code in _REASONS:
         return _REASONS[code]
     text = getattr(exc, "strerror", None) or str(exc)
@@ -52,6 +71,15 @@ def _existing_ancestor(folder: Path) -> Path:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     return folder
+
+
+def _check_not_a_file(folder: Path) -> None:
+    """Raise when ``folder`` or the closest existing folder above it is a file."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} is a file, not a folder.")
+    base = _existing_ancestor(folder)
+    if not base.is_dir():
+        raise OutputError(f"{folder} cannot be created: {base} is a file, not a folder.")
 
 
 def check_output_folder(folder: str | Path) -> Path:
@@ -72,11 +100,8 @@ def check_output_folder(folder: str | Path) -> Path:
         The folder is a file, lies under a file, or cannot be written.
     """
     folder = Path(folder).expanduser().absolute()
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{folder} is a file, not a folder.")
+    _check_not_a_file(folder)
     base = _existing_ancestor(folder)
-    if not base.is_dir():
-        raise OutputError(f"{folder} cannot be created: {base} is a file, not a folder.")
     probe = base / f".napari-sleap-train-write-test.{uuid.uuid4().hex[:8]}"
     try:
         probe.touch(exist_ok=False)
@@ -141,13 +166,15 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     Raises
     ------
     OutputError
-        Writing or renaming failed with an ``OSError`` (disk full, read-only,
-        ...), or ``path`` exists and ``overwrite`` is False. Other exceptions
-        from the body pass through unchanged (after the clean-up).
+        Writing or renaming failed for a reason of the disk (an ``OSError``, or
+        a library error that carries an ``errno``: full, read-only, ...), or
+        ``path`` exists and ``overwrite`` is False. Other exceptions from the
+        body pass through unchanged (after the clean-up).
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputError(f"{path} exists already; choose a new file name.")
+    _check_not_a_file(path.parent.absolute())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -157,7 +184,11 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
         yield tmp
         _fsync(tmp)
         _publish(tmp, path, overwrite)
-    except OSError as exc:
+    except OutputError:
+        raise
+    except Exception as exc:
+        if not isinstance(exc, OSError) and write_errno(exc) is None:
+            raise  # not the disk: the caller's own error
         raise OutputError(f"Could not write {path}: {describe_os_error(exc)}. Nothing was written.") from exc
     finally:
         try:
@@ -204,5 +235,6 @@ __all__ = [
     "check_output_folder",
     "describe_os_error",
     "temporary_name",
+    "write_errno",
     "write_text",
 ]

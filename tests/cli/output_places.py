@@ -1,8 +1,8 @@
 """Places where writing really fails on this machine, for output-file tests.
 
 As root a ``chmod`` read-only folder still accepts writes, so the tests use
-what fails for everyone: a path under a *file*, a read-only tmpfs (where
-mounting is allowed, else the test is skipped), and a file-size limit
+what fails for everyone: a path under a *file*, a read-only or a tiny tmpfs
+(where mounting is allowed, else the test is skipped), and a file-size limit
 (``RLIMIT_FSIZE``) in the child process standing in for a full disk (writes
 past the limit fail with ``EFBIG``, as they fail with ``ENOSPC`` on a full disk).
 """
@@ -40,6 +40,23 @@ def read_only_folder(tmp_path: Path) -> Iterator[Path]:
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+@contextlib.contextmanager
+def small_disk(tmp_path: Path, size: str = "8k") -> Iterator[Path]:
+    """A folder on a tiny tmpfs that fills up (skips the test where mounting is not allowed)."""
+    folder = tmp_path / "small_disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True, text=True, check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
         yield folder
     finally:

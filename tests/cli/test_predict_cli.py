@@ -13,7 +13,7 @@ from napari_sleap_train.cli import main
 from napari_sleap_train.cli.predict import FramesSpecError, parse_frames
 from napari_sleap_train.config.model import PredictOn
 
-from .output_places import file_size_limit, read_only_folder, run_cli, under_a_file
+from .output_places import file_size_limit, read_only_folder, run_cli, small_disk, under_a_file
 
 MODELS = "models/minimal_instance.UNet."
 
@@ -127,3 +127,13 @@ def test_full_disk_leaves_no_file_and_a_retry_works(project, models):
     proc = run_cli("predict", str(project), *models, "--frames", "frame:0:1", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert len(sio.load_slp(str(out)).labeled_frames) == 2  # the user frame + the predicted one
+
+
+def test_full_tmpfs_says_the_disk_is_full(project, models, tmp_path):
+    with small_disk(tmp_path, "8k") as disk:
+        proc = run_cli("predict", str(project), *models, "--frames", "frame:0:1", "-o", str(disk / "out.slp"))
+        left = list(disk.iterdir())
+    assert proc.returncode == 1, proc.stderr
+    error = proc.stderr.strip().splitlines()[-1]
+    assert "Prediction failed" in error and "the disk is full" in error and "Traceback" not in proc.stderr
+    assert left == []  # neither the file nor its temporary

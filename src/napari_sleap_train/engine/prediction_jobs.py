@@ -119,14 +119,20 @@ def evaluate_frames(
         ``None`` when ``frames`` is empty.
     """
     from napari_sleap_train.evaluate import evaluate, write_metrics
-    from napari_sleap_train.protocol.events import Metrics
+    from napari_sleap_train.protocol.events import Message, Metrics
 
     frames = [(int(v), int(f)) for v, f in frames]
     if not frames:
         return None
     predicted = predictor.predict(labels, frames)
     result = evaluate(labels, predicted, frames=frames)
-    written = [write_metrics(result, Path(d) / "metrics.json") for d in run_dirs]
+    written = []
+    for folder in run_dirs:
+        try:
+            written.append(write_metrics(result, Path(folder) / "metrics.json"))
+        except OutputError as exc:  # the models are trained: say what is missing and go on
+            if emit is not None:
+                emit(Message(level="warning", text=f"The metrics were not saved: {exc}"))
     if emit is not None:
         emit(Metrics(model=model_name, values=result.to_dict(), path=str(written[0]) if written else ""))
     return result
