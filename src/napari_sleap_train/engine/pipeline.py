@@ -201,7 +201,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
 
         # Deferred imports: the checks above run before TensorFlow loads.
         from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
-        from napari_sleap_train.engine.preflight import check_sizes
+        from napari_sleap_train.engine.preflight import check_job
         from napari_sleap_train.data.errors import DataError
         from napari_sleap_train.data.training_inputs import anchor_index_of
 
@@ -211,7 +211,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                 anchor_index_of(cfg, data.node_names)
             except DataError as exc:
                 raise EngineConfigError(str(exc), hint="choose an anchor part from the skeleton") from exc
-        check_sizes(models, labels, job.pipeline.device, channel.emit)  # batch, crop, memory, network size
+        check_job(job, models, labels, channel.emit)  # output folders; batch, crop, memory, network size
         channel.check_cancel()
 
         channel.emit(Status(stage="starting TensorFlow", detail="loading TensorFlow and finding devices"))
