@@ -10,7 +10,7 @@ import sleap_io as sio
 from napari_sleap_train.engine.errors import PredictionError
 from napari_sleap_train.engine.inference import load_predictor
 from napari_sleap_train.engine.prediction_jobs import evaluate_frames, predict_job
-from napari_sleap_train.protocol.events import Message, Metrics
+from napari_sleap_train.protocol.events import Message, Metrics, PredictProgress
 from napari_sleap_train.protocol.job import PredictJob
 
 MODELS = "models/minimal_instance.UNet."
@@ -36,8 +36,10 @@ def test_unwritable_predictions_say_prediction_failed(shared_data, project, tmp_
         model_dirs=[str(shared_data / (MODELS + k)) for k in ("centroid", "centered_instance")],
         frames=[(0, 1)], output_path=str(_blocker(tmp_path) / "out.slp"),
     )
+    events = []
     with pytest.raises(PredictionError, match=r"^Prediction failed: .*not_a_folder is a file, not a folder"):
-        predict_job(job, lambda event: None)
+        predict_job(job, events.append)
+    assert not any(isinstance(e, PredictProgress) for e in events)  # refused before predicting
 
 
 def test_metrics_that_cannot_be_written_are_a_warning(shared_data, project, tmp_path):

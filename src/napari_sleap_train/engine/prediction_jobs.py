@@ -27,7 +27,7 @@ from napari_sleap_train.engine.errors import (
     describe_exception,
 )
 from napari_sleap_train.engine.inference import Predictor, load_predictor
-from napari_sleap_train.outputs import OutputError
+from napari_sleap_train.outputs import OutputError, check_output_file
 
 Emit = Callable[[object], None]
 
@@ -197,6 +197,8 @@ def _predict_job(job, emit) -> str | None:
     from napari_sleap_train.protocol.events import Message, Metrics, Status
 
     emit, should_stop, check_cancel = _emitter(emit)
+    if job.output_path:  # before the models load: an unusable folder fails at once
+        check_output_file(job.output_path)
     emit(Status(model="", stage="loading models", detail=", ".join(Path(d).name for d in job.model_dirs)))
     predictor = load_predictor(
         job.model_dirs,
