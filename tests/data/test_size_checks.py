@@ -6,7 +6,7 @@ import sleap_io as sio
 
 from napari_sleap_train.config.profiles import get_profile
 from napari_sleap_train.data.labels import collect_samples, node_names_of
-from napari_sleap_train.data.size_checks import LabelSizes, check_training_sizes
+from napari_sleap_train.data.size_checks import LabelSizes, check_training_sizes, network_cost
 
 
 def _sizes(shared_data) -> LabelSizes:
@@ -27,9 +27,12 @@ def test_default_batch_is_allowed_on_a_one_frame_project(shared_data):
 
 def test_memory_and_gpu(shared_data):
     cfg = get_profile("baseline.centroid")
-    cfg.optimization.batch_size = 1
+    sizes = _sizes(shared_data)
     # a GPU is not asked about the CPU's memory, and a built-in profile is not called slow here
-    assert check_training_sizes(cfg, _sizes(shared_data), "gpu") == []
-    (finding,) = check_training_sizes(cfg, _sizes(shared_data), "cpu", available_bytes=1024**2)
-    assert finding.level == "error" and "more than the 1 MB available" in finding.message
-    assert "lower the batch size" in finding.hint
+    assert check_training_sizes(cfg, sizes, "gpu") == []
+    per_example = 2 * network_cost(cfg, sizes).activations  # bytes: 4 for half of the layer outputs
+    (finding,) = check_training_sizes(cfg, sizes, "cpu", available_bytes=int(2.5 * per_example))
+    assert finding.level == "error" and "examples of" in finding.message and "available" in finding.message
+    assert finding.hint.startswith("use a batch size of at most 2")
+    (finding,) = check_training_sizes(cfg, sizes, "cpu", available_bytes=per_example // 2)
+    assert "one example alone does not fit" in finding.hint

@@ -42,8 +42,8 @@ class NetworkCost:
     multiply_adds
         Multiply-adds of one forward pass of one example.
     activations
-        Floats of every layer output of one example (what training keeps for
-        the backward pass: a lower bound of its memory, 4 bytes each).
+        Floats of every Keras layer output of one example (training keeps at
+        least half of them for the backward pass, 4 bytes each).
     """
 
     parameters: int

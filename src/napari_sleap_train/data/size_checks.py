@@ -196,17 +196,20 @@ def check_memory(cfg: TrainingConfig, labels: LabelSizes, available_bytes: int |
     if cost is None or not available_bytes:
         return None
     batch = cfg.optimization.batch_size
-    need = 4 * cost.activations * batch
+    # float32, and at least half the layer outputs stay for the backward pass (TensorFlow
+    # fuses each conv with its ReLU): a floor, so only a batch that surely fails is refused
+    per_example = 2 * cost.activations
+    need = per_example * batch
     if need <= available_bytes:
         return None
-    fits = max(1, available_bytes // (4 * cost.activations))
+    fits = available_bytes // per_example
     return SizeFinding(
         cfg.kind.value, "error",
         f"One training batch of the {cfg.kind.value} model needs at least {_amount(need)} of memory "
         f"({batch} examples of {'x'.join(map(str, input_size(cfg, labels)))} px), more than the "
         f"{_amount(available_bytes)} available.",
-        "lower the batch size" + (f" (at most {fits})" if fits < batch else "")
-        + " or the input scaling, or use a smaller crop",
+        f"use a batch size of at most {fits}, or a lower input scaling"
+        if fits >= 1 else "one example alone does not fit: lower the input scaling or use a smaller crop",
     )
 
 
