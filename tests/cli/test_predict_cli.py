@@ -13,6 +13,8 @@ from napari_sleap_train.cli import main
 from napari_sleap_train.cli.predict import FramesSpecError, parse_frames
 from napari_sleap_train.config.model import PredictOn
 
+from .output_places import file_size_limit, read_only_folder, run_cli, small_disk, under_a_file
+
 MODELS = "models/minimal_instance.UNet."
 
 
@@ -88,3 +90,50 @@ def test_predict_writes_new_file_with_user_instances_intact(project, models, cap
     assert list((project.parent / "predictions").glob("*.metrics.json"))
     assert "OKS mAP" in capsys.readouterr().out
     assert len(sio.load_slp(str(written)).labeled_frames) == 1
+
+
+def test_output_folder_is_checked_before_the_models_load(project, models, tmp_path):
+    # a real process, so nothing of this test process hides a traceback
+    out = under_a_file(tmp_path) / "out.slp"
+    proc = run_cli("predict", str(project), *models, "--frames", "frame:0:1", "-o", str(out), timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "is a file, not a folder" in proc.stderr
+    assert "Predicting on" not in proc.stderr  # refused before any work
+
+
+def test_output_on_a_read_only_disk_is_refused_up_front(project, models, tmp_path):
+    with read_only_folder(tmp_path) as folder:
+        proc = run_cli("predict", str(project), *models, "-o", str(folder / "out.slp"), timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "read-only" in proc.stderr
+
+
+def test_full_disk_leaves_no_file_and_a_retry_works(project, models):
+    out = project.parent / "out.slp"
+    before = project.read_bytes()
+    # the predictions file is ~15 kB: a 8 kB file-size limit fails its write like a full disk
+    proc = run_cli("predict", str(project), *models, "--frames", "frame:0:1", "-o", str(out),
+                   preexec_fn=file_size_limit(8000))
+    assert proc.returncode == 1, proc.stderr
+    error = proc.stderr.strip().splitlines()[-1]
+    assert "Prediction failed" in error and "Training" not in error
+    assert "file-size limit" in error and "Traceback" not in proc.stderr
+    assert not out.exists()
+    assert sorted(p.name for p in project.parent.iterdir()) == [
+        "centered_pair_low_quality.mp4", "minimal_instance.slp"]  # no temporary file left either
+    assert project.read_bytes() == before
+    # the retry is not blocked by "exists already"
+    proc = run_cli("predict", str(project), *models, "--frames", "frame:0:1", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert len(sio.load_slp(str(out)).labeled_frames) == 2  # the user frame + the predicted one
+
+
+def test_full_tmpfs_says_the_disk_is_full(project, models, tmp_path):
+    with small_disk(tmp_path, "8k") as disk:
+        proc = run_cli("predict", str(project), *models, "--frames", "frame:0:1", "-o", str(disk / "out.slp"))
+        left = list(disk.iterdir())
+    assert proc.returncode == 1, proc.stderr
+    error = proc.stderr.strip().splitlines()[-1]
+    assert "Prediction failed" in error and "the disk is full" in error and "Traceback" not in proc.stderr
+    assert left == []  # neither the file nor its temporary

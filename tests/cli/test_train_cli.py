@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from napari_sleap_train.config.model import ModelKind, Precision
 from napari_sleap_train.config.serialize import save_json
 from napari_sleap_train.protocol.events import Done, Error, parse_event
 from tests.runner.tiny_project import make_tiny_project, tiny_config
+
+from .output_places import read_only_folder, run_cli, under_a_file
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +149,23 @@ def test_project_or_job_is_needed(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["existing file", "under a file", "read-only disk"])
+def test_unusable_run_dir_is_one_line_before_tensorflow(tmp_path, tiny_slp, where):
+    with contextlib.ExitStack() as stack:
+        if where == "existing file":
+            run_dir = tmp_path / "runs.txt"
+            run_dir.write_text("not a folder")
+        elif where == "under a file":
+            run_dir = under_a_file(tmp_path)
+        else:
+            run_dir = stack.enter_context(read_only_folder(tmp_path)) / "x"
+        proc = run_cli("train", str(tiny_slp), "--run-dir", str(run_dir), *_tiny_configs(tmp_path), "--device", "cpu",
+                       timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "running on" not in proc.stdout  # TensorFlow never started
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("napari-sleap-train train: error: ")
+    assert {"existing file": "is a file, not a folder", "under a file": "is a file, not a folder",
+            "read-only disk": "read-only"}[where] in line

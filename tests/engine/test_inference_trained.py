@@ -160,7 +160,7 @@ def test_predictions_are_accurate_after_short_training(trained):
 
 
 def test_evaluate_runs_writes_metrics_json(trained):
-    from napari_sleap_train.engine.inference import evaluate_runs
+    from napari_sleap_train.engine.prediction_jobs import evaluate_runs
 
     path, _, events = trained
     run_dirs = events[-1].run_dirs

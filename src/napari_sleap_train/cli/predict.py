@@ -120,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from napari_sleap_train.project.errors import SleapFileError
     from napari_sleap_train.project.model import SleapProject
+    from napari_sleap_train.outputs import OutputError, check_output_file
     from napari_sleap_train.predictions.frame_selection import (
         default_predict_on,
         select_frames,
@@ -162,10 +163,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"Nothing to predict: {selection.explanation}.", file=sys.stderr)
         return 1
     output = Path(args.output) if args.output else predictions_path(project.path)
-    if output.exists():
-        return _fail(f"{output} exists already; choose a new file name", args.json)
     if output.resolve() == project.path:
         return _fail("the output would overwrite the project; choose another file name", args.json)
+    try:  # before the models load: a read-only or misspelled folder fails in a second
+        check_output_file(output)
+    except OutputError as exc:
+        return _fail(str(exc), args.json)
     print(f"Predicting on {selection.explanation}.", file=sys.stderr)
 
     job = PredictJob(

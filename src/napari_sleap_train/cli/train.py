@@ -109,6 +109,26 @@ def build_job(args: argparse.Namespace):
     else:
         frames = base.predict_frames
         predictions = None if base.predictions_path is None else folder / base.predictions_path
+
+
+def check_output_paths(job) -> str | None:
+    """Why the job's run folders or predictions cannot be written (``None``: they can).
+
+    Called before the child starts, so a read-only disk or a ``--run-dir`` that
+    is a file fails in a second with one line, not after TensorFlow loaded.
+    """
+    from napari_sleap_train.outputs import OutputError, check_output_folder
+    from napari_sleap_train.predictions.merge import predictions_path
+
+    folders = [job.runs_folder]
+    if job.predict_frames:
+        folders.append(str(Path(job.predictions_path or predictions_path(job.labels_path)).parent))
+    try:
+        for folder in folders:
+            check_output_folder(folder)
+    except OutputError as exc:
+        return str(exc)
+    return None
     try:
         return make_train_job(
             pipeline,
@@ -280,6 +300,10 @@ def run(args: argparse.Namespace) -> int:
         job = build_job(args)
     except TrainCliError as exc:
         print(f"napari-sleap-train train: error: {exc}", file=sys.stderr)
+        return 2
+    problem = check_output_paths(job)
+    if problem:
+        print(f"napari-sleap-train train: error: {problem}", file=sys.stderr)
         return 2
     proc = EngineProcess()
     try:

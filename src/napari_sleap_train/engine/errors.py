@@ -50,6 +50,14 @@ class OutOfMemoryError(EngineError):
     hint = "lower the batch size or input scaling"
 
 
+class PredictionError(EngineError):
+    """Prediction failed (alone or after training); the message says "Prediction ..."."""
+
+    def __init__(self, message: str, kind: str = "crash", hint: str | None = None):
+        super().__init__(message, hint)
+        self.kind = kind
+
+
 class Cancelled(Exception):
     """The user cancelled the run (not an error)."""
 
@@ -64,13 +72,16 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     return "OOM when allocating" in text or "out of memory" in text.lower()
 
 
-def describe_exception(exc: BaseException) -> tuple[str, str, str]:
+def describe_exception(exc: BaseException, task: str = "Training") -> tuple[str, str, str]:
     """Turn any exception into (plain message, kind, hint) for an Error event.
 
     Parameters
     ----------
     exc
         What the training raised.
+    task
+        What was running, for the message ("Training failed: ...",
+        "Prediction ran out of memory.").
 
     Returns
     -------
@@ -78,11 +89,13 @@ def describe_exception(exc: BaseException) -> tuple[str, str, str]:
         ``message`` in plain words, ``kind`` ("oom", "config", "data",
         "hardware", "crash") and a ``hint`` on what to try.
     """
+    if isinstance(exc, PredictionError):  # worded already, out of memory included
+        return str(exc), exc.kind, exc.hint
     if _is_out_of_memory(exc):
         return (
-            "Training ran out of memory.",
+            f"{task} ran out of memory.",
             OutOfMemoryError.kind,
-            OutOfMemoryError.hint,
+            OutOfMemoryError.hint if task == "Training" else "lower the batch size",
         )
     if isinstance(exc, EngineError):
         return str(exc), exc.kind, exc.hint
@@ -92,4 +105,4 @@ def describe_exception(exc: BaseException) -> tuple[str, str, str]:
             HardwareError.kind,
             HardwareError.hint,
         )
-    return f"Training failed: {type(exc).__name__}: {exc}", "crash", "see the details below"
+    return f"{task} failed: {type(exc).__name__}: {exc}", "crash", "see the details below"

@@ -2,10 +2,9 @@
 
 :func:`load_predictor` turns model folders (ours or SLEAP 1.4's) into a
 :class:`Predictor`; :meth:`Predictor.predict` runs it on frames of a project
-and returns a new ``sio.Labels`` of predicted instances; :func:`predict_job`
-runs a :class:`~napari_sleap_train.protocol.job.PredictJob` and reports through
-events. :func:`evaluate_frames` predicts on held-out labeled frames and
-writes ``metrics.json``.
+and returns a new ``sio.Labels`` of predicted instances. Model inference
+only: the jobs that load projects, write files and emit events are in
+:mod:`napari_sleap_train.engine.prediction_jobs`.
 
 Geometry (shared with training through :mod:`napari_sleap_train.data`):
 
@@ -27,7 +26,6 @@ values; an instance's score is the mean of its point scores.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -52,8 +50,6 @@ from napari_sleap_train.predictions.peaks import (
     find_global_peaks,
     find_local_peaks,
 )
-
-Emit = Callable[[object], None]
 
 
 @dataclass
@@ -413,235 +409,4 @@ def load_predictor(
     return Predictor(models, peak_threshold, max_instances, batch_size, refinement)
 
 
-# ---------------------------------------------------------------------- jobs
-
-
-def _load_project(path: str | Path) -> sio.Labels:
-    """Open a project with its videos found the way the viewer finds them."""
-    from napari_sleap_train.project.model import SleapProject
-
-    try:
-        return SleapProject.load(path).labels
-    except Exception as exc:
-        raise EngineDataError(str(exc)) from exc
-
-
-def _throttled_progress(emit: Emit, total: int, min_interval: float = 0.25) -> Callable[[int, int], None]:
-    from napari_sleap_train.protocol.events import PredictProgress
-
-    last = [0.0]
-
-    def report(done: int, total_: int) -> None:
-        now = time.monotonic()
-        if done >= total_ or now - last[0] >= min_interval:
-            last[0] = now
-            emit(PredictProgress(done=done, total=total_))
-
-    return report
-
-
-def run_prediction(
-    predictor: Predictor,
-    labels: sio.Labels,
-    frames: Sequence[tuple[int, int]],
-    labels_path: str | Path,
-    output_path: str | Path | None,
-    emit: Emit,
-    should_stop: Callable[[], bool] | None = None,
-    explanation: str = "",
-) -> tuple[Path | None, sio.Labels | None]:
-    """Predict, merge into a copy of the project, save a new file, report events.
-
-    Emits ``PredictProgress`` while running and one ``Predictions`` event at
-    the end (with an explanation instead of a path when there were no frames).
-
-    Returns
-    -------
-    path, predictions
-        The written file and the new predictions alone (both ``None`` when
-        there were no frames).
-    """
-    from napari_sleap_train.predictions.merge import write_predictions
-    from napari_sleap_train.protocol.events import Predictions
-
-    if not frames:
-        emit(Predictions(
-            path="", n_frames=0, n_instances=0,
-            explanation=explanation or "no frames were chosen for prediction",
-        ))
-        return None, None
-    predicted = predictor.predict(labels, frames, _throttled_progress(emit, len(frames)), should_stop)
-    out_path, result = write_predictions(labels, predicted, labels_path, output_path)
-    n_found = len(predicted.labeled_frames)
-    note = explanation
-    if n_found == 0:
-        note = (
-            f"no animals were found on the {len(frames)} frames (no confidence peak above "
-            f"{predictor.peak_threshold:g})"
-        )
-    emit(Predictions(path=str(out_path), n_frames=len(frames), n_instances=result.n_instances, explanation=note))
-    return out_path, predicted
-
-
-def evaluate_frames(
-    predictor: Predictor,
-    labels: sio.Labels,
-    frames: Sequence[tuple[int, int]],
-    emit: Emit | None = None,
-    run_dirs: Sequence[str | Path] = (),
-    model_name: str = "",
-):
-    """Predict on labeled frames and compare with the user's labels.
-
-    Writes ``metrics.json`` into every folder of ``run_dirs`` and emits a
-    ``Metrics`` event when ``emit`` is given.
-
-    Returns
-    -------
-    napari_sleap_train.evaluate.EvaluationResult or None
-        ``None`` when ``frames`` is empty.
-    """
-    from napari_sleap_train.evaluate import evaluate, write_metrics
-    from napari_sleap_train.protocol.events import Metrics
-
-    frames = [(int(v), int(f)) for v, f in frames]
-    if not frames:
-        return None
-    predicted = predictor.predict(labels, frames)
-    result = evaluate(labels, predicted, frames=frames)
-    written = [write_metrics(result, Path(d) / "metrics.json") for d in run_dirs]
-    if emit is not None:
-        emit(Metrics(model=model_name, values=result.to_dict(), path=str(written[0]) if written else ""))
-    return result
-
-
-def _emitter(target) -> tuple[Emit, Callable[[], bool], Callable[[], None]]:
-    """``(emit, should_stop, check_cancel)`` from a Channel or a plain callable."""
-    if hasattr(target, "emit"):
-        stop = getattr(target, "stop_requested", None)
-        should_stop = (lambda: stop.is_set()) if stop is not None else (lambda: False)
-        check_cancel = getattr(target, "check_cancel", lambda: None)
-        return target.emit, should_stop, check_cancel
-    return target, (lambda: False), (lambda: None)
-
-
-def predict_job(job, emit) -> str | None:
-    """Run a :class:`~napari_sleap_train.protocol.job.PredictJob`.
-
-    Loads the project and the models, predicts on ``job.frames``, writes the
-    merged project to ``job.output_path`` (a new file; when empty,
-    ``predictions/<project>.<timestamp>.predictions.slp`` next to the project),
-    and when some predicted frames carry user labels, evaluates on them
-    (``<output>.metrics.json`` and a ``Metrics`` event).
-
-    Parameters
-    ----------
-    job
-        The prediction job.
-    emit
-        A callable receiving :mod:`napari_sleap_train.protocol.events` objects,
-        or the engine's ``Channel`` (then a *stop* command ends prediction
-        early, keeping what was predicted, and *cancel* raises ``Cancelled``).
-
-    Returns
-    -------
-    str or None
-        The written file (``None`` when there were no frames).
-    """
-    from napari_sleap_train.evaluate import evaluate, write_metrics
-    from napari_sleap_train.predictions.frame_selection import user_labeled_frames
-    from napari_sleap_train.protocol.events import Metrics, Status
-
-    emit, should_stop, check_cancel = _emitter(emit)
-    emit(Status(model="", stage="loading models", detail=", ".join(Path(d).name for d in job.model_dirs)))
-    predictor = load_predictor(
-        job.model_dirs,
-        peak_threshold=job.peak_threshold,
-        max_instances=job.max_instances,
-        batch_size=job.batch_size,
-    )
-    labels = _load_project(job.labels_path)
-    check_cancel()
-
-    def stop() -> bool:
-        check_cancel()
-        return should_stop()
-
-    out, predicted = run_prediction(
-        predictor, labels, job.frames, job.labels_path, job.output_path or None, emit, stop
-    )
-    if out is None:
-        return None
-    labeled = sorted(set(job.frames) & user_labeled_frames(labels))
-    if labeled:
-        result = evaluate(labels, predicted, frames=labeled)
-        path = write_metrics(result, out.with_name(out.name.removesuffix(".slp") + ".metrics.json"))
-        emit(Metrics(model="pipeline", values=result.to_dict(), path=str(path)))
-    return str(out)
-
-
-def _match_video(project: sio.Labels, video: sio.Video) -> int | None:
-    names = [str(v.filename) for v in project.videos]
-    if str(video.filename) in names:
-        return names.index(str(video.filename))
-    bases = [Path(n).name for n in names]
-    base = Path(str(video.filename)).name
-    return bases.index(base) if bases.count(base) == 1 else None
-
-
-def evaluate_runs(run_dirs: Sequence[str | Path], labels_path: str | Path, emit) -> dict | None:
-    """Evaluate freshly trained models on their held-out validation frames.
-
-    The validation frames are the labeled frames of ``labels_gt.val.slp`` in
-    the run folder of the node model (centered instance or single instance);
-    the whole pipeline predicts on those frames of the project, the result is
-    written as ``metrics.json`` into every run folder and emitted as a
-    ``Metrics`` event (``model="pipeline"``).
-
-    Returns
-    -------
-    dict or None
-        The metrics (``EvaluationResult.to_dict()``), ``None`` when there are
-        no validation frames.
-    """
-    from napari_sleap_train.protocol.events import Message
-
-    emit, _, check_cancel = _emitter(emit)
-    predictor = load_predictor(run_dirs)
-    node_dir = predictor.node_model.path
-    val_path = node_dir / "labels_gt.val.slp"
-    if not val_path.is_file():
-        emit(Message(text=f"No validation frames in {node_dir.name}; evaluation skipped.", level="warning"))
-        return None
-    labels = _load_project(labels_path)
-    val = sio.load_slp(str(val_path), open_videos=False)
-    frames = []
-    for lf in val.labeled_frames:
-        vi = _match_video(labels, lf.video)
-        if vi is not None and lf.user_instances:
-            frames.append((vi, int(lf.frame_idx)))
-    if not frames:
-        emit(Message(text="The validation frames are not in the project; evaluation skipped.", level="warning"))
-        return None
-    check_cancel()
-    result = evaluate_frames(predictor, labels, frames, emit, run_dirs, model_name="pipeline")
-    return None if result is None else result.to_dict()
-
-
-def predictions_summary(labels: sio.Labels) -> dict[str, float]:
-    """Frames and instances in a predictions file (used by the CLI)."""
-    n_inst = sum(len(lf.predicted_instances) for lf in labels.labeled_frames)
-    n_frames = sum(1 for lf in labels.labeled_frames if lf.predicted_instances)
-    return {"n_frames": n_frames, "n_instances": n_inst}
-
-
-__all__ = [
-    "FramePrediction",
-    "Predictor",
-    "evaluate_frames",
-    "evaluate_runs",
-    "load_predictor",
-    "predict_job",
-    "predictions_summary",
-    "run_prediction",
-]
+__all__ = ["FramePrediction", "Predictor", "load_predictor"]

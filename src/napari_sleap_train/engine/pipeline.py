@@ -31,7 +31,7 @@ What is kept (see the README's Reliability section):
   good checkpoint (a folder without ``best_model.keras`` is not listed as a
   trained run).
 
-Prediction and evaluation are delegated to :mod:`napari_sleap_train.engine.inference`:
+Prediction and evaluation are delegated to :mod:`napari_sleap_train.engine.prediction_jobs`:
 ``predict_job(job: PredictJob, channel) -> str | None`` emits ``PredictProgress``
 and ``Predictions`` and returns the written path; ``evaluate_runs(run_dirs,
 labels_path, channel)`` emits ``Metrics`` for the validation frames.
@@ -181,7 +181,7 @@ def _predict(job: TrainJob, run_dirs: list[str], channel: Channel) -> str | None
     if not job.predict_frames:
         return None
     try:
-        inference = importlib.import_module("napari_sleap_train.engine.inference")
+        inference = importlib.import_module("napari_sleap_train.engine.prediction_jobs")
     except ImportError:
         channel.emit(Message(text="Prediction is not available in this installation; skipped.", level="warning"))
         return None
@@ -204,7 +204,7 @@ def _evaluate(job: TrainJob, run_dirs: list[str], channel: Channel) -> None:
     if not job.evaluate or not run_dirs:
         return
     try:
-        inference = importlib.import_module("napari_sleap_train.engine.inference")
+        inference = importlib.import_module("napari_sleap_train.engine.prediction_jobs")
     except ImportError:
         return
     channel.emit(Status(stage="evaluating", detail="predicting the validation frames"))
@@ -238,6 +238,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
 
         # Deferred imports: the checks above run before TensorFlow loads.
         from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
+        from napari_sleap_train.engine.preflight import check_job
         from napari_sleap_train.data.errors import DataError
         from napari_sleap_train.data.training_inputs import anchor_index_of
 
@@ -247,6 +248,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                 anchor_index_of(cfg, data.node_names)
             except DataError as exc:
                 raise EngineConfigError(str(exc), hint="choose an anchor part from the skeleton") from exc
+        check_job(job, models, labels, channel.emit)  # output folders; batch, crop, memory, network size
         channel.check_cancel()
 
         channel.emit(Status(stage="starting TensorFlow", detail="loading TensorFlow and finding devices"))
@@ -377,7 +379,7 @@ def run_predict_job(job: PredictJob, channel: Channel) -> str:
                 description=info.description, tensorflow_version=info.tensorflow_version,
             )
         )
-        inference = importlib.import_module("napari_sleap_train.engine.inference")
+        inference = importlib.import_module("napari_sleap_train.engine.prediction_jobs")
         channel.emit(Status(stage="predicting", detail=f"{len(job.frames)} frames"))
         path = inference.predict_job(job, channel)
         channel.emit(Done(status="finished", predictions_path=path))

@@ -30,6 +30,9 @@ from typing import Any
 import numpy as np
 import sleap_io as sio
 
+from napari_sleap_train.outputs import write_text
+
+from .compatibility import pair_videos
 from .matching import DEFAULT_SIGMA, match_instances
 
 #: COCO's OKS thresholds.
@@ -132,12 +135,14 @@ class EvaluationResult:
         return "\n".join(lines)
 
 
-def write_metrics(result: EvaluationResult, path: str | Path) -> Path:
-    """Write ``result.to_dict()`` as indented JSON (e.g. ``<run>/metrics.json``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    return path
+def write_metrics(result: EvaluationResult, path: str | Path, overwrite: bool = True) -> Path:
+    """Write ``result.to_dict()`` as indented JSON (e.g. ``<run>/metrics.json``).
+
+    Written atomically (temporary name, then rename): a failed write leaves the
+    previous file, or none. Raises :class:`~napari_sleap_train.outputs.OutputError`
+    when the file cannot be written.
+    """
+    return write_text(path, json.dumps(result.to_dict(), indent=2) + "\n", overwrite=overwrite)
 
 
 def _threshold_key(t: float) -> str:
@@ -179,23 +184,8 @@ def average_precision(scores: np.ndarray, is_tp: np.ndarray, n_gt: int) -> tuple
 
 
 def _video_index_map(gt: sio.Labels, pr: sio.Labels) -> dict[int, int]:
-    """For each predicted video, the ground-truth video it shows."""
-    out = {}
-    gt_ids = {id(v): i for i, v in enumerate(gt.videos)}
-    names = {str(v.filename): i for i, v in enumerate(gt.videos)}
-    bases: dict[str, list[int]] = {}
-    for i, v in enumerate(gt.videos):
-        bases.setdefault(Path(str(v.filename)).name, []).append(i)
-    for j, v in enumerate(pr.videos):
-        if id(v) in gt_ids:
-            out[j] = gt_ids[id(v)]
-        elif str(v.filename) in names:
-            out[j] = names[str(v.filename)]
-        elif len(bases.get(Path(str(v.filename)).name, [])) == 1:
-            out[j] = bases[Path(str(v.filename)).name][0]
-        elif len(pr.videos) == len(gt.videos):
-            out[j] = j
-    return out
+    """For each predicted video, the ground-truth video it shows (see :func:`.compatibility.pair_videos`)."""
+    return {p.pred_index: p.gt_index for p in pair_videos(gt, pr) if p.gt_index is not None}
 
 
 def predicted_frames(gt_labels: sio.Labels, pr_labels: sio.Labels) -> list[tuple[int, int]]:

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import sleap_io as sio
 
+from napari_sleap_train.outputs import atomic_output
+
 
 class MergeError(ValueError):
     """Predictions cannot be merged into the project."""
@@ -221,13 +223,22 @@ def predictions_path(project_path: str | Path, when: float | None = None) -> Pat
 def save_labels(labels: sio.Labels, path: str | Path) -> Path:
     """Save a ``.slp`` that refers to the project's videos (never embeds frames).
 
-    Refuses to overwrite an existing file.
+    Refuses to overwrite an existing file. The file is written under a
+    temporary name and renamed when complete, so a failed write (full disk)
+    leaves nothing behind.
+
+    Raises
+    ------
+    MergeError
+        ``path`` exists already.
+    napari_sleap_train.outputs.OutputError
+        Writing failed (the message says why: disk full, read-only, ...).
     """
     path = Path(path)
     if path.exists():
         raise MergeError(f"{path} exists already; predictions are always written to a new file.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sio.save_slp(labels, str(path), embed=False, restore_original_videos=True, verbose=False)
+    with atomic_output(path) as tmp:
+        sio.save_slp(labels, str(tmp), embed=False, restore_original_videos=True, verbose=False)
     return path
 
 

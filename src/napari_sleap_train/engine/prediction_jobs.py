@@ -1,0 +1,280 @@
+"""Prediction and evaluation jobs (child process): load projects, write files, emit events.
+
+:func:`predict_job` runs a :class:`~napari_sleap_train.protocol.job.PredictJob`
+(predict, merge into a copy of the project, write a new ``.slp``, evaluate the
+labeled frames among them); :func:`evaluate_runs` evaluates freshly trained
+models on their validation frames and writes ``metrics.json``. Model inference
+itself is :mod:`napari_sleap_train.engine.inference`.
+
+Every file is written atomically (:mod:`napari_sleap_train.outputs`): a full
+disk leaves no partial file behind, and a failure says "Prediction failed"
+with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import sleap_io as sio
+
+from napari_sleap_train.engine.errors import (
+    Cancelled,
+    EngineDataError,
+    EngineError,
+    PredictionError,
+    describe_exception,
+)
+from napari_sleap_train.engine.inference import Predictor, load_predictor
+from napari_sleap_train.outputs import OutputError, check_output_file
+
+Emit = Callable[[object], None]
+
+#: Hint of a prediction whose output could not be written.
+OUTPUT_HINT = "free some disk space or choose another output folder, then run again"
+
+
+def _load_project(path: str | Path) -> sio.Labels:
+    """Open a project with its videos found the way the viewer finds them."""
+    from napari_sleap_train.project.model import SleapProject
+
+    try:
+        return SleapProject.load(path).labels
+    except Exception as exc:
+        raise EngineDataError(str(exc)) from exc
+def _throttled_progress(emit: Emit, total: int, min_interval: float = 0.25) -> Callable[[int, int], None]:
+    from napari_sleap_train.protocol.events import PredictProgress
+
+    last = [0.0]
+
+    def report(done: int, total_: int) -> None:
+        now = time.monotonic()
+        if done >= total_ or now - last[0] >= min_interval:
+            last[0] = now
+            emit(PredictProgress(done=done, total=total_))
+
+    return report
+
+
+def run_prediction(
+    predictor: Predictor,
+    labels: sio.Labels,
+    frames: Sequence[tuple[int, int]],
+    labels_path: str | Path,
+    output_path: str | Path | None,
+    emit: Emit,
+    should_stop: Callable[[], bool] | None = None,
+    explanation: str = "",
+) -> tuple[Path | None, sio.Labels | None]:
+    """Predict, merge into a copy of the project, save a new file, report events.
+
+    Emits ``PredictProgress`` while running and one ``Predictions`` event at
+    the end (with an explanation instead of a path when there were no frames).
+
+    Returns
+    -------
+    path, predictions
+        The written file and the new predictions alone (both ``None`` when
+        there were no frames).
+    """
+    from napari_sleap_train.predictions.merge import write_predictions
+    from napari_sleap_train.protocol.events import Predictions
+
+    if not frames:
+        emit(Predictions(
+            path="", n_frames=0, n_instances=0,
+            explanation=explanation or "no frames were chosen for prediction",
+        ))
+        return None, None
+    predicted = predictor.predict(labels, frames, _throttled_progress(emit, len(frames)), should_stop)
+    out_path, result = write_predictions(labels, predicted, labels_path, output_path)
+    n_found = len(predicted.labeled_frames)
+    note = explanation
+    if n_found == 0:
+        note = (
+            f"no animals were found on the {len(frames)} frames (no confidence peak above "
+            f"{predictor.peak_threshold:g})"
+        )
+    emit(Predictions(path=str(out_path), n_frames=len(frames), n_instances=result.n_instances, explanation=note))
+    return out_path, predicted
+
+
+def evaluate_frames(
+    predictor: Predictor,
+    labels: sio.Labels,
+    frames: Sequence[tuple[int, int]],
+    emit: Emit | None = None,
+    run_dirs: Sequence[str | Path] = (),
+    model_name: str = "",
+):
+    """Predict on labeled frames and compare with the user's labels.
+
+    Writes ``metrics.json`` into every folder of ``run_dirs`` and emits a
+    ``Metrics`` event when ``emit`` is given.
+
+    Returns
+    -------
+    napari_sleap_train.evaluate.EvaluationResult or None
+        ``None`` when ``frames`` is empty.
+    """
+    from napari_sleap_train.evaluate import evaluate, write_metrics
+    from napari_sleap_train.protocol.events import Message, Metrics
+
+    frames = [(int(v), int(f)) for v, f in frames]
+    if not frames:
+        return None
+    predicted = predictor.predict(labels, frames)
+    result = evaluate(labels, predicted, frames=frames)
+    written = []
+    for folder in run_dirs:
+        try:
+            written.append(write_metrics(result, Path(folder) / "metrics.json"))
+        except OutputError as exc:  # the models are trained: say what is missing and go on
+            if emit is not None:
+                emit(Message(level="warning", text=f"The metrics were not saved: {exc}"))
+    if emit is not None:
+        emit(Metrics(model=model_name, values=result.to_dict(), path=str(written[0]) if written else ""))
+    return result
+
+
+def _emitter(target) -> tuple[Emit, Callable[[], bool], Callable[[], None]]:
+    """``(emit, should_stop, check_cancel)`` from a Channel or a plain callable."""
+    if hasattr(target, "emit"):
+        stop = getattr(target, "stop_requested", None)
+        should_stop = (lambda: stop.is_set()) if stop is not None else (lambda: False)
+        check_cancel = getattr(target, "check_cancel", lambda: None)
+        return target.emit, should_stop, check_cancel
+    return target, (lambda: False), (lambda: None)
+
+
+def predict_job(job, emit) -> str | None:
+    """Run a :class:`~napari_sleap_train.protocol.job.PredictJob`.
+
+    Loads the project and the models, predicts on ``job.frames``, writes the
+    merged project to ``job.output_path`` (a new file; when empty,
+    ``predictions/<project>.<timestamp>.predictions.slp`` next to the project),
+    and when some predicted frames carry user labels, evaluates on them
+    (``<output>.metrics.json`` and a ``Metrics`` event).
+
+    Parameters
+    ----------
+    job
+        The prediction job.
+    emit
+        A callable receiving :mod:`napari_sleap_train.protocol.events` objects,
+        or the engine's ``Channel`` (then a *stop* command ends prediction
+        early, keeping what was predicted, and *cancel* raises ``Cancelled``).
+
+    Returns
+    -------
+    str or None
+        The written file (``None`` when there were no frames).
+
+    Raises
+    ------
+    PredictionError
+        Any failure other than a plain-words engine error, worded as
+        "Prediction failed: ..." (the output could not be written, a crash).
+    """
+    try:
+        return _predict_job(job, emit)
+    except (Cancelled, EngineError):
+        raise
+    except OutputError as exc:
+        reason = str(exc)
+        raise PredictionError(
+            f"Prediction failed: {reason[:1].lower()}{reason[1:]}", kind="data", hint=OUTPUT_HINT
+        ) from exc
+    except Exception as exc:  # worded for the user; the caller keeps the traceback
+        message, kind, hint = describe_exception(exc, task="Prediction")
+        raise PredictionError(message, kind=kind, hint=hint) from exc
+
+
+def _predict_job(job, emit) -> str | None:
+    from napari_sleap_train.evaluate import evaluate, write_metrics
+    from napari_sleap_train.predictions.frame_selection import user_labeled_frames
+    from napari_sleap_train.protocol.events import Message, Metrics, Status
+
+    emit, should_stop, check_cancel = _emitter(emit)
+    if job.output_path:  # before the models load: an unusable folder fails at once
+        check_output_file(job.output_path)
+    emit(Status(model="", stage="loading models", detail=", ".join(Path(d).name for d in job.model_dirs)))
+    predictor = load_predictor(
+        job.model_dirs,
+        peak_threshold=job.peak_threshold,
+        max_instances=job.max_instances,
+        batch_size=job.batch_size,
+    )
+    labels = _load_project(job.labels_path)
+    check_cancel()
+
+    def stop() -> bool:
+        check_cancel()
+        return should_stop()
+
+    out, predicted = run_prediction(
+        predictor, labels, job.frames, job.labels_path, job.output_path or None, emit, stop
+    )
+    if out is None:
+        return None
+    labeled = sorted(set(job.frames) & user_labeled_frames(labels))
+    if labeled:
+        result = evaluate(labels, predicted, frames=labeled)
+        try:
+            path = write_metrics(result, out.with_name(out.name.removesuffix(".slp") + ".metrics.json"))
+        except OutputError as exc:  # the predictions are written: keep them, say what is missing
+            emit(Message(level="warning", text=f"The metrics were not saved: {exc}"))
+            path = ""
+        emit(Metrics(model="pipeline", values=result.to_dict(), path=str(path)))
+    return str(out)
+
+
+def _match_video(project: sio.Labels, video: sio.Video) -> int | None:
+    names = [str(v.filename) for v in project.videos]
+    if str(video.filename) in names:
+        return names.index(str(video.filename))
+    bases = [Path(n).name for n in names]
+    base = Path(str(video.filename)).name
+    return bases.index(base) if bases.count(base) == 1 else None
+
+
+def evaluate_runs(run_dirs: Sequence[str | Path], labels_path: str | Path, emit) -> dict | None:
+    """Evaluate freshly trained models on their held-out validation frames.
+
+    The validation frames are the labeled frames of ``labels_gt.val.slp`` in
+    the run folder of the node model (centered instance or single instance);
+    the whole pipeline predicts on those frames of the project, the result is
+    written as ``metrics.json`` into every run folder and emitted as a
+    ``Metrics`` event (``model="pipeline"``).
+
+    Returns
+    -------
+    dict or None
+        The metrics (``EvaluationResult.to_dict()``), ``None`` when there are
+        no validation frames.
+    """
+    from napari_sleap_train.protocol.events import Message
+
+    emit, _, check_cancel = _emitter(emit)
+    predictor = load_predictor(run_dirs)
+    node_dir = predictor.node_model.path
+    val_path = node_dir / "labels_gt.val.slp"
+    if not val_path.is_file():
+        emit(Message(text=f"No validation frames in {node_dir.name}; evaluation skipped.", level="warning"))
+        return None
+    labels = _load_project(labels_path)
+    val = sio.load_slp(str(val_path), open_videos=False)
+    frames = []
+    for lf in val.labeled_frames:
+        vi = _match_video(labels, lf.video)
+        if vi is not None and lf.user_instances:
+            frames.append((vi, int(lf.frame_idx)))
+    if not frames:
+        emit(Message(text="The validation frames are not in the project; evaluation skipped.", level="warning"))
+        return None
+    check_cancel()
+    result = evaluate_frames(predictor, labels, frames, emit, run_dirs, model_name="pipeline")
+    return None if result is None else result.to_dict()
+
+

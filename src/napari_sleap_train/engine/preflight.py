@@ -1,0 +1,113 @@
+"""Checks of a training job against its data, before TensorFlow loads (no TensorFlow here).
+
+:func:`check_job` makes sure the run folder (and the predictions' folder) can be
+written, then :func:`check_sizes` runs :mod:`napari_sleap_train.data.size_checks`
+for every model of the pipeline. Errors stop the run with a plain-words
+:class:`~napari_sleap_train.engine.errors.EngineError` seconds after the start
+(before TensorFlow loads or any run folder exists); warnings go out as
+``Message`` events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import sleap_io as sio
+
+from napari_sleap_train.config.model import TrainingConfig
+from napari_sleap_train.config.profiles import detect_hardware
+from napari_sleap_train.data.size_checks import LabelSizes, check_training_sizes
+from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
+from napari_sleap_train.engine.labeled_data import LabeledData
+from napari_sleap_train.outputs import OutputError, check_output_folder
+from napari_sleap_train.protocol.events import Message
+from napari_sleap_train.protocol.job import TrainJob
+
+
+def hardware_of(device: str) -> str:
+    """``"cpu"`` or ``"gpu"`` for a device setting (``auto``: guessed without TensorFlow)."""
+    device = (device or "auto").strip().lower()
+    if device.startswith("cpu"):
+        return "cpu"
+    if device.startswith("gpu"):
+        return "gpu"
+    return detect_hardware()
+
+
+def _free_memory() -> int | None:
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return int(psutil.virtual_memory().available)
+
+
+def label_sizes(labels: sio.Labels, data: LabeledData) -> LabelSizes:
+    """Instances, split and largest frame of the labeled videos."""
+    hw, channels = None, 1
+    for v in sorted({s.video_index for s in data.samples}):
+        try:
+            shape = labels.videos[v].shape
+        except Exception:  # noqa: BLE001 - an unreadable video is reported when frames load
+            shape = None
+        if not shape:
+            continue
+        h, w = int(shape[1]), int(shape[2])
+        hw = (h, w) if hw is None else (max(hw[0], h), max(hw[1], w))
+        channels = max(channels, int(shape[3]) if len(shape) > 3 else 1)
+    return LabelSizes(
+        instances=[s.instances for s in data.samples], train_frames=list(data.train_idx),
+        node_names=list(data.node_names), frame_hw=hw, channels=channels,
+    )
+
+
+def check_sizes(
+    models: Sequence[TrainingConfig], labels: sio.Labels, device: str, emit: Callable[[object], None]
+) -> None:
+    """Refuse sizes that cannot work and warn about slow ones, for every model.
+
+    Raises
+    ------
+    EngineConfigError
+        The first size that cannot work (batch, crop, memory), with what to use instead.
+    """
+    hardware = hardware_of(device)
+    memory = _free_memory() if hardware == "cpu" else None
+    for cfg in models:
+        data = LabeledData.from_labels(labels, cfg.data.validation_fraction, cfg.optimization.seed)
+        for finding in check_training_sizes(cfg, label_sizes(labels, data), hardware, memory):
+            if finding.level == "error":
+                raise EngineConfigError(finding.message, hint=finding.hint)
+            emit(Message(level="warning", text=f"{finding.message} {finding.hint[:1].upper()}{finding.hint[1:]}."))
+
+
+def check_output_folders(job: TrainJob) -> None:
+    """The run folder, and the predictions' folder when frames are to be predicted, must be writable.
+
+    Raises
+    ------
+    EngineDataError
+        Naming the folder and why (a file, read-only, ...).
+    """
+    from napari_sleap_train.predictions.merge import predictions_path
+
+    folders = [("run folder", job.runs_folder or job.pipeline.runs_folder)]
+    if job.predict_frames:
+        target = job.predictions_path or str(predictions_path(job.labels_path))
+        folders.append(("predictions folder", str(Path(target).parent)))
+    for what, folder in folders:
+        if not folder:
+            continue
+        try:
+            check_output_folder(folder)
+        except OutputError as exc:
+            raise EngineDataError(f"The {what} cannot be used: {exc}", hint="choose another folder") from exc
+
+
+def check_job(
+    job: TrainJob, models: Sequence[TrainingConfig], labels: sio.Labels, emit: Callable[[object], None]
+) -> None:
+    """Everything a train job can be refused for before TensorFlow loads: output folders, then sizes."""
+    check_output_folders(job)
+    check_sizes(models, labels, job.pipeline.device, emit)
