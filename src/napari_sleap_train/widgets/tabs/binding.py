@@ -21,15 +21,21 @@ def _same(value: Any) -> Any:
     return value
 
 
-@dataclass
+@dataclass(eq=False)
 class _Binding:
+    binder: Binder
     widget: ValueWidget
     owner: Any
     name: str
     signal: SignalInstance
     to_widget: Callable[[Any], Any]
     from_widget: Callable[[Any], Any]
-    on_field: Callable[..., None] | None = None
+
+    def on_field(self, *_: Any) -> None:
+        # A bound method, so psygnal holds it weakly: the settings outlive the
+        # dock (psygnal keeps their signal groups in a module-level map), and a
+        # strong slot would keep every widget, and the viewer, alive with them.
+        self.binder.push(self)
 
 
 def _owner(signal: SignalInstance) -> Any:
@@ -71,8 +77,7 @@ class Binder:
         from_widget: Callable[[Any], Any] = _same,
     ) -> ValueWidget:
         """Bind ``widget`` to the field whose signal is ``field_signal``; returns the widget."""
-        binding = _Binding(widget, _owner(field_signal), field_signal.name, field_signal, to_widget, from_widget)
-        binding.on_field = lambda *_, b=binding: self.push(b)
+        binding = _Binding(self, widget, _owner(field_signal), field_signal.name, field_signal, to_widget, from_widget)
         self._bindings.append(binding)
         self.push(binding)
         field_signal.connect(binding.on_field)
