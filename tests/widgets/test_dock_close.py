@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from napari_sleap_train.widgets.run_close import CloseChoice
-from tests.widgets.test_run_controller import FakeEngine, assert_reaped
+from tests.widgets.fake_engine import FakeEngine, assert_reaped
 
 
 def start_run_in_dock(viewer, sample_slp: Path, qtbot, tmp_path: Path, choice: CloseChoice):

@@ -18,7 +18,7 @@ from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.widgets.run_close import CloseChoice
 from napari_sleap_train.widgets.run_panel import RunPanel, format_metrics, headline
 from napari_sleap_train.session.run_state import RunStatus, TrainingState
-from tests.widgets.test_run_controller import FakeEngine, assert_reaped, make_job
+from tests.widgets.fake_engine import FakeEngine, assert_reaped, make_job
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

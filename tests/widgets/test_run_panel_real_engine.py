@@ -20,7 +20,7 @@ from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.widgets.run_panel import RunPanel
 from napari_sleap_train.session.run_state import RunStatus
 from tests.runner.tiny_project import make_tiny_project, tiny_job
-from tests.widgets.test_run_controller import assert_reaped
+from tests.widgets.fake_engine import assert_reaped
 
 pytestmark = pytest.mark.slow
 
