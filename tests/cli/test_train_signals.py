@@ -77,7 +77,7 @@ def run_folders(tmp_path: Path) -> dict[str, Path]:
 def assert_usable(folder: Path) -> None:
     missing = [name for name in RUN_FILES if not (folder / name).is_file()]
     assert not missing, f"{folder} lacks {missing}"
-    assert not list(folder.glob(".*partial*"))
+    assert not list(folder.glob(".*"))  # no temporary file left
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])

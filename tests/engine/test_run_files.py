@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from napari_sleap_train.engine.run_files import save_model, write_text
+from napari_sleap_train.outputs import OutputError
 from tests.engine.keras_helpers import tiny_model
 
 
@@ -31,7 +32,7 @@ def test_failed_model_save_keeps_the_previous_best(tmp_path):
     good = path.read_bytes()
     with file_size_limit(len(good) // 2), pytest.raises(Exception) as failed:
         save_model(model, path)
-    assert "File too large" in str(failed.value) or isinstance(failed.value, OSError)
+    assert isinstance(failed.value, OutputError) and "file-size limit" in str(failed.value)
     assert path.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best_model.keras"]  # no partial file left
     loaded = keras.models.load_model(path, compile=False)
@@ -42,6 +43,6 @@ def test_failed_model_save_keeps_the_previous_best(tmp_path):
 def test_failed_text_write_keeps_the_previous_file(tmp_path):
     path = tmp_path / "training_config.json"
     write_text(path, "{}\n")
-    with file_size_limit(100), pytest.raises(OSError):
+    with file_size_limit(100), pytest.raises(OutputError, match="file-size limit"):
         write_text(path, "x" * 10_000)
     assert path.read_text() == "{}\n" and [p.name for p in tmp_path.iterdir()] == ["training_config.json"]

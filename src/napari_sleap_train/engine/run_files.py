@@ -5,42 +5,31 @@ over its final name when complete (``os.replace`` is atomic on one file
 system). A run folder left behind by ``kill -9`` or ``ENOSPC`` therefore holds
 either the previous good version of a file or none of it, never a truncated
 one: the configs are written when the run starts, so the folder is usable up
-to its last good checkpoint. Temporary names start with ``.`` and end in
-``.partial<suffix>``, which nothing reads (Keras wants ``.keras`` files to end
-in ``.keras``, so the suffix is kept).
+to its last good checkpoint. Temporary names are hidden (``.best_model.keras.<tag>.tmp.keras``) and
+nothing reads them (Keras wants ``.keras`` files to end in ``.keras``, so the
+suffix is kept).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-PARTIAL = ".partial"
-
-
-def partial_path(path: str | Path) -> Path:
-    """The temporary name ``path`` is written under before the rename."""
-    path = Path(path)
-    return path.with_name(f".{path.stem}{PARTIAL}{path.suffix}")
+from napari_sleap_train.outputs import atomic_output
 
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces ``path``, on failure it is removed."""
-    path = Path(path)
-    tmp = partial_path(path)
-    try:
+    """Yield a temporary path to write; on success it replaces ``path``, on failure it is removed.
+
+    :func:`napari_sleap_train.outputs.atomic_output` with replacing allowed: a run
+    file (the best model, the log) is rewritten many times in one run, and a
+    full disk is reported in plain words.
+    """
+    with atomic_output(path, overwrite=True) as tmp:
         yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
 
 
 def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:

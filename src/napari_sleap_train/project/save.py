@@ -13,7 +13,6 @@ reason, and leaves neither a partial file nor an HDF5 handle behind.
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import tempfile
@@ -22,18 +21,11 @@ from pathlib import Path
 
 import sleap_io as sio
 
+from napari_sleap_train.outputs import describe_os_error, write_errno
 from napari_sleap_train.project.errors import SleapFileError
 
 #: Free space a memory-backed staging folder must have to be used.
 STAGING_MIN_FREE = 1024**3
-_REASONS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is exhausted",
-    errno.EFBIG: "the file would be larger than this process may write (file-size limit)",
-    errno.EROFS: "the folder is on a read-only file system",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-}
 
 
 def staging_dir() -> Path:
@@ -62,9 +54,8 @@ def _reason(exc: BaseException) -> str:
     detail = " ".join(str(getattr(exc, "strerror", None) or exc).split())
     if len(detail) > 160:
         detail = detail[:157] + "..."
-    code = getattr(exc, "errno", None)
-    if code in _REASONS:
-        return f"{_REASONS[code]} ({detail})"
+    if write_errno(exc) is not None:
+        return f"{describe_os_error(exc)} ({detail})"
     return f"{type(exc).__name__}: {detail}"
 
 
