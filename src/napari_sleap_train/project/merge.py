@@ -32,8 +32,10 @@ class PredictionsUpdate:
         New predicted instances.
     n_replaced : int
         Older predicted instances removed from those frames.
-    n_duplicates : int
-        New predictions lying on top of a user instance of the same frame.
+    n_hidden : int
+        New predictions lying on a user instance of their frame: not added
+        (SLEAP does not show a prediction a user instance replaced) and not
+        counted in ``n_instances``.
     frames : list of (video index, frame index)
         The frames that received new predictions, sorted.
     """
@@ -41,7 +43,7 @@ class PredictionsUpdate:
     n_frames: int = 0
     n_instances: int = 0
     n_replaced: int = 0
-    n_duplicates: int = 0
+    n_hidden: int = 0
     frames: list[tuple[int, int]] = field(default_factory=list)
 
     @property
@@ -50,8 +52,8 @@ class PredictionsUpdate:
         text = f"{self.n_instances} predicted instance(s) on {self.n_frames} frame(s)"
         if self.n_replaced:
             text += f", replacing {self.n_replaced} older prediction(s)"
-        if self.n_duplicates:
-            text += f"; {self.n_duplicates} lie on top of user labels"
+        if self.n_hidden:
+            text += f"; {self.n_hidden} on top of user instances not added"
         return text + "."
 
 
@@ -152,7 +154,7 @@ class PredictionMerging:
         PredictionsError
             The file cannot be read, or its predictions do not fit the project.
         """
-        predicted = load_predictions(predictions)
+        predicted = unused_predictions(load_predictions(predictions))
         self.sync()
         # Merge into a light stand-in (user instances only, same videos and
         # skeletons) so the merge's deep copy is small; its frames with predicted
@@ -174,7 +176,7 @@ class PredictionMerging:
         merged = result.labels
         video_of = {id(v): i for i, v in enumerate(merged.videos)}
         skeleton_of = {id(s): self.labels.skeletons[i] for i, s in enumerate(merged.skeletons)}
-        update = PredictionsUpdate(n_duplicates=len(result.duplicates))
+        update = PredictionsUpdate()
         for lf in merged.labeled_frames:
             new = list(lf.predicted_instances)
             if not new:
@@ -187,9 +189,19 @@ class PredictionMerging:
                 target = sio.LabeledFrame(video=self.labels.videos[key[0]], frame_idx=key[1])
                 self.labels.append(target)
                 self._frames[key] = target
+            users = [i for i in target.instances if not isinstance(i, sio.PredictedInstance)]
             old = [i for i in target.instances if isinstance(i, sio.PredictedInstance)]
-            target.instances = [i for i in target.instances if not isinstance(i, sio.PredictedInstance)] + new
-            update.n_replaced += len(old)
+            if _same_predictions(old, new):
+                continue  # the project's own predictions, written back with the snapshot: not new
+            new, hidden = _without_replaced(new, users)
+            update.n_hidden += hidden
+            # a prediction a user instance was made from stays (hidden) as its source
+            sources = {id(u.from_predicted) for u in users if u.from_predicted is not None}
+            kept = [i for i in old if id(i) in sources]
+            target.instances = users + kept + new
+            update.n_replaced += len(old) - len(kept)
+            if not new:
+                continue
             update.n_instances += len(new)
             update.frames.append(key)
         update.frames.sort()
@@ -211,6 +223,96 @@ class PredictionMerging:
                     self._next_id += 1
                 refs[(vi, fi, inst_id)] = InstanceRef(inst_id, vi, fi, inst)
         self._pred_refs = refs
+
+
+def _mean_distance(a: np.ndarray, b: np.ndarray) -> float:
+    d = np.linalg.norm(a - b, axis=-1)
+    d = d[np.isfinite(d)]
+    return float(d.mean()) if len(d) else np.inf
+
+
+def replaced_radius(user_xy: np.ndarray, floor_px: float = 5.0, share: float = 0.2) -> float:
+    """How near (mean node distance) a prediction must lie to a user instance to count as replaced by it.
+
+    A share of the instance's size (its box diagonal), at least ``floor_px``: a
+    retrained model rarely lands on the user's exact pixels.
+    """
+    pts = user_xy[np.isfinite(user_xy).all(axis=1)]
+    if len(pts) < 2:
+        return floor_px
+    return max(floor_px, share * float(np.linalg.norm(pts.max(axis=0) - pts.min(axis=0))))
+
+
+def _same_predictions(old: list[sio.PredictedInstance], new: list[sio.PredictedInstance]) -> bool:
+    """Whether ``new`` are the not-hidden ones of ``old`` again (same points and scores)."""
+    if not new or len(new) > len(old):
+        return False
+    unmatched = list(old)
+    for p in new:
+        hit = next(
+            (
+                o
+                for o in unmatched
+                if np.allclose(o.numpy(), p.numpy(), atol=1e-4, equal_nan=True)
+                and np.isclose(float(o.score), float(p.score))
+            ),
+            None,
+        )
+        if hit is None:
+            return False
+        unmatched.remove(hit)
+    return True
+
+
+def _without_replaced(
+    new: list[sio.PredictedInstance], users: list[sio.Instance]
+) -> tuple[list[sio.PredictedInstance], int]:
+    """Drop the new predictions that lie on a user instance (one per user instance, nearest first)."""
+    if not users or not new:
+        return new, 0
+    pairs = sorted(
+        (_mean_distance(p.numpy(), u.numpy()), pi, ui)
+        for pi, p in enumerate(new)
+        for ui, u in enumerate(users)
+    )
+    radius = [replaced_radius(u.numpy()) for u in users]
+    dropped: set[int] = set()
+    matched: set[int] = set()
+    for d, pi, ui in pairs:
+        if pi in dropped or ui in matched or d > radius[ui]:
+            continue
+        dropped.add(pi)
+        matched.add(ui)
+    return [p for i, p in enumerate(new) if i not in dropped], len(dropped)
+
+
+def unused_predictions(labels: sio.Labels) -> sio.Labels:
+    """The predictions of ``labels`` that no user instance of their frame replaced.
+
+    A predictions file written by the engine holds the project it was trained
+    on, with the predictions the user accepted (each a user instance's
+    ``from_predicted``; with tracks, a prediction of a track a user instance
+    has). Those are not new predictions: SLEAP's ``LabeledFrame.unused_predictions``
+    rule leaves them out, so they never come back over the user's instance.
+    """
+    frames = []
+    for lf in labels.labeled_frames:
+        users = [i for i in lf.instances if not isinstance(i, sio.PredictedInstance)]
+        used = {id(u.from_predicted) for u in users if u.from_predicted is not None}
+        tracks = {id(u.track) for u in users if u.track is not None}
+        keep = [
+            i
+            for i in lf.predicted_instances
+            if id(i) not in used and (i.track is None or id(i.track) not in tracks)
+        ]
+        if keep:
+            frames.append(sio.LabeledFrame(video=lf.video, frame_idx=lf.frame_idx, instances=keep))
+    return sio.Labels(
+        labeled_frames=frames,
+        videos=list(labels.videos),
+        skeletons=list(labels.skeletons),
+        tracks=list(labels.tracks),
+    )
 
 
 def load_predictions(predictions: str | Path | sio.Labels) -> sio.Labels:
