@@ -133,6 +133,11 @@ class InstanceLabeling:
             return None
         return self._in_project_order(ref.instance)
 
+    def prediction_xy(self, video_index: int, frame_index: int, inst_id: int) -> np.ndarray | None:
+        """``(K, 2)`` xy of a predicted instance in project node order, or ``None``."""
+        ref = self._pred_refs.get((video_index, frame_index, inst_id))
+        return None if ref is None else self._in_project_order(ref.instance)
+
     def _in_project_order(self, inst: sio.Instance) -> np.ndarray:
         names = self.node_names
         xy = inst.numpy()
