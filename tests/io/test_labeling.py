@@ -224,3 +224,36 @@ def test_add_instance_key_places_template_at_cursor(opened):
     keys.press_key("Control-I")
     (inst,) = project.labeled_instances(0, 8)
     np.testing.assert_allclose(inst - inst.mean(0), pred - pred.mean(0), atol=1e-4)
+
+
+def test_double_click_in_add_mode_leaves_no_stray_point(opened):
+    viewer, project, controller, keys = opened
+    controller.go_to((0, 8))
+    labels = project_layer(project, "labels")
+    viewer.layers.selection.active = labels
+    labels.mode = "add"
+    n = len(labels.data)
+    pred = project.predicted_instances(0, 8)[0]
+    at = (8, pred[3, 1], pred[3, 0])
+    _click(labels, at)  # the first click of the double-click adds a point in Add mode
+    mouse_double_click_callbacks(viewer, _event("mouse_double_click", at))
+    assert len(project.labeled_instances(0, 8)) == 1
+    assert len(labels.data) == n + 8  # the accepted instance's points, no stray one
+
+
+def test_predictions_layer_made_later_is_followed(make_napari_viewer, sample):
+    """A run's first predictions arrive as a new layer: dragging them still accepts."""
+    viewer = make_napari_viewer()
+    viewer.open(str(sample.labels_path), plugin=PLUGIN)
+    project = viewer.layers[-1].metadata[PROJECT_KEY]
+    controller = LabelingController(viewer, project)
+    project.add_predictions(predictions_from_truth(sample.truth_path, [8]))
+    refresh_layers(project, viewer.layers)
+    controller.rebind()  # what the dock's panel does when a layer is inserted
+    predictions = project_layer(project, "predictions")
+    controller.go_to((0, 8))
+    viewer.layers.selection.active = predictions
+    predictions.mode = "select"
+    _drag(predictions, predictions.data[0].copy(), predictions.data[0] + (0, 5, 5))
+    assert len(project.labeled_instances(0, 8)) == 1
+    controller.close()

@@ -140,7 +140,7 @@ def test_accepted_prediction_never_comes_back_from_the_snapshot(sample, tmp_path
     # frame 10: the accepted one is not new, its sibling is the project's own: only 11 and 12 count
     assert (update.n_frames, update.n_instances, update.n_replaced, update.n_hidden) == (2, 4, 2, 0)
     assert len(project.predicted_instance_ids(0, 10)) == 1
-    assert "user instances" not in update.summary
+    assert "user labels" not in update.summary and "accepted" not in update.summary
     # the accepted prediction is hidden and stays the user instance's source
     lf = project._frames[(0, 10)]
     (user,) = lf.user_instances
@@ -150,16 +150,31 @@ def test_accepted_prediction_never_comes_back_from_the_snapshot(sample, tmp_path
     assert len(lf.user_instances) == 1 and lf.user_instances[0].from_predicted is not None
 
 
-def test_new_prediction_over_user_instance_is_not_added_nor_counted(sample):
+def test_new_prediction_over_accepted_instance_is_hidden_and_not_counted(sample, tmp_path):
     project = SleapProject.load(sample.labels_path)
     project.add_predictions(predictions_from_truth(sample.truth_path, [10]))
     project.promote_predictions(0, 10, project.predicted_instance_ids(0, 10)[:1])
     # a retrained model predicts frame 10 again, a few pixels off
     update = project.add_predictions(predictions_from_truth(sample.truth_path, [10], shift=2.0))
-    assert update.n_hidden == 1
-    assert update.n_instances == 1 and update.n_replaced == 1  # the accepted one's source stays
-    assert "1 on top of user instances not added" in update.summary
+    assert (update.n_hidden, update.n_instances, update.n_replaced, update.n_duplicates) == (1, 1, 2, 0)
+    assert update.summary.startswith("1 predicted instance(s) on 1 frame(s)")
+    assert "1 on accepted instances, hidden" in update.summary
     assert len(project.predicted_instance_ids(0, 10)) == 1
+    # the accepted instance now stands for the new prediction: SLEAP hides it too
+    lf = project._frames[(0, 10)]
+    (user,) = lf.user_instances
+    assert user.from_predicted in lf.predicted_instances
+    assert len(lf.predicted_instances) == 2
+    saved = sio.load_slp(str(project.save(tmp_path / "again.slp")), open_videos=False)
+    lf = next(lf for lf in saved.labeled_frames if lf.frame_idx == 10)
+    assert len(lf.unused_predictions) == 1  # sleap-io's copy of SLEAP's rule
+
+
+def test_new_prediction_over_hand_label_is_shown_as_in_sleap(sample):
+    project = SleapProject.load(sample.labels_path)
+    update = project.add_predictions(predictions_from_truth(sample.truth_path, [9], shift=1.0))
+    assert (update.n_instances, update.n_duplicates, update.n_hidden) == (2, 2, 0)
+    assert len(project.predicted_instance_ids(0, 9)) == 2
 
 
 def test_prediction_of_a_users_track_is_hidden(sample):

@@ -134,7 +134,9 @@ class LabelingController:
         return np.array([pos[-1], pos[-2]], float)
 
     def view_centre_xy(self) -> np.ndarray:
-        centre = self.viewer.camera.center
+        viewer = self.viewer
+        scene = getattr(viewer, "scene", None)  # napari >= 0.9 (viewer.camera before)
+        centre = (scene.camera if scene is not None else viewer.camera).center
         return np.array([centre[-1], centre[-2]], float)
 
     def _point_size(self) -> float:
@@ -264,8 +266,8 @@ class LabelingController:
             return
         action = str(getattr(event, "action", ""))
         rows = [int(i) for i in getattr(event, "data_indices", ()) if int(i) >= 0]
-        if action == "changed" and rows:
-            self._promote_moved(rows)
+        if action == "changed" and rows and set(rows) == set(self._predictions.selected_data):
+            self._promote_moved(rows)  # a drag moves the selected points (not a refresh of the layer)
         elif action == "removing" and rows:
             feats = self._predictions.features
             lead = np.rint(np.asarray(self._predictions.data)[rows][:, list(self._lead_cols)]).astype(int)
@@ -276,6 +278,8 @@ class LabelingController:
         elif action == "removed" and self._pending_removal:
             pending, self._pending_removal = self._pending_removal, {}
             self._apply_removal(pending)
+        if action.endswith("ed"):
+            self._changed()
 
     def _promote_moved(self, rows: list[int]) -> None:
         """Predicted points the user dragged: their instances become user instances with the new positions."""
@@ -489,9 +493,27 @@ class LabelingController:
         pos = np.asarray(event.position, float)
         pid = self.project.prediction_at(video, frame, (pos[-1], pos[-2]), CLICK_MARGIN_SIZES * self._point_size())
         if pid is not None:
+            self._drop_click_point(pos)
             self._accept(video, frame, [pid])
             self.message = f"Frame {frame}: accepted the prediction as a user instance."
             self._changed()
+
+    def _drop_click_point(self, position: np.ndarray) -> None:
+        """Remove the point napari's Add mode placed with the first click of this double-click."""
+        layer = self._labels
+        if layer is None or str(layer.mode) != "add" or not len(layer.data):
+            return
+        last = np.asarray(layer.data)[-1]
+        inst_id = int(layer.features["instance"].iloc[-1])
+        lead = tuple(int(v) for v in np.rint(last[list(self._lead_cols)]))
+        alone = len(_rows_of(layer, self._lead_cols, lead, inst_id)) == 1
+        if alone and np.allclose(last[-2:], position[-2:], atol=1.0):
+            self._busy = True
+            try:
+                layer.remove([len(layer.data) - 1])
+            finally:
+                self._busy = False
+            self.current = None
 
     def _changed(self) -> None:
         if self.on_change is not None:

@@ -33,9 +33,13 @@ class PredictionsUpdate:
     n_replaced : int
         Older predicted instances removed from those frames.
     n_hidden : int
-        New predictions lying on a user instance of their frame: not added
-        (SLEAP does not show a prediction a user instance replaced) and not
-        counted in ``n_instances``.
+        New predictions lying on a user instance that was made from a
+        prediction (an accepted one): they become that instance's source
+        (``from_predicted``), so they are hidden as SLEAP hides a prediction a
+        user instance replaced; not counted in ``n_instances``.
+    n_duplicates : int
+        New predictions (shown, as SLEAP shows them) lying on a user instance
+        the user placed by hand.
     frames : list of (video index, frame index)
         The frames that received new predictions, sorted.
     """
@@ -44,6 +48,7 @@ class PredictionsUpdate:
     n_instances: int = 0
     n_replaced: int = 0
     n_hidden: int = 0
+    n_duplicates: int = 0
     frames: list[tuple[int, int]] = field(default_factory=list)
 
     @property
@@ -53,7 +58,9 @@ class PredictionsUpdate:
         if self.n_replaced:
             text += f", replacing {self.n_replaced} older prediction(s)"
         if self.n_hidden:
-            text += f"; {self.n_hidden} on top of user instances not added"
+            text += f"; {self.n_hidden} on accepted instances, hidden"
+        if self.n_duplicates:
+            text += f"; {self.n_duplicates} lie on top of user labels"
         return text + "."
 
 
@@ -193,16 +200,17 @@ class PredictionMerging:
             old = [i for i in target.instances if isinstance(i, sio.PredictedInstance)]
             if _same_predictions(old, new):
                 continue  # the project's own predictions, written back with the snapshot: not new
-            new, hidden = _without_replaced(new, users)
-            update.n_hidden += hidden
+            hidden, on_hand_labels = _link_to_accepted(new, users)
+            update.n_hidden += len(hidden)
+            update.n_duplicates += on_hand_labels
             # a prediction a user instance was made from stays (hidden) as its source
             sources = {id(u.from_predicted) for u in users if u.from_predicted is not None}
             kept = [i for i in old if id(i) in sources]
             target.instances = users + kept + new
             update.n_replaced += len(old) - len(kept)
-            if not new:
+            if len(new) == len(hidden):
                 continue
-            update.n_instances += len(new)
+            update.n_instances += len(new) - len(hidden)
             update.frames.append(key)
         update.frames.sort()
         update.n_frames = len(update.frames)
@@ -264,26 +272,45 @@ def _same_predictions(old: list[sio.PredictedInstance], new: list[sio.PredictedI
     return True
 
 
-def _without_replaced(
+def _link_to_accepted(
     new: list[sio.PredictedInstance], users: list[sio.Instance]
-) -> tuple[list[sio.PredictedInstance], int]:
-    """Drop the new predictions that lie on a user instance (one per user instance, nearest first)."""
+) -> tuple[set[int], int]:
+    """Hide the new predictions that lie on an accepted user instance; count those on hand-placed ones.
+
+    An accepted instance (one made from a prediction, ``from_predicted``) takes
+    the nearest new prediction within :func:`replaced_radius` as its source, so
+    SLEAP's rule hides it (``LabeledFrame.unused_predictions``) here and in
+    SLEAP. A new prediction on a hand-placed instance is shown, as SLEAP shows it.
+
+    Returns
+    -------
+    hidden : set of int
+        Indices into ``new`` now hidden.
+    on_hand_labels : int
+        New predictions lying on a hand-placed user instance.
+    """
     if not users or not new:
-        return new, 0
+        return set(), 0
     pairs = sorted(
         (_mean_distance(p.numpy(), u.numpy()), pi, ui)
         for pi, p in enumerate(new)
         for ui, u in enumerate(users)
     )
     radius = [replaced_radius(u.numpy()) for u in users]
-    dropped: set[int] = set()
+    taken: set[int] = set()
     matched: set[int] = set()
+    on_hand = 0
     for d, pi, ui in pairs:
-        if pi in dropped or ui in matched or d > radius[ui]:
+        if pi in taken or ui in matched or d > radius[ui]:
             continue
-        dropped.add(pi)
+        taken.add(pi)
         matched.add(ui)
-    return [p for i, p in enumerate(new) if i not in dropped], len(dropped)
+        if users[ui].from_predicted is not None:
+            users[ui].from_predicted = new[pi]
+        else:
+            on_hand += 1
+    hidden = {pi for pi in taken if any(u.from_predicted is new[pi] for u in users)}
+    return hidden, on_hand
 
 
 def unused_predictions(labels: sio.Labels) -> sio.Labels:

@@ -109,8 +109,8 @@ class LabelingPanel(QWidget):
         self.review = QListWidget()
         self.review.setToolTip("Frames whose predictions wait for review, lowest score first: click to go there.")
         self.review.itemClicked.connect(self._on_review_clicked)
-        row_h = self.review.fontMetrics().height() + 4
-        self.review.setFixedHeight(row_h * REVIEW_VISIBLE_ROWS + 6)
+        self.review.setUniformItemSizes(True)
+        self._fit_review(self.review.fontMetrics().height() + 2)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -123,6 +123,9 @@ class LabelingPanel(QWidget):
         layout.addWidget(self.review_title)
         layout.addWidget(self.review)
         viewer.dims.events.current_step.connect(self._on_step)
+        # a run's first predictions arrive as a new layer: follow it
+        viewer.layers.events.inserted.connect(self._on_layers)
+        viewer.layers.events.removed.connect(self._on_layers)
         self.set_project(None)
 
     # -- project ------------------------------------------------------------------
@@ -191,9 +194,15 @@ class LabelingPanel(QWidget):
             row = QListWidgetItem(item.text)
             row.setData(Qt.ItemDataRole.UserRole, item.frame)
             self.review.addItem(row)
+        if self.review.count():
+            self._fit_review(self.review.sizeHintForRow(0))
         self.review_title.setText(
             f"To review (lowest score first): {len(queue)} frame(s)" if queue else "To review: no predictions waiting."
         )
+
+    def _fit_review(self, row_height: int) -> None:
+        """Show exactly :data:`REVIEW_VISIBLE_ROWS` rows (no half-cut row)."""
+        self.review.setFixedHeight(row_height * REVIEW_VISIBLE_ROWS + 2 * self.review.frameWidth())
 
     def _on_review_clicked(self, item: QListWidgetItem) -> None:
         if self.controller is not None:
@@ -209,12 +218,22 @@ class LabelingPanel(QWidget):
             self.controller.message = ""
             self.refresh()
 
+    def _on_layers(self, *_: Any) -> None:
+        if self.controller is not None:
+            self.controller.rebind()
+            self.refresh()
+
     def close_panel(self) -> None:
         """Disconnect from the viewer (the dock's cleanup)."""
-        try:
-            self.viewer.dims.events.current_step.disconnect(self._on_step)
-        except (TypeError, ValueError, RuntimeError):
-            pass
+        for signal, slot in (
+            (self.viewer.dims.events.current_step, self._on_step),
+            (self.viewer.layers.events.inserted, self._on_layers),
+            (self.viewer.layers.events.removed, self._on_layers),
+        ):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, ValueError, RuntimeError):
+                pass
         if self.controller is not None:
             self.controller.close()
             self.controller = None
