@@ -85,7 +85,7 @@ def test_opens_on_first_labeled_frame(make_napari_viewer, sample):
 
 
 def test_keys_go_where_the_work_is(opened):
-    viewer, project, controller, keys = opened
+    _viewer, _project, controller, keys = opened
     assert controller.position() == (0, 4)
     keys.press_key("Alt-Right")
     assert controller.position() == (0, 9)
@@ -103,7 +103,7 @@ def test_keys_go_where_the_work_is(opened):
 
 
 def test_double_click_on_prediction_makes_user_instance_and_saves(opened, tmp_path):
-    viewer, project, controller, keys = opened
+    viewer, project, controller, _keys = opened
     controller.go_to((0, 8))
     pred = project.predicted_instances(0, 8)[0]
     node = pred[np.isfinite(pred[:, 0])][2]
@@ -138,7 +138,7 @@ def test_accept_key_and_accept_frame_key(opened, tmp_path):
 
 
 def test_moving_a_predicted_point_makes_user_instance(opened, tmp_path):
-    viewer, project, controller, keys = opened
+    viewer, project, controller, _keys = opened
     controller.go_to((0, 8))
     predictions = project_layer(project, "predictions")
     viewer.layers.selection.active = predictions
@@ -159,7 +159,7 @@ def test_moving_a_predicted_point_makes_user_instance(opened, tmp_path):
 
 
 def test_deleting_a_prediction_removes_it(opened, tmp_path):
-    viewer, project, controller, keys = opened
+    viewer, project, controller, _keys = opened
     controller.go_to((0, 8))
     predictions = project_layer(project, "predictions")
     pid = project.predicted_instance_ids(0, 8)[0]
@@ -227,7 +227,7 @@ def test_add_instance_key_places_template_at_cursor(opened):
 
 
 def test_double_click_in_add_mode_leaves_no_stray_point(opened):
-    viewer, project, controller, keys = opened
+    viewer, project, controller, _keys = opened
     controller.go_to((0, 8))
     labels = project_layer(project, "labels")
     viewer.layers.selection.active = labels

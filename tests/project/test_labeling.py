@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap_train.project.labeling import next_in_order, next_missing_node, step_frame
+from napari_sleap_train.project.labeling import (
+    next_in_order,
+    next_missing_node,
+    step_frame,
+)
 from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.sample.project import write_sample_project
 
@@ -129,7 +133,7 @@ def test_accepted_prediction_never_comes_back_from_the_snapshot(sample, tmp_path
     project = SleapProject.load(sample.labels_path)
     first = project.add_predictions(predictions_from_truth(sample.truth_path, [10, 11]))
     assert first.n_instances == 4
-    (accepted,) = project.promote_predictions(0, 10, project.predicted_instance_ids(0, 10)[:1])
+    project.promote_predictions(0, 10, project.predicted_instance_ids(0, 10)[:1])
     # the engine writes the snapshot (with the accepted prediction) merged with its new predictions
     snapshot = sio.load_slp(str(project.snapshot(tmp_path / "snap.slp")), open_videos=False)
     from napari_sleap_train.predictions.merge import merge_predictions

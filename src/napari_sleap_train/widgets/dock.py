@@ -119,17 +119,17 @@ class TrainingDock(QWidget):
         # the user can trade settings space for plot space
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
-        self.labeling = LabelingPanel(napari_viewer)
-        self.splitter.addWidget(self.labeling)
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(run_widget)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setStretchFactor(2, 1)
-        self.splitter.setSizes([self.labeling.sizeHint().height(), 650, 350])
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([650, 350])
+        self.labeling = LabelingPanel(napari_viewer)  # folds away to give the tabs room
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.hint)
+        layout.addWidget(self.labeling.section)
         layout.addWidget(self.splitter, stretch=1)
 
         self.tabs.currentChanged.connect(self._on_tab_changed)

@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QCollapsible
 
 from napari_sleap_train.io.labeling import KEYS, LabelingController
 from napari_sleap_train.project.model import SleapProject
@@ -122,6 +123,13 @@ class LabelingPanel(QWidget):
         self.review_title = QLabel("To review (lowest score first):")
         layout.addWidget(self.review_title)
         layout.addWidget(self.review)
+        #: the panel in a titled section that folds away (the dock shows this)
+        self.section = QCollapsible("Labeling")
+        self.section.setObjectName("section:Labeling")
+        self.section.setDuration(0)
+        self.section.layout().setContentsMargins(0, 2, 0, 2)
+        self.section.addWidget(self)
+        self.section.expand(animate=False)
         viewer.dims.events.current_step.connect(self._on_step)
         # a run's first predictions arrive as a new layer: follow it
         viewer.layers.events.inserted.connect(self._on_layers)
@@ -174,8 +182,8 @@ class LabelingPanel(QWidget):
         if current is not None:
             state = "<b>partial</b>" if current.partial else "complete"
             parts.append(f"instance {current.inst_id}: {current.n_placed} of {current.n_nodes} nodes ({state})")
-        elif placement is not None:
-            parts.append("a click in Add mode starts a new instance")
+        if placement is not None and (current is None or not current.partial or current.next_node is None):
+            parts[-1] += "; a click in Add mode starts a new instance"
         if c.message:
             parts.append(c.message)
         self.status.setText("<br>".join(parts))
