@@ -164,8 +164,12 @@ class LabelingPanel(QWidget):
         return getattr(c, action)()
 
     # -- display ------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Redraw the status line, node box, warning and review list."""
+    def refresh(self, full: bool = True) -> None:
+        """Redraw the status line and node box; with ``full`` also the warning and review list.
+
+        (Stepping through frames changes neither: it redraws only the line, so it stays fast
+        on a project with thousands of predictions.)
+        """
         c = self.controller
         if c is None:
             self.status.setText("Open a SLEAP project to label it.")
@@ -189,6 +193,8 @@ class LabelingPanel(QWidget):
         self.status.setText("<br>".join(parts))
         if placement is not None:
             self.node_box.setCurrentText(placement[1])
+        if not full:
+            return
         warning = project.lone_point_warning()
         self.warning.setText(warning)
         self.warning.setVisible(bool(warning))
@@ -224,7 +230,7 @@ class LabelingPanel(QWidget):
     def _on_step(self, *_: Any) -> None:
         if self.controller is not None:
             self.controller.message = ""
-            self.refresh()
+            self.refresh(full=False)
 
     def _on_layers(self, *_: Any) -> None:
         if self.controller is not None:
