@@ -81,7 +81,8 @@ def bind_when_added(project: SleapProject, roles: set[str], viewer: Any = None) 
 
     A reader returns layer *data*; napari creates the layers afterwards. This
     watches the viewer's layer list and calls :func:`~napari_sleap_train.io.binding.bind_project`
-    when the last of ``roles`` arrives, then stops watching. Without a viewer it
+    when the last of ``roles`` arrives, then stops watching, and shows the first
+    labeled frame (napari would open on the middle one, often unlabeled). Without a viewer it
     does nothing (:func:`~napari_sleap_train.io.binding.find_project` binds too).
 
     Returns
@@ -108,6 +109,20 @@ def bind_when_added(project: SleapProject, roles: set[str], viewer: Any = None) 
         if roles <= present:
             layer_list.events.inserted.disconnect(on_inserted)
             bind_project(project, layer_list)
+            show_first_labeled_frame(project, viewer)
 
     layer_list.events.inserted.connect(on_inserted)
+    return True
+
+
+def show_first_labeled_frame(project: SleapProject, viewer: Any) -> bool:
+    """Move the viewer to the project's first labeled frame (else its first suggestion)."""
+    frame = project.first_labeled_frame()
+    if frame is None:
+        return False
+    if project.multi_video:
+        viewer.dims.set_current_step(0, frame[0])
+        viewer.dims.set_current_step(1, frame[1])
+    else:
+        viewer.dims.set_current_step(0, frame[1])
     return True

@@ -32,8 +32,14 @@ class PredictionsUpdate:
         New predicted instances.
     n_replaced : int
         Older predicted instances removed from those frames.
+    n_hidden : int
+        New predictions lying on a user instance that was made from a
+        prediction (an accepted one): they become that instance's source
+        (``from_predicted``), so they are hidden as SLEAP hides a prediction a
+        user instance replaced; not counted in ``n_instances``.
     n_duplicates : int
-        New predictions lying on top of a user instance of the same frame.
+        New predictions (shown, as SLEAP shows them) lying on a user instance
+        the user placed by hand.
     frames : list of (video index, frame index)
         The frames that received new predictions, sorted.
     """
@@ -41,6 +47,7 @@ class PredictionsUpdate:
     n_frames: int = 0
     n_instances: int = 0
     n_replaced: int = 0
+    n_hidden: int = 0
     n_duplicates: int = 0
     frames: list[tuple[int, int]] = field(default_factory=list)
 
@@ -50,6 +57,8 @@ class PredictionsUpdate:
         text = f"{self.n_instances} predicted instance(s) on {self.n_frames} frame(s)"
         if self.n_replaced:
             text += f", replacing {self.n_replaced} older prediction(s)"
+        if self.n_hidden:
+            text += f"; {self.n_hidden} on accepted instances, hidden"
         if self.n_duplicates:
             text += f"; {self.n_duplicates} lie on top of user labels"
         return text + "."
@@ -152,7 +161,7 @@ class PredictionMerging:
         PredictionsError
             The file cannot be read, or its predictions do not fit the project.
         """
-        predicted = load_predictions(predictions)
+        predicted = unused_predictions(load_predictions(predictions))
         self.sync()
         # Merge into a light stand-in (user instances only, same videos and
         # skeletons) so the merge's deep copy is small; its frames with predicted
@@ -174,7 +183,7 @@ class PredictionMerging:
         merged = result.labels
         video_of = {id(v): i for i, v in enumerate(merged.videos)}
         skeleton_of = {id(s): self.labels.skeletons[i] for i, s in enumerate(merged.skeletons)}
-        update = PredictionsUpdate(n_duplicates=len(result.duplicates))
+        update = PredictionsUpdate()
         for lf in merged.labeled_frames:
             new = list(lf.predicted_instances)
             if not new:
@@ -187,10 +196,21 @@ class PredictionMerging:
                 target = sio.LabeledFrame(video=self.labels.videos[key[0]], frame_idx=key[1])
                 self.labels.append(target)
                 self._frames[key] = target
+            users = [i for i in target.instances if not isinstance(i, sio.PredictedInstance)]
             old = [i for i in target.instances if isinstance(i, sio.PredictedInstance)]
-            target.instances = [i for i in target.instances if not isinstance(i, sio.PredictedInstance)] + new
-            update.n_replaced += len(old)
-            update.n_instances += len(new)
+            if _same_predictions(old, new):
+                continue  # the project's own predictions, written back with the snapshot: not new
+            hidden, on_hand_labels = _link_to_accepted(new, users)
+            update.n_hidden += len(hidden)
+            update.n_duplicates += on_hand_labels
+            # a prediction a user instance was made from stays (hidden) as its source
+            sources = {id(u.from_predicted) for u in users if u.from_predicted is not None}
+            kept = [i for i in old if id(i) in sources]
+            target.instances = users + kept + new
+            update.n_replaced += len(old) - len(kept)
+            if len(new) == len(hidden):
+                continue
+            update.n_instances += len(new) - len(hidden)
             update.frames.append(key)
         update.frames.sort()
         update.n_frames = len(update.frames)
@@ -211,6 +231,115 @@ class PredictionMerging:
                     self._next_id += 1
                 refs[(vi, fi, inst_id)] = InstanceRef(inst_id, vi, fi, inst)
         self._pred_refs = refs
+
+
+def _mean_distance(a: np.ndarray, b: np.ndarray) -> float:
+    d = np.linalg.norm(a - b, axis=-1)
+    d = d[np.isfinite(d)]
+    return float(d.mean()) if len(d) else np.inf
+
+
+def replaced_radius(user_xy: np.ndarray, floor_px: float = 5.0, share: float = 0.2) -> float:
+    """How near (mean node distance) a prediction must lie to a user instance to count as replaced by it.
+
+    A share of the instance's size (its box diagonal), at least ``floor_px``: a
+    retrained model rarely lands on the user's exact pixels.
+    """
+    pts = user_xy[np.isfinite(user_xy).all(axis=1)]
+    if len(pts) < 2:
+        return floor_px
+    return max(floor_px, share * float(np.linalg.norm(pts.max(axis=0) - pts.min(axis=0))))
+
+
+def _same_predictions(old: list[sio.PredictedInstance], new: list[sio.PredictedInstance]) -> bool:
+    """Whether ``new`` are the not-hidden ones of ``old`` again (same points and scores)."""
+    if not new or len(new) > len(old):
+        return False
+    unmatched = list(old)
+    for p in new:
+        hit = next(
+            (
+                o
+                for o in unmatched
+                if np.allclose(o.numpy(), p.numpy(), atol=1e-4, equal_nan=True)
+                and np.isclose(float(o.score), float(p.score))
+            ),
+            None,
+        )
+        if hit is None:
+            return False
+        unmatched.remove(hit)
+    return True
+
+
+def _link_to_accepted(
+    new: list[sio.PredictedInstance], users: list[sio.Instance]
+) -> tuple[set[int], int]:
+    """Hide the new predictions that lie on an accepted user instance; count those on hand-placed ones.
+
+    An accepted instance (one made from a prediction, ``from_predicted``) takes
+    the nearest new prediction within :func:`replaced_radius` as its source, so
+    SLEAP's rule hides it (``LabeledFrame.unused_predictions``) here and in
+    SLEAP. A new prediction on a hand-placed instance is shown, as SLEAP shows it.
+
+    Returns
+    -------
+    hidden : set of int
+        Indices into ``new`` now hidden.
+    on_hand_labels : int
+        New predictions lying on a hand-placed user instance.
+    """
+    if not users or not new:
+        return set(), 0
+    pairs = sorted(
+        (_mean_distance(p.numpy(), u.numpy()), pi, ui)
+        for pi, p in enumerate(new)
+        for ui, u in enumerate(users)
+    )
+    radius = [replaced_radius(u.numpy()) for u in users]
+    taken: set[int] = set()
+    matched: set[int] = set()
+    on_hand = 0
+    for d, pi, ui in pairs:
+        if pi in taken or ui in matched or d > radius[ui]:
+            continue
+        taken.add(pi)
+        matched.add(ui)
+        if users[ui].from_predicted is not None:
+            users[ui].from_predicted = new[pi]
+        else:
+            on_hand += 1
+    hidden = {pi for pi in taken if any(u.from_predicted is new[pi] for u in users)}
+    return hidden, on_hand
+
+
+def unused_predictions(labels: sio.Labels) -> sio.Labels:
+    """The predictions of ``labels`` that no user instance of their frame replaced.
+
+    A predictions file written by the engine holds the project it was trained
+    on, with the predictions the user accepted (each a user instance's
+    ``from_predicted``; with tracks, a prediction of a track a user instance
+    has). Those are not new predictions: SLEAP's ``LabeledFrame.unused_predictions``
+    rule leaves them out, so they never come back over the user's instance.
+    """
+    frames = []
+    for lf in labels.labeled_frames:
+        users = [i for i in lf.instances if not isinstance(i, sio.PredictedInstance)]
+        used = {id(u.from_predicted) for u in users if u.from_predicted is not None}
+        tracks = {id(u.track) for u in users if u.track is not None}
+        keep = [
+            i
+            for i in lf.predicted_instances
+            if id(i) not in used and (i.track is None or id(i.track) not in tracks)
+        ]
+        if keep:
+            frames.append(sio.LabeledFrame(video=lf.video, frame_idx=lf.frame_idx, instances=keep))
+    return sio.Labels(
+        labeled_frames=frames,
+        videos=list(labels.videos),
+        skeletons=list(labels.skeletons),
+        tracks=list(labels.tracks),
+    )
 
 
 def load_predictions(predictions: str | Path | sio.Labels) -> sio.Labels:

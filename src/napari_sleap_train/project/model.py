@@ -25,6 +25,7 @@ import sleap_io as sio
 from napari_sleap_train.project.edits import EditSummary, LayerEdits
 from napari_sleap_train.project.errors import SleapFileError
 from napari_sleap_train.project.files import MissingVideo, load_labels
+from napari_sleap_train.project.labeling import InstanceLabeling
 from napari_sleap_train.project.merge import PredictionMerging
 from napari_sleap_train.project.save import check_target, write_labels
 from napari_sleap_train.project.tables import (
@@ -50,7 +51,7 @@ class LayerLink(Protocol):
         """
 
 
-class SleapProject(LayerEdits, PredictionMerging):
+class SleapProject(LayerEdits, PredictionMerging, InstanceLabeling):
     """A SLEAP project: labels, videos, and the index of its instances.
 
     Parameters
@@ -260,13 +261,27 @@ class SleapProject(LayerEdits, PredictionMerging):
         return data, features
 
     def _shown_predictions(self) -> list[InstanceRef]:
-        """Predicted instances to show: those no user instance was made from (SLEAP hides those)."""
+        """Predicted instances to show, by SLEAP's rule (``LabeledFrame.unused_predictions``).
+
+        Hidden: a prediction a user instance was made from, and, on a frame
+        where a user instance has a track, a prediction of that same track.
+        """
         used = {
             id(r.instance.from_predicted)
             for r in self._user_refs.values()
             if r.instance.from_predicted is not None
         }
-        return [r for r in self._pred_refs.values() if id(r.instance) not in used]
+        used_tracks = {
+            (r.video_index, r.frame_index, id(r.instance.track))
+            for r in self._user_refs.values()
+            if r.instance.track is not None
+        }
+        return [
+            r
+            for r in self._pred_refs.values()
+            if id(r.instance) not in used
+            and (r.instance.track is None or (r.video_index, r.frame_index, id(r.instance.track)) not in used_tracks)
+        ]
 
     def predicted_points(self) -> tuple[np.ndarray, pd.DataFrame]:
         """Rows and features of predicted instances (without those promoted to user instances)."""

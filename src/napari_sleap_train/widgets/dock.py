@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent, QSize, Qt
 from qtpy.QtWidgets import (
     QFileDialog,
@@ -36,6 +36,7 @@ from napari_sleap_train.io.binding import find_project
 from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY
 from napari_sleap_train.project.model import SleapProject
 
+from .labeling_panel import LabelingPanel, project_line
 from .previews.controller import PreviewController
 from .previews.examples import ExampleStack, NoExamplesError, pipeline_examples
 from .previews.inputs_window import TrainingInputsWindow
@@ -123,10 +124,12 @@ class TrainingDock(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([650, 350])
+        self.labeling = LabelingPanel(napari_viewer)  # folds away to give the tabs room
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.hint)
+        layout.addWidget(self.labeling.section)
         layout.addWidget(self.splitter, stretch=1)
 
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -168,14 +171,9 @@ class TrainingDock(QWidget):
             ProjectFrames(project, self.viewer) if project is not None else None
         )
         self.session.set_project(project)
-        if project is None:
-            self.hint.setText(NO_PROJECT_HINT)
-        else:
-            n = len(project.user_frames())
-            self.hint.setText(
-                f"<b>{project.name}</b>: {n} labeled frame{'s' if n != 1 else ''}, "
-                f"{len(project.node_names)} nodes, {len(project.videos)} video{'s' if len(project.videos) != 1 else ''}"
-            )
+        self.hint.setText(project_line(project) if project is not None else NO_PROJECT_HINT)
+        self.labeling.set_project(project)
+        if project is not None:
             self._watch_labels_layer(self._find_labels_layer(project))
         self.tabs.setEnabled(project is not None)
         self.previews.set_project(self.frames)
@@ -200,6 +198,8 @@ class TrainingDock(QWidget):
             layer.events.data.connect(self._on_labels_edited)
 
     def _on_labels_edited(self, *_: Any) -> None:
+        if self.project is not None:  # the counts follow the edits
+            self.hint.setText(project_line(self.project))
         if self.frames is not None:
             self.frames.invalidate()
         for tab in self.model_tabs.values():
@@ -291,6 +291,8 @@ class TrainingDock(QWidget):
     def build_job(self) -> TrainJob | None:
         """The training job for the run panel (``None``, with a message, if impossible)."""
         video, frame = self.current_position()
+        if self.project is not None and self.project.lone_point_warning():
+            show_warning(self.project.lone_point_warning())
         try:
             return dock_train_job(self.session, video, frame)
         except (JobError, OSError) as exc:
@@ -402,6 +404,7 @@ class TrainingDock(QWidget):
         for tab in self.model_tabs.values():
             tab.close()
         self.pipeline_tab.close()
+        self.labeling.close_panel()
         close_panel = getattr(self.run_panel, "close", None)
         if callable(close_panel):
             close_panel()
