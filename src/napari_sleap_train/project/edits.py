@@ -171,16 +171,20 @@ class LayerEdits:
         arr = np.column_stack([xy, placed, placed])
         inst = sio.Instance.from_numpy(arr, skeleton=skel, track=self._track(track))
         video_index, frame_index, inst_id = key
+        self._frame_at(video_index, frame_index).instances.append(inst)
+        self._user_refs[key] = InstanceRef(inst_id, video_index, frame_index, inst)
+        self._next_id = max(self._next_id, inst_id + 1)
+        return True
+
+    def _frame_at(self, video_index: int, frame_index: int) -> sio.LabeledFrame:
+        """The project's labeled frame at (video, frame), added to the project when there is none."""
         fkey = (video_index, frame_index)
         lf = self._frames.get(fkey)
         if lf is None:
             lf = sio.LabeledFrame(video=self.labels.videos[video_index], frame_idx=frame_index)
             self.labels.append(lf)
             self._frames[fkey] = lf
-        lf.instances.append(inst)
-        self._user_refs[key] = InstanceRef(inst_id, video_index, frame_index, inst)
-        self._next_id = max(self._next_id, inst_id + 1)
-        return True
+        return lf
 
     def _remove_instance(self, ref: InstanceRef) -> None:
         fkey = (ref.video_index, ref.frame_index)

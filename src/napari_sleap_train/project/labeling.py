@@ -208,13 +208,7 @@ class InstanceLabeling:
             raise ValueError("A new instance needs at least one node position.")
         arr = np.column_stack([xy, placed, np.zeros(len(xy), bool)])
         inst = sio.Instance.from_numpy(arr, skeleton=skel, track=self._track(track))
-        fkey = (video_index, frame_index)
-        lf = self._frames.get(fkey)
-        if lf is None:
-            lf = sio.LabeledFrame(video=self.labels.videos[video_index], frame_idx=frame_index)
-            self.labels.append(lf)
-            self._frames[fkey] = lf
-        lf.instances.append(inst)
+        self._frame_at(video_index, frame_index).instances.append(inst)
         ref = InstanceRef(self._next_id, video_index, frame_index, inst)
         self._next_id += 1
         key = (video_index, frame_index, ref.inst_id)
