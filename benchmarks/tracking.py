@@ -43,8 +43,11 @@ GROUND_TRUTH = DATA / "clip.2node.slp"
 
 #: name -> tracker settings (keyword arguments of TrackerSettings, flow as FlowSettings ones) compared.
 CONFIGS: dict[str, dict[str, Any]] = {
-    "flow (SLEAP defaults)": dict(tracker="flow"),
-    "flow + forward-backward 2 px": dict(tracker="flow", flow={"max_fb_error": 2.0}),
+    "flow (SLEAP defaults: no forward-backward check)": dict(
+        tracker="flow", flow={"max_fb_error_fraction": None, "fb_keep_if_all_lost": False}),
+    "flow, plugin default (fb check 0.1 of the size, plain flow if all fail)": dict(tracker="flow"),
+    "flow + forward-backward 2 px": dict(
+        tracker="flow", flow={"max_fb_error": 2.0, "max_fb_error_fraction": None}),
     "simple": dict(tracker="simple"),
     "simple, window 1, centroid": dict(tracker="simple", track_window=1, similarity="centroid"),
 }

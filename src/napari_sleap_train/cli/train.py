@@ -109,6 +109,18 @@ def build_job(args: argparse.Namespace):
     else:
         frames = base.predict_frames
         predictions = None if base.predictions_path is None else folder / base.predictions_path
+    try:
+        return make_train_job(
+            pipeline,
+            project.resolve(),
+            runs_folder=runs,
+            predict_frames=frames,
+            predictions_path=predictions,
+            resume=[] if base is None else [str(folder / r) for r in base.resume],
+            evaluate=True if base is None else base.evaluate,
+        )
+    except JobError as exc:
+        raise TrainCliError(str(exc)) from exc
 
 
 def check_output_paths(job) -> str | None:
@@ -129,18 +141,6 @@ def check_output_paths(job) -> str | None:
     except OutputError as exc:
         return str(exc)
     return None
-    try:
-        return make_train_job(
-            pipeline,
-            project.resolve(),
-            runs_folder=runs,
-            predict_frames=frames,
-            predictions_path=predictions,
-            resume=[] if base is None else [str(folder / r) for r in base.resume],
-            evaluate=True if base is None else base.evaluate,
-        )
-    except JobError as exc:
-        raise TrainCliError(str(exc)) from exc
 
 
 def _predict_frames(text: str, project: Path) -> list[tuple[int, int]]:
@@ -220,6 +220,8 @@ def describe_event(event) -> str | None:
         )
     if isinstance(event, ev.Predictions):
         text = f"predictions: {event.n_instances} instances on {event.n_frames} frames -> {event.path}"
+        if event.tracking:
+            text += f"; tracks assigned ({event.n_tracks} tracks)"
         return text + (f" ({event.explanation})" if event.explanation else "")
     if isinstance(event, ev.Metrics):
         keys = ("oks_map", "pck", "dist_p50")

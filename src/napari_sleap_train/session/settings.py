@@ -144,7 +144,9 @@ class TrainingSession:
         for f in dataclasses.fields(PipelineConfig):
             if f.name not in ("models", "kind"):
                 new = getattr(pipeline, f.name)
-                if getattr(self.pipeline, f.name) != new:
+                if f.name == "tracking":  # nested settings are updated in place (widgets bind to them)
+                    assign(self.pipeline.tracking, new)
+                elif getattr(self.pipeline, f.name) != new:
                     setattr(self.pipeline, f.name, copy.deepcopy(new))
         self.pipeline.kind = pipeline.kind
 
