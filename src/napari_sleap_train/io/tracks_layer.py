@@ -72,30 +72,36 @@ def show_tracks(viewer: Any, project: SleapProject, video_index: int = 0, tail_l
             layer.visible = False
         return None
     props = _track_properties(traj.names, traj.data[:, 0])
-    colormap = {float(i): track_color(i) for i in range(len(traj.names))}
     if layer is None:
-        layer = Tracks(traj.data, properties=props, name=f"{project.name} tracks", tail_length=tail_length,
-                       tail_width=3, head_length=0, color_by="track_index", colormaps_dict={"track_index": _cmap(colormap)},
+        layer = Tracks(traj.data, features=props, name=f"{project.name} tracks", tail_length=tail_length,
+                       tail_width=3, head_length=0, color_by="track_index", colormaps_dict={"track_index": _cmap(traj.data[:, 0])},
                        metadata={ROLE_KEY: TRACKS_ROLE, PROJECT_KEY: project})
         viewer.layers.append(layer)
     else:
+        layer.color_by = "track_id"  # always there while the data and features change
         layer.data = traj.data
-        layer.properties = props
+        layer.features = props
+        layer.colormaps_dict = {"track_index": _cmap(traj.data[:, 0])}
+        layer.color_by = "track_index"
         layer.tail_length = tail_length
         layer.visible = True
     return layer
 
 
-def _cmap(colors: dict[float, str]):
-    """A categorical colormap: track index -> its colour (napari wants a Colormap)."""
+def _cmap(ids: np.ndarray):
+    """Track id -> its colour, as the Colormap napari's Tracks layer wants.
+
+    The layer maps the ``track_index`` values from their min..max onto 0..1, so
+    the map has one equal bin per integer id between the smallest and the largest.
+    """
     from napari.utils.colormaps import Colormap
     from napari.utils.colormaps.standardize_color import transform_color
 
-    n = max(len(colors), 1)
-    rgba = [transform_color(colors.get(float(i), "white"))[0] for i in range(n)]
-    if n == 1:
-        return Colormap([rgba[0], rgba[0]], name="tracks", interpolation="zero")
-    return Colormap(rgba + [rgba[-1]], controls=np.linspace(0, 1, n + 1), name="tracks", interpolation="zero")
+    lo, hi = int(ids.min()), int(ids.max())
+    rgba = [transform_color(track_color(i))[0] for i in range(lo, hi + 1)]
+    if len(rgba) == 1:
+        rgba = rgba * 2
+    return Colormap(rgba, controls=np.linspace(0, 1, len(rgba) + 1), name="sleap tracks", interpolation="zero")
 
 
 def hide_tracks(viewer: Any, project: SleapProject) -> None:

@@ -173,6 +173,9 @@ class TrainingSession:
                 self.pipeline.runs_folder = str(Path(path).resolve().parent / runs)
             if self.pipeline.anchor_part not in list(project.node_names):
                 self.pipeline.anchor_part = None
+            from .tracking import suggest_for_project
+
+            suggest_for_project(self.pipeline.tracking, project)  # a tracked project: its tracks
         self.project_changed.emit(project)
 
     def snapshot(self) -> PipelineConfig:

@@ -103,6 +103,10 @@ class TrainingDock(QWidget):
             QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding
         )
         self.pipeline_tab = PipelineTab(self.session)
+        from .tracks_panel import TracksPanel
+
+        self.tracks_panel = TracksPanel(napari_viewer)  # tracks on the viewer, proofreading
+        self.pipeline_tab.tracking.add_viewer_tools(self.tracks_panel)
         self.tabs.addTab(scroll_page(self.pipeline_tab), PIPELINE_TAB)
         self.model_tabs: dict[ModelKind, ModelTab] = {}
         self._pages: dict[ModelKind, QWidget] = {}
@@ -168,6 +172,7 @@ class TrainingDock(QWidget):
             ProjectFrames(project, self.viewer) if project is not None else None
         )
         self.session.set_project(project)
+        self.tracks_panel.set_project(project)
         if project is None:
             self.hint.setText(NO_PROJECT_HINT)
         else:
@@ -230,6 +235,7 @@ class TrainingDock(QWidget):
     def _on_run_finished(self, *_: Any) -> None:
         if not self._closed:
             self.refresh_profiles()
+            self.tracks_panel.refresh()  # new predictions may be on tracks
 
     def _auto_crop(self, cfg) -> int | None:
         if self.frames is None:

@@ -81,6 +81,10 @@ class TrackingSection(Container):
         self._refresh_visible()
         self._closed = False
 
+    def add_viewer_tools(self, panel: Container) -> None:
+        """Put the dock's tracks-on-the-viewer panel (it knows the viewer) at the end of the section."""
+        add_qt(self, collapsible("Tracks on the viewer", panel, expanded=True))
+
     def _refresh_visible(self, *_: object) -> None:
         t = self.session.pipeline.tracking
         on = t.enabled
