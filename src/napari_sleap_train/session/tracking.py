@@ -32,7 +32,7 @@ def suggest_for_project(settings: TrackerSettings, project: Any) -> bool:
     """
     from .settings import assign
 
-    if project is None or settings != TrackerSettings(tracker="none"):
+    if getattr(project, "labels", None) is None or settings != TrackerSettings(tracker="none"):
         return False
     assign(settings, suggested_tracking(project))
     return True
