@@ -47,7 +47,7 @@ def _track_of(project, frame, x_near):
     return inst.track.name
 
 
-def test_show_tracks_adds_a_tracks_layer_and_outlines_predictions_by_track(fly_dock):
+def test_show_tracks_adds_a_tracks_layer_and_colours_predictions_by_track(fly_dock):
     viewer, dock = fly_dock
     panel = dock.tracks_panel
     assert dock.session.pipeline.tracking.tracker == "flow"  # a tracked project: flow, its 2 tracks
@@ -60,14 +60,17 @@ def test_show_tracks_adds_a_tracks_layer_and_outlines_predictions_by_track(fly_d
     assert len(layer.data) == 2 * N_FRAMES and set(layer.data[:, 1].astype(int)) == set(range(N_FRAMES))
     preds = next(la for la in viewer.layers if la.name.endswith("predictions"))
     tracks = preds.features["track"].to_numpy()
-    colors = preds.border_color
-    for name in set(tracks):  # one outline colour per track, different between tracks
+    colors = preds.face_color
+    for name in set(tracks):  # one colour per track, different between tracks
         assert len({tuple(c) for c in colors[tracks == name]}) == 1
     assert not np.allclose(colors[tracks == "female"][0], colors[tracks == "male"][0])
     panel.tail_length.value = 5
     assert layer.tail_length == 5
     panel.show.value = False
     assert not layer.visible
+    nodes = preds.features["node"].to_numpy()  # back to one colour per node
+    assert all(len({tuple(c) for c in preds.face_color[nodes == n]}) == 1 for n in set(nodes))
+    assert not np.allclose(preds.face_color[nodes == "head"][0], preds.face_color[nodes == "thorax"][0])
 
 
 def test_swap_from_the_current_frame_on(fly_dock):

@@ -1,5 +1,5 @@
-"""Tracks on the viewer: a Tracks layer of each track's anchor trajectory, predictions outlined
-in their track's colour, and the proofreading actions (set a track, swap two tracks from the
+"""Tracks on the viewer: a Tracks layer of each track's anchor trajectory, predictions coloured
+by track (as SLEAP draws tracked instances), and the proofreading actions (set a track, swap two tracks from the
 current frame on) applied to the project and redrawn.
 
 The edits themselves are :mod:`napari_sleap_train.project.tracks` (no napari).
@@ -41,22 +41,26 @@ def _track_properties(names: list[str], ids: np.ndarray) -> dict[str, np.ndarray
             "track_index": ids.astype(float)}
 
 
-def color_predictions_by_track(viewer: Any, project: SleapProject) -> Any | None:
-    """Outline each prediction in its track's colour (fill stays the node colour)."""
+def color_predictions_by_track(viewer: Any, project: SleapProject, on: bool = True) -> Any | None:
+    """Colour each prediction by its track, as SLEAP draws tracked instances (``on=False``: by node).
+
+    Predictions on no track are drawn grey.
+    """
     layer = bind_project(project, viewer.layers).get("predictions")
     if layer is None or not len(layer.data):
         return layer
+    if not on:
+        layer.face_color = "node"  # back to the node colour cycle the layer was made with
+        return layer
     names = [t.name for t in project.labels.tracks]
     cycle = {n: track_color(i) for i, n in enumerate(names)}
-    cycle[""] = "#000000"  # on no track
     tracks = layer.features["track"].fillna("").astype(str).to_numpy()
-    layer.border_color = [cycle.get(t, "#000000") for t in tracks]
-    layer.border_width = 0.25
+    layer.face_color = [cycle.get(t, "#808080") for t in tracks]
     return layer
 
 
 def show_tracks(viewer: Any, project: SleapProject, video_index: int = 0, tail_length: int = 30) -> Any | None:
-    """Add (or update) the ``"<project> tracks"`` layer and colour the predictions by track.
+    """Add (or update) the ``"<project> tracks"`` layer and colour the predictions by track (same colours).
 
     Returns the Tracks layer, ``None`` when no prediction is on a track (or the
     project shows several videos: the Tracks layer's time axis is the frame axis
@@ -105,7 +109,8 @@ def _cmap(ids: np.ndarray):
 
 
 def hide_tracks(viewer: Any, project: SleapProject) -> None:
-    """Hide the Tracks layer (kept, so showing it again is instant)."""
+    """Hide the Tracks layer (kept, so showing it again is instant); predictions coloured by node again."""
+    color_predictions_by_track(viewer, project, on=False)
     layer = _tracks_layer(viewer, project)
     if layer is not None:
         layer.visible = False
@@ -121,8 +126,6 @@ def redraw(viewer: Any, project: SleapProject) -> None:
     layer = _tracks_layer(viewer, project)
     if layer is not None and layer.visible:
         show_tracks(viewer, project, tail_length=int(layer.tail_length))
-    else:
-        color_predictions_by_track(viewer, project)
 
 
 def current_frame(viewer: Any, project: SleapProject) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """Tracks on the viewer and proofreading basics, under the Tracking section of the dock.
 
 * *Show tracks*: a Tracks layer of each track's anchor trajectory (tail length
-  in frames) and the predictions outlined in their track's colour;
+  in frames) and the predictions coloured by track, as SLEAP draws them;
 * *Swap from this frame*: swap two tracks on the current frame and every later one;
 * *Set track*: put the selected instance (select one of its points) on a track.
 
@@ -35,7 +35,7 @@ class TracksPanel(Container):
         self.project: SleapProject | None = None
         self.margins = (0, 0, 0, 0)
         self.show = CheckBox(text="Show tracks", value=False,
-                             tooltip="A Tracks layer of each track's trajectory; predictions outlined by track.")
+                             tooltip="A Tracks layer of each track's trajectory; predictions coloured by track.")
         self.tail_length = SpinBox(min=1, max=10000, value=30, label="Tail (frames)",
                                    tooltip="Frames of trajectory drawn behind each animal.")
         self.first = ComboBox(choices=lambda _w: _track_names(self), label="Track")
