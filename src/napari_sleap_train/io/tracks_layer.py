@@ -69,7 +69,8 @@ def show_tracks(viewer: Any, project: SleapProject, video_index: int = 0, tail_l
     from napari.layers import Tracks
 
     color_predictions_by_track(viewer, project)
-    traj = edits.anchor_trajectories(project.labels, video_index, anchor=_anchor(project))
+    # the mean of the visible nodes, not the anchor part: that may be missing on many frames
+    traj = edits.anchor_trajectories(project.labels, video_index)
     layer = _tracks_layer(viewer, project)
     if project.multi_video or not len(traj.data):
         if layer is not None:
@@ -114,10 +115,6 @@ def hide_tracks(viewer: Any, project: SleapProject) -> None:
     layer = _tracks_layer(viewer, project)
     if layer is not None:
         layer.visible = False
-
-
-def _anchor(project: SleapProject) -> str | None:
-    return None  # the mean of the visible nodes: an anchor part may be missing on many frames
 
 
 def redraw(viewer: Any, project: SleapProject) -> None:

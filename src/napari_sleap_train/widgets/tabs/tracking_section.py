@@ -30,6 +30,7 @@ class TrackingSection(Container):
 
     def __init__(self, session: TrainingSession) -> None:
         super().__init__(labels=False, name="tracking")
+        self._closed = True  # until the bindings below exist
         self.session = session
         self.binder = b = Binder()
         self.margins = (0, 0, 0, 0)
@@ -78,14 +79,16 @@ class TrackingSection(Container):
         self.more_section = collapsible("More tracking options", self.more)
         add_qt(self, self.more_section)
         e.tracker.connect(self._refresh_visible)
-        self._refresh_visible()
         self._closed = False
+        self._refresh_visible()
 
     def add_viewer_tools(self, panel: Container) -> None:
         """Put the dock's tracks-on-the-viewer panel (it knows the viewer) at the end of the section."""
         add_qt(self, collapsible("Tracks on the viewer", panel, expanded=True))
 
     def _refresh_visible(self, *_: object) -> None:
+        if self._closed:
+            return
         t = self.session.pipeline.tracking
         on = t.enabled
         for w in (self.max_tracks, self.similarity, self.match, self.track_window):
@@ -96,7 +99,7 @@ class TrackingSection(Container):
 
     def close(self) -> None:
         """Disconnect from the settings before the widgets go away (idempotent)."""
-        if getattr(self, "_closed", True):
+        if self._closed:
             return
         self._closed = True
         self.binder.disconnect()
