@@ -17,6 +17,8 @@ model. This benchmark
   1/2 and within 1 body length, the median ground-truth bounding-box diagonal),
   the share of instances on the same identity as SLEAP's tracks, and tracking
   frames per second (the flow tracker's time includes decoding the frames);
+* with ``--plugin-predictions``, scores the plugin's own top-down predictions
+  of the clip the same way (as tracked by the predict job, and retracked);
 * as a ceiling, scores the predictions with each one put on the identity of the
   ground-truth fly it matches on its frame (IDF1 cannot go above this; its ID
   switches are not a floor: they come from mixed-up predictions that sit on the
@@ -43,8 +45,11 @@ GROUND_TRUTH = DATA / "clip.2node.slp"
 
 #: name -> tracker settings (keyword arguments of TrackerSettings, flow as FlowSettings ones) compared.
 CONFIGS: dict[str, dict[str, Any]] = {
-    "flow (SLEAP defaults)": dict(tracker="flow"),
-    "flow + forward-backward 2 px": dict(tracker="flow", flow={"max_fb_error": 2.0}),
+    "flow (SLEAP defaults: no forward-backward check)": dict(
+        tracker="flow", flow={"max_fb_error_fraction": None, "fb_keep_if_all_lost": False}),
+    "flow, plugin default (fb check 0.1 of the size, plain flow if all fail)": dict(tracker="flow"),
+    "flow + forward-backward 2 px": dict(
+        tracker="flow", flow={"max_fb_error": 2.0, "max_fb_error_fraction": None}),
     "simple": dict(tracker="simple"),
     "simple, window 1, centroid": dict(tracker="simple", track_window=1, similarity="centroid"),
 }
@@ -79,7 +84,8 @@ def _same_identity(a, b) -> float:
     return float(w[r, c].sum() / n) if n else float("nan")
 
 
-def run(quick: bool = False, n_frames: int | None = None, max_tracks: int = 2) -> dict[str, Any]:
+def run(quick: bool = False, n_frames: int | None = None, max_tracks: int = 2,
+        plugin_predictions: str | None = None) -> dict[str, Any]:
     """Figures of SLEAP's tracks, of each configuration in :data:`CONFIGS` and of perfect identities."""
     import sleap_io as sio
 
@@ -131,7 +137,51 @@ def run(quick: bool = False, n_frames: int | None = None, max_tracks: int = 2) -
         row["same identity as SLEAP's tracks"] = f"{100 * _same_identity(sleap, labels):.2f} %"
         row["frames/s"] = round(report.n_frames / seconds, 1)
         figures[name] = row
+    if plugin_predictions is not None:
+        figures.update(_plugin_figures(Path(plugin_predictions), gt, n_frames, score, criteria, project,
+                                       max_tracks))
     return figures
+
+
+def _plugin_figures(path: Path, gt, n_frames, score, criteria, project, max_tracks: int) -> dict[str, Any]:
+    """The same scores for the plugin's own predictions of the clip (``predict --tracker flow``)."""
+    import sleap_io as sio
+
+    from napari_sleap_train.evaluate.tracking import evaluate_tracks
+    from napari_sleap_train.tracking import TrackerSettings, remove_predicted_tracks, track_labels
+
+    def load():
+        labels = _trim(sio.load_slp(path.as_posix(), open_videos=False), n_frames)
+        for lf in labels.labeled_frames:  # the predictions only (the training frames' labels are not scored)
+            lf.instances = list(lf.predicted_instances)
+        return labels
+
+    out: dict[str, Any] = {}
+    out["plugin top-down, tracked in the predict job (flow, default settings)"] = score(load())
+    ceiling = {}
+    for label, max_distance in criteria.items():
+        oracle = load()
+        _give_true_identities(oracle, gt, max_distance)
+        t = evaluate_tracks(gt, oracle, max_distance=max_distance).total
+        ceiling[label] = f"ID switches {t.id_switches}, MOTA {t.mota:.4f}, IDF1 {t.idf1:.4f}"
+    out["plugin top-down, true identity on each frame's match (IDF1 ceiling)"] = ceiling
+    for name, kwargs in {"flow (SLEAP defaults)": dict(tracker="flow", flow={"max_fb_error_fraction": None,
+                                                                            "fb_keep_if_all_lost": False}),
+                         "flow (plugin default)": dict(tracker="flow"),
+                         "simple": dict(tracker="simple")}.items():
+        from napari_sleap_train.tracking import FlowSettings
+
+        labels = load()
+        remove_predicted_tracks(labels)
+        kwargs = dict(kwargs)
+        settings = TrackerSettings(max_tracks=max_tracks, flow=FlowSettings(**kwargs.pop("flow", {})), **kwargs)
+        t0 = time.perf_counter()
+        report = track_labels(labels, settings, frame=project.frame if settings.uses_frames else None)
+        seconds = time.perf_counter() - t0
+        row = score(labels)
+        row["frames/s"] = round(report.n_frames / seconds, 1)
+        out[f"plugin top-down, retracked: {name}"] = row
+    return out
 
 
 def _body_size(gt) -> float:
@@ -181,8 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="first 300 frames only")
     parser.add_argument("--frames", type=int, default=None, help="first N frames only")
     parser.add_argument("--max-tracks", type=int, default=2)
+    parser.add_argument("--plugin-predictions", default=None, metavar="PRED.slp",
+                        help="also score the plugin's own predictions of the clip (written by "
+                        "napari-sleap-train predict ... --tracker flow --max-tracks 2)")
     args = parser.parse_args(argv)
-    figures = run(quick=args.quick, n_frames=args.frames, max_tracks=args.max_tracks)
+    figures = run(quick=args.quick, n_frames=args.frames, max_tracks=args.max_tracks,
+                  plugin_predictions=args.plugin_predictions)
     for key, value in figures.items():
         print(f"{key}: {value}")
     return 0

@@ -137,3 +137,22 @@ def test_full_tmpfs_says_the_disk_is_full(project, models, tmp_path):
     error = proc.stderr.strip().splitlines()[-1]
     assert "Prediction failed" in error and "the disk is full" in error and "Traceback" not in proc.stderr
     assert left == []  # neither the file nor its temporary
+
+
+def test_predict_with_a_tracker_puts_predictions_on_at_most_max_tracks(project, models, capsys):
+    out = project.parent / "tracked.slp"
+    args = ["predict", str(project), *models, "--frames", "random:4", "-o", str(out), "--json",
+            "--tracker", "flow", "--max-tracks", "1"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_tracks"] == 1 and "on 1 track(s)" in result["tracking"]
+    labels = sio.load_slp(str(out), open_videos=False)
+    new = [lf for lf in labels.labeled_frames if lf.predicted_instances and not lf.user_instances]
+    assert len(new) == 4
+    assert len({i.track.name for lf in new for i in lf.predicted_instances if i.track is not None}) == 1
+    assert all(sum(i.track is not None for i in lf.predicted_instances) == 1 for lf in new)
+
+
+def test_tracker_options_without_a_tracker_are_refused(project, models, capsys):
+    assert main(["predict", str(project), *models, "--max-tracks", "2"]) == 2
+    assert "--max-tracks set tracker options but no tracker runs" in capsys.readouterr().err

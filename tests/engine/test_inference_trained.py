@@ -18,6 +18,7 @@ from napari_sleap_train.config.model import (
     TrainingConfig,
     UNetConfig,
 )
+from napari_sleap_train.config.tracking import TrackerSettings
 from napari_sleap_train.protocol.events import (
     Done,
     Error,
@@ -97,7 +98,8 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("blobs")
     path, truth = make_project(folder)
     models = {k: small(k) for k in PipelineKind.TOP_DOWN.model_kinds}
-    pipeline = PipelineConfig(kind=PipelineKind.TOP_DOWN, models=models, anchor_part="head", device="cpu")
+    pipeline = PipelineConfig(kind=PipelineKind.TOP_DOWN, models=models, anchor_part="head", device="cpu",
+                              tracking=TrackerSettings(tracker="flow", max_tracks=1))
     job = TrainJob(
         labels_path=str(path), pipeline=pipeline, runs_folder=str(folder / "models"),
         predict_frames=[(0, 1), (0, 3), (0, 5), (0, 2)],
@@ -137,6 +139,12 @@ def test_pipeline_hook_writes_merged_predictions(trained):
         assert [i.numpy().tolist() for i in got] == [i.numpy().tolist() for i in lf.user_instances]
     for fi in (1, 3, 5):
         assert by_frame[fi].predicted_instances, f"nothing predicted on frame {fi}"
+    # the pipeline's tracker ran before the predictions were written: one track, never more
+    assert pred_event.n_tracks == 1 and "on 1 track(s)" in pred_event.tracking
+    assert not [e for e in events if "simple tracker" in str(getattr(e, "text", ""))]  # flow read the video
+    predicted = [i for lf in merged.labeled_frames for i in lf.predicted_instances]
+    assert {i.track.name for i in predicted if i.track is not None} == {"track_0"}
+    assert all(sum(i.track is not None for i in lf.predicted_instances) <= 1 for lf in merged.labeled_frames)
 
 
 def test_predictions_are_accurate_after_short_training(trained):

@@ -69,3 +69,18 @@ def test_flow_tracker_works_on_colour_frames(crossing):
     result = track_frames(frames, TrackerSettings(tracker="flow", track_window=1, max_tracks=2),
                           frame=lambda i: rgb[i])
     assert _id_switches(result, truth, points) == 0
+
+
+def test_the_default_forward_backward_check_keeps_the_crossing_tracked(crossing):
+    """The check alone drops every point at 36 px a frame and loses the animals; keeping the
+    plain flow of an instance whose every point fails (the default) tracks them."""
+    from napari_sleap_train.tracking import FlowSettings
+
+    points, images = crossing
+    strict = FlowSettings(max_fb_error=2.0, max_fb_error_fraction=None, fb_keep_if_all_lost=False)
+    for flow, expected_ok in ((strict, False), (FlowSettings(), True)):
+        assert FlowSettings().max_fb_error_fraction == 0.1 and FlowSettings().fb_keep_if_all_lost
+        frames, truth = _inputs(points)
+        result = track_frames(frames, TrackerSettings(tracker="flow", track_window=1, max_tracks=2, flow=flow),
+                              frame=lambda i: images[i])
+        assert (_id_switches(result, truth, points) == 0) is expected_ok

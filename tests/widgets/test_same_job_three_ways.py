@@ -25,6 +25,7 @@ OPTIONS = [
     "--epochs", "5", "--batch-size", "3", "--learning-rate", "0.002", "--patience", "4",
     "--model-time-limit", "7", "--time-limit", "12", "--snapshot-minutes", "1,2",
     "--device", "cpu", "--precision", "float32", "--xla", "off", "--anchor-part", "nose",
+    "--tracker", "flow", "--max-tracks", "2", "--track-window", "3", "--match", "hungarian",
 ]
 
 
@@ -36,6 +37,11 @@ def _set_in_the_dock(dock) -> None:
     tab.xla.value = Switch.OFF
     tab.anchor.value = "nose"
     tab.predict_on.value = PredictOn.SUGGESTED_FRAMES
+    tracking = tab.tracking  # the Tracking section of the pipeline tab
+    tracking.tracker.value = "flow"
+    tracking.max_tracks.value = 2
+    tracking.track_window.value = 3
+    tracking.match.value = "hungarian"
     for kind, profile in ((CEN, "cpu.centroid"), (CI, "cpu.centered_instance")):
         model = dock.model_tabs[kind]
         model.profile.value = f"profile:{profile}"
@@ -75,6 +81,8 @@ def test_dock_train_and_export_job_make_the_same_job(docked, sample_slp, tmp_pat
         assert [m.optimization.batch_size for m in job.pipeline.models.values()] == [3, 3]
         assert [m.head.anchor_part for m in job.pipeline.models.values()] == ["nose", "nose"]
         assert job.pipeline.precision is Precision.FLOAT32 and job.pipeline.snapshot_minutes == [1.0, 2.0]
+        t = job.pipeline.tracking
+        assert (t.tracker, t.max_tracks, t.track_window, t.match) == ("flow", 2, 3, "hungarian")
     assert _settings(from_dock) == _settings(from_cli) == _settings(from_export)
     # dock and train also agree on where runs go and what is predicted afterwards
     assert from_dock.runs_folder == from_cli.runs_folder == str(Path(sample_slp).resolve().parent / "models")

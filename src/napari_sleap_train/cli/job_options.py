@@ -54,6 +54,9 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--multi-worker", action="store_true", default=None,
                    help="train across machines with MultiWorkerMirroredStrategy (needs TF_CONFIG on each worker)")
     p.add_argument("--anchor-part", default=None, help="node the crops centre on (default: bounding-box middle)")
+    from .tracking_options import add_tracking_options
+
+    add_tracking_options(p)  # the tracker of the predictions made after training
 
 
 def _hardware(args: argparse.Namespace) -> str:
@@ -133,6 +136,12 @@ def pipeline_from_args(args: argparse.Namespace, base=None):
         pipeline.precision = Precision(args.precision)
     if args.xla is not None:
         pipeline.xla = Switch(args.xla)
+    from .tracking_options import TrackingOptionsError, tracking_from_args
+
+    try:
+        pipeline.tracking = tracking_from_args(args, pipeline.tracking)
+    except TrackingOptionsError as exc:
+        raise JobOptionsError(str(exc)) from exc
     return pipeline
 
 

@@ -102,6 +102,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--device", default="auto", help="auto, cpu or gpu:N (default: auto)")
     parser.add_argument("--seed", type=int, default=0, help="seed of random:N (default: 0)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    from .tracking_options import add_tracking_options
+
+    add_tracking_options(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -137,9 +140,12 @@ def run(args: argparse.Namespace) -> int:
     from napari_sleap_train.protocol.job import PredictJob
     from napari_sleap_train.runner.process import EngineProcess, EngineProcessError
 
+    from .tracking_options import TrackingOptionsError, tracking_from_args
+
     try:
         spec = parse_frames(args.frames)
-    except FramesSpecError as exc:
+        tracking = tracking_from_args(args)
+    except (FramesSpecError, TrackingOptionsError) as exc:
         return _fail(str(exc), args.json)
     if args.batch_size < 1:
         return _fail(f"--batch-size must be at least 1, got {args.batch_size}", args.json)
@@ -180,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
         peak_threshold=args.peak_threshold,
         batch_size=args.batch_size,
         max_instances=args.max_instances,
+        tracking=tracking,
     )
     proc = EngineProcess()
     try:
@@ -194,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"\r  {event.done}/{event.total} frames", end="", file=sys.stderr, flush=True)
             elif isinstance(event, Predictions):
                 result.update(path=event.path, n_frames=event.n_frames, n_instances=event.n_instances,
-                              explanation=event.explanation)
+                              explanation=event.explanation, n_tracks=event.n_tracks, tracking=event.tracking)
             elif isinstance(event, Metrics):
                 result["metrics"] = event.values
                 result["metrics_path"] = event.path
@@ -223,6 +230,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{result.get('n_instances', 0)} instances on {result.get('n_frames', 0)} frames")
         if result.get("explanation"):
             print(result["explanation"])
+        if result.get("tracking"):
+            print(f"tracks assigned ({result['n_tracks']} tracks): {result['tracking']}")
         if "metrics" in result:
             m = result["metrics"]
             median = (m.get("pixel_error") or {}).get("median")

@@ -58,7 +58,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--of-max-levels", type=int, default=3, metavar="N", help="flow pyramid levels (default: 3)")
     p.add_argument("--of-fb-error", type=float, default=None, metavar="PX",
                    help="forward-backward check: drop flow points that do not come back within PX pixels "
-                   "(default: off, as in SLEAP)")
+                   "(default: within 0.1 of the instance's size, keeping the plain flow of an instance "
+                   "whose every point fails)")
+    p.add_argument("--sleap-flow", action="store_true",
+                   help="SLEAP's flow tracker exactly: no forward-backward check")
     p.add_argument("--img-scale", type=float, default=1.0, help="scale frames for the flow (default: 1)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
@@ -74,13 +77,16 @@ def settings_from_args(args: argparse.Namespace):
     """The :class:`~napari_sleap_train.tracking.TrackerSettings` the arguments ask for."""
     from napari_sleap_train.tracking import CullSettings, FlowSettings, TrackerSettings
 
+    flow = FlowSettings(window_size=args.of_window_size, max_levels=args.of_max_levels,
+                        img_scale=args.img_scale, max_fb_error=args.of_fb_error)
+    if getattr(args, "sleap_flow", False):
+        flow.max_fb_error, flow.max_fb_error_fraction = None, None
     return TrackerSettings(
         tracker=args.tracker, similarity=args.similarity, match=args.match,
         track_window=args.track_window, max_tracks=args.max_tracks, robust=args.robust,
         oks_errors=args.oks_errors, min_new_track_points=args.min_new_track_points,
         connect_single_breaks=args.connect_breaks,
-        flow=FlowSettings(window_size=args.of_window_size, max_levels=args.of_max_levels,
-                          img_scale=args.img_scale, max_fb_error=args.of_fb_error),
+        flow=flow,
         cull=CullSettings(max_instances=args.max_instances, iou_threshold=args.cull_iou),
     ).validate()
 

@@ -220,6 +220,8 @@ def describe_event(event) -> str | None:
         )
     if isinstance(event, ev.Predictions):
         text = f"predictions: {event.n_instances} instances on {event.n_frames} frames -> {event.path}"
+        if event.tracking:
+            text += f"; tracks assigned ({event.n_tracks} tracks)"
         return text + (f" ({event.explanation})" if event.explanation else "")
     if isinstance(event, ev.Metrics):
         keys = ("oks_map", "pck", "dist_p50")

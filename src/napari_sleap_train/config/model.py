@@ -22,6 +22,8 @@ from typing import ClassVar
 
 from psygnal import SignalGroupDescriptor
 
+from .tracking import TrackerSettings
+
 
 class ModelKind(str, Enum):
     """Which confidence-map head a model has."""
@@ -278,6 +280,8 @@ class PipelineConfig:
     #: Keep copies of each model's best checkpoint at these minutes of the
     #: pipeline budget (scaled to each model's share when a budget is set).
     snapshot_minutes: list[float] = field(default_factory=list)
+    #: Tracking of the predictions made after training (SLEAP's default: no tracker).
+    tracking: TrackerSettings = field(default_factory=lambda: TrackerSettings(tracker="none"))
 
     def trained_models(self) -> dict[ModelKind, TrainingConfig]:
         """Copies of the models this pipeline trains, in training order, as trained.

@@ -39,6 +39,7 @@ labels_path, channel)`` emits ``Metrics`` for the validation frames.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import shutil
@@ -195,6 +196,7 @@ def _predict(job: TrainJob, run_dirs: list[str], channel: Channel) -> str | None
         output_path=job.predictions_path or str(predictions_path(job.labels_path)),
         device=job.pipeline.device,
         max_instances=job.pipeline.max_instances,
+        tracking=copy.deepcopy(job.pipeline.tracking),
     )
     return inference.predict_job(predict, channel)
 

@@ -35,14 +35,59 @@ Emit = Callable[[object], None]
 OUTPUT_HINT = "free some disk space or choose another output folder, then run again"
 
 
-def _load_project(path: str | Path) -> sio.Labels:
-    """Open a project with its videos found the way the viewer finds them."""
+def _open_project(path: str | Path):
+    """Open a project (``SleapProject``) with its videos found the way the viewer finds them."""
     from napari_sleap_train.project.model import SleapProject
 
     try:
-        return SleapProject.load(path).labels
+        return SleapProject.load(path)
     except Exception as exc:
         raise EngineDataError(str(exc)) from exc
+
+
+def _load_project(path: str | Path) -> sio.Labels:
+    """The labels of :func:`_open_project`."""
+    return _open_project(path).labels
+
+
+def track_predictions(predicted: sio.Labels, settings, project, emit: Emit):
+    """Put the new predictions on tracks (before they are merged and written).
+
+    ``predicted`` shares the project's videos, so the flow tracker reads its
+    frames through ``project``; a video it cannot read makes the tracker fall
+    back to ``simple`` with a warning (the predictions are not lost). New track
+    names avoid the project's own track names.
+
+    Returns
+    -------
+    LabelsTrackingReport or None
+        ``None`` when ``settings.tracker`` is ``none``.
+    """
+    import copy
+
+    from napari_sleap_train.protocol.events import Message, Status
+    from napari_sleap_train.tracking import track_labels
+
+    if settings is None or not settings.enabled:
+        return None
+    settings = copy.deepcopy(settings)
+    used = sorted({predicted.videos.index(lf.video) for lf in predicted.labeled_frames})
+    frame = None
+    if settings.uses_frames:
+        missing = [i for i in used if project is None or not project.video_available(i)]
+        if missing:
+            emit(Message(level="warning", text=(
+                "The flow tracker needs the video frames and video "
+                f"{', '.join(str(i) for i in missing)} could not be read: tracked with the simple tracker.")))
+            settings.tracker = "simple"
+        else:
+            frame = project.frame
+    emit(Status(model="", stage="tracking", detail=f"{settings.tracker} tracker on {len(predicted.labeled_frames)} frames"))
+    # the project's track names are taken: new tracks get other names
+    names = [sio.Track(name=t.name) for t in (project.labels.tracks if project is not None else [])]
+    predicted.tracks[:] = names
+    report = track_labels(predicted, settings, frame=frame)
+    return report
 def _throttled_progress(emit: Emit, total: int, min_interval: float = 0.25) -> Callable[[int, int], None]:
     from napari_sleap_train.protocol.events import PredictProgress
 
@@ -66,11 +111,15 @@ def run_prediction(
     emit: Emit,
     should_stop: Callable[[], bool] | None = None,
     explanation: str = "",
+    tracking=None,
+    project=None,
 ) -> tuple[Path | None, sio.Labels | None]:
-    """Predict, merge into a copy of the project, save a new file, report events.
+    """Predict, track, merge into a copy of the project, save a new file, report events.
 
     Emits ``PredictProgress`` while running and one ``Predictions`` event at
     the end (with an explanation instead of a path when there were no frames).
+    With ``tracking`` (``TrackerSettings``) the predictions are put on tracks
+    first (:func:`track_predictions`; ``project`` gives the flow tracker its frames).
 
     Returns
     -------
@@ -88,6 +137,7 @@ def run_prediction(
         ))
         return None, None
     predicted = predictor.predict(labels, frames, _throttled_progress(emit, len(frames)), should_stop)
+    report = track_predictions(predicted, tracking, project, emit) if predicted.labeled_frames else None
     out_path, result = write_predictions(labels, predicted, labels_path, output_path)
     n_found = len(predicted.labeled_frames)
     note = explanation
@@ -96,7 +146,11 @@ def run_prediction(
             f"no animals were found on the {len(frames)} frames (no confidence peak above "
             f"{predictor.peak_threshold:g})"
         )
-    emit(Predictions(path=str(out_path), n_frames=len(frames), n_instances=result.n_instances, explanation=note))
+    emit(Predictions(
+        path=str(out_path), n_frames=len(frames), n_instances=result.n_instances, explanation=note,
+        n_tracks=report.n_tracks if report is not None else 0,
+        tracking=report.summary() if report is not None else "",
+    ))
     return out_path, predicted
 
 
@@ -206,7 +260,8 @@ def _predict_job(job, emit) -> str | None:
         max_instances=job.max_instances,
         batch_size=job.batch_size,
     )
-    labels = _load_project(job.labels_path)
+    project = _open_project(job.labels_path)
+    labels = project.labels
     check_cancel()
 
     def stop() -> bool:
@@ -214,7 +269,8 @@ def _predict_job(job, emit) -> str | None:
         return should_stop()
 
     out, predicted = run_prediction(
-        predictor, labels, job.frames, job.labels_path, job.output_path or None, emit, stop
+        predictor, labels, job.frames, job.labels_path, job.output_path or None, emit, stop,
+        tracking=getattr(job, "tracking", None), project=project,
     )
     if out is None:
         return None

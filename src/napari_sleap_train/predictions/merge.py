@@ -105,6 +105,7 @@ def _convert(inst: sio.PredictedInstance, skeleton: sio.Skeleton, order: np.ndar
         skeleton=skeleton,
         point_scores=np.nan_to_num(out[:, 2], nan=0.0),
         score=float(inst.score),
+        track=inst.track,
         tracking_score=inst.tracking_score,
     )
 

@@ -309,6 +309,18 @@ class SleapProject(LayerEdits, PredictionMerging, InstanceLabeling):
             if (r.video_index, r.frame_index) == (video_index, frame_index) and not r.instance.is_empty
         ]
 
+    def locate_instance(self, inst_id: int) -> tuple[int, int, int] | None:
+        """``(video, frame, position in the frame's instances)`` of the instance a layer calls ``inst_id``."""
+        for refs in (self._pred_refs, self._user_refs):
+            for ref in refs.values():
+                if ref.inst_id == inst_id:
+                    lf = self._frames.get((ref.video_index, ref.frame_index))
+                    if lf is not None:
+                        for i, inst in enumerate(lf.instances):
+                            if inst is ref.instance:
+                                return ref.video_index, ref.frame_index, i
+        return None
+
     # -- edits from a viewer -----------------------------------------------------------
     def sync(self) -> EditSummary | None:
         """Apply pending edits from the attached :class:`LayerLink` (if any, and if it changed)."""

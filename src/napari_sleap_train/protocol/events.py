@@ -141,6 +141,8 @@ class Predictions(Event):
     n_frames: int = 0
     n_instances: int = 0
     explanation: str = ""  # why there are no frames, when n_frames == 0
+    n_tracks: int = 0  # tracks the tracker assigned the predictions to (0: not tracked)
+    tracking: str = ""  # what the tracker did, in words ("" when no tracker ran)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Union
 
 from napari_sleap_train.config.model import PipelineConfig
 from napari_sleap_train.config.serialize import ConfigError, from_dict, to_dict
+from napari_sleap_train.config.tracking import TrackerSettings
 
 
 def _frames(frames) -> list[tuple[int, int]]:
@@ -44,6 +45,8 @@ class TrainJob:
         of the pipeline without one start fresh.
     evaluate
         Evaluate the trained models on their validation frames (when available).
+
+    The tracker run on the predictions made after training is ``pipeline.tracking``.
     """
 
     labels_path: str
@@ -80,6 +83,8 @@ class PredictJob:
         Frames per inference batch.
     max_instances
         Keep at most this many instances per frame (``None``: no limit).
+    tracking
+        Tracker run on the predictions before they are written (default: none).
     """
 
     labels_path: str
@@ -90,6 +95,7 @@ class PredictJob:
     peak_threshold: float = 0.2
     batch_size: int = 4
     max_instances: int | None = None
+    tracking: TrackerSettings = field(default_factory=lambda: TrackerSettings(tracker="none"))
 
     def __post_init__(self) -> None:
         self.frames = _frames(self.frames)

@@ -144,7 +144,9 @@ class TrainingSession:
         for f in dataclasses.fields(PipelineConfig):
             if f.name not in ("models", "kind"):
                 new = getattr(pipeline, f.name)
-                if getattr(self.pipeline, f.name) != new:
+                if f.name == "tracking":  # nested settings are updated in place (widgets bind to them)
+                    assign(self.pipeline.tracking, new)
+                elif getattr(self.pipeline, f.name) != new:
                     setattr(self.pipeline, f.name, copy.deepcopy(new))
         self.pipeline.kind = pipeline.kind
 
@@ -171,6 +173,9 @@ class TrainingSession:
                 self.pipeline.runs_folder = str(Path(path).resolve().parent / runs)
             if self.pipeline.anchor_part not in list(project.node_names):
                 self.pipeline.anchor_part = None
+            from .tracking import suggest_for_project
+
+            suggest_for_project(self.pipeline.tracking, project)  # a tracked project: its tracks
         self.project_changed.emit(project)
 
     def snapshot(self) -> PipelineConfig:

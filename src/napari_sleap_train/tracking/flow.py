@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 
@@ -68,18 +70,47 @@ def flow_shift(
         ref_img, new_img, src, None, winSize=(w, w), maxLevel=int(settings.max_levels), criteria=_CRITERIA
     )
     found = status.reshape(-1).astype(bool)
-    if settings.max_fb_error is not None and found.any():
+    idx = np.flatnonzero(vis)
+    checked = found
+    limit = _fb_limits(pts, settings)
+    if limit is not None and found.any():
         # forward-backward check: a point that does not flow back to where it started is lost
         back, status_b, _ = cv2.calcOpticalFlowPyrLK(
             new_img, ref_img, moved, None, winSize=(w, w), maxLevel=int(settings.max_levels), criteria=_CRITERIA
         )
         fb = np.linalg.norm((back - src).reshape(-1, 2), axis=1) / scale
-        found &= status_b.reshape(-1).astype(bool) & (fb <= float(settings.max_fb_error))
+        point_limit = np.repeat(limit, pts.shape[1])[idx]
+        checked = found & status_b.reshape(-1).astype(bool) & (fb <= point_limit)
+        if settings.fb_keep_if_all_lost:
+            # an instance whose every point fails the check keeps the plain flow: losing it
+            # would leave its track with no candidate at all on this frame
+            inst_of = idx // pts.shape[1]
+            kept = np.bincount(inst_of[checked], minlength=len(pts)) > 0
+            checked = np.where(kept[inst_of], checked, found)
     res = np.full((len(flat), 2), np.nan)
-    idx = np.flatnonzero(vis)
-    res[idx[found]] = (moved.reshape(-1, 2)[found] + offset) / scale
+    res[idx[checked]] = (moved.reshape(-1, 2)[checked] + offset) / scale
     res = res.reshape(pts.shape)
     n_found = np.isfinite(res).all(axis=-1).sum(axis=-1)
     keep = n_found > int(settings.min_points)
     out[keep] = res[keep]
     return out
+
+
+def _fb_limits(pts: np.ndarray, settings: FlowSettings) -> np.ndarray | None:
+    """Forward-backward limit (pixels) of each of the ``(m, k, 2)`` instances, ``None``: no check.
+
+    The limit is ``max_fb_error`` pixels, or ``max_fb_error_fraction`` of the
+    instance's size (bounding-box diagonal), the smaller when both are set.
+    """
+    if settings.max_fb_error is None and settings.max_fb_error_fraction is None:
+        return None
+    limit = np.full(len(pts), np.inf)
+    if settings.max_fb_error is not None:
+        limit[:] = float(settings.max_fb_error)
+    if settings.max_fb_error_fraction is not None:
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN instances
+            size = np.hypot(*(np.nanmax(pts, axis=1) - np.nanmin(pts, axis=1)).T)
+        size = np.where(np.isfinite(size), size, 0.0)
+        limit = np.minimum(limit, float(settings.max_fb_error_fraction) * size)
+    return limit

@@ -104,6 +104,10 @@ class TrainingDock(QWidget):
             QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding
         )
         self.pipeline_tab = PipelineTab(self.session)
+        from .tracks_panel import TracksPanel
+
+        self.tracks_panel = TracksPanel(napari_viewer)  # tracks on the viewer, proofreading
+        self.pipeline_tab.tracking.add_viewer_tools(self.tracks_panel)
         self.tabs.addTab(scroll_page(self.pipeline_tab), PIPELINE_TAB)
         self.model_tabs: dict[ModelKind, ModelTab] = {}
         self._pages: dict[ModelKind, QWidget] = {}
@@ -173,6 +177,7 @@ class TrainingDock(QWidget):
         self.session.set_project(project)
         self.hint.setText(project_line(project) if project is not None else NO_PROJECT_HINT)
         self.labeling.set_project(project)
+        self.tracks_panel.set_project(project)
         if project is not None:
             self._watch_labels_layer(self._find_labels_layer(project))
         self.tabs.setEnabled(project is not None)
@@ -230,6 +235,7 @@ class TrainingDock(QWidget):
     def _on_run_finished(self, *_: Any) -> None:
         if not self._closed:
             self.refresh_profiles()
+            self.tracks_panel.refresh()  # new predictions may be on tracks
 
     def _auto_crop(self, cfg) -> int | None:
         if self.frames is None:

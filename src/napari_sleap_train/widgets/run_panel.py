@@ -389,7 +389,8 @@ class RunPanel(QWidget):
             show_error(str(exc))
             return
         self.prediction_layers = shown.layers
-        show_info(f"Predictions added: {shown.summary}")
+        tracks = f"; tracks assigned ({event.n_tracks} tracks)" if event.tracking else ""
+        show_info(f"Predictions added: {shown.summary}{tracks}")
 
     def _on_finished(self, done: ev.Done) -> None:
         self._refresh()

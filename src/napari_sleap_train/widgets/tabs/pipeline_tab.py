@@ -26,7 +26,8 @@ from napari_sleap_train.runner.devices import device_choices
 
 from . import tooltips as tips
 from .binding import Binder
-from .sections import add_stretch, compact_combo, wrap
+from .sections import add_qt, add_stretch, collapsible, compact_combo, wrap
+from .tracking_section import TrackingSection
 from napari_sleap_train.session.settings import TrainingSession
 
 #: label shown for "no anchor part"
@@ -200,7 +201,10 @@ class PipelineTab(Container):
             labels=True,
         )
         self.form.margins = (0, 0, 0, 0)
-        self.extend([self.form, self.view_inputs, config_row])
+        self.extend([self.form])
+        self.tracking = TrackingSection(session)  # the tracker of the predictions
+        add_qt(self, collapsible("Tracking", self.tracking, expanded=True))
+        self.extend([self.view_inputs, config_row])
         add_stretch(self)
         p.kind.connect(self._refresh_visible)
         p.predict_on.connect(self._refresh_visible)
@@ -228,6 +232,7 @@ class PipelineTab(Container):
             return
         self._closed = True
         self.binder.disconnect()
+        self.tracking.close()
         p = self.session.pipeline.events
         p.kind.disconnect(self._refresh_visible)
         p.predict_on.disconnect(self._refresh_visible)
