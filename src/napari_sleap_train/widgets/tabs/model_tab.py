@@ -29,6 +29,7 @@ from napari_sleap_train.session.settings import TrainingSession
 
 from . import tooltips as tips
 from .binding import Binder
+from .reuse_controls import ReuseControls
 from .sections import (
     add_qt,
     add_stretch,
@@ -131,8 +132,13 @@ class ModelTab(Container):
         compact_combo(self.profile)
         self.profile.changed.connect(self._on_profile)
         self.append(
-            _row(Label(value="Start from:"), self.profile, tooltip=tips.PROFILE)
+            _row(Label(value="Settings from:"), self.profile, tooltip=tips.PROFILE)
         )
+        # weights are a separate choice: scratch, start from, resume or use a trained run
+        self.reuse = ReuseControls(kind, session)
+        self.append(self.reuse)
+        self.reuse.how.changed.connect(self._refresh_trained)
+        self.reuse.run.changed.connect(self._refresh_trained)
 
         # -- data -----------------------------------------------------------
         self.input_scaling = binder.bind(
@@ -233,9 +239,10 @@ class ModelTab(Container):
             min=0,
             max=100000,
             step=10,
-            label="Time limit (min)",
+            label="Model time limit (min)",
             tooltip=tips.TIME_LIMIT,
         )
+        self.time_limit.native.setSpecialValueText("no limit")  # shown for 0
         binder.bind(
             self.time_limit,
             opt.time_limit_minutes,
@@ -410,6 +417,14 @@ class ModelTab(Container):
         session.pipeline.events.anchor_part.connect(self._on_settings_changed)
         self._refresh_info()
         self._refresh_enabled()
+        self._refresh_trained()
+
+    def _refresh_trained(self, *_: object) -> None:
+        """A model used as it is is not trained: its training settings do not apply."""
+        trains = self.reuse.trains
+        for name in ("Data", "Optimization", "Augmentation", "Model"):
+            self.sections[name].setEnabled(trains)
+        self.profile.enabled = trains
 
     # -- reactions -----------------------------------------------------------
     @property
@@ -424,6 +439,7 @@ class ModelTab(Container):
             return
         self._refresh_info()
         self._refresh_enabled()
+        self.reuse.refresh()  # a changed network may no longer fit the run started from
 
     def _refresh_enabled(self) -> None:
         cfg = self.config
@@ -478,6 +494,7 @@ class ModelTab(Container):
             self.profile.value = current if current in values else NO_PROFILE
         finally:
             self._refreshing = False
+        self.reuse.refresh_runs()
 
     def close(self) -> None:
         """Disconnect from the state before the widgets go away (idempotent)."""
