@@ -180,6 +180,11 @@ def check_reuse(
                     f"cannot {verb} {run.folder.name}: it predicts the body parts "
                     f"{', '.join(run.part_names)}, the project's skeleton has {', '.join(nodes)}"
                 )
+            if name == "resume" and not run.can_resume:
+                raise RunError(
+                    f"cannot resume {run.folder.name}: it has no {LATEST_MODEL} and {TRAINING_LOG} "
+                    "(SLEAP folders and finished copies can be used or started from, not resumed)"
+                )
             if name in ("init_from", "resume") and kind in pipeline.models:
                 diff = architecture_differences(run.config.model, pipeline.models[kind].model)
                 if diff:
@@ -188,10 +193,5 @@ def check_reuse(
                         f"({'; '.join(diff)}); take the run's settings (Settings from: run {run.folder.name}) "
                         "or train from scratch"
                     )
-            if name == "resume" and not run.can_resume:
-                raise RunError(
-                    f"cannot resume {run.folder.name}: it has no {LATEST_MODEL} and {TRAINING_LOG} "
-                    "(SLEAP folders and finished copies can be used or started from, not resumed)"
-                )
             found[name][kind] = run
     return found

@@ -236,8 +236,8 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
         used, resume = reused["use"], reused["resume"]
         init_from = reused["init_from"]
         models = [m for m in every_model if m.kind not in used]  # the models this job trains
-        budget = PipelineBudget(
-            job.pipeline.time_limit_minutes, [m.optimization.time_share for m in models], start=job_start
+        budget = PipelineBudget(  # shared by the models trained here (none: nothing to share)
+            job.pipeline.time_limit_minutes, [m.optimization.time_share for m in models] or [1.0], start=job_start
         )
 
         # Deferred imports: the checks above run before TensorFlow loads.
