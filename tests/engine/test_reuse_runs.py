@@ -19,7 +19,14 @@ from napari_sleap_train.engine.init_weights import copy_run_weights
 from napari_sleap_train.engine.pipeline import run_train_job
 from napari_sleap_train.engine.sleap_weights import ModelLoadError
 from napari_sleap_train.engine.unet import build_model
-from napari_sleap_train.protocol.events import Batch, Done, Epoch, Error, Message, ModelStarted
+from napari_sleap_train.protocol.events import (
+    Batch,
+    Done,
+    Epoch,
+    Error,
+    Message,
+    ModelStarted,
+)
 from tests.engine.keras_helpers import events_of
 from tests.runner.tiny_project import make_tiny_project, tiny_job
 
@@ -102,8 +109,8 @@ def test_start_from_a_run_of_another_skeleton_is_refused(trained, tmp_path):
 def test_copy_weights_refuses_a_head_of_another_size(trained):
     _, run = trained
     cfg = json.loads((run / "config.json").read_text())
-    from napari_sleap_train.config.serialize import from_dict
     from napari_sleap_train.config.model import TrainingConfig
+    from napari_sleap_train.config.serialize import from_dict
 
     model = build_model(from_dict(TrainingConfig, cfg), 3, 1)  # 3 body parts; the run has 2
     with pytest.raises(ModelLoadError, match="another shape"):

@@ -142,7 +142,7 @@ def test_pipeline_time_budget_in_the_dock(docked):
     assert dock.session.pipeline.time_limit_minutes is None
     for box, text in ((dock.pipeline_tab.time_budget, "no budget"), (dock.pipeline_tab.max_instances, "no limit"),
                       (dock.model_tabs[CEN].time_limit, "no limit")):
-        assert box.value == box.min and box.native.specialValueText() == text  # shown instead of 0
+        assert box.value == box.min and box.native.text() == text  # shown instead of 0
 
 
 def test_tooltips_agree_with_the_defaults(docked):
@@ -186,33 +186,21 @@ def test_suggested_frames_stay_the_default_when_some_are_unlabeled(docked):
 # ---------------------------------------------------------------------- real child process
 
 
-def _train_tiny_runs(slp: Path, runs: Path) -> list[Path]:
-    from napari_sleap_train.runner.process import EngineProcess
-    from tests.runner.tiny_project import tiny_job
-
-    job = tiny_job(slp, runs, epochs=1, batches=2)
-    job.evaluate = False
-    proc = EngineProcess(work_dir=runs.parent / "work")
-    proc.start(job)
-    done = list(proc.events())[-1]
-    assert done.status == "finished"
-    return [Path(d) for d in done.run_dirs]
-
-
 @pytest.fixture
-def tiny_docked(make_napari_viewer, tmp_path, qtbot):
-    """The dock on the tiny project, with a tiny centroid and centered-instance run trained in its runs folder."""
-    slp = make_tiny_project(tmp_path / "p", n_frames=10)
-    trained = _train_tiny_runs(slp, tmp_path / "p" / "models")
+def minimal_docked(make_napari_viewer, shared_data, tmp_path, qtbot):
+    """The dock on SLEAP's minimal project (a copy), its SLEAP 1.4 models picked with "Folder…"."""
+    import shutil
+
+    folder = tmp_path / "minimal"
+    shutil.copytree(shared_data / "minimal", folder)
     viewer = make_napari_viewer()
-    viewer.open(str(slp), plugin="napari-sleap-train")
+    viewer.open(str(folder / "minimal_instance.slp"), plugin="napari-sleap-train")
     _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
     dock.session.pipeline.device = "cpu"
-    dock.session.pipeline.anchor_part = "head"
-    for kind in (CEN, CI):
-        dock.session.load_model(kind, tiny_config(kind, epochs=1, batches=2))
-    dock.refresh_profiles()
-    yield viewer, dock, trained
+    models = shared_data / "models"
+    for kind, name in ((CEN, "minimal_instance.UNet.centroid"), (CI, "minimal_instance.UNet.centered_instance")):
+        dock.model_tabs[kind].reuse.add_folder(models / name)
+    yield viewer, dock
     dock.cleanup()
 
 
@@ -223,30 +211,33 @@ def _press(qtbot, panel, button) -> None:
 
 
 @pytest.mark.slow
-def test_use_trained_model_skips_training_in_a_real_run(tiny_docked, qtbot):
-    viewer, dock, trained = tiny_docked
+def test_use_trained_model_skips_training_in_a_real_run(minimal_docked, qtbot):
+    viewer, dock = minimal_docked
+    for kind in (CEN, CI):
+        dock.model_tabs[kind].reuse.how.value = Reuse.USE
+        assert dock.model_tabs[kind].reuse.info.value.startswith("Not trained")
+    dock.pipeline_tab.predict_on.value = PredictOn.CURRENT_FRAME
     runs = Path(dock.session.pipeline.runs_folder)
-    for kind, run in zip((CEN, CI), trained):
-        _pick(dock.model_tabs[kind], Reuse.USE, run)
-    dock.pipeline_tab.predict_on.value = PredictOn.USER_LABELED_FRAMES
-    before = {p for p in runs.iterdir() if p.is_dir()}
     panel = dock.run_panel
     _press(qtbot, panel, panel.run_button)
     state = panel.state
     assert state.status.value == "finished", state.last_error
     assert not state.histories  # no model trained: no loss curve
     assert sum("(not retrained)" in m.text for m in state.messages) == 2
-    assert {p for p in runs.iterdir() if p.is_dir()} - before <= {runs / "predictions", runs / "labels"}
+    assert {p.name for p in runs.iterdir() if p.is_dir()} <= {"predictions", "labels"}  # no new run folder
     assert f"{dock.project.name} predictions" in viewer.layers
 
 
 @pytest.mark.slow
-def test_predict_button_runs_without_training(tiny_docked, qtbot):
-    viewer, dock, trained = tiny_docked
-    dock.pipeline_tab.predict_on.value = PredictOn.CURRENT_VIDEO
+def test_predict_button_runs_without_training(minimal_docked, qtbot):
+    viewer, dock = minimal_docked
+    for kind in (CEN, CI):
+        dock.model_tabs[kind].reuse.how.value = Reuse.USE
+    dock.pipeline_tab.predict_on.value = PredictOn.RANDOM_FRAMES
+    dock.pipeline_tab.predict_n.value = 3
     panel = dock.run_panel
     _press(qtbot, panel, panel.predict_button)
     assert panel.state.status.value == "finished", panel.state.last_error
-    assert not panel.state.histories
+    assert not panel.state.histories and panel.state.run_dirs == []
     layer = viewer.layers[f"{dock.project.name} predictions"]
-    assert len(set(layer.data[:, 0].astype(int))) == 10  # every frame of the video
+    assert len(set(layer.data[:, 0].astype(int))) == 3

@@ -181,6 +181,7 @@ class TrainingDock(QWidget):
         self.tabs.setEnabled(project is not None)
         self.previews.set_project(self.frames)
         for tab in self.model_tabs.values():
+            tab._refresh_info()  # the auto crop size is the new project's
             tab.reuse.refresh()  # a run's body parts are checked against the new skeleton
         if hasattr(self, "run_panel"):
             self.refresh_predict_info()

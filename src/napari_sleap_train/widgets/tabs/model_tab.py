@@ -19,10 +19,6 @@ from napari.utils.notifications import show_error
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.config.serialize import ConfigError
 from napari_sleap_train.data.errors import DataError
-from napari_sleap_train.data.receptive_field import (
-    receptive_field,
-    receptive_field_in_frame,
-)
 
 from napari_sleap_train.session.profiles import NO_PROFILE, load_model_choice, profile_choices
 from napari_sleap_train.session.settings import TrainingSession
@@ -30,6 +26,7 @@ from napari_sleap_train.session.settings import TrainingSession
 from . import tooltips as tips
 from .binding import Binder
 from .reuse_controls import ReuseControls
+from .texts import receptive_field_text
 from .sections import (
     add_qt,
     add_stretch,
@@ -67,29 +64,6 @@ def _section(*widgets) -> Container:
     box = Container(widgets=list(widgets), labels=True)
     box.margins = (4, 0, 0, 0)
     return box
-
-
-def _none_to_zero(value):
-    return 0 if value is None else value
-
-
-def _zero_to_none(value):
-    return None if not value else value
-
-
-def receptive_field_text(cfg: TrainingConfig) -> str:
-    """Plain-words receptive field of a model, in network and frame pixels."""
-    m = cfg.model
-    try:
-        rf = receptive_field(m.max_stride, m.convs_per_block, m.kernel_size)
-        in_frame = receptive_field_in_frame(
-            m.max_stride, cfg.data.input_scaling, m.convs_per_block, m.kernel_size
-        )
-    except DataError as exc:
-        return str(exc)
-    if cfg.data.input_scaling == 1.0:
-        return f"{rf} px (network and frame)"
-    return f"{rf} px network = {in_frame:.0f} px in the frame"
 
 
 class ModelTab(Container):
@@ -235,19 +209,21 @@ class ModelTab(Container):
             ),
             cfg.optimization.plateau.events.factor,
         )
-        self.time_limit = SpinBox(
+        # a float box with no decimals: superqt's integer box never shows a special text for 0
+        self.time_limit = FloatSpinBox(
             min=0,
             max=100000,
             step=10,
             label="Model time limit (min)",
             tooltip=tips.TIME_LIMIT,
         )
+        self.time_limit.native.setDecimals(0)
         self.time_limit.native.setSpecialValueText("no limit")  # shown for 0
         binder.bind(
             self.time_limit,
             opt.time_limit_minutes,
-            to_widget=lambda v: 0 if v is None else round(v),
-            from_widget=lambda v: None if v == 0 else float(v),
+            to_widget=lambda v: 0.0 if v is None else float(round(v)),
+            from_widget=lambda v: None if v == 0 else float(round(v)),
         )
         opt_widgets = [
             self.batch_size,

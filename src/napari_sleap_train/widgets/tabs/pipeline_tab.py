@@ -112,15 +112,17 @@ class PipelineTab(Container):
             _sigma_box("Sigma (nodes)", tips.SIGMA_NODES),
             session.model(ModelKind.SINGLE_INSTANCE).head.events.sigma,
         )
-        self.max_instances = SpinBox(
-            min=0, max=1000, label="Max instances", tooltip=tips.MAX_INSTANCES
+        # a float box with no decimals: superqt's integer box never shows a special text for 0
+        self.max_instances = FloatSpinBox(
+            min=0, max=1000, step=1, label="Max instances", tooltip=tips.MAX_INSTANCES
         )
+        self.max_instances.native.setDecimals(0)
         self.max_instances.native.setSpecialValueText("no limit")  # shown for 0
         binder.bind(
             self.max_instances,
             p.max_instances,
-            to_widget=lambda v: v or 0,
-            from_widget=lambda v: v or None,
+            to_widget=lambda v: float(v or 0),
+            from_widget=lambda v: int(round(v)) or None,
         )
         # the pipeline's budget, as the command line's --time-limit (per-model limits are in the model tabs)
         self.time_budget = FloatSpinBox(

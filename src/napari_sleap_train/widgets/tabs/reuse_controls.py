@@ -27,7 +27,7 @@ from napari_sleap_train.session.reuse import (
 from napari_sleap_train.session.settings import TrainingSession
 
 from . import tooltips as tips
-from .sections import compact_combo, wrap
+from .sections import choose_folder, compact_combo, fixed_width, wrap
 
 NO_RUN = ""
 
@@ -49,6 +49,7 @@ class ReuseControls(Container):
         )
         self.run = ComboBox(choices=self._run_choices(), value=NO_RUN, tooltip=tips.WEIGHTS_RUN, name="run")
         self.browse = PushButton(text="Folder…", tooltip=tips.WEIGHTS_FOLDER)
+        fixed_width(self.browse)  # the run's name gets the room
         run_row = Container(widgets=[self.run, self.browse], layout="horizontal", labels=False, label="Run")
         run_row.margins = (0, 0, 0, 0)
         self.info = Label(value="", label="")
@@ -99,11 +100,7 @@ class ReuseControls(Container):
         self.run.value = folder
 
     def _browse(self) -> None:
-        from qtpy.QtWidgets import QFileDialog
-
-        folder = QFileDialog.getExistingDirectory(
-            self.native, "Trained model folder (ours or SLEAP's)", self.session.pipeline.runs_folder
-        )
+        folder = choose_folder(self, "Trained model folder (ours or SLEAP's)", self.session.pipeline.runs_folder)
         if folder:
             self.add_folder(folder)
 
@@ -142,6 +139,7 @@ class ReuseControls(Container):
     def refresh(self) -> None:
         """Update the explanation (and what is enabled) from the choice."""
         self.run_row.enabled = self.choice.how is not Reuse.SCRATCH
+        self.run.tooltip = f"{self.choice.run}\n\n{tips.WEIGHTS_RUN}" if self.choice.run else tips.WEIGHTS_RUN
         project = self.session.project
         nodes = list(project.node_names) if project is not None else None
         fits, text = describe_reuse(self.choice, self.session.trained_model(self.kind), nodes)
