@@ -16,7 +16,7 @@ def start_run_in_dock(viewer, sample_slp: Path, qtbot, tmp_path: Path, choice: C
     """Open the project, dock the widget and start a fake run; returns (dock widget, dock, fake, asked)."""
     viewer.open(str(sample_slp), plugin="napari-sleap-train")
     dock_widget, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
-    dock.state.pipeline.runs_folder = str(tmp_path / "models")
+    dock.session.pipeline.runs_folder = str(tmp_path / "models")
     fake = FakeEngine(tmp_path)
     fake.options = {"epochs": 50, "batches": 4, "batch_delay": 0.05}
     panel = dock.run_panel
