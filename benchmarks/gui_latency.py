@@ -221,8 +221,8 @@ def measure(window_s: float, idle_s: float, interval_ms: float, batches_per_epoc
         figures["napari + sample + dock opened (s)"] = time.perf_counter() - t0
         if dock.project is None:
             raise RuntimeError("the SLEAP Training dock did not find the opened sample project")
-        for kind in dock.state.model_kinds:
-            opt = dock.state.model(kind).optimization
+        for kind in dock.session.model_kinds:
+            opt = dock.session.model(kind).optimization
             opt.batches_per_epoch = batches_per_epoch
             opt.min_batches_per_epoch = 1
             opt.epochs = 1000  # the window ends the run, not the epochs
@@ -279,12 +279,77 @@ def measure(window_s: float, idle_s: float, interval_ms: float, batches_per_epoc
     return figures
 
 
+def write_whole_video_predictions(slp: Path, out: Path) -> int:
+    """Predictions on every frame of the project's first video (its first labeled poses, jittered)."""
+    import sleap_io as sio
+
+    labels = sio.load_slp(str(slp), open_videos=False)
+    video, skeleton = labels.videos[0], labels.skeletons[0]
+    poses = [inst.numpy() for inst in next(lf for lf in labels.labeled_frames if lf.user_instances).user_instances]
+    n = int(video.backend_metadata.get("shape", [0])[0]) if getattr(video, "backend_metadata", None) else 0
+    n = n or max(lf.frame_idx for lf in labels.labeled_frames) + 1
+    rng = np.random.default_rng(0)
+    frames = []
+    for fi in range(n):
+        insts = [
+            sio.PredictedInstance.from_numpy(pose + rng.normal(0, 1, pose.shape), skeleton=skeleton,
+                                             point_scores=np.full(len(pose), 0.9), score=0.9)
+            for pose in poses
+        ]
+        frames.append(sio.LabeledFrame(video=video, frame_idx=fi, instances=insts))
+    sio.save_slp(sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skeleton]), str(out), verbose=False)
+    return n
+
+
+def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0) -> dict:
+    """Probe the event loop while the dock brings in a whole-video predictions file (no training).
+
+    The file is read in a worker thread (:class:`~napari_sleap_train.widgets.prediction_loader.PredictionLoader`);
+    the merge into the project and the layer update run on the GUI thread.
+    """
+    import napari
+
+    from napari_sleap_train.sample.project import write_sample_project
+
+    figures: dict = {}
+    with tempfile.TemporaryDirectory(prefix="gui_latency_merge.") as tmp:
+        sample = write_sample_project(Path(tmp) / "sample", seed=0, n_frames=n_frames, n_labeled=20, n_suggested=5)
+        predictions = Path(tmp) / "whole_video.predictions.slp"
+        figures["predicted frames"] = write_whole_video_predictions(sample.labels_path, predictions)
+        viewer = napari.Viewer(title="gui_latency merge benchmark")
+        viewer.open(str(sample.labels_path), plugin="napari-sleap-train")
+        _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
+        wait(1.0)
+        loader = dock.run_panel.loader
+        shown: list = []
+        probe = Probe(interval_ms)
+        probe.start()
+        try:
+            probe.begin("idle")
+            wait(idle_s)
+            probe.begin("merge")
+            t0 = time.perf_counter()
+            loader.load(predictions, dock.project, shown.append, lambda msg: shown.append(msg))
+            wait(300.0, until=lambda: not loader.busy)
+            figures["read + merge + layers (s)"] = time.perf_counter() - t0
+            wait(0.5)
+            probe.begin(None)
+        finally:
+            probe.stop()
+            viewer.close()
+        figures["merged"] = shown[0].summary if shown and not isinstance(shown[0], str) else str(shown)
+    for phase in ("idle", "merge"):
+        figures[phase] = gap_figures(probe.gaps_ms(phase))
+    return figures
+
+
 def report(figures: dict, interval_ms: float) -> str:
     """``label: value`` lines (read by ``python -m benchmarks``)."""
     titles = {
         "idle": "idle",
         "startup": "Run to first batch",
         "training": "while training",
+        "merge": "while merging predictions",
     }
     lines = [f"probe timer interval: {interval_ms:g} ms"]
     for key, value in figures.items():
@@ -316,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batches-per-epoch", type=int, default=20,
                    help="batches per epoch, so epoch events arrive in the window (default 20)")
     p.add_argument("--quick", action="store_true", help="30 s window, 4 s idle baseline")
+    p.add_argument("--merge-frames", type=int, default=None, metavar="N",
+                   help="instead of training: probe while the dock reads and merges predictions on every frame "
+                        "of an N-frame sample video (e.g. 1500)")
     p.add_argument("--stalls", action="store_true",
                    help="also print where the GUI thread was when a tick was late (sampled stacks)")
     return p
@@ -346,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"display {os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')}"
           f"{' (xvfb-run)' if os.environ.get(XVFB_MARK) else ''}", flush=True)
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
+    if args.merge_frames:
+        print(report(measure_merge(args.merge_frames, args.interval_ms), args.interval_ms), flush=True)
+        return 0
     stalls = StallSampler("training") if args.stalls else None
     figures = measure(args.window_seconds, args.idle_seconds, args.interval_ms, args.batches_per_epoch,
                       stalls=stalls)

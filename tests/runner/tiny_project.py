@@ -82,3 +82,24 @@ def tiny_job(labels_path: Path, runs: Path, kind: PipelineKind = PipelineKind.TO
     models = {k: tiny_config(k, **kw) for k in kind.model_kinds}
     pipeline = PipelineConfig(kind=kind, models=models, anchor_part="head", device="cpu")
     return TrainJob(labels_path=str(labels_path), pipeline=pipeline, runs_folder=str(runs))
+
+
+def write_run_folder(folder: Path, cfg: TrainingConfig, node_names=("head", "tail"), resumable: bool = False) -> Path:
+    """A run folder as the engine lays it out, for job-building tests that train nothing.
+
+    ``config.json`` and ``training_config.json`` (with the skeleton) are real;
+    the model files are empty placeholders: enough to list the run and build
+    a job that reuses it, never loaded (tests that load models train one).
+    """
+    from napari_sleap_train.config.serialize import save_json
+    from napari_sleap_train.config.sleap_json import write_sleap_config
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_json(cfg, folder / "config.json")
+    write_sleap_config(cfg, folder / "training_config.json", skeleton=sio.Skeleton(list(node_names)))
+    (folder / "best_model.keras").write_bytes(b"")
+    if resumable:
+        (folder / "latest_model.keras").write_bytes(b"")
+        (folder / "training_log.csv").write_text("epoch,loss,val_loss,lr,time\n0,1.0,1.0,0.001,1.0\n1,0.9,0.9,0.001,2.0\n")
+    return folder

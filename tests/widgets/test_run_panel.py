@@ -38,7 +38,7 @@ def panel(make_napari_viewer, qtbot, fake_engine: FakeEngine, tmp_path: Path):
 
 
 def wait_done(qtbot, panel: RunPanel, timeout: int = 20000) -> None:
-    qtbot.waitUntil(lambda: panel.state.status.is_final and not panel.controller.is_running, timeout=timeout)
+    qtbot.waitUntil(lambda: panel.state.status.is_final and not panel.busy, timeout=timeout)
     assert panel.controller.wait(10)
 
 

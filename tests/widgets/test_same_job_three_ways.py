@@ -30,7 +30,7 @@ OPTIONS = [
 
 
 def _set_in_the_dock(dock) -> None:
-    """The same settings, the way a user sets them (widgets; the pipeline budget has none)."""
+    """The same settings, the way a user sets them (widgets)."""
     tab = dock.pipeline_tab
     tab.device.value = "cpu"
     tab.precision.value = Precision.FLOAT32
@@ -50,8 +50,8 @@ def _set_in_the_dock(dock) -> None:
         model.learning_rate.value = 0.002
         model.patience.value = 4
         model.time_limit.value = 7
-    # no widget sets the whole pipeline's budget: a script would set the session
-    dock.session.pipeline.time_limit_minutes = 12.0
+    tab.time_budget.value = 12  # the whole pipeline's budget, as --time-limit
+    # no widget sets the snapshot minutes: a script would set the session
     dock.session.pipeline.snapshot_minutes = [1.0, 2.0]
 
 
@@ -90,3 +90,30 @@ def test_dock_train_and_export_job_make_the_same_job(docked, sample_slp, tmp_pat
     # the package's job is relative to the package
     assert from_export.labels_path == f"{Path(sample_slp).stem}.pkg.slp"
     assert from_export.runs_folder == "models"
+
+
+def test_dock_and_train_reuse_runs_the_same_way(docked, sample_slp, tmp_path):
+    """Use one run and start from another: equal jobs from the dock's Weights controls and train's options."""
+    from napari_sleap_train.config.profiles import get_profile
+    from napari_sleap_train.session.reuse import Reuse
+    from tests.runner.tiny_project import write_run_folder
+
+    _, dock = docked
+    _set_in_the_dock(dock)
+    nodes = list(dock.project.node_names)
+    ci = get_profile("cpu.centered_instance")
+    ci.model.filters = 12
+    used = write_run_folder(tmp_path / "runs" / "a.centroid", get_profile("cpu.centroid"), nodes)
+    start = write_run_folder(tmp_path / "runs" / "b.centered_instance", ci, nodes)
+    for kind, how, run in ((CEN, Reuse.USE, used), (CI, Reuse.INIT_FROM, start)):
+        controls = dock.model_tabs[kind].reuse
+        controls.add_folder(run)  # the Folder... button, without its dialog
+        controls.how.value = how
+    from_dock = dock.build_job()
+    from_cli = build_job(build_parser().parse_args([
+        "train", str(sample_slp), *OPTIONS, "--predict", "suggested", "--use", str(used), "--init-from", str(start),
+    ]))
+    for job in (from_dock, from_cli):
+        assert job.use == [str(used.resolve())] and job.init_from == [str(start.resolve())] and job.resume == []
+        assert job.pipeline.models[CI].model.filters == 12  # the weights' network
+    assert _settings(from_dock) == _settings(from_cli)

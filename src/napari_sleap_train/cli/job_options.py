@@ -59,6 +59,30 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
     add_tracking_options(p)  # the tracker of the predictions made after training
 
 
+def add_reuse_options(p: argparse.ArgumentParser) -> None:
+    """``--init-from`` / ``--resume`` / ``--use RUN``: reuse trained runs, one model kind each."""
+    p.add_argument("--init-from", action="append", default=[], metavar="RUN",
+                   help="start the model of this run's kind from its weights (fine-tuning; our run folder or "
+                        "a SLEAP 1.4 model folder); the network settings are the run's (repeatable, one per "
+                        "model kind)")
+    p.add_argument("--resume", action="append", default=[], metavar="RUN",
+                   help="continue training a stopped run of ours after its last epoch, with its settings "
+                        "(--epochs can raise the total; repeatable, one per model kind)")
+    p.add_argument("--use", action="append", default=[], metavar="RUN",
+                   help="use this trained run (ours or SLEAP 1.4's) as it is: its model kind is not trained "
+                        "(repeatable, one per model kind)")
+
+
+def reuse_args(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The job's ``use`` / ``init_from`` / ``resume`` lists from the options (absolute folders)."""
+    from pathlib import Path
+
+    return {
+        name: [str(Path(folder).expanduser().resolve()) for folder in getattr(args, name, None) or []]
+        for name in ("use", "init_from", "resume")
+    }
+
+
 def _hardware(args: argparse.Namespace) -> str:
     """Hardware the default profiles are chosen for: --hardware, else from --device."""
     hardware = getattr(args, "hardware", None)
@@ -97,6 +121,7 @@ def pipeline_from_args(args: argparse.Namespace, base=None):
         chosen = [get_profile(name) for name in args.profile]
         chosen += [load_training_config(path) for path in args.config]
         use_models(pipeline, chosen, strict=True)
+        _take_reused_settings(pipeline, reuse_args(args))
     except ConfigError as exc:
         raise JobOptionsError(str(exc)) from exc
     for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
@@ -143,6 +168,18 @@ def pipeline_from_args(args: argparse.Namespace, base=None):
     except TrackingOptionsError as exc:
         raise JobOptionsError(str(exc)) from exc
     return pipeline
+
+
+def _take_reused_settings(pipeline, reuse: dict[str, list[str]]) -> None:
+    """What ``--init-from`` (the network) and ``--resume`` (every setting) bring, as in the dock."""
+    from napari_sleap_train.config.runs import read_run
+    from napari_sleap_train.session.reuse import Reuse, take_run_settings
+
+    for name in ("init_from", "resume"):
+        for folder in reuse[name]:
+            kind = read_run(folder).kind
+            if kind in pipeline.models and kind in pipeline.kind.model_kinds:
+                pipeline.models[kind] = take_run_settings(pipeline.models[kind], Reuse(name), folder)
 
 
 def _minutes_list(text: str) -> list[float]:

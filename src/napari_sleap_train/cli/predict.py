@@ -124,10 +124,9 @@ def run(args: argparse.Namespace) -> int:
     from napari_sleap_train.project.errors import SleapFileError
     from napari_sleap_train.project.model import SleapProject
     from napari_sleap_train.outputs import OutputError, check_output_file
-    from napari_sleap_train.predictions.frame_selection import (
-        default_predict_on,
-        select_frames,
-    )
+    from napari_sleap_train.config.model import PredictOn
+    from napari_sleap_train.predictions.frame_selection import select_frames
+    from napari_sleap_train.session.predict_on import default_predict_choice
     from napari_sleap_train.predictions.merge import predictions_path
     from napari_sleap_train.protocol.events import (
         Done,
@@ -158,7 +157,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc), args.json)
     labels = project.labels
     if spec is None:
-        spec = FramesSpec(default_predict_on(labels))
+        default = default_predict_choice(labels)  # the dock's rule
+        spec = FramesSpec(default.predict_on, n=default.n)
+        shown = "suggested" if default.predict_on is PredictOn.SUGGESTED_FRAMES else f"random:{default.n}"
+        print(f"Default frames: {shown} ({default.reason}).", file=sys.stderr)
     selection = select_frames(
         labels, spec.predict_on, n=spec.n, current_video=spec.video, current_frame=spec.frame,
         seed=args.seed, labels_path=project.path,

@@ -21,7 +21,13 @@ import signal
 import sys
 from pathlib import Path
 
-from napari_sleap_train.cli.job_options import JobOptionsError, add_settings_options, pipeline_from_args
+from napari_sleap_train.cli.job_options import (
+    JobOptionsError,
+    add_reuse_options,
+    add_settings_options,
+    pipeline_from_args,
+    reuse_args,
+)
 
 #: --predict choices -> PredictOn values (frames are chosen here, without TensorFlow)
 PREDICT_CHOICES = "suggested | labeled | random:N | none"
@@ -46,6 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="run a job file (as the dock and export-job write it; relative paths are taken from "
                         "its folder); the other options change its settings")
     add_settings_options(p)
+    add_reuse_options(p)
     p.add_argument("--run-dir", default=None, metavar="DIR",
                    help="folder for the run folders (default: models/ next to the project)")
     p.add_argument("--predict", default=None,
@@ -109,6 +116,10 @@ def build_job(args: argparse.Namespace):
     else:
         frames = base.predict_frames
         predictions = None if base.predictions_path is None else folder / base.predictions_path
+    reuse = reuse_args(args)
+    if base is not None:  # the job file's runs, then the options'
+        for name in reuse:
+            reuse[name] = [str(folder / r) for r in getattr(base, name)] + reuse[name]
     try:
         return make_train_job(
             pipeline,
@@ -116,8 +127,9 @@ def build_job(args: argparse.Namespace):
             runs_folder=runs,
             predict_frames=frames,
             predictions_path=predictions,
-            resume=[] if base is None else [str(folder / r) for r in base.resume],
             evaluate=True if base is None else base.evaluate,
+            node_names=_node_names(project),
+            **reuse,
         )
     except JobError as exc:
         raise TrainCliError(str(exc)) from exc
@@ -141,6 +153,17 @@ def check_output_paths(job) -> str | None:
     except OutputError as exc:
         return str(exc)
     return None
+
+
+def _node_names(project: Path) -> list[str] | None:
+    """The project's body parts, to check reused runs against (``None`` if unreadable here)."""
+    import sleap_io as sio
+
+    try:
+        labels = sio.load_slp(str(project), open_videos=False)
+    except Exception:  # noqa: BLE001 - the engine reports an unreadable project in plain words
+        return None
+    return list(labels.skeleton.node_names) if labels.skeletons else None
 
 
 def _predict_frames(text: str, project: Path) -> list[tuple[int, int]]:

@@ -49,7 +49,8 @@ from pathlib import Path
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.config.profiles import PROFILES
-from napari_sleap_train.config.serialize import ConfigError, load_json, save_json
+from napari_sleap_train.config.runs import RunError, TrainedRun, check_reuse
+from napari_sleap_train.config.serialize import save_json
 from napari_sleap_train.engine.budget import PipelineBudget
 from napari_sleap_train.engine.errors import Cancelled, EngineConfigError, EngineDataError, describe_exception
 from napari_sleap_train.engine.channel import Channel
@@ -136,16 +137,16 @@ def profile_note(hardware: str, models: list[TrainingConfig]) -> Message | None:
     return None
 
 
-def _resume_dirs(job: TrainJob) -> dict[ModelKind, Path]:
-    found: dict[ModelKind, Path] = {}
-    for folder in job.resume:
-        folder = Path(folder)
-        try:
-            cfg = load_json(TrainingConfig, folder / CONFIG_NAME)
-        except ConfigError as exc:
-            raise EngineConfigError(f"Cannot resume from {folder}: {exc}") from exc
-        found[cfg.kind] = folder
-    return found
+def reused_runs(job: TrainJob, labels) -> dict[str, dict[ModelKind, TrainedRun]]:
+    """The runs the job uses, starts from or resumes, checked against the labels' skeleton."""
+    nodes = list(labels.skeleton.node_names) if labels.skeletons else None
+    try:
+        return check_reuse(job.pipeline, use=job.use, init_from=job.init_from, resume=job.resume, node_names=nodes)
+    except RunError as exc:
+        raise EngineConfigError(
+            str(exc)[:1].upper() + str(exc)[1:] + ".",
+            hint="pick a run of this project's skeleton and model kind, or train from scratch",
+        ) from exc
 
 
 def _write_configs(run_dir: Path, initial: TrainingConfig, resolved: TrainingConfig, labels) -> None:
@@ -232,10 +233,13 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
     try:
         channel.emit(Status(stage="loading labels", detail=str(job.labels_path)))
         labels = load_labels(job.labels_path)
-        models = pipeline_models(job)
-        resume = _resume_dirs(job)
-        budget = PipelineBudget(
-            job.pipeline.time_limit_minutes, [m.optimization.time_share for m in models], start=job_start
+        every_model = pipeline_models(job)
+        reused = reused_runs(job, labels)
+        used, resume = reused["use"], reused["resume"]
+        init_from = reused["init_from"]
+        models = [m for m in every_model if m.kind not in used]  # the models this job trains
+        budget = PipelineBudget(  # shared by the models trained here (none: nothing to share)
+            job.pipeline.time_limit_minutes, [m.optimization.time_share for m in models] or [1.0], start=job_start
         )
 
         # Deferred imports: the checks above run before TensorFlow loads.
@@ -285,22 +289,37 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                 f"Training with {describe(strategy)}: each batch of the configured size runs on every device."
             )))
 
-        keys = [s.key for s in data.samples]
-        frames = FrameStore(
-            labels, keys,
-            progress=lambda done, total: channel.emit(
-                Status(stage="loading frames", detail=f"{done}/{total} frames decoded")
-            ),
-        )
+        for kind, run in used.items():
+            channel.emit(Message(text=(
+                f"{kind.value}: using the trained model {run.folder} as it is (not retrained)."
+            )))
+        for kind, run in init_from.items():
+            channel.emit(Message(text=(
+                f"{kind.value}: a new run starts from the weights of {run.folder.name} (fine-tuning)."
+            )))
+        for kind, run in resume.items():
+            channel.emit(Message(text=f"{kind.value}: resuming {run.folder.name} after its last epoch."))
+        frames = None
+        if models:
+            keys = [s.key for s in data.samples]
+            frames = FrameStore(
+                labels, keys,
+                progress=lambda done, total: channel.emit(
+                    Status(stage="loading frames", detail=f"{done}/{total} frames decoded")
+                ),
+            )
         runs_folder = job.runs_folder or job.pipeline.runs_folder
-        for cfg in models:
+        for cfg in every_model:
+            kind = cfg.kind
+            if kind in used:
+                run_dirs.append(str(used[kind].folder))
+                continue
             channel.check_cancel()
             if channel.stop_requested.is_set():
                 break  # a stop ends the pipeline's training: no later model starts
-            kind = cfg.kind
             data = LabeledData.from_labels(labels, cfg.data.validation_fraction, cfg.optimization.seed)
             if kind in resume:
-                run_dir = resume[kind]
+                run_dir = resume[kind].folder
             else:
                 run_dir = make_run_dir(runs_folder, kind, job.pipeline.run_name_prefix, cfg.run_name)
                 current = run_dir
@@ -320,6 +339,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
 
             result = train_model(
                 cfg, data, frames, run_dir, channel, resume=kind in resume, deadline=deadline,
+                init_from=init_from[kind].folder if kind in init_from else None,
                 snapshots=snapshots, strategy=strategy, acceleration=acceleration, on_ready=write_run_files,
             )
             current = None

@@ -4,7 +4,8 @@
 announces the model (``ModelStarted``), runs ``fit`` with the
 :class:`~napari_sleap_train.engine.callbacks.TrainingMonitor`, and returns a
 :class:`ModelResult`. Resuming loads ``latest_model.keras`` (weights and
-optimizer state) from the run folder and continues after the last logged epoch.
+optimizer state) from the run folder and continues after the last logged epoch;
+starting from a trained run copies its weights into the new network first.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from napari_sleap_train.engine.budget import Snapshot
 from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
 from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
+from napari_sleap_train.engine.init_weights import copy_run_weights
 from napari_sleap_train.engine.losses import make_loss
 from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.run_files import save_model
@@ -101,6 +103,7 @@ def train_model(
     strategy=None,
     acceleration: Acceleration | None = None,
     on_ready: Callable[[TrainingConfig], None] | None = None,
+    init_from: str | Path | None = None,
 ) -> ModelResult:
     """Train (or continue training) one model.
 
@@ -131,6 +134,10 @@ def train_model(
         Called with the resolved config once it is known, before the first
         batch: the pipeline writes the run folder's configs there, so a folder
         left by a killed process is usable from its first checkpoint on.
+    init_from
+        A trained run folder (ours or SLEAP 1.4's) whose weights start this
+        model (fine-tuning; :func:`~.init_weights.copy_run_weights`). The
+        optimizer, epochs and schedules start fresh.
 
     Returns
     -------
@@ -165,6 +172,9 @@ def train_model(
             model = keras.models.load_model(latest, compile=True)
         else:
             model = build_model(cfg, maker.n_outputs, maker.channels, maker.input_hw)
+            if init_from is not None:
+                channel.emit(Status(model=kind, stage="compiling", detail=f"loading weights of {Path(init_from).name}"))
+                copy_run_weights(model, init_from)
             _compile(model, cfg, acceleration.xla)
 
     if on_ready is not None:

@@ -126,14 +126,6 @@ def suggested_frames(labels: sio.Labels) -> list[tuple[int, int]]:
     )
 
 
-def default_predict_on(labels: sio.Labels) -> PredictOn:
-    """Suggested frames when some are still unlabeled, otherwise random frames."""
-    labeled = user_labeled_frames(labels)
-    if any(f not in labeled for f in suggested_frames(labels)):
-        return PredictOn.SUGGESTED_FRAMES
-    return PredictOn.RANDOM_FRAMES
-
-
 class _Frames:
     """Readable frame indices per video, computed lazily (opening a video can be slow)."""
 

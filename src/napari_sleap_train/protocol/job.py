@@ -41,8 +41,16 @@ class TrainJob:
         Where predictions are written (default: next to the project,
         ``<project>.predictions.slp``).
     resume
-        Run folders to continue training in (one per model kind at most); models
-        of the pipeline without one start fresh.
+        Run folders to continue training in (one per model kind at most): the
+        model continues from its last epoch (weights, optimizer state, epoch
+        count, learning-rate schedule and early-stopping state).
+    init_from
+        Trained run folders (ours or SLEAP 1.4's) whose weights initialise a new
+        run of their model kind (fine-tuning); the architecture and body parts
+        must match.
+    use
+        Trained run folders (ours or SLEAP 1.4's) used as they are: their model
+        kind is not trained, prediction uses them.
     evaluate
         Evaluate the trained models on their validation frames (when available).
 
@@ -55,10 +63,15 @@ class TrainJob:
     predict_frames: list[tuple[int, int]] = field(default_factory=list)
     predictions_path: str | None = None
     resume: list[str] = field(default_factory=list)
+    init_from: list[str] = field(default_factory=list)
+    use: list[str] = field(default_factory=list)
     evaluate: bool = True
 
     def __post_init__(self) -> None:
         self.predict_frames = _frames(self.predict_frames)
+        self.resume, self.init_from, self.use = (
+            [str(p) for p in paths] for paths in (self.resume, self.init_from, self.use)
+        )
 
 
 @dataclass

@@ -19,9 +19,12 @@ from typing import Any
 from pathlib import Path
 
 from napari_sleap_train.config.model import PipelineConfig, PredictOn
+from napari_sleap_train.config.profiles import list_trained_runs
+from napari_sleap_train.config.runs import RunError, check_reuse, read_run
 from napari_sleap_train.predictions.frame_selection import FrameSelection, select_frames
-from napari_sleap_train.protocol.job import TrainJob
+from napari_sleap_train.protocol.job import PredictJob, TrainJob
 
+from .reuse import Reuse, reuse_lists
 from .settings import TrainingSession
 
 #: sub-folder of the runs folder holding the labels each run trained on
@@ -42,12 +45,16 @@ def make_train_job(
     predict_frames: Iterable[tuple[int, int]] = (),
     predictions_path: str | Path | None = None,
     resume: Iterable[str] = (),
+    init_from: Iterable[str] = (),
+    use: Iterable[str] = (),
     evaluate: bool = True,
+    node_names: Iterable[str] | None = None,
 ) -> TrainJob:
     """The training job for ``pipeline`` on ``labels_path``.
 
     Paths are taken as given (the caller decides what they are relative to);
-    nothing is read or written. The job's pipeline is an independent copy that
+    nothing is written; the configs of reused runs are read to check them
+    (:func:`~napari_sleap_train.config.runs.check_reuse`). The job's pipeline is an independent copy that
     holds only the models of its kind, each with its ``kind`` and the
     pipeline's anchor part in its head, and whose runs folder is the job's.
 
@@ -65,13 +72,20 @@ def make_train_job(
         Where those predictions go (``None``: next to the project).
     resume
         Run folders to continue training in.
+    init_from
+        Trained runs whose weights start new runs of their model kind (fine-tuning).
+    use
+        Trained runs used as they are (their model kind is not trained).
     evaluate
         Evaluate the trained models on their validation frames.
+    node_names
+        The project's body parts, when known: reused runs must predict these.
 
     Raises
     ------
     JobError
-        The pipeline lacks the settings of one of its models.
+        The pipeline lacks the settings of one of its models, or a reused run
+        does not fit (kind, network, body parts, nothing to resume).
     """
     missing = [k.value for k in pipeline.kind.model_kinds if k not in pipeline.models]
     if missing:
@@ -80,14 +94,20 @@ def make_train_job(
     settings.models = pipeline.trained_models()
     runs = str(runs_folder if runs_folder is not None else pipeline.runs_folder)
     settings.runs_folder = runs
+    reuse = {"use": [str(p) for p in use], "init_from": [str(p) for p in init_from],
+             "resume": [str(p) for p in resume]}
+    try:
+        check_reuse(settings, node_names=node_names, **reuse)
+    except RunError as exc:
+        raise JobError(f"{exc}.") from None
     return TrainJob(
         labels_path=str(labels_path),
         pipeline=settings,
         runs_folder=runs,
         predict_frames=list(predict_frames),
         predictions_path=None if predictions_path is None else str(predictions_path),
-        resume=list(resume),
         evaluate=evaluate,
+        **reuse,
     )
 
 
@@ -136,10 +156,12 @@ def dock_train_job(session: TrainingSession, video: int = 0, frame: int = 0) -> 
     if not project.user_frames():
         raise JobError(f"{project.name} has no labeled frames: label a few frames before training.")
     pipeline = session.pipeline
-    runs = Path(pipeline.runs_folder).expanduser()
-    if not runs.is_absolute():
-        base = project.path.parent if project.path is not None else Path.cwd()
-        runs = base / runs
+    reuse = reuse_lists(session.reuse, pipeline.kind.model_kinds)
+    try:  # before anything is written
+        check_reuse(session.snapshot(), node_names=list(project.node_names), **reuse)
+    except RunError as exc:
+        raise JobError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+    runs = runs_folder_of(session)
     runs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%y%m%d_%H%M%S")
     snap_dir = runs / SNAPSHOT_FOLDER
@@ -159,6 +181,96 @@ def dock_train_job(session: TrainingSession, video: int = 0, frame: int = 0) -> 
         runs_folder=runs,
         predict_frames=selection.frames,
         predictions_path=predictions,
+        node_names=list(project.node_names),
+        **reuse,
+    )
+
+
+def runs_folder_of(session: TrainingSession) -> Path:
+    """The runs folder as an absolute path (a relative one is taken from the project's folder)."""
+    runs = Path(session.pipeline.runs_folder).expanduser()
+    if not runs.is_absolute():
+        project = session.project
+        base = project.path.parent if project is not None and project.path is not None else Path.cwd()
+        runs = base / runs
+    return runs
+
+
+def predict_runs(session: TrainingSession) -> list[str]:
+    """The run folder each model of the pipeline predicts with.
+
+    The run the model's tab uses or resumes, else the newest trained run of
+    its kind in the runs folder, else the run it starts from.
+
+    Raises
+    ------
+    JobError
+        A model has no trained run.
+    """
+    runs, out, missing = runs_folder_of(session), [], []
+    for kind in session.model_kinds:
+        choice = session.reuse[kind]
+        if choice.active and choice.how in (Reuse.USE, Reuse.RESUME):
+            out.append(str(choice.run))
+            continue
+        found = list_trained_runs(runs, kind)
+        if found:
+            out.append(str(found[0]))
+        elif choice.active:
+            out.append(str(choice.run))
+        else:
+            missing.append(kind.value.replace("_", " "))
+    if missing:
+        raise JobError(
+            f"No trained {' or '.join(missing)} model in {runs}: press Run to train one, or pick a run "
+            "under 'Use trained run' in the model's tab."
+        )
+    return out
+
+
+def dock_predict_job(session: TrainingSession, video: int = 0, frame: int = 0) -> PredictJob:
+    """The dock's Predict job: the pipeline's trained runs on the *Predict on* frames, no training.
+
+    Raises
+    ------
+    JobError
+        No project, a model without a trained run, or no frames chosen (with why).
+    """
+    project = session.project
+    if project is None:
+        raise JobError("Open a SLEAP project (.slp) before predicting.")
+    if project.path is None or not Path(project.path).is_file():
+        raise JobError(f"Save {project.name} to a file first: prediction reads its videos from there.")
+    model_dirs = predict_runs(session)
+    nodes = list(project.node_names)
+    for folder in model_dirs:
+        try:
+            run = read_run(folder)
+        except RunError as exc:
+            raise JobError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+        if run.part_names is not None and run.part_names != nodes:
+            raise JobError(
+                f"{run.folder.name} predicts the body parts {', '.join(run.part_names)}; "
+                f"{project.name} has {', '.join(nodes)}."
+            )
+    selection = predict_selection(session, video, frame)
+    if not selection.frames:
+        raise JobError(f"Nothing to predict: {selection.explanation}.")
+    runs = runs_folder_of(session)
+    out = runs / PREDICTIONS_FOLDER / f"{project.name}.{time.strftime('%y%m%d_%H%M%S')}.predictions.slp"
+    n = 1
+    while out.exists():
+        out = out.with_name(f"{project.name}.{time.strftime('%y%m%d_%H%M%S')}_{n}.predictions.slp")
+        n += 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    p = session.pipeline
+    return PredictJob(
+        labels_path=str(project.path),
+        model_dirs=model_dirs,
+        frames=selection.frames,
+        output_path=str(out),
+        device=p.device,
+        max_instances=p.max_instances,
     )
 
 

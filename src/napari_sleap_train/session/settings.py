@@ -26,9 +26,13 @@ from napari_sleap_train.config.model import (
     ModelKind,
     PipelineConfig,
     PipelineKind,
+    PredictOn,
     TrainingConfig,
 )
 from napari_sleap_train.config.profiles import default_pipeline
+
+from .predict_on import PredictDefault, default_predict_choice
+from .reuse import ModelReuse
 
 
 def assign(target: Any, source: Any) -> None:
@@ -68,6 +72,12 @@ class TrainingSession:
         The live pipeline settings (evented; never replaced).
     project
         The open SLEAP project (``project.model.SleapProject``) or ``None``.
+    reuse
+        Per model kind, the trained run it reuses (:class:`~.reuse.ModelReuse`:
+        train from scratch, start from, resume or use as it is).
+    predict_default
+        The default *Predict on* choice for the open project and why
+        (:func:`~.predict_on.default_predict_choice`), ``None`` without one.
     changed
         Signal emitted (no arguments) after any setting of the pipeline or of
         any model changed, for listeners that redraw from everything (previews).
@@ -84,6 +94,8 @@ class TrainingSession:
     def __init__(self, pipeline: PipelineConfig | None = None) -> None:
         self.pipeline = PipelineConfig(models=_default_models())
         self.project: Any = None
+        self.reuse: dict[ModelKind, ModelReuse] = {kind: ModelReuse() for kind in ModelKind}
+        self.predict_default: PredictDefault | None = None
         self._selected: ModelKind = self.pipeline.kind.model_kinds[0]
         # first in line: the models and the selection follow the kind before any widget hears of it
         self.pipeline.events.kind.connect(self._on_kind, priority=100)
@@ -161,11 +173,20 @@ class TrainingSession:
     def set_project(self, project: Any) -> None:
         """Attach the open SLEAP project (or ``None``).
 
-        A relative runs folder is taken relative to the project's folder, and
-        an anchor part the skeleton does not have falls back to the
-        bounding-box centre.
+        A relative runs folder is taken relative to the project's folder, an
+        anchor part the skeleton does not have falls back to the
+        bounding-box centre, and *Predict on: suggested frames* (SLEAP's
+        default) becomes random frames when the project has no unlabeled
+        suggestion (the command line's rule, :mod:`.predict_on`).
         """
         self.project = project
+        self.predict_default = None
+        labels = getattr(project, "labels", None)
+        if labels is not None:
+            self.predict_default = default = default_predict_choice(labels)
+            if self.pipeline.predict_on is PredictOn.SUGGESTED_FRAMES and default.predict_on is not PredictOn.SUGGESTED_FRAMES:
+                self.pipeline.predict_n_frames = default.n
+                self.pipeline.predict_on = default.predict_on
         if project is not None:
             path = getattr(project, "path", None)
             runs = Path(self.pipeline.runs_folder).expanduser()

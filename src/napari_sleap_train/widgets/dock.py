@@ -42,7 +42,8 @@ from .previews.examples import ExampleStack, NoExamplesError, pipeline_examples
 from .previews.inputs_window import TrainingInputsWindow
 from .previews.project_frames import ProjectFrames
 from .previews.sizes import auto_crop_of
-from napari_sleap_train.session.job import JobError, dock_train_job, predict_selection
+from napari_sleap_train.session.job import JobError, dock_predict_job, dock_train_job, predict_selection
+from napari_sleap_train.session.predict_on import predict_note
 from napari_sleap_train.session.profiles import pipeline_from_file
 from napari_sleap_train.session.settings import TrainingSession
 
@@ -115,7 +116,7 @@ class TrainingDock(QWidget):
 
         from .run_panel import RunPanel
 
-        self.run_panel = RunPanel(napari_viewer, self.build_job)
+        self.run_panel = RunPanel(napari_viewer, self.build_job, build_predict_job=self.build_predict_job)
         # a finished run is a new entry in the profile pickers
         self.run_panel.state.finished.connect(self._on_run_finished)
         run_widget = getattr(self.run_panel, "native", self.run_panel)
@@ -182,6 +183,11 @@ class TrainingDock(QWidget):
             self._watch_labels_layer(self._find_labels_layer(project))
         self.tabs.setEnabled(project is not None)
         self.previews.set_project(self.frames)
+        for tab in self.model_tabs.values():
+            tab._refresh_info()  # the auto crop size is the new project's
+            tab.reuse.refresh()  # a run's body parts are checked against the new skeleton
+        if hasattr(self, "run_panel"):
+            self.refresh_predict_info()
 
     def _find_labels_layer(self, project: SleapProject) -> Any:
         for layer in self.viewer.layers:
@@ -265,14 +271,17 @@ class TrainingDock(QWidget):
             return
         if self.project is None:
             self.pipeline_tab.predict_info.value = ""
+            self.run_panel.set_predict_note("")
             return
         video, frame = self.current_position()
         try:
             selection = predict_selection(self.session, video, frame)
         except (ValueError, OSError) as exc:
             self.pipeline_tab.predict_info.value = str(exc)
+            self.run_panel.set_predict_note(f"Predict on: {exc}")
             return
         self.pipeline_tab.predict_info.value = selection.explanation
+        self.run_panel.set_predict_note(predict_note(self.session, selection))
 
     def _on_tab_changed(self, index: int) -> None:
         for kind, page in self._pages.items():
@@ -293,6 +302,15 @@ class TrainingDock(QWidget):
         if self.frames is None:
             return 0, 0
         return self.frames.position(self.viewer)
+
+    def build_predict_job(self):
+        """The Predict button's job (``None``, with a message, if impossible)."""
+        video, frame = self.current_position()
+        try:
+            return dock_predict_job(self.session, video, frame)
+        except (JobError, OSError) as exc:
+            show_error(str(exc))
+            return None
 
     def build_job(self) -> TrainJob | None:
         """The training job for the run panel (``None``, with a message, if impossible)."""

@@ -10,6 +10,7 @@ layers of a project opened from disk and saving the project includes them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,10 @@ class ShownPredictions:
         return self.counts.summary
 
 
-def load_predictions(path: str | Path) -> sio.Labels:
-    """Read a predictions file written by the engine."""
+def load_predictions(path: str | Path | sio.Labels) -> sio.Labels:
+    """Read a predictions file written by the engine (labels already read are returned)."""
+    if isinstance(path, sio.Labels):
+        return path
     path = Path(path)
     if not path.is_file():
         raise ResultsError(f"The predictions file {path} does not exist.")
@@ -53,7 +56,12 @@ def load_predictions(path: str | Path) -> sio.Labels:
         raise ResultsError(f"The predictions file {path.name} could not be read ({type(exc).__name__}: {exc}).") from exc
 
 
-def show_predictions(viewer: Any, path: str | Path, project: SleapProject | None) -> ShownPredictions:
+def show_predictions(
+    viewer: Any,
+    path: str | Path | sio.Labels,
+    project: SleapProject | None,
+    on_merged: Callable[[], None] | None = None,
+) -> ShownPredictions:
     """Merge the predictions at ``path`` into ``project`` and show them as layers.
 
     With a project, the predictions are merged into it in place
@@ -66,10 +74,13 @@ def show_predictions(viewer: Any, path: str | Path, project: SleapProject | None
     viewer
         The napari viewer.
     path
-        The ``.slp`` the child wrote (predictions only, or the project with them).
+        The ``.slp`` the child wrote (predictions only, or the project with
+        them), or its labels read already (off the GUI thread).
     project
         The opened project the run was trained on; ``None`` shows the file's
         predictions on their own (a project opened some other way).
+    on_merged
+        Called after the merge, before the layers are updated (progress).
 
     Raises
     ------
@@ -81,13 +92,15 @@ def show_predictions(viewer: Any, path: str | Path, project: SleapProject | None
             update = project.add_predictions(path)
         except PredictionsError as exc:
             raise ResultsError(f"The predictions of this run cannot be shown: {exc}") from exc
+        if on_merged is not None:
+            on_merged()
         refresh = refresh_layers(project, viewer.layers)
         return ShownPredictions(
             layers=[*refresh.updated, *refresh.added], counts=update, merged_labels=project.labels
         )
 
     predicted = load_predictions(path)
-    view = SleapProject(predicted, path)
+    view = SleapProject(predicted, None if isinstance(path, sio.Labels) else path)  # labels: no file name
     counts = PredictionsUpdate(
         n_frames=len(predicted.labeled_frames),
         n_instances=sum(len(lf.predicted_instances) for lf in predicted.labeled_frames),

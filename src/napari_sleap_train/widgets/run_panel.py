@@ -16,7 +16,6 @@ nothing trained is ever deleted silently.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,90 +35,15 @@ from qtpy.QtWidgets import (
 )
 
 from napari_sleap_train.protocol import events as ev
-from napari_sleap_train.widgets.loss_plot import REDRAW_INTERVAL_MS, LossPlot, format_duration, model_title
+from napari_sleap_train.widgets.prediction_loader import PredictionLoader
+from napari_sleap_train.widgets.run_text import format_metrics, headline
+from napari_sleap_train.widgets.tabs import tooltips as tips
+from napari_sleap_train.widgets.loss_plot import REDRAW_INTERVAL_MS, LossPlot, format_duration
 from napari_sleap_train.widgets.run_close import CloseChoice, CloseGuard, ask_how_to_end, main_window_of
 from napari_sleap_train.widgets.run_controller import ProcessFactory, RunController
 from napari_sleap_train.session.run_state import RunStatus, TrainingState
 
-MAX_METRICS_SHOWN = 4
 LINK_COLOR = "#6fb3ff"  # readable on napari's dark and light themes
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _fmt(value: Any, spec: str = ".3g") -> str:
-    number = _number(value)
-    return "n/a" if number is None else format(number, spec)
-
-
-def format_metrics(metrics: dict[str, dict[str, Any]]) -> str:
-    """One compact line per evaluated model.
-
-    Understands the layout of :meth:`~napari_sleap_train.evaluate.metrics.EvaluationResult.to_dict`
-    (``oks_map``, ``pixel_error: {mean, p90}``, ``pck: {"5": ...}``,
-    ``detected_fraction``, ``n_frames``); any other dict shows its first few
-    numbers.
-    """
-    lines = []
-    for model, values in metrics.items():
-        parts = []
-        if "oks_map" in values:
-            parts.append(f"OKS mAP {_fmt(values['oks_map'], '.3f')}")
-        error = values.get("pixel_error")
-        if isinstance(error, dict) and _number(error.get("mean")) is not None:
-            parts.append(f"error mean {_fmt(error.get('mean'), '.2f')} px, p90 {_fmt(error.get('p90'), '.2f')} px")
-        pck = values.get("pck")
-        if isinstance(pck, dict) and _number(pck.get("5")) is not None:
-            parts.append(f"PCK@5px {_fmt(pck['5'], '.0%')}")
-        if _number(values.get("detected_fraction")) is not None:
-            parts.append(f"detected {_fmt(values['detected_fraction'], '.0%')}")
-        if not parts:
-            numbers = [(k, v) for k, v in values.items() if _number(v) is not None]
-            parts = [f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in numbers[:MAX_METRICS_SHOWN]]
-        if not parts:
-            continue
-        line = f"{model_title(model) if model else 'Pipeline'}: " + " · ".join(parts)
-        n_frames = _number(values.get("n_frames"))
-        if n_frames is not None and "oks_map" in values:
-            line += f" ({int(n_frames)} validation frames)"
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def headline(state: TrainingState, stop_requested: bool = False) -> str:
-    """The one-line status next to the buttons."""
-    status = state.status
-    if status is RunStatus.IDLE:
-        return "Ready: press Run to train."
-    if status.is_running and stop_requested:
-        return "Stopping: finishing this batch, keeping the best model…"
-    if status is RunStatus.STARTING:
-        stage = state.stage if state.stage and state.stage != "starting" else "starting the training process"
-        return stage[:1].upper() + stage[1:] + "…"
-    if status.is_running and state.stage and state.stage not in ("training", "predicting"):
-        return state.stage[:1].upper() + state.stage[1:] + "…"  # the status line names the model
-    if status is RunStatus.TRAINING:
-        index, total = state.model_position
-        where = f" ({index}/{total})" if total > 1 else ""
-        return f"Training {model_title(state.model).lower()} model{where}…"
-    if status is RunStatus.PREDICTING:
-        return "Predicting…"
-    took = format_duration(state.elapsed())
-    if status is RunStatus.FINISHED:
-        return f"Finished in {took}."
-    if status is RunStatus.STOPPED:
-        return f"Stopped early after {took}: best model kept."
-    if status is RunStatus.CANCELLED:
-        kept = len(state.run_dirs)
-        if kept:
-            return f"Cancelled: the model in training was discarded; {kept} finished model{'s' if kept > 1 else ''} kept."
-        return "Cancelled: this run was discarded."
-    error = state.last_error.message.splitlines()[0] if state.last_error and state.last_error.message else ""
-    return f"Failed: {error}" if error else "Failed."
 
 
 class RunPanel(QWidget):
@@ -147,10 +71,15 @@ class RunPanel(QWidget):
         process_factory: ProcessFactory | None = None,
         project_getter: Callable[[], Any] | None = None,
         parent: QWidget | None = None,
+        build_predict_job: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self.viewer = viewer
         self.build_job = build_job
+        #: called on Predict; returns a PredictJob or ``None`` (after showing why); no button without it
+        self.build_predict_job = build_predict_job
+        self.loader = PredictionLoader(viewer)
+        self._predicting_only = False
         self.project_getter = project_getter or self._find_project
         self.state = TrainingState()
         self.controller = RunController(self.state, process_factory)
@@ -172,8 +101,16 @@ class RunPanel(QWidget):
         )
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("End now: discard the model being trained (finished models are kept)")
-        for button in (self.run_button, self.stop_button, self.cancel_button):
+        self.predict_button = QPushButton("Predict")
+        self.predict_button.setToolTip(tips.PREDICT_BUTTON)
+        self.predict_button.setVisible(build_predict_job is not None)
+        for button in (self.run_button, self.predict_button, self.stop_button, self.cancel_button):
             button.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+        # what Run will predict on and why (set by the dock), right under the buttons
+        self.predict_note = QLabel()
+        self.predict_note.setWordWrap(True)
+        self.predict_note.setObjectName("sleapPredictNote")
+        self.predict_note.setVisible(False)
 
         self.headline = QLabel()
         self.headline.setWordWrap(True)
@@ -217,18 +154,21 @@ class RunPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addWidget(self.run_button)
+        buttons.addWidget(self.predict_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.headline, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
+        layout.addWidget(self.predict_note)
         layout.addWidget(self.progress)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.metrics_label)
         layout.addWidget(self.folder_row)
 
         self.run_button.clicked.connect(self.run)
+        self.predict_button.clicked.connect(self.predict)
         self.stop_button.clicked.connect(self.stop)
         self.cancel_button.clicked.connect(self.cancel)
         # psygnal holds these bound methods weakly: no cycle through the state.
@@ -263,6 +203,34 @@ class RunPanel(QWidget):
             return False
         if job is None:
             return False
+        self._predicting_only = False
+        return self._start(job)
+
+    def predict(self) -> bool:
+        """Predict with trained models, no training (what the Predict button does)."""
+        if self.is_running or self.build_predict_job is None:
+            return False
+        try:
+            job = self.build_predict_job()
+        except Exception as exc:  # noqa: BLE001 (the user must hear why nothing starts)
+            show_error(f"The prediction could not be prepared: {exc}")
+            return False
+        if job is None:
+            return False
+        self._predicting_only = True
+        return self._start(job)
+
+    def set_predict_note(self, text: str) -> None:
+        """Say under the buttons what a run will predict on, and why (empty: hide)."""
+        self.predict_note.setText(text)
+        self.predict_note.setVisible(bool(text))
+
+    @property
+    def busy(self) -> bool:
+        """A run is going or its predictions are still being loaded into the viewer."""
+        return self.is_running or self.loader.busy
+
+    def _start(self, job: Any) -> bool:
         self.project = self.project_getter()
         self.prediction_layers = []
         self.metrics_label.clear()
@@ -381,13 +349,9 @@ class RunPanel(QWidget):
             )
             show_info(f"No predictions: {reason}")
             return
-        from napari_sleap_train.widgets.results import ResultsError, show_predictions
+        self.loader.load(event.path, self.project, self._on_shown, show_error)
 
-        try:
-            shown = show_predictions(self.viewer, event.path, self.project)
-        except ResultsError as exc:
-            show_error(str(exc))
-            return
+    def _on_shown(self, shown) -> None:
         self.prediction_layers = shown.layers
         tracks = f"; tracks assigned ({event.n_tracks} tracks)" if event.tracking else ""
         show_info(f"Predictions added: {shown.summary}{tracks}")
@@ -401,7 +365,9 @@ class RunPanel(QWidget):
             url = QUrl.fromLocalFile(folder).toString()
             self.folder_label.setText(f'Run folder: <a href="{url}" style="color: {LINK_COLOR};">{folder}</a>')
             self.folder_row.setVisible(True)
-        if done.status == "finished":
+        if done.status == "finished" and self._predicting_only:
+            show_info(f"Prediction finished ({format_duration(self.state.elapsed())}).")
+        elif done.status == "finished":
             show_info(f"Training finished ({format_duration(self.state.elapsed())}).")
         elif done.status == "stopped":
             show_info("Training stopped early; the best model was kept.")
@@ -414,6 +380,7 @@ class RunPanel(QWidget):
         self._last_status = state.status
         running = self.is_running
         self.run_button.setEnabled(not running)
+        self.predict_button.setEnabled(not running)
         self.stop_button.setEnabled(running and state.status is not RunStatus.STARTING
                                     and not self.controller.stop_requested
                                     and not self.controller.cancel_requested)

@@ -19,16 +19,14 @@ from napari.utils.notifications import show_error
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.config.serialize import ConfigError
 from napari_sleap_train.data.errors import DataError
-from napari_sleap_train.data.receptive_field import (
-    receptive_field,
-    receptive_field_in_frame,
-)
 
 from napari_sleap_train.session.profiles import NO_PROFILE, load_model_choice, profile_choices
 from napari_sleap_train.session.settings import TrainingSession
 
 from . import tooltips as tips
 from .binding import Binder
+from .reuse_controls import ReuseControls
+from .texts import receptive_field_text
 from .sections import (
     add_qt,
     add_stretch,
@@ -66,29 +64,6 @@ def _section(*widgets) -> Container:
     box = Container(widgets=list(widgets), labels=True)
     box.margins = (4, 0, 0, 0)
     return box
-
-
-def _none_to_zero(value):
-    return 0 if value is None else value
-
-
-def _zero_to_none(value):
-    return None if not value else value
-
-
-def receptive_field_text(cfg: TrainingConfig) -> str:
-    """Plain-words receptive field of a model, in network and frame pixels."""
-    m = cfg.model
-    try:
-        rf = receptive_field(m.max_stride, m.convs_per_block, m.kernel_size)
-        in_frame = receptive_field_in_frame(
-            m.max_stride, cfg.data.input_scaling, m.convs_per_block, m.kernel_size
-        )
-    except DataError as exc:
-        return str(exc)
-    if cfg.data.input_scaling == 1.0:
-        return f"{rf} px (network and frame)"
-    return f"{rf} px network = {in_frame:.0f} px in the frame"
 
 
 class ModelTab(Container):
@@ -131,8 +106,13 @@ class ModelTab(Container):
         compact_combo(self.profile)
         self.profile.changed.connect(self._on_profile)
         self.append(
-            _row(Label(value="Start from:"), self.profile, tooltip=tips.PROFILE)
+            _row(Label(value="Settings from:"), self.profile, tooltip=tips.PROFILE)
         )
+        # weights are a separate choice: scratch, start from, resume or use a trained run
+        self.reuse = ReuseControls(kind, session)
+        self.append(self.reuse)
+        self.reuse.how.changed.connect(self._refresh_trained)
+        self.reuse.run.changed.connect(self._refresh_trained)
 
         # -- data -----------------------------------------------------------
         self.input_scaling = binder.bind(
@@ -229,18 +209,21 @@ class ModelTab(Container):
             ),
             cfg.optimization.plateau.events.factor,
         )
-        self.time_limit = SpinBox(
+        # a float box with no decimals: superqt's integer box never shows a special text for 0
+        self.time_limit = FloatSpinBox(
             min=0,
             max=100000,
             step=10,
-            label="Time limit (min)",
+            label="Model time limit (min)",
             tooltip=tips.TIME_LIMIT,
         )
+        self.time_limit.native.setDecimals(0)
+        self.time_limit.native.setSpecialValueText("no limit")  # shown for 0
         binder.bind(
             self.time_limit,
             opt.time_limit_minutes,
-            to_widget=lambda v: 0 if v is None else round(v),
-            from_widget=lambda v: None if v == 0 else float(v),
+            to_widget=lambda v: 0.0 if v is None else float(round(v)),
+            from_widget=lambda v: None if v == 0 else float(round(v)),
         )
         opt_widgets = [
             self.batch_size,
@@ -410,6 +393,14 @@ class ModelTab(Container):
         session.pipeline.events.anchor_part.connect(self._on_settings_changed)
         self._refresh_info()
         self._refresh_enabled()
+        self._refresh_trained()
+
+    def _refresh_trained(self, *_: object) -> None:
+        """A model used as it is is not trained: its training settings do not apply."""
+        trains = self.reuse.trains
+        for name in ("Data", "Optimization", "Augmentation", "Model"):
+            self.sections[name].setEnabled(trains)
+        self.profile.enabled = trains
 
     # -- reactions -----------------------------------------------------------
     @property
@@ -424,6 +415,7 @@ class ModelTab(Container):
             return
         self._refresh_info()
         self._refresh_enabled()
+        self.reuse.refresh()  # a changed network may no longer fit the run started from
 
     def _refresh_enabled(self) -> None:
         cfg = self.config
@@ -478,6 +470,7 @@ class ModelTab(Container):
             self.profile.value = current if current in values else NO_PROFILE
         finally:
             self._refreshing = False
+        self.reuse.refresh_runs()
 
     def close(self) -> None:
         """Disconnect from the state before the widgets go away (idempotent)."""

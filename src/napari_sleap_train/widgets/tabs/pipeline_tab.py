@@ -113,14 +113,28 @@ class PipelineTab(Container):
             _sigma_box("Sigma (nodes)", tips.SIGMA_NODES),
             session.model(ModelKind.SINGLE_INSTANCE).head.events.sigma,
         )
-        self.max_instances = SpinBox(
-            min=0, max=1000, label="Max instances", tooltip=tips.MAX_INSTANCES
+        # a float box with no decimals: superqt's integer box never shows a special text for 0
+        self.max_instances = FloatSpinBox(
+            min=0, max=1000, step=1, label="Max instances", tooltip=tips.MAX_INSTANCES
         )
+        self.max_instances.native.setDecimals(0)
+        self.max_instances.native.setSpecialValueText("no limit")  # shown for 0
         binder.bind(
             self.max_instances,
             p.max_instances,
-            to_widget=lambda v: v or 0,
-            from_widget=lambda v: v or None,
+            to_widget=lambda v: float(v or 0),
+            from_widget=lambda v: int(round(v)) or None,
+        )
+        # the pipeline's budget, as the command line's --time-limit (per-model limits are in the model tabs)
+        self.time_budget = FloatSpinBox(
+            min=0, max=100000, step=1, label="Time budget (min)", tooltip=tips.PIPELINE_TIME_LIMIT
+        )
+        self.time_budget.native.setSpecialValueText("no budget")  # shown for 0
+        binder.bind(
+            self.time_budget,
+            p.time_limit_minutes,
+            to_widget=lambda v: 0.0 if v is None else float(v),
+            from_widget=lambda v: float(v) if v > 0 else None,
         )
         self.runs_folder = binder.bind(
             FileEdit(mode="d", label="Runs folder", tooltip=tips.RUNS_FOLDER),
@@ -191,6 +205,7 @@ class PipelineTab(Container):
                 self.max_instances,
                 self.runs_folder,
                 self.run_prefix,
+                self.time_budget,
                 self.device,
                 self.precision,
                 self.xla,

@@ -78,3 +78,15 @@ def wrap(label) -> None:
     label.native.setSizePolicy(
         QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred
     )
+
+
+def fixed_width(widget) -> None:
+    """Keep a magicgui widget (a small button) at its natural width; its neighbours get the room."""
+    widget.native.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+
+
+def choose_folder(parent, caption: str, start: str) -> str:
+    """Ask for a folder (``""``: the user cancelled)."""
+    from qtpy.QtWidgets import QFileDialog
+
+    return QFileDialog.getExistingDirectory(getattr(parent, "native", parent), caption, start)

@@ -15,7 +15,7 @@ SIGMA_NODES = (
     "Spread (in pixels) of the blob drawn on each body part. Larger is easier to learn, "
     "smaller is more precise."
 )
-MAX_INSTANCES = "Most animals to find per frame when predicting. 0 means no limit: keep every detection."
+MAX_INSTANCES = "Most animals to find per frame when predicting. 0 (the default) means no limit: keep every detection."
 RUNS_FOLDER = "Folder where each training run gets its own sub-folder with the trained model and logs."
 RUN_PREFIX = "Text put in front of every run folder name, e.g. 'mice_'."
 PREDICT_ON = "Frames to predict on once training finishes. The predictions appear as a new points layer."
@@ -30,8 +30,28 @@ LOAD_CONFIG = (
     "training_config.json."
 )
 PROFILE = (
-    "Start from settings of a run you trained before (listed first, newest first) or from a "
-    "built-in profile. Every setting below can still be changed."
+    "Copy the settings (not the weights) of a run you trained before (listed first, newest "
+    "first) or of a built-in profile. Every setting below can still be changed. To start from a "
+    "run's trained weights, use 'Weights' below."
+)
+WEIGHTS = (
+    "Train from scratch: random weights. Start from run's weights: a new run is initialised with "
+    "a trained run's weights and trained on the current labels (fine-tuning; its network settings "
+    "are taken, the skeleton must match). Resume: continue a stopped run after its last epoch, "
+    "with its settings, optimizer state and learning-rate schedule. Use trained run: this model is "
+    "not trained; predictions use the run as it is."
+)
+WEIGHTS_RUN = "Trained runs of this model in the runs folder, newest first, and folders added with 'Folder…'."
+WEIGHTS_FOLDER = "Add a model folder from elsewhere: one of ours or a SLEAP 1.4 model (training_config.json + best_model.h5)."
+PIPELINE_TIME_LIMIT = (
+    "Wall-time budget of the whole pipeline in minutes, data preparation included, shared between "
+    "the models (the CPU profiles: 30% centroid, 70% centered instance); each model stops in time "
+    "keeping its best checkpoint and the learning rate decays over its share. 0 means no budget. "
+    "The same as the command line's --time-limit."
+)
+PREDICT_BUTTON = (
+    "Predict on the frames chosen in 'Predict on' with trained models, without training: per model "
+    "the run its tab uses or resumes, else the newest trained run in the runs folder."
 )
 
 INPUT_SCALING = (
@@ -54,8 +74,15 @@ BATCH_SIZE = (
     "Number of examples the network looks at per step. Lower it if training runs out of "
     "memory; higher can be faster on a GPU."
 )
-EPOCHS = "Most passes over the training data. Training usually stops earlier (early stopping)."
-LEARNING_RATE = "Step size of the optimizer. 0.0001 works for most projects."
+EPOCHS = (
+    "Most epochs to train. An epoch is a set number of batches, not always one pass over the "
+    "frames: at least 200 batches with the GPU profiles, 50 with the CPU ones. Training usually "
+    "stops earlier (early stopping, time limit)."
+)
+LEARNING_RATE = (
+    "Step size of the optimizer. The profiles' value (0.0001 for the GPU baselines, 0.001 for the "
+    "CPU ones) works for most projects; lower it for fine-tuning if the loss jumps."
+)
 PATIENCE = (
     "Stop training when the validation loss has not improved for this many epochs in a row; "
     "the best model so far is kept."
@@ -63,7 +90,8 @@ PATIENCE = (
 PLATEAU_PATIENCE = "Lower the learning rate when the validation loss has not improved for this many epochs."
 PLATEAU_FACTOR = "Multiply the learning rate by this factor when the validation loss stops improving."
 TIME_LIMIT = (
-    "Stop after this many minutes and keep the best model so far. 0 means no limit."
+    "Stop this model after this many minutes of training and keep the best model so far. 0 means "
+    "no limit. The pipeline's time budget (Training Pipeline tab) is shared between the models."
 )
 
 ROTATE = "Randomly rotate each example by up to this many degrees either way."
