@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -91,16 +90,14 @@ def settings_from_args(args: argparse.Namespace):
     ).validate()
 
 
-def _save_atomic(labels, target: Path) -> None:
+def _save(labels, target: Path, overwrite: bool) -> None:
+    """Write the tracked file atomically (a full disk leaves nothing behind)."""
     import sleap_io as sio
 
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.slp")
-    try:
-        sio.save_slp(labels, tmp.as_posix())
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from napari_sleap_train.outputs import atomic_output
+
+    with atomic_output(target, overwrite=overwrite) as tmp:
+        sio.save_slp(labels, tmp.as_posix(), verbose=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -149,10 +146,12 @@ def run(args: argparse.Namespace) -> int:
     except TrackingInputError as exc:
         return _fail(str(exc))
     seconds = time.perf_counter() - t0
+    from napari_sleap_train.outputs import OutputError
+
     try:
-        _save_atomic(labels, out)
-    except OSError as exc:
-        return _fail(f"{out} could not be written ({exc})")
+        _save(labels, out, args.overwrite)
+    except OutputError as exc:
+        return _fail(str(exc))
     fps = report.n_frames / seconds if seconds > 0 else float("nan")
     if args.json:
         print(json.dumps({"output": str(out), "frames": report.n_frames, "tracks": report.n_tracks,
