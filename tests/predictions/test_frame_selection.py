@@ -10,10 +10,10 @@ import sleap_io as sio
 
 from napari_sleap_train.config.model import PredictOn
 from napari_sleap_train.predictions.frame_selection import (
-    default_predict_on,
     select_frames,
     video_frames,
 )
+from napari_sleap_train.session.predict_on import default_predict_choice
 
 SUGGESTIONS = "suggestions/labels.v002.rel_paths.slp"
 
@@ -46,7 +46,7 @@ def suggestions_project(shared_data, tmp_path):
 def test_real_project_every_choice(suggestions_project):
     labels, path = suggestions_project
     labeled = {(0, 0), (0, 220), (0, 440), (0, 770), (0, 990)}
-    assert default_predict_on(labels) is PredictOn.SUGGESTED_FRAMES
+    assert default_predict_choice(labels).predict_on is PredictOn.SUGGESTED_FRAMES
 
     sel = select_frames(labels, PredictOn.SUGGESTED_FRAMES, labels_path=path)
     assert sel.frames == [(0, 110), (0, 330), (0, 550), (0, 660), (0, 880)]
@@ -103,19 +103,19 @@ def test_all_suggestions_labeled():
     sel = select_frames(labels, PredictOn.SUGGESTED_FRAMES, video_lengths=[100])
     assert sel.frames == []
     assert sel.explanation == "all 10 suggested frames are already labeled"
-    assert default_predict_on(labels) is PredictOn.RANDOM_FRAMES
+    assert default_predict_choice(labels).predict_on is PredictOn.RANDOM_FRAMES
 
 
 def test_no_suggestions():
     labels = make_labels(labeled=[(0, 1)])
     sel = select_frames(labels, PredictOn.SUGGESTED_FRAMES, video_lengths=[10, 10])
     assert sel.explanation == "the project has no suggested frames"
-    assert default_predict_on(labels) is PredictOn.RANDOM_FRAMES
+    assert default_predict_choice(labels).predict_on is PredictOn.RANDOM_FRAMES
 
 
 def test_suggestions_with_only_predictions_count_as_unlabeled():
     labels = make_labels(suggested=[(1, 4)], predicted=[(1, 4)])
-    assert default_predict_on(labels) is PredictOn.SUGGESTED_FRAMES
+    assert default_predict_choice(labels).predict_on is PredictOn.SUGGESTED_FRAMES
     assert select_frames(labels, PredictOn.SUGGESTED_FRAMES, video_lengths=[10, 10]).frames == [(1, 4)]
 
 
