@@ -88,14 +88,28 @@ def install(venv: Path, pins: list[str], dry_run: bool = False) -> int:
     constraints = venv / "floors-constraints.txt"
     constraints.write_text("\n".join(pins) + "\n")
     _run([py, "-m", "pip", "install", "-q", "--upgrade", "pip"])
-    return _run([py, "-m", "pip", "install", "--only-binary", ":all:", "-c", constraints,
-                 *(["--dry-run"] if dry_run else []), "-e", f"{ROOT}[{','.join(EXTRAS)}]"])
+    return _run(
+        [
+            py,
+            "-m",
+            "pip",
+            "install",
+            "--only-binary",
+            ":all:",
+            "-c",
+            constraints,
+            *(["--dry-run"] if dry_run else []),
+            "-e",
+            f"{ROOT}[{','.join(EXTRAS)}]",
+        ]
+    )
 
 
 def report(venv: Path, pins: list[str]) -> bool:
     """Print floor vs installed version for each pinned requirement; False on a mismatch."""
-    out = subprocess.run([_venv_python(venv), "-m", "pip", "list", "--format", "json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [_venv_python(venv), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True, check=True
+    ).stdout
     installed = {d["name"].lower().replace("_", "-"): d["version"] for d in json.loads(out)}
     ok = True
     print("\nrequirement                floor      installed")
@@ -121,20 +135,29 @@ def run_tests(venv: Path, pytest_args: list[str]) -> int:
     options = [a for a in pytest_args if a.startswith("-")]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     code = 0
-    gui = [s for s in selection if not s.startswith("tests/engine")] if selection else ["tests", "--ignore=tests/engine"]
+    gui = (
+        [s for s in selection if not s.startswith("tests/engine")] if selection else ["tests", "--ignore=tests/engine"]
+    )
     engine = [s for s in selection if s.startswith("tests/engine")] if selection else ["tests/engine"]
     for part in (gui, engine):
         if part:
-            rc = _run([*wrap, py, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *part, *options],
-                      cwd=ROOT, env=env)
+            rc = _run(
+                [*wrap, py, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *part, *options],
+                cwd=ROOT,
+                env=env,
+            )
             code = code or rc
     return code
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "napari-sleap-train-floors",
-                        help="throwaway virtual environment (replaced; default: %(default)s)")
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "napari-sleap-train-floors",
+        help="throwaway virtual environment (replaced; default: %(default)s)",
+    )
     parser.add_argument("--no-install", action="store_true", help="reuse the venv from an earlier run")
     parser.add_argument("--print", action="store_true", help="only print the pins")
     parser.add_argument("--resolve-only", action="store_true", help="only check that the pins resolve (pip --dry-run)")

@@ -15,6 +15,8 @@ case "$(uname -s)" in
   Linux) if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then EXTRAS+=",gpu"; fi ;;
   Darwin) if [ "$(uname -m)" = "arm64" ]; then EXTRAS+=",apple"; fi ;;
 esac
+# NAPARI_SLEAP_TRAIN_EXTRAS replaces the guess (CI: "all,testing" tests the CPU build).
+EXTRAS=${NAPARI_SLEAP_TRAIN_EXTRAS:-$EXTRAS}
 SPEC=".[$EXTRAS]"
 
 case "${1:-}" in

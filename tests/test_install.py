@@ -23,8 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: distributions that install the top-level ``tensorflow`` package
 TENSORFLOW_DISTS = {
-    "tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-macos", "tensorflow-cpu-aws",
-    "intel-tensorflow", "tf-nightly", "tf-nightly-cpu",
+    "tensorflow",
+    "tensorflow-cpu",
+    "tensorflow-gpu",
+    "tensorflow-macos",
+    "tensorflow-cpu-aws",
+    "intel-tensorflow",
+    "tf-nightly",
+    "tf-nightly-cpu",
 }
 #: Windows' ``tensorflow`` 2.16/2.17 is a shell around this one (files written once)
 TENSORFLOW_SHELLS = {"tensorflow-intel"}
@@ -73,9 +79,11 @@ def test_every_extra_names_one_tensorflow_distribution(platform, extras):
 def _resolve(spec: str) -> dict[str, str]:
     """``{distribution: version}`` pip would install for ``spec`` into an empty environment."""
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-         "--report", "-", spec],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-", spec],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
@@ -83,8 +91,9 @@ def _resolve(spec: str) -> dict[str, str]:
 
 
 def _setup_spec() -> str:
-    out = subprocess.run(["bash", "scripts/setup.sh", "--print-spec"], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        ["bash", "scripts/setup.sh", "--print-spec"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return out.stdout.strip()
 
 

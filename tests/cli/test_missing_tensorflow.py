@@ -33,9 +33,27 @@ def test_train_without_tensorflow_names_the_install_command(tmp_path):
     slp = make_tiny_project(tmp_path / "tiny", n_frames=4)
     env = _without_tensorflow(tmp_path / "hide")
     result = subprocess.run(
-        [sys.executable, "-m", "napari_sleap_train.cli", "train", str(slp), "--run-dir", str(tmp_path / "runs"),
-         "--device", "cpu", "--anchor-part", "head", "--epochs", "1", "--predict", "none"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "napari_sleap_train.cli",
+            "train",
+            str(slp),
+            "--run-dir",
+            str(tmp_path / "runs"),
+            "--device",
+            "cpu",
+            "--anchor-part",
+            "head",
+            "--epochs",
+            "1",
+            "--predict",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
@@ -43,4 +61,3 @@ def test_train_without_tensorflow_names_the_install_command(tmp_path):
     # this very Python, so the command just works, and the requirement pyproject.toml declares
     assert f'{sys.executable} -m pip install "{_declared_tensorflow()}"' in out.replace("[and-cuda]", "")
     assert "Traceback" not in result.stdout
-
