@@ -131,8 +131,9 @@ def run_tests(venv: Path, pytest_args: list[str]) -> int:
     wrap: list[str] = []
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
         wrap = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24"]
-    selection = [a for a in pytest_args if not a.startswith("-")]
-    options = [a for a in pytest_args if a.startswith("-")]
+    # test paths pick the pytest run (napari-process or engine); the rest goes to both in order
+    selection = [a for a in pytest_args if not a.startswith("-") and (ROOT / a.split("::")[0]).exists()]
+    options = [a for a in pytest_args if a not in selection]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     code = 0
     gui = (
