@@ -10,7 +10,9 @@ present and returns a :class:`HardwareInfo` for the ``Started`` event.
 from __future__ import annotations
 
 import os
+import platform
 import re
+import shutil
 import sys
 from dataclasses import dataclass, field
 
@@ -96,6 +98,27 @@ def prepare_environment(device: str = "auto") -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
 
 
+#: the TensorFlow requirement of pyproject.toml (tests/test_install.py keeps them equal)
+TENSORFLOW_REQUIREMENT = "tensorflow>=2.16.1"
+
+
+def tensorflow_install_command(reinstall: bool = False) -> str:
+    """The pip command that installs TensorFlow for this machine into this very Python.
+
+    One ``tensorflow`` distribution everywhere (see the README's Hardware table): with
+    its CUDA libraries on Linux machines with an NVIDIA driver, plus the Metal plugin on
+    Apple Silicon.
+    """
+    packages = f'"{TENSORFLOW_REQUIREMENT}"'
+    if sys.platform.startswith("linux") and shutil.which("nvidia-smi"):
+        packages = f'"{TENSORFLOW_REQUIREMENT.replace("tensorflow", "tensorflow[and-cuda]", 1)}"'
+    elif sys.platform == "darwin" and platform.machine() == "arm64":
+        packages += " tensorflow-metal"
+    python = f'"{sys.executable}"' if " " in sys.executable else sys.executable
+    force = " --force-reinstall" if reinstall else ""
+    return f"{python} -m pip install{force} {packages}"
+
+
 def _gpu_details(tf, gpu) -> tuple[str, tuple[int, int] | None]:
     """Name and CUDA compute capability (None when TensorFlow does not say) of a GPU."""
     try:
@@ -135,6 +158,16 @@ def setup_device(device: str = "auto") -> HardwareInfo:
     prepare_environment(device)
     try:
         import tensorflow as tf
+    except ModuleNotFoundError as exc:
+        if exc.name != "tensorflow":  # TensorFlow is there but one of its parts is not
+            raise HardwareError(
+                f"TensorFlow could not be loaded ({type(exc).__name__}: {exc}).",
+                hint=f"reinstall it: {tensorflow_install_command(reinstall=True)}",
+            ) from exc
+        raise HardwareError(
+            f"TensorFlow is not installed in the Python that runs training ({sys.executable}).",
+            hint=f"install it with: {tensorflow_install_command()}",
+        ) from exc
     except Exception as exc:  # broken installs raise all kinds of errors
         raise HardwareError(
             f"TensorFlow could not be loaded ({type(exc).__name__}: {exc}). "
