@@ -349,11 +349,11 @@ class RunPanel(QWidget):
             )
             show_info(f"No predictions: {reason}")
             return
-        self.loader.load(event.path, self.project, self._on_shown, show_error)
-
-    def _on_shown(self, shown) -> None:
-        self.prediction_layers = shown.layers
         tracks = f"; tracks assigned ({event.n_tracks} tracks)" if event.tracking else ""
+        self.loader.load(event.path, self.project, lambda shown: self._on_shown(shown, tracks), show_error)
+
+    def _on_shown(self, shown, tracks: str = "") -> None:
+        self.prediction_layers = shown.layers
         show_info(f"Predictions added: {shown.summary}{tracks}")
 
     def _on_finished(self, done: ev.Done) -> None:
