@@ -81,8 +81,9 @@ class Settings:
 SETTINGS: dict[str, Settings] = {
     "io_open": Settings(quick_args=("--steps", "50"), quick_timeout=150.0),
     # quick: the CPU profiles only (SLEAP's baseline sizes take minutes per model here)
-    "train_throughput": Settings(quick_args=("--frames", "12", "--batches", "3", "--profiles", "cpu"),
-                                 quick_timeout=240.0),
+    "train_throughput": Settings(
+        quick_args=("--frames", "12", "--batches", "3", "--profiles", "cpu"), quick_timeout=240.0
+    ),
     "inference_fps": Settings(quick_args=("--frames", "8"), quick_timeout=180.0),
     # quick: 30 s training window, 4 s idle baseline (~80 s with napari and TensorFlow start-up)
     "gui_latency": Settings(quick_args=("--quick",), quick_timeout=150.0),
@@ -96,11 +97,7 @@ SETTINGS: dict[str, Settings] = {
 # -- discovery -----------------------------------------------------------------------------
 def discover() -> dict[str, Path]:
     """Benchmark modules in this folder, by name (sorted)."""
-    return {
-        p.stem: p
-        for p in sorted(HERE.glob("*.py"))
-        if p.stem not in NOT_BENCHMARKS and not p.stem.startswith("_")
-    }
+    return {p.stem: p for p in sorted(HERE.glob("*.py")) if p.stem not in NOT_BENCHMARKS and not p.stem.startswith("_")}
 
 
 def _module_info(path: Path) -> tuple[str, bool]:
@@ -149,11 +146,11 @@ def run_benchmark(name: str, path: Path, quick: bool, timeout: float, verbose: b
     ``wait4``), its figures and its output.
     """
     cmd = _command(name, path, quick)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-           "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"), "PYTHONUNBUFFERED": "1"}
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     out: list[str] = []
     err: list[str] = []
     threads = [
@@ -195,7 +192,7 @@ def run_benchmark(name: str, path: Path, quick: bool, timeout: float, verbose: b
     figures: dict[str, Any] = {}
     result_lines = [line for line in stdout.splitlines() if line.startswith(RESULT_MARK)]
     if result_lines:
-        figures = _flatten(json.loads(result_lines[-1][len(RESULT_MARK):]))
+        figures = _flatten(json.loads(result_lines[-1][len(RESULT_MARK) :]))
         stdout = "\n".join(line for line in stdout.splitlines() if not line.startswith(RESULT_MARK))
     else:
         figures = parse_figures(stdout)
@@ -267,10 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the napari-sleap-train benchmarks, each in its own subprocess, and print one table.",
     )
     parser.add_argument("--quick", action="store_true", help="small settings; whole run under 10 minutes")
-    parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help="run only these benchmarks (repeatable or comma-separated)")
-    parser.add_argument("--json", default=None, metavar="OUT",
-                        help="write results here (default: benchmarks/results/<timestamp>.json)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only these benchmarks (repeatable or comma-separated)",
+    )
+    parser.add_argument(
+        "--json", default=None, metavar="OUT", help="write results here (default: benchmarks/results/<timestamp>.json)"
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="show each benchmark's output as it runs")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -311,8 +314,9 @@ def main(argv: list[str] | None = None) -> int:
             timeout = min(timeout, max(left - 5 * (len(names) - i), 10.0))
         print(f"[{i}/{len(names)}] {name} ...", file=sys.stderr, flush=True)
         result = run_benchmark(name, available[name], args.quick, timeout, verbose=args.verbose)
-        print(f"[{i}/{len(names)}] {name}: {result['status']} in {result['seconds']:.1f} s", file=sys.stderr,
-              flush=True)
+        print(
+            f"[{i}/{len(names)}] {name}: {result['status']} in {result['seconds']:.1f} s", file=sys.stderr, flush=True
+        )
         if result["status"] != "ok" and not args.verbose:
             tail = (result["stderr_tail"] or result["output"])[-1500:]
             print(tail, file=sys.stderr)

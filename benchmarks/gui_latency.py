@@ -175,8 +175,10 @@ class StallSampler(threading.Thread):
 
     def report(self, top: int = 8) -> str:
         total = sum(self.stacks.values())
-        lines = [f"stall samples ({self.every_s * 1000:g} ms apart while a tick was over "
-                 f"{self.late_s * 1000:g} ms late): {total}"]
+        lines = [
+            f"stall samples ({self.every_s * 1000:g} ms apart while a tick was over "
+            f"{self.late_s * 1000:g} ms late): {total}"
+        ]
         for stack, n in self.stacks.most_common(top):
             lines.append(f"  {100 * n / max(total, 1):5.1f} %  {stack}")
         return "\n".join(lines)
@@ -203,8 +205,14 @@ def sample_copy(into: Path) -> Path:
     return target / cached.labels_path.name
 
 
-def measure(window_s: float, idle_s: float, interval_ms: float, batches_per_epoch: int,
-            startup_limit_s: float = 300.0, stalls: StallSampler | None = None) -> dict:
+def measure(
+    window_s: float,
+    idle_s: float,
+    interval_ms: float,
+    batches_per_epoch: int,
+    startup_limit_s: float = 300.0,
+    stalls: StallSampler | None = None,
+) -> dict:
     """Open napari with the sample, train, probe the event loop; return the figures."""
     import napari
 
@@ -292,8 +300,9 @@ def write_whole_video_predictions(slp: Path, out: Path) -> int:
     frames = []
     for fi in range(n):
         insts = [
-            sio.PredictedInstance.from_numpy(pose + rng.normal(0, 1, pose.shape), skeleton=skeleton,
-                                             point_scores=np.full(len(pose), 0.9), score=0.9)
+            sio.PredictedInstance.from_numpy(
+                pose + rng.normal(0, 1, pose.shape), skeleton=skeleton, point_scores=np.full(len(pose), 0.9), score=0.9
+            )
             for pose in poses
         ]
         frames.append(sio.LabeledFrame(video=video, frame_idx=fi, instances=insts))
@@ -357,7 +366,9 @@ def report(figures: dict, interval_ms: float) -> str:
             continue
         lines.append(f"{key}: {value:.1f}" if isinstance(value, float) else f"{key}: {value}")
     if figures.get("training window (s)"):
-        lines.append(f"batch events per second: {figures['batch events in window'] / figures['training window (s)']:.2f}")
+        lines.append(
+            f"batch events per second: {figures['batch events in window'] / figures['training window (s)']:.2f}"
+        )
     for key, title in titles.items():
         g = figures.get(key) or {}
         if not g:
@@ -378,20 +389,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window-seconds", type=float, default=180.0, help="training window to probe (default 180)")
     p.add_argument("--idle-seconds", type=float, default=10.0, help="idle baseline before Run (default 10)")
     p.add_argument("--interval-ms", type=float, default=10.0, help="probe timer interval (default 10)")
-    p.add_argument("--batches-per-epoch", type=int, default=20,
-                   help="batches per epoch, so epoch events arrive in the window (default 20)")
+    p.add_argument(
+        "--batches-per-epoch",
+        type=int,
+        default=20,
+        help="batches per epoch, so epoch events arrive in the window (default 20)",
+    )
     p.add_argument("--quick", action="store_true", help="30 s window, 4 s idle baseline")
-    p.add_argument("--merge-frames", type=int, default=None, metavar="N",
-                   help="instead of training: probe while the dock reads and merges predictions on every frame "
-                        "of an N-frame sample video (e.g. 1500)")
-    p.add_argument("--stalls", action="store_true",
-                   help="also print where the GUI thread was when a tick was late (sampled stacks)")
+    p.add_argument(
+        "--merge-frames",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead of training: probe while the dock reads and merges predictions on every frame "
+        "of an N-frame sample video (e.g. 1500)",
+    )
+    p.add_argument(
+        "--stalls",
+        action="store_true",
+        help="also print where the GUI thread was when a tick was late (sampled stacks)",
+    )
     return p
 
 
 def _needs_xvfb() -> bool:
-    return (not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
-            and sys.platform.startswith("linux") and not os.environ.get(XVFB_MARK))
+    return (
+        not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and sys.platform.startswith("linux")
+        and not os.environ.get(XVFB_MARK)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -406,20 +433,23 @@ def main(argv: list[str] | None = None) -> int:
         root = str(Path(__file__).resolve().parents[1])
         os.chdir(root)
         sys.stdout.flush()
-        os.execv(xvfb, [xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m", "benchmarks.gui_latency",
-                        *argv])
+        os.execv(
+            xvfb, [xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m", "benchmarks.gui_latency", *argv]
+        )
     if args.quick:
         args.window_seconds, args.idle_seconds = 30.0, 4.0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    print(f"display {os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')}"
-          f"{' (xvfb-run)' if os.environ.get(XVFB_MARK) else ''}", flush=True)
+    print(
+        f"display {os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')}"
+        f"{' (xvfb-run)' if os.environ.get(XVFB_MARK) else ''}",
+        flush=True,
+    )
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     if args.merge_frames:
         print(report(measure_merge(args.merge_frames, args.interval_ms), args.interval_ms), flush=True)
         return 0
     stalls = StallSampler("training") if args.stalls else None
-    figures = measure(args.window_seconds, args.idle_seconds, args.interval_ms, args.batches_per_epoch,
-                      stalls=stalls)
+    figures = measure(args.window_seconds, args.idle_seconds, args.interval_ms, args.batches_per_epoch, stalls=stalls)
     print(report(figures, args.interval_ms), flush=True)
     if stalls is not None:
         print(stalls.report(), flush=True)

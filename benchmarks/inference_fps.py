@@ -49,7 +49,11 @@ def _anchors(labels, frames, anchor_index):
     out = []
     for key in frames:
         lf = by_key.get(key)
-        pts = np.stack([i.numpy() for i in lf.user_instances]) if lf is not None and lf.user_instances else np.zeros((0, 1, 2))
+        pts = (
+            np.stack([i.numpy() for i in lf.user_instances])
+            if lf is not None and lf.user_instances
+            else np.zeros((0, 1, 2))
+        )
         a = anchor_points(pts, anchor_index) if len(pts) else np.zeros((0, 2))
         out.append(a[np.isfinite(a).all(axis=1)])
     return out
@@ -107,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
             save_json(cfg, run / "config.json")
             run_dirs.append(run)
             params = model.count_params()
-            print(f"{cfg.kind.value}: {params:,} parameters, input scaling {cfg.data.input_scaling}, "
-                  f"max stride {cfg.model.max_stride}, output stride {cfg.model.output_stride}"
-                  + (f", crop {cfg.data.crop_size} px" if cfg.data.crop_size else ""))
+            print(
+                f"{cfg.kind.value}: {params:,} parameters, input scaling {cfg.data.input_scaling}, "
+                f"max stride {cfg.model.max_stride}, output stride {cfg.model.output_stride}"
+                + (f", crop {cfg.data.crop_size} px" if cfg.data.crop_size else "")
+            )
         t0 = time.perf_counter()
         predictor = load_predictor(run_dirs, batch_size=args.batch_size, max_instances=2)
         t_load = time.perf_counter() - t0
@@ -146,8 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"TensorFlow/Keras import      {t_import:6.2f} s")
     print(f"model load (2 run folders)   {t_load:6.2f} s")
-    print(f"top-down, 2 crops/frame      {n / total:6.2f} frames/s  ({n} frames, batch {args.batch_size}, "
-          f"{n_crops} crops, decode overlapped)")
+    print(
+        f"top-down, 2 crops/frame      {n / total:6.2f} frames/s  ({n} frames, batch {args.batch_size}, "
+        f"{n_crops} crops, decode overlapped)"
+    )
     print(f"  centroid stage alone       {n / t_centroid:6.2f} frames/s")
     print(f"  centered-instance stage    {n_crops / t_centered:6.2f} crops/s")
     print(f"predict() as shipped         {n / t_plain:6.2f} frames/s  (untrained centroids: {n_found} instances)")

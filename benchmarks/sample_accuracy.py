@@ -55,8 +55,9 @@ def unlabeled_frames(labels_path: Path, n_frames: int, n: int) -> list[int]:
     return free
 
 
-def predict(labels_path: Path, model_dirs: list[str], frames: list[int], output: Path,
-            max_instances: int | None) -> dict[str, Any]:
+def predict(
+    labels_path: Path, model_dirs: list[str], frames: list[int], output: Path, max_instances: int | None
+) -> dict[str, Any]:
     """Predict ``frames`` of video 0 in the engine child; timings from its events."""
     from napari_sleap_train.protocol.events import (
         Done,
@@ -67,8 +68,13 @@ def predict(labels_path: Path, model_dirs: list[str], frames: list[int], output:
     from napari_sleap_train.protocol.job import PredictJob
     from napari_sleap_train.runner.process import EngineProcess
 
-    job = PredictJob(labels_path=str(labels_path), model_dirs=model_dirs, frames=[(0, f) for f in frames],
-                     output_path=str(output), max_instances=max_instances)
+    job = PredictJob(
+        labels_path=str(labels_path),
+        model_dirs=model_dirs,
+        frames=[(0, f) for f in frames],
+        output_path=str(output),
+        max_instances=max_instances,
+    )
     proc = EngineProcess()
     t0 = time.perf_counter()
     proc.start(job)
@@ -115,8 +121,9 @@ def score(truth_path: Path, predictions: Path, frames: list[int]) -> dict[str, A
     }
 
 
-def benchmark(budget: float, n_test: int, seed: int, max_instances: int | None, workdir: Path,
-              extra: list[str]) -> dict[str, Any]:
+def benchmark(
+    budget: float, n_test: int, seed: int, max_instances: int | None, workdir: Path, extra: list[str]
+) -> dict[str, Any]:
     """Write the sample, train for ``budget`` minutes, predict unlabeled frames, score them."""
     from benchmarks.time_to_accuracy import model_speed, train
     from napari_sleap_train.protocol.events import ModelFinished, ModelStarted, Started
@@ -124,8 +131,13 @@ def benchmark(budget: float, n_test: int, seed: int, max_instances: int | None, 
 
     t = time.perf_counter()
     sample = write_sample_project(workdir / "sample", seed=seed)
-    result: dict[str, Any] = {"budget_minutes": budget, "seed": seed, "sample_s": time.perf_counter() - t,
-                              "extra_args": extra, "models": {}}
+    result: dict[str, Any] = {
+        "budget_minutes": budget,
+        "seed": seed,
+        "sample_s": time.perf_counter() - t,
+        "extra_args": extra,
+        "models": {},
+    }
     frames = unlabeled_frames(sample.labels_path, sample.n_frames, n_test)
     result["test_frames"] = len(frames)
 
@@ -135,8 +147,7 @@ def benchmark(budget: float, n_test: int, seed: int, max_instances: int | None, 
     models = {e.model: e for _, e in events if isinstance(e, ModelStarted)}
     finished = {e.model: e for _, e in events if isinstance(e, ModelFinished)}
     result["hardware"] = started.description if started else None
-    result["training_wall_s"] = max((t for t, e in events if isinstance(e, ModelFinished)),
-                                    default=run["wall_seconds"])
+    result["training_wall_s"] = max((t for t, e in events if isinstance(e, ModelFinished)), default=run["wall_seconds"])
     result["train_command_wall_s"] = run["wall_seconds"]
     for name, ms in models.items():
         cfg_path = Path(ms.run_dir) / "config.json"
@@ -176,8 +187,10 @@ def report(result: dict[str, Any]) -> str:
         f"training wall time: {result.get('training_wall_s', 0) / 60:.2f} min",
     ]
     for name, m in result["models"].items():
-        lines.append(f"{name} training: {_f(m.get('samples_per_s'), '.1f')} samples/s, "
-                     f"{m.get('epochs')} epochs ({m.get('profile')}, ended by {m.get('reason')})")
+        lines.append(
+            f"{name} training: {_f(m.get('samples_per_s'), '.1f')} samples/s, "
+            f"{m.get('epochs')} epochs ({m.get('profile')}, ended by {m.get('reason')})"
+        )
     lines.append(f"test frames: {result['test_frames']} unlabeled frames")
     acc = result.get("accuracy")
     if acc:
@@ -193,8 +206,10 @@ def report(result: dict[str, Any]) -> str:
     if pred.get("steady_fps") is not None:
         lines.append(f"inference speed: {pred['steady_fps']:.1f} frames/s")
     if pred.get("end_to_end_fps") is not None:
-        lines.append(f"inference end to end (TensorFlow start + model load): {pred['end_to_end_fps']:.1f} frames/s "
-                     f"({pred['wall_s']:.1f} s for {result['test_frames']} frames)")
+        lines.append(
+            f"inference end to end (TensorFlow start + model load): {pred['end_to_end_fps']:.1f} frames/s "
+            f"({pred['wall_s']:.1f} s for {result['test_frames']} frames)"
+        )
     if result.get("error"):
         lines.append(f"error: {result['error']}")
     return "\n".join(lines)
@@ -209,8 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-arg", action="append", default=[], help="extra argument for `train` (repeatable)")
     p.add_argument("--workdir", default=None, help="keep sample, runs and predictions here (default: a temp folder)")
     p.add_argument("--json", default=None, metavar="OUT", help="also write the results as JSON")
-    p.add_argument("--quick", action="store_true",
-                   help=f"smoke test: {QUICK['budget']:g} min budget, {QUICK['test_frames']} test frames")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke test: {QUICK['budget']:g} min budget, {QUICK['test_frames']} test frames",
+    )
     return p
 
 
@@ -226,8 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     keep = args.workdir is not None
     workdir = Path(args.workdir) if keep else Path(tempfile.mkdtemp(prefix="sample_accuracy."))
     try:
-        result = benchmark(args.budget_minutes, args.test_frames, args.seed, args.max_instances or None, workdir,
-                           list(args.train_arg))
+        result = benchmark(
+            args.budget_minutes, args.test_frames, args.seed, args.max_instances or None, workdir, list(args.train_arg)
+        )
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -86,8 +86,9 @@ def subset_project(labels, frames: list[int], path: Path) -> Path:
 
     keep = set(frames)
     chosen = [lf for lf in labels.labeled_frames if int(lf.frame_idx) in keep]
-    out = sio.Labels(labeled_frames=chosen, videos=list(labels.videos), skeletons=list(labels.skeletons),
-                     tracks=list(labels.tracks))
+    out = sio.Labels(
+        labeled_frames=chosen, videos=list(labels.videos), skeletons=list(labels.skeletons), tracks=list(labels.tracks)
+    )
     sio.save_slp(out, str(path), verbose=False)
     return path
 
@@ -97,13 +98,24 @@ def _cli() -> list[str]:
     return [sys.executable, "-m", "napari_sleap_train.cli"]
 
 
-def train(project: Path, runs: Path, budget: float, snapshots: list[float], extra: list[str],
-          log: Path) -> dict[str, Any]:
+def train(
+    project: Path, runs: Path, budget: float, snapshots: list[float], extra: list[str], log: Path
+) -> dict[str, Any]:
     """Run ``napari-sleap-train train --json``; return the parsed events and timings."""
     from napari_sleap_train.protocol.events import parse_event
 
-    cmd = [*_cli(), "train", str(project), "--run-dir", str(runs), "--time-limit", f"{budget:g}", "--json",
-           "--predict", "none"]
+    cmd = [
+        *_cli(),
+        "train",
+        str(project),
+        "--run-dir",
+        str(runs),
+        "--time-limit",
+        f"{budget:g}",
+        "--json",
+        "--predict",
+        "none",
+    ]
     if snapshots:
         cmd += ["--snapshot-minutes", ",".join(f"{m:g}" for m in snapshots)]
     cmd += extra
@@ -145,7 +157,9 @@ def model_speed(events: list, model: str, batch_size: int) -> dict[str, Any]:
 
     start = next((t for t, e in events if isinstance(e, ModelStarted) and e.model == model), None)
     batches = [e for _, e in events if isinstance(e, Batch) and e.model == model]
-    gaps = [b.elapsed - a.elapsed for a, b in zip(batches, batches[1:]) if b.epoch == a.epoch and b.batch == a.batch + 1]
+    gaps = [
+        b.elapsed - a.elapsed for a, b in zip(batches, batches[1:]) if b.epoch == a.epoch and b.batch == a.batch + 1
+    ]
     out: dict[str, Any] = {"batches": len(batches)}
     if batches:
         out["first_batch_s"] = round(batches[0].elapsed, 2)
@@ -194,8 +208,18 @@ def snapshot_dir(run_dir: Path, weights: Path, into: Path) -> Path:
 
 def predict(test_project: Path, model_dirs: list[Path], output: Path, max_instances: int) -> dict[str, Any]:
     """``napari-sleap-train predict --frames labeled`` on the test project; returns its JSON result."""
-    cmd = [*_cli(), "predict", str(test_project), "--frames", "labeled", "-o", str(output), "--json",
-           "--max-instances", str(max_instances)]
+    cmd = [
+        *_cli(),
+        "predict",
+        str(test_project),
+        "--frames",
+        "labeled",
+        "-o",
+        str(output),
+        "--json",
+        "--max-instances",
+        str(max_instances),
+    ]
     for d in model_dirs:
         cmd += ["--model", str(d)]
     t0 = time.monotonic()
@@ -237,15 +261,29 @@ def score(test_project: Path, predictions: Path) -> dict[str, Any]:
 
 def meets_target(m: dict[str, Any]) -> bool:
     try:
-        return (m["detected"] >= TARGET["detected"] and m["median_px"] <= TARGET["median_px"]
-                and m["p90_px"] <= TARGET["p90_px"] and m["oks_map"] >= TARGET["oks_map"])
+        return (
+            m["detected"] >= TARGET["detected"]
+            and m["median_px"] <= TARGET["median_px"]
+            and m["p90_px"] <= TARGET["p90_px"]
+            and m["oks_map"] >= TARGET["oks_map"]
+        )
     except (KeyError, TypeError):
         return False
 
 
 # ------------------------------------------------------------------------ main
-def benchmark(project: Path, budget: float, n_train: int, n_test: int, snapshots: list[float], gap: int,
-              seed: int, workdir: Path, extra: list[str], max_instances: int = 2) -> dict[str, Any]:
+def benchmark(
+    project: Path,
+    budget: float,
+    n_train: int,
+    n_test: int,
+    snapshots: list[float],
+    gap: int,
+    seed: int,
+    workdir: Path,
+    extra: list[str],
+    max_instances: int = 2,
+) -> dict[str, Any]:
     """Split, train, predict every checkpoint, score; return the results dict."""
     import sleap_io as sio
 
@@ -261,8 +299,11 @@ def benchmark(project: Path, budget: float, n_train: int, n_test: int, snapshots
     fit, test = split_clip(labels, n_train, n_test, gap, seed)
     train_slp = subset_project(labels, fit, workdir / "train.slp")
     test_slp = subset_project(labels, test, workdir / "test.slp")
-    print(f"split: {len(fit)} frames to train+validate, {len(test)} test frames (>= {gap} frames apart)",
-          file=sys.stderr, flush=True)
+    print(
+        f"split: {len(fit)} frames to train+validate, {len(test)} test frames (>= {gap} frames apart)",
+        file=sys.stderr,
+        flush=True,
+    )
 
     run = train(train_slp, workdir / "runs", budget, snapshots, extra, workdir / "train.log")
     events = run["events"]
@@ -289,7 +330,11 @@ def benchmark(project: Path, budget: float, n_train: int, n_test: int, snapshots
         "timeline_s": timeline(events),
     }
     for name, ms in models.items():
-        cfg = json.loads((run_dirs[name] / "config.json").read_text()) if (run_dirs[name] / "config.json").exists() else {}
+        cfg = (
+            json.loads((run_dirs[name] / "config.json").read_text())
+            if (run_dirs[name] / "config.json").exists()
+            else {}
+        )
         bs = cfg.get("optimization", {}).get("batch_size", 4)
         fin = finished.get(name)
         result["models"][name] = {
@@ -339,8 +384,11 @@ def benchmark(project: Path, budget: float, n_train: int, n_test: int, snapshots
                     snaps[name] = {"trained_s": s["elapsed_seconds"], "best_epoch": s["best_epoch"]}
         entry["snapshot_of"] = snaps
         result["checkpoints"].append(entry)
-        print(f"  {minutes:g} min: " + (_fmt_metrics(entry) if "error" not in entry else entry["error"]),
-              file=sys.stderr, flush=True)
+        print(
+            f"  {minutes:g} min: " + (_fmt_metrics(entry) if "error" not in entry else entry["error"]),
+            file=sys.stderr,
+            flush=True,
+        )
     return result
 
 
@@ -349,35 +397,66 @@ def _f(v, fmt="{:.3f}") -> str:
 
 
 def _fmt_metrics(m: dict[str, Any]) -> str:
-    return (f"detected {_f(m.get('detected'))}, median {_f(m.get('median_px'), '{:.2f}')} px, "
-            f"p90 {_f(m.get('p90_px'), '{:.2f}')} px, OKS mAP {_f(m.get('oks_map'))}")
+    return (
+        f"detected {_f(m.get('detected'))}, median {_f(m.get('median_px'), '{:.2f}')} px, "
+        f"p90 {_f(m.get('p90_px'), '{:.2f}')} px, OKS mAP {_f(m.get('oks_map'))}"
+    )
 
 
 def report(result: dict[str, Any], machine: dict[str, Any]) -> str:
     """The printed report: machine, models and speed, accuracy vs minutes."""
     lines = [describe_machine(machine), ""]
-    lines.append(f"training: {result['train_frames']} frames (incl. 10% validation) of {result['project']}, "
-                 f"budget {result['budget_minutes']:g} min on {result.get('hardware')}; test: "
-                 f"{result['test_frames']} other frames; training wall time {result['training_wall_s']} s")
+    lines.append(
+        f"training: {result['train_frames']} frames (incl. 10% validation) of {result['project']}, "
+        f"budget {result['budget_minutes']:g} min on {result.get('hardware')}; test: "
+        f"{result['test_frames']} other frames; training wall time {result['training_wall_s']} s"
+    )
     rows = []
     for name, m in result["models"].items():
-        rows.append([name, m.get("profile"), "x".join(map(str, m.get("input_shape") or [])),
-                     f"{m.get('parameters', 0):,}", m.get("samples_per_s"), m.get("first_batch_s"),
-                     m.get("epochs"), m.get("reason"), m.get("training_s")])
-    lines += ["", format_table(rows, ["model", "profile", "input", "params", "samples/s", "first batch s",
-                                      "epochs", "ended by", "trained s"])]
+        rows.append(
+            [
+                name,
+                m.get("profile"),
+                "x".join(map(str, m.get("input_shape") or [])),
+                f"{m.get('parameters', 0):,}",
+                m.get("samples_per_s"),
+                m.get("first_batch_s"),
+                m.get("epochs"),
+                m.get("reason"),
+                m.get("training_s"),
+            ]
+        )
+    lines += [
+        "",
+        format_table(
+            rows,
+            ["model", "profile", "input", "params", "samples/s", "first batch s", "epochs", "ended by", "trained s"],
+        ),
+    ]
     rows = []
     for c in result["checkpoints"]:
         if "error" in c:
             rows.append([f"{c['minutes']:g}", "error", c["error"], "", "", "", ""])
             continue
-        rows.append([f"{c['minutes']:g}", _f(c["detected"]), _f(c["median_px"], "{:.2f}"),
-                     _f(c["p90_px"], "{:.2f}"), _f(c["oks_map"]), _f(c["pck_5px"]),
-                     "yes" if c["meets_target"] else "no"])
-    lines += ["", format_table(rows, ["minutes", "detected", "median px", "p90 px", "OKS mAP", "PCK@5px",
-                                      "target met"])]
-    lines.append(f"target: detected >= {TARGET['detected']}, median <= {TARGET['median_px']} px, "
-                 f"p90 <= {TARGET['p90_px']} px, OKS mAP >= {TARGET['oks_map']}")
+        rows.append(
+            [
+                f"{c['minutes']:g}",
+                _f(c["detected"]),
+                _f(c["median_px"], "{:.2f}"),
+                _f(c["p90_px"], "{:.2f}"),
+                _f(c["oks_map"]),
+                _f(c["pck_5px"]),
+                "yes" if c["meets_target"] else "no",
+            ]
+        )
+    lines += [
+        "",
+        format_table(rows, ["minutes", "detected", "median px", "p90 px", "OKS mAP", "PCK@5px", "target met"]),
+    ]
+    lines.append(
+        f"target: detected >= {TARGET['detected']}, median <= {TARGET['median_px']} px, "
+        f"p90 <= {TARGET['p90_px']} px, OKS mAP >= {TARGET['oks_map']}"
+    )
     if result.get("error"):
         lines.append("error: " + result["error"])
     return "\n".join(lines)
@@ -386,8 +465,12 @@ def report(result: dict[str, Any], machine: dict[str, Any]) -> str:
 def _settings(quick: bool, args: argparse.Namespace | None = None) -> dict[str, Any]:
     if quick:
         return {"budget": 2.0, "n_train": 50, "n_test": 40, "snapshots": [1.0]}
-    return {"budget": args.budget_minutes, "n_train": args.train_frames, "n_test": args.test_frames,
-            "snapshots": args.snapshot_minutes}
+    return {
+        "budget": args.budget_minutes,
+        "n_train": args.train_frames,
+        "n_test": args.test_frames,
+        "snapshots": args.snapshot_minutes,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -396,8 +479,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget-minutes", type=float, default=20.0, help="pipeline training budget (default 20)")
     p.add_argument("--train-frames", type=int, default=200, help="training frames (+10%% validation)")
     p.add_argument("--test-frames", type=int, default=300, help="test frames (default 300)")
-    p.add_argument("--snapshot-minutes", type=lambda s: [float(x) for x in s.split(",") if x],
-                   default=[5.0, 10.0], help="checkpoints to evaluate besides the final model (default 5,10)")
+    p.add_argument(
+        "--snapshot-minutes",
+        type=lambda s: [float(x) for x in s.split(",") if x],
+        default=[5.0, 10.0],
+        help="checkpoints to evaluate besides the final model (default 5,10)",
+    )
     p.add_argument("--gap", type=int, default=3, help="min frames between a test and a training frame")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--anchor-part", default="thorax", help="anchor node of the top-down pipeline ('none': bbox)")
@@ -425,8 +512,17 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir) if args.workdir else RESULTS_DIR / f"time_to_accuracy-{stamp}"
     machine = machine_description()
     machine["load_average_at_start"] = os.getloadavg()
-    result = benchmark(Path(args.project), s["budget"], s["n_train"], s["n_test"], s["snapshots"], args.gap,
-                       args.seed, workdir, _extra(args))
+    result = benchmark(
+        Path(args.project),
+        s["budget"],
+        s["n_train"],
+        s["n_test"],
+        s["snapshots"],
+        args.gap,
+        args.seed,
+        workdir,
+        _extra(args),
+    )
     machine["load_average_at_end"] = os.getloadavg()
     result["machine"] = machine
     print(report(result, machine))
@@ -442,8 +538,17 @@ def run(quick: bool = False) -> dict[str, Any]:
     args = build_parser().parse_args(["--quick"] if quick else [])
     s = _settings(quick, args)
     workdir = RESULTS_DIR / f"time_to_accuracy-{timestamp()}"
-    result = benchmark(Path(args.project), s["budget"], s["n_train"], s["n_test"], s["snapshots"], args.gap,
-                       args.seed, workdir, _extra(args))
+    result = benchmark(
+        Path(args.project),
+        s["budget"],
+        s["n_train"],
+        s["n_test"],
+        s["snapshots"],
+        args.gap,
+        args.seed,
+        workdir,
+        _extra(args),
+    )
     figures: dict[str, Any] = {"budget (min)": s["budget"], "training wall time (s)": result["training_wall_s"]}
     for name, m in result["models"].items():
         figures[f"{name} samples/s"] = m.get("samples_per_s")

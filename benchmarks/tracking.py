@@ -46,10 +46,10 @@ GROUND_TRUTH = DATA / "clip.2node.slp"
 #: name -> tracker settings (keyword arguments of TrackerSettings, flow as FlowSettings ones) compared.
 CONFIGS: dict[str, dict[str, Any]] = {
     "flow (SLEAP defaults: no forward-backward check)": dict(
-        tracker="flow", flow={"max_fb_error_fraction": None, "fb_keep_if_all_lost": False}),
+        tracker="flow", flow={"max_fb_error_fraction": None, "fb_keep_if_all_lost": False}
+    ),
     "flow, plugin default (fb check 0.1 of the size, plain flow if all fail)": dict(tracker="flow"),
-    "flow + forward-backward 2 px": dict(
-        tracker="flow", flow={"max_fb_error": 2.0, "max_fb_error_fraction": None}),
+    "flow + forward-backward 2 px": dict(tracker="flow", flow={"max_fb_error": 2.0, "max_fb_error_fraction": None}),
     "simple": dict(tracker="simple"),
     "simple, window 1, centroid": dict(tracker="simple", track_window=1, similarity="centroid"),
 }
@@ -84,8 +84,9 @@ def _same_identity(a, b) -> float:
     return float(w[r, c].sum() / n) if n else float("nan")
 
 
-def run(quick: bool = False, n_frames: int | None = None, max_tracks: int = 2,
-        plugin_predictions: str | None = None) -> dict[str, Any]:
+def run(
+    quick: bool = False, n_frames: int | None = None, max_tracks: int = 2, plugin_predictions: str | None = None
+) -> dict[str, Any]:
     """Figures of SLEAP's tracks, of each configuration in :data:`CONFIGS` and of perfect identities."""
     import sleap_io as sio
 
@@ -138,8 +139,7 @@ def run(quick: bool = False, n_frames: int | None = None, max_tracks: int = 2,
         row["frames/s"] = round(report.n_frames / seconds, 1)
         figures[name] = row
     if plugin_predictions is not None:
-        figures.update(_plugin_figures(Path(plugin_predictions), gt, n_frames, score, criteria, project,
-                                       max_tracks))
+        figures.update(_plugin_figures(Path(plugin_predictions), gt, n_frames, score, criteria, project, max_tracks))
     return figures
 
 
@@ -165,10 +165,13 @@ def _plugin_figures(path: Path, gt, n_frames, score, criteria, project, max_trac
         t = evaluate_tracks(gt, oracle, max_distance=max_distance).total
         ceiling[label] = f"ID switches {t.id_switches}, MOTA {t.mota:.4f}, IDF1 {t.idf1:.4f}"
     out["plugin top-down, true identity on each frame's match (IDF1 ceiling)"] = ceiling
-    for name, kwargs in {"flow (SLEAP defaults)": dict(tracker="flow", flow={"max_fb_error_fraction": None,
-                                                                            "fb_keep_if_all_lost": False}),
-                         "flow (plugin default)": dict(tracker="flow"),
-                         "simple": dict(tracker="simple")}.items():
+    for name, kwargs in {
+        "flow (SLEAP defaults)": dict(
+            tracker="flow", flow={"max_fb_error_fraction": None, "fb_keep_if_all_lost": False}
+        ),
+        "flow (plugin default)": dict(tracker="flow"),
+        "simple": dict(tracker="simple"),
+    }.items():
         from napari_sleap_train.tracking import FlowSettings
 
         labels = load()
@@ -231,12 +234,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="first 300 frames only")
     parser.add_argument("--frames", type=int, default=None, help="first N frames only")
     parser.add_argument("--max-tracks", type=int, default=2)
-    parser.add_argument("--plugin-predictions", default=None, metavar="PRED.slp",
-                        help="also score the plugin's own predictions of the clip (written by "
-                        "napari-sleap-train predict ... --tracker flow --max-tracks 2)")
+    parser.add_argument(
+        "--plugin-predictions",
+        default=None,
+        metavar="PRED.slp",
+        help="also score the plugin's own predictions of the clip (written by "
+        "napari-sleap-train predict ... --tracker flow --max-tracks 2)",
+    )
     args = parser.parse_args(argv)
-    figures = run(quick=args.quick, n_frames=args.frames, max_tracks=args.max_tracks,
-                  plugin_predictions=args.plugin_predictions)
+    figures = run(
+        quick=args.quick, n_frames=args.frames, max_tracks=args.max_tracks, plugin_predictions=args.plugin_predictions
+    )
     for key, value in figures.items():
         print(f"{key}: {value}")
     return 0

@@ -34,8 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("project", nargs="?", default=str(DEFAULT))
     parser.add_argument("--frames", type=int, default=40, help="labeled frames to use (default 40)")
     parser.add_argument("--batches", type=int, default=10, help="timed batches per model (default 10)")
-    parser.add_argument("--profiles", choices=["gpu", "cpu", "both"], default="both",
-                        help="SLEAP's baseline (GPU) profiles, the CPU profiles, or both (default)")
+    parser.add_argument(
+        "--profiles",
+        choices=["gpu", "cpu", "both"],
+        default="both",
+        help="SLEAP's baseline (GPU) profiles, the CPU profiles, or both (default)",
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -56,14 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"hardware: {info.description}; TensorFlow {info.tensorflow_version}, Keras {keras.__version__}")
     labels = sio.load_slp(args.project)
     labels = sio.Labels(
-        labeled_frames=list(labels.labeled_frames[: args.frames]), videos=list(labels.videos),
-        skeletons=list(labels.skeletons), tracks=list(labels.tracks),
+        labeled_frames=list(labels.labeled_frames[: args.frames]),
+        videos=list(labels.videos),
+        skeletons=list(labels.skeletons),
+        tracks=list(labels.tracks),
     )
     t = time.perf_counter()
     data = LabeledData.from_labels(labels, 0.1)
     frames = FrameStore(labels, [s.key for s in data.samples])
-    print(f"decoded {len(frames.keys)} frames once in {time.perf_counter() - t:.1f}s "
-          f"(peak RSS {_peak_rss_mb():.0f} MB)")
+    print(
+        f"decoded {len(frames.keys)} frames once in {time.perf_counter() - t:.1f}s (peak RSS {_peak_rss_mb():.0f} MB)"
+    )
 
     hardware = ["gpu", "cpu"] if args.profiles == "both" else [args.profiles]
     for which in hardware:
@@ -92,14 +99,18 @@ def main(argv: list[str] | None = None) -> int:
             rate = args.batches * bs / dt
             shape = "x".join(map(str, (*maker.input_hw, maker.channels)))
             crop = f", crop {maker.crop_size}px" if maker.crop_size else ""
-            print(f"{kind.value:18s} profile {cfg.profile}: input {shape}{crop}, {model.count_params():,} params, "
-                  f"batch {bs}: {rate:.1f} samples/s ({dt / args.batches:.2f} s/batch); "
-                  f"example pipeline alone {pipe_rate:.0f} samples/s; setup+trace {setup:.1f}s; "
-                  f"peak RSS {_peak_rss_mb():.0f} MB")
+            print(
+                f"{kind.value:18s} profile {cfg.profile}: input {shape}{crop}, {model.count_params():,} params, "
+                f"batch {bs}: {rate:.1f} samples/s ({dt / args.batches:.2f} s/batch); "
+                f"example pipeline alone {pipe_rate:.0f} samples/s; setup+trace {setup:.1f}s; "
+                f"peak RSS {_peak_rss_mb():.0f} MB"
+            )
             results.append(rate)
         n_train_frames = len(data.train_idx)
-        print(f"one epoch of SLEAP's minimum 200 batches: centroid {200 * 4 / results[0]:.0f}s, "
-              f"centered instance {200 * 4 / results[1]:.0f}s ({n_train_frames} training frames here)")
+        print(
+            f"one epoch of SLEAP's minimum 200 batches: centroid {200 * 4 / results[0]:.0f}s, "
+            f"centered instance {200 * 4 / results[1]:.0f}s ({n_train_frames} training frames here)"
+        )
     return 0
 
 

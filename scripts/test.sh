@@ -43,6 +43,8 @@ run() {  # run pytest; "no tests collected" (exit 5) is a broken setup, not a pa
 
 echo "[test] import contracts (lint-imports: the process split and the layer direction)"
 "$BIN/lint-imports" --no-cache; rc0=$?
+echo "[test] lint (ruff check, ruff format --check)"
+{ "$BIN/ruff" check . && "$BIN/ruff" format --check .; } || rc0=1
 echo "[test] napari-process tests (GUI, I/O, data, runner)"
 run tests --ignore=tests/engine ${marker[@]+"${marker[@]}"} ${extra[@]+"${extra[@]}"}; rc1=$?
 echo "[test] engine tests (TensorFlow in-process)"

@@ -105,9 +105,7 @@ def test_napari_process_never_imports_tensorflow(sample_slp_for_split, tmp_path)
         check=False,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, (
-        f"child failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-4000:]}"
-    )
+    assert proc.returncode == 0 and lines, f"child failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-4000:]}"
     result = json.loads(lines[-1][len("RESULT ") :])
     assert result["dock"] == "TrainingDock" and result["project"] and result["job"]
     for area in (
@@ -121,9 +119,7 @@ def test_napari_process_never_imports_tensorflow(sample_slp_for_split, tmp_path)
         "sample",
         "widgets",
     ):
-        assert any(
-            m.startswith(f"napari_sleap_train.{area}.") for m in result["imported"]
-        ), area
+        assert any(m.startswith(f"napari_sleap_train.{area}.") for m in result["imported"]), area
     assert result["bad"] == [], f"the napari process imported {result['bad']}"
 
 
@@ -132,9 +128,7 @@ def sample_slp_for_split(tmp_path_factory) -> Path:
     from napari_sleap_train.sample.project import write_sample_project
 
     folder = tmp_path_factory.mktemp("split_sample")
-    return write_sample_project(
-        folder, seed=1, n_frames=20, n_labeled=6, n_suggested=2
-    ).labels_path
+    return write_sample_project(folder, seed=1, n_frames=20, n_labeled=6, n_suggested=2).labels_path
 
 
 # -- static ------------------------------------------------------------------------
@@ -164,20 +158,10 @@ def _imports(path: Path, package_dir: Path) -> list[tuple[int, str]]:
                 name = node.module or ""
             found.append((node.lineno, name))
             found += [(node.lineno, f"{name}.{alias.name}") for alias in node.names]
-        elif (
-            isinstance(node, ast.Call)
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-        ):
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             func = node.func
-            called = (
-                func.attr
-                if isinstance(func, ast.Attribute)
-                else getattr(func, "id", "")
-            )
-            if called in ("import_module", "__import__") and isinstance(
-                node.args[0].value, str
-            ):
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in ("import_module", "__import__") and isinstance(node.args[0].value, str):
                 found.append((node.lineno, node.args[0].value))
     return found
 
@@ -189,9 +173,7 @@ def _violations(package: Path) -> list[str]:
             continue
         for lineno, name in _imports(path, package):
             if _forbidden(name):
-                out.append(
-                    f"{path.relative_to(package.parent)}:{lineno} imports {name}"
-                )
+                out.append(f"{path.relative_to(package.parent)}:{lineno} imports {name}")
     return out
 
 
@@ -208,9 +190,7 @@ def test_static_check_catches_each_kind_of_import(tmp_path):
     (pkg / "engine" / "__init__.py").write_text("import tensorflow\n")  # allowed there
     (pkg / "widgets" / "a.py").write_text("def f():\n    import keras\n")
     (pkg / "widgets" / "b.py").write_text("from ..engine import unet\n")
-    (pkg / "widgets" / "c.py").write_text(
-        "import importlib\nimportlib.import_module('tensorflow.keras')\n"
-    )
+    (pkg / "widgets" / "c.py").write_text("import importlib\nimportlib.import_module('tensorflow.keras')\n")
     (pkg / "widgets" / "d.py").write_text("from napari_sleap_train import engine\n")
     (pkg / "widgets" / "ok.py").write_text("import numpy\nfrom ..data import crops\n")
     found = _violations(pkg)

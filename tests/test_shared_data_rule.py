@@ -11,10 +11,12 @@ from pathlib import Path
 
 def _run(tmp_path, env_ci: str | None):
     test = tmp_path / "test_uses_data.py"
-    test.write_text(textwrap.dedent("""
+    test.write_text(
+        textwrap.dedent("""
         def test_needs_data(shared_data):
             assert shared_data.is_dir()
-    """))
+    """)
+    )
     (tmp_path / "conftest.py").write_text((Path(__file__).parent / "conftest.py").read_text())
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["NAPARI_SLEAP_TRAIN_DATA"] = str(tmp_path / "no-such-folder")
@@ -22,7 +24,11 @@ def _run(tmp_path, env_ci: str | None):
         env["CI"] = env_ci
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", str(test)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -36,7 +36,9 @@ def read_only_folder(tmp_path: Path) -> Iterator[Path]:
     folder.mkdir()
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.strip()}")
@@ -53,7 +55,9 @@ def small_disk(tmp_path: Path, size: str = "8k") -> Iterator[Path]:
     folder.mkdir()
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
@@ -79,5 +83,10 @@ def run_cli(*args: str, preexec_fn=None, timeout: float = 300) -> subprocess.Com
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run(
         [sys.executable, "-m", "napari_sleap_train.cli", *args],
-        capture_output=True, text=True, timeout=timeout, check=False, env=env, preexec_fn=preexec_fn,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+        preexec_fn=preexec_fn,
     )

@@ -23,8 +23,13 @@ def write_pair(tmp_path, shift=3.0):
     pr = sio.Labels(videos=[video], skeletons=[skel])
     for fi in (2, 5):
         gt.append(sio.LabeledFrame(video=video, frame_idx=fi, instances=[sio.Instance.from_numpy(pts, skeleton=skel)]))
-    pr.append(sio.LabeledFrame(video=video, frame_idx=2, instances=[
-        sio.PredictedInstance.from_numpy(pts + [shift, 0.0], skeleton=skel, score=0.9)]))
+    pr.append(
+        sio.LabeledFrame(
+            video=video,
+            frame_idx=2,
+            instances=[sio.PredictedInstance.from_numpy(pts + [shift, 0.0], skeleton=skel, score=0.9)],
+        )
+    )
     gt_path, pr_path = tmp_path / "gt.slp", tmp_path / "pr.slp"
     gt.save(str(gt_path))
     pr.save(str(pr_path))

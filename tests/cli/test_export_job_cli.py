@@ -74,8 +74,17 @@ def test_refuses_to_overwrite_without_force(project, tmp_path, capsys):
 
 def test_slurm_template(project, tmp_path, capsys):
     out = tmp_path / "job.zip"
-    args = ["export-job", str(project), "-o", str(out), "--slurm", "--slurm-partition", "gpu-a100",
-            "--slurm-time", "2-00:00:00"]
+    args = [
+        "export-job",
+        str(project),
+        "-o",
+        str(out),
+        "--slurm",
+        "--slurm-partition",
+        "gpu-a100",
+        "--slurm-time",
+        "2-00:00:00",
+    ]
     assert main(args) == 0
     with zipfile.ZipFile(out) as zf:
         slurm = zf.read("train.slurm").decode()
@@ -101,8 +110,10 @@ def test_profile_and_config_choose_the_models(project, tmp_path, capsys):
     cfg.optimization.epochs = 7
     cfg_path = save_json(cfg, tmp_path / "mine.json")
     out = tmp_path / "job.zip"
-    assert main(["export-job", str(project), "-o", str(out), "--pipeline", "single-instance",
-                 "--config", str(cfg_path)]) == 0
+    assert (
+        main(["export-job", str(project), "-o", str(out), "--pipeline", "single-instance", "--config", str(cfg_path)])
+        == 0
+    )
     folder = tmp_path / "x"
     with zipfile.ZipFile(out) as zf:
         zf.extractall(folder)
@@ -145,6 +156,7 @@ def test_missing_project_and_missing_video(project, tmp_path, capsys):
 # -- where the zip goes (issue 13: no traceback, nothing half-written) ----------------------
 def _export_in_a_process(project, out, limit_bytes=None):
     """``napari-sleap-train export-job`` as a real process, optionally under a file-size limit."""
+
     def limit():
         if limit_bytes is not None:
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
@@ -153,7 +165,11 @@ def _export_in_a_process(project, out, limit_bytes=None):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.run(
         [sys.executable, "-m", "napari_sleap_train.cli", "export-job", str(project), "-o", str(out)],
-        preexec_fn=limit, env=env, capture_output=True, text=True, timeout=300,
+        preexec_fn=limit,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -180,8 +196,7 @@ def read_only_folder(tmp_path):
         yield folder
         folder.chmod(0o755)
         return
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-                             capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.decode().strip()}")
     try:

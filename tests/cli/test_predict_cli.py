@@ -113,15 +113,18 @@ def test_full_disk_leaves_no_file_and_a_retry_works(project, models):
     out = project.parent / "out.slp"
     before = project.read_bytes()
     # the predictions file is ~15 kB: a 8 kB file-size limit fails its write like a full disk
-    proc = run_cli("predict", str(project), *models, "--frames", "frame:0:1", "-o", str(out),
-                   preexec_fn=file_size_limit(8000))
+    proc = run_cli(
+        "predict", str(project), *models, "--frames", "frame:0:1", "-o", str(out), preexec_fn=file_size_limit(8000)
+    )
     assert proc.returncode == 1, proc.stderr
     error = proc.stderr.strip().splitlines()[-1]
     assert "Prediction failed" in error and "Training" not in error
     assert "file-size limit" in error and "Traceback" not in proc.stderr
     assert not out.exists()
     assert sorted(p.name for p in project.parent.iterdir()) == [
-        "centered_pair_low_quality.mp4", "minimal_instance.slp"]  # no temporary file left either
+        "centered_pair_low_quality.mp4",
+        "minimal_instance.slp",
+    ]  # no temporary file left either
     assert project.read_bytes() == before
     # the retry is not blocked by "exists already"
     proc = run_cli("predict", str(project), *models, "--frames", "frame:0:1", "-o", str(out))
@@ -141,8 +144,20 @@ def test_full_tmpfs_says_the_disk_is_full(project, models, tmp_path):
 
 def test_predict_with_a_tracker_puts_predictions_on_at_most_max_tracks(project, models, capsys):
     out = project.parent / "tracked.slp"
-    args = ["predict", str(project), *models, "--frames", "random:4", "-o", str(out), "--json",
-            "--tracker", "flow", "--max-tracks", "1"]
+    args = [
+        "predict",
+        str(project),
+        *models,
+        "--frames",
+        "random:4",
+        "-o",
+        str(out),
+        "--json",
+        "--tracker",
+        "flow",
+        "--max-tracks",
+        "1",
+    ]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["n_tracks"] == 1 and "on 1 track(s)" in result["tracking"]

@@ -9,7 +9,9 @@ from napari_sleap_train.cli import main
 
 def test_sample_writes_a_project(tmp_path, capsys):
     out = tmp_path / "proj"
-    code = main(["sample", str(out), "--seed", "3", "--frames", "24", "--animals", "3", "--labeled", "6", "--suggested", "4"])
+    code = main(
+        ["sample", str(out), "--seed", "3", "--frames", "24", "--animals", "3", "--labeled", "6", "--suggested", "4"]
+    )
     assert code == 0
     assert {p.name for p in out.iterdir()} == {"sample.slp", "sample.mp4", "sample.truth.slp"}
     labels = sio.load_slp(str(out / "sample.slp"))

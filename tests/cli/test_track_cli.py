@@ -11,8 +11,13 @@ import sleap_io as sio
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "napari_sleap_train.cli", "track", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "napari_sleap_train.cli", "track", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 @pytest.fixture()
@@ -86,12 +91,27 @@ def test_evaluate_tracks_scores_retracked_predictions(short_predictions, shared_
     out = tmp_path / "tracked.slp"
     assert _cli(short_predictions, "-o", out, "--tracker", "simple", "--max-tracks", "2").returncode == 0
     gt = shared_data / "fly" / "clip.2node.slp"
-    r = subprocess.run([sys.executable, "-m", "napari_sleap_train.cli", "evaluate", str(gt), str(out), "--tracks",
-                        "--frames", "predicted"], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "napari_sleap_train.cli",
+            "evaluate",
+            str(gt),
+            str(out),
+            "--tracks",
+            "--frames",
+            "predicted",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     tracking = json.loads(r.stdout)["tracking"]
     assert tracking["total"]["n_pred"] == sum(
-        len(lf.predicted_instances) for lf in sio.load_slp(out.as_posix(), open_videos=False).labeled_frames)
+        len(lf.predicted_instances) for lf in sio.load_slp(out.as_posix(), open_videos=False).labeled_frames
+    )
     assert tracking["total"]["n_gt"] == 60  # the 30 predicted frames only, 2 flies each
     assert tracking["total"]["n_pred_tracks"] == 2 and 0.0 <= tracking["total"]["idf1"] <= 1.0
     assert set(tracking["per_video"]) == {"0"}

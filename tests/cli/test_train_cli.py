@@ -32,11 +32,32 @@ def _tiny_configs(folder: Path) -> list[str]:
 
 
 def test_build_job_applies_overrides(tmp_path, tiny_slp):
-    args = build_parser().parse_args([
-        "train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), "--epochs", "7", "--batch-size", "2",
-        "--learning-rate", "0.01", "--patience", "3", "--time-limit", "1.5", "--device", "cpu",
-        "--anchor-part", "head", "--profile", "baseline.centroid", "--predict", "labeled",
-    ])
+    args = build_parser().parse_args(
+        [
+            "train",
+            str(tiny_slp),
+            "--run-dir",
+            str(tmp_path / "runs"),
+            "--epochs",
+            "7",
+            "--batch-size",
+            "2",
+            "--learning-rate",
+            "0.01",
+            "--patience",
+            "3",
+            "--time-limit",
+            "1.5",
+            "--device",
+            "cpu",
+            "--anchor-part",
+            "head",
+            "--profile",
+            "baseline.centroid",
+            "--predict",
+            "labeled",
+        ]
+    )
     job = build_job(args)
     assert job.runs_folder == str((tmp_path / "runs").resolve())
     assert set(job.pipeline.models) == {ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE}
@@ -52,9 +73,17 @@ def test_build_job_applies_overrides(tmp_path, tiny_slp):
 
 
 def test_build_job_several_gpus_and_multi_worker(tmp_path, tiny_slp):
-    args = build_parser().parse_args([
-        "train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), "--device", "gpu:all", "--multi-worker",
-    ])
+    args = build_parser().parse_args(
+        [
+            "train",
+            str(tiny_slp),
+            "--run-dir",
+            str(tmp_path / "runs"),
+            "--device",
+            "gpu:all",
+            "--multi-worker",
+        ]
+    )
     job = build_job(args)
     assert job.pipeline.device == "gpu:all" and job.pipeline.multi_worker is True
 
@@ -79,10 +108,23 @@ def test_missing_project(tmp_path, capsys):
 
 
 def test_train_prints_readable_progress(tmp_path, tiny_slp, capsys):
-    code = main([
-        "train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), *_tiny_configs(tmp_path),
-        "--epochs", "2", "--batches-per-epoch", "2", "--device", "cpu", "--anchor-part", "head",
-    ])
+    code = main(
+        [
+            "train",
+            str(tiny_slp),
+            "--run-dir",
+            str(tmp_path / "runs"),
+            *_tiny_configs(tmp_path),
+            "--epochs",
+            "2",
+            "--batches-per-epoch",
+            "2",
+            "--device",
+            "cpu",
+            "--anchor-part",
+            "head",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "running on CPU" in out
@@ -92,10 +134,18 @@ def test_train_prints_readable_progress(tmp_path, tiny_slp, capsys):
 
 
 def test_json_mode_prints_events_and_fails_cleanly(tmp_path, tiny_slp, capsys):
-    code = main([
-        "train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), *_tiny_configs(tmp_path),
-        "--anchor-part", "abdomen", "--json",
-    ])
+    code = main(
+        [
+            "train",
+            str(tiny_slp),
+            "--run-dir",
+            str(tmp_path / "runs"),
+            *_tiny_configs(tmp_path),
+            "--anchor-part",
+            "abdomen",
+            "--json",
+        ]
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     events = [parse_event(line) for line in lines]
     assert all(json.loads(line)["type"] for line in lines)
@@ -120,8 +170,9 @@ def test_job_file_is_run_with_its_settings_and_paths_from_its_folder(tmp_path, t
     pipeline.snapshot_minutes = [3.0]
     for cfg in pipeline.models.values():
         cfg.optimization.batch_size = 3
-    written = make_train_job(pipeline, "tiny.slp", runs_folder="models", predict_frames=[(0, 1)],
-                             predictions_path="out/p.slp")
+    written = make_train_job(
+        pipeline, "tiny.slp", runs_folder="models", predict_frames=[(0, 1)], predictions_path="out/p.slp"
+    )
     save_job(written, package / "job.json")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -161,11 +212,15 @@ def test_unusable_run_dir_is_one_line_before_tensorflow(tmp_path, tiny_slp, wher
             run_dir = under_a_file(tmp_path)
         else:
             run_dir = stack.enter_context(read_only_folder(tmp_path)) / "x"
-        proc = run_cli("train", str(tiny_slp), "--run-dir", str(run_dir), *_tiny_configs(tmp_path), "--device", "cpu",
-                       timeout=120)
+        proc = run_cli(
+            "train", str(tiny_slp), "--run-dir", str(run_dir), *_tiny_configs(tmp_path), "--device", "cpu", timeout=120
+        )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "running on" not in proc.stdout  # TensorFlow never started
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("napari-sleap-train train: error: ")
-    assert {"existing file": "is a file, not a folder", "under a file": "is a file, not a folder",
-            "read-only disk": "read-only"}[where] in line
+    assert {
+        "existing file": "is a file, not a folder",
+        "under a file": "is a file, not a folder",
+        "read-only disk": "read-only",
+    }[where] in line

@@ -41,8 +41,18 @@ def _job(tiny_slp, tmp_path, *options):
 
 
 def test_use_and_init_from_go_into_the_job(tmp_path, tiny_slp, runs):
-    job = _job(tiny_slp, tmp_path, "--profile", "cpu.centered_instance", "--use", str(runs["centroid"]),
-               "--init-from", str(runs["centered"]), "--epochs", "3")
+    job = _job(
+        tiny_slp,
+        tmp_path,
+        "--profile",
+        "cpu.centered_instance",
+        "--use",
+        str(runs["centroid"]),
+        "--init-from",
+        str(runs["centered"]),
+        "--epochs",
+        "3",
+    )
     assert job.use == [str(runs["centroid"].resolve())]
     assert job.init_from == [str(runs["centered"].resolve())]
     assert job.resume == []
@@ -60,16 +70,29 @@ def test_resume_takes_every_setting_of_the_run_and_more_epochs(tmp_path, tiny_sl
     assert ci.optimization.epochs == 9
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--use", "{single}"], "it is a single_instance model and the top-down pipeline has centroid, centered_instance"),
-    (["--init-from", "{other_skeleton}"], "predicts the body parts nose, tail, the project's skeleton has head, tail"),
-    (["--resume", "{centroid}"], "cannot resume a.centroid: it has no latest_model.keras"),
-    (["--use", "{centered}", "--init-from", "{other_skeleton}"], "two runs were given for the centered_instance model"),
-    (["--use", "{missing}"], "run folder not found"),
-    (["--init-from", "{sleap_centered}"], "predicts the body parts A, B"),
-])
-def test_runs_that_do_not_fit_are_refused_before_training(tmp_path, tiny_slp, runs, shared_data, capsys,
-                                                           options, message):
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            ["--use", "{single}"],
+            "it is a single_instance model and the top-down pipeline has centroid, centered_instance",
+        ),
+        (
+            ["--init-from", "{other_skeleton}"],
+            "predicts the body parts nose, tail, the project's skeleton has head, tail",
+        ),
+        (["--resume", "{centroid}"], "cannot resume a.centroid: it has no latest_model.keras"),
+        (
+            ["--use", "{centered}", "--init-from", "{other_skeleton}"],
+            "two runs were given for the centered_instance model",
+        ),
+        (["--use", "{missing}"], "run folder not found"),
+        (["--init-from", "{sleap_centered}"], "predicts the body parts A, B"),
+    ],
+)
+def test_runs_that_do_not_fit_are_refused_before_training(
+    tmp_path, tiny_slp, runs, shared_data, capsys, options, message
+):
     folders = {k: str(v) for k, v in runs.items()}
     folders["missing"] = str(tmp_path / "nowhere")
     folders["sleap_centered"] = str(shared_data / "models" / "minimal_instance.UNet.centered_instance")

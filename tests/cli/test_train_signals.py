@@ -45,10 +45,24 @@ def _configs(folder: Path) -> list[str]:
 
 def start_cli(tmp_path: Path, tiny_slp: Path, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + str(ROOT))
-    cmd = [sys.executable, "-m", "napari_sleap_train.cli", "train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"),
-           *_configs(tmp_path), "--device", "cpu", "--anchor-part", "head", *extra]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "napari_sleap_train.cli",
+        "train",
+        str(tiny_slp),
+        "--run-dir",
+        str(tmp_path / "runs"),
+        *_configs(tmp_path),
+        "--device",
+        "cpu",
+        "--anchor-part",
+        "head",
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
 
 
 def read_until(proc: subprocess.Popen, text: str, timeout: float = 240) -> list[str]:

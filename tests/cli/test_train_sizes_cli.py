@@ -33,8 +33,20 @@ def _centered_instance_config(tmp_path, crop):
 
 def _train(project, runs, *extra):
     # one batch at most, should a check not fire
-    proc = run_cli("train", str(project), "--run-dir", str(runs), "--device", "cpu", "--epochs", "1",
-                   "--batches-per-epoch", "1", *extra, timeout=240)
+    proc = run_cli(
+        "train",
+        str(project),
+        "--run-dir",
+        str(runs),
+        "--device",
+        "cpu",
+        "--epochs",
+        "1",
+        "--batches-per-epoch",
+        "1",
+        *extra,
+        timeout=240,
+    )
     assert "starting TensorFlow" not in proc.stdout and "running on" not in proc.stdout, proc.stdout
     assert "Traceback" not in proc.stderr
     assert not runs.exists() or not any(runs.iterdir())  # refused before any run folder
@@ -54,8 +66,9 @@ def test_default_network_warns_and_a_huge_crop_is_refused(minimal, tmp_path):
     # then a crop of 100000 px for the centered-instance model, refused before TensorFlow starts
     empty = tmp_path / "empty.json"
     empty.write_text("{}")
-    proc = _train(minimal, tmp_path / "runs", "--config", str(empty),
-                  "--config", _centered_instance_config(tmp_path, 100000))
+    proc = _train(
+        minimal, tmp_path / "runs", "--config", str(empty), "--config", _centered_instance_config(tmp_path, 100000)
+    )
     assert proc.returncode == 1
     assert "warning: The centroid network has 7.8 M parameters" in proc.stdout
     assert "Choose the cpu.centroid profile" in proc.stdout
@@ -67,6 +80,8 @@ def test_crop_that_cuts_the_animals_is_refused(shared_data, tmp_path):
     # flies are ~100 px long: an 8 px crop (64 px once rounded to the stride) leaves most parts outside
     proc = _train(shared_data / "fly/clip.slp", tmp_path / "runs", "--config", _centered_instance_config(tmp_path, 8))
     assert proc.returncode == 1
-    assert "With a crop size of 8 px (64 px once rounded to the network's max stride) only 29% of the labeled " \
-           "body parts lie inside the crops" in proc.stderr
+    assert (
+        "With a crop size of 8 px (64 px once rounded to the network's max stride) only 29% of the labeled "
+        "body parts lie inside the crops" in proc.stderr
+    )
     assert "use a crop of about 192 px" in proc.stderr

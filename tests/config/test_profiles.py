@@ -47,10 +47,14 @@ def test_large_rf_profiles_see_more():
 def test_list_profiles_by_kind():
     assert list_profiles(ModelKind.CENTROID) == ["baseline.centroid", "cpu.centroid"]
     assert list_profiles("centered_instance") == [
-        "baseline_medium_rf.topdown", "baseline_large_rf.topdown", "cpu.centered_instance"
+        "baseline_medium_rf.topdown",
+        "baseline_large_rf.topdown",
+        "cpu.centered_instance",
     ]
     assert list_profiles(ModelKind.SINGLE_INSTANCE) == [
-        "baseline_medium_rf.single", "baseline_large_rf.single", "cpu.single"
+        "baseline_medium_rf.single",
+        "baseline_large_rf.single",
+        "cpu.single",
     ]
 
 
@@ -95,7 +99,8 @@ def test_cpu_profiles_are_the_default_without_a_gpu(monkeypatch):
     monkeypatch.setattr(profiles, "_has_nvidia_gpu", lambda: True)
     assert detect_hardware() == "gpu"
     assert [c.profile for c in default_pipeline().ordered_models()] == [
-        "baseline.centroid", "baseline_medium_rf.topdown"
+        "baseline.centroid",
+        "baseline_medium_rf.topdown",
     ]
     assert default_pipeline(hardware="cpu").models[ModelKind.CENTROID].profile == "cpu.centroid"
     monkeypatch.setenv(profiles.HARDWARE_ENV, "cpu")
@@ -107,7 +112,10 @@ def test_cpu_recipe_values():
     # centroid on quarter-size frames, output stride 4; centered instance on half-size crops,
     # stride 2, with max stride 32: its receptive field covers the whole fly (legs told apart)
     assert (c.data.input_scaling, c.model.output_stride, ci.data.input_scaling, ci.model.output_stride) == (
-        0.25, 4, 0.5, 2
+        0.25,
+        4,
+        0.5,
+        2,
     )
     assert (c.model.max_stride, ci.model.max_stride) == (16, 32)
     for cfg in (c, ci, get_profile("cpu.single")):
@@ -131,7 +139,10 @@ def test_every_profile_round_trips_through_sleap_json(tmp_path):
             # SLEAP's format has no cosine schedule, warm-up, weight decay or time share:
             # everything else (network, data, augmentation, head) survives.
             assert (back.model, back.data, back.head, back.augmentation) == (
-                cfg.model, cfg.data, cfg.head, cfg.augmentation
+                cfg.model,
+                cfg.data,
+                cfg.head,
+                cfg.augmentation,
             )
             assert back.optimization.learning_rate == cfg.optimization.learning_rate
             continue
@@ -172,7 +183,9 @@ def _make_run(root, name, kind, mtime, sleap_layout=True, model_file="best_model
 def test_list_trained_runs_newest_first(tmp_path, shared_data):
     a = _make_run(tmp_path, "250101_100000.centroid", ModelKind.CENTROID, 1000)
     b = _make_run(tmp_path, "250102_100000.centroid", ModelKind.CENTROID, 3000, sleap_layout=False)
-    c = _make_run(tmp_path, "250103_100000.centered_instance", ModelKind.CENTERED_INSTANCE, 2000, model_file="best_model.h5")
+    c = _make_run(
+        tmp_path, "250103_100000.centered_instance", ModelKind.CENTERED_INSTANCE, 2000, model_file="best_model.h5"
+    )
     _make_run(tmp_path, "250104_100000.centroid", ModelKind.CENTROID, 4000, model_file=None)  # never finished
     (tmp_path / "not_a_run.txt").write_text("x")
     (tmp_path / "sleap_run").mkdir()

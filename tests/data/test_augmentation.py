@@ -65,7 +65,14 @@ def test_flip_swaps_symmetric_nodes():
 
 def test_sample_params_respects_ranges_and_seed():
     cfg = AugmentationConfig(
-        rotate=True, rotation_max_angle=20, scale=True, scale_min=0.9, scale_max=1.1, contrast=True, brightness=True, flip=True
+        rotate=True,
+        rotation_max_angle=20,
+        scale=True,
+        scale_min=0.9,
+        scale_max=1.1,
+        contrast=True,
+        brightness=True,
+        flip=True,
     )
     draws = [sample_params(cfg, np.random.default_rng(i)) for i in range(200)]
     assert all(-20 <= d.angle <= 20 for d in draws)

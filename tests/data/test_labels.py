@@ -24,7 +24,9 @@ def test_collect_samples_drops_empty_instances_and_predictions():
     video = sio.Video(filename="fake.mp4")
     user = sio.Instance.from_numpy(np.array([[1.0, 2.0], [3.0, 4.0]]), skeleton=skel)
     empty = sio.Instance.from_numpy(np.full((2, 2), np.nan), skeleton=skel)
-    pred = sio.PredictedInstance.from_numpy(np.array([[5.0, 6.0], [7.0, 8.0]]), skeleton=skel, point_scores=np.ones(2), score=1.0)
+    pred = sio.PredictedInstance.from_numpy(
+        np.array([[5.0, 6.0], [7.0, 8.0]]), skeleton=skel, point_scores=np.ones(2), score=1.0
+    )
     frames = [
         sio.LabeledFrame(video=video, frame_idx=3, instances=[user, empty, pred]),
         sio.LabeledFrame(video=video, frame_idx=4, instances=[empty]),

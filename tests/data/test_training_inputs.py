@@ -17,8 +17,16 @@ from napari_sleap_train.data.training_inputs import (
 
 NODES = ["head", "thorax", "tail"]
 ALL_AUG = AugmentationConfig(
-    rotate=True, rotation_max_angle=180, scale=True, scale_min=0.8, scale_max=1.2, flip=True,
-    contrast=True, brightness=True, gaussian_noise=True, uniform_noise=True,
+    rotate=True,
+    rotation_max_angle=180,
+    scale=True,
+    scale_min=0.8,
+    scale_max=1.2,
+    flip=True,
+    contrast=True,
+    brightness=True,
+    gaussian_noise=True,
+    uniform_noise=True,
 )
 
 
@@ -149,7 +157,7 @@ def test_crop_at_image_border_is_zero_filled():
     inst = _instances()[2:]
     img = np.full((240, 320, 1), 90, dtype=np.uint8)
     cfg = _cfg(ModelKind.CENTERED_INSTANCE, aug=AugmentationConfig())
-    (crop, cm), = centered_instance_examples(img, inst, cfg, 64, augment=False, node_names=NODES)
+    ((crop, cm),) = centered_instance_examples(img, inst, cfg, 64, augment=False, node_names=NODES)
     # thorax (20, 12) at the crop centre 31.5: frame column 0 is at crop x = 11.5
     assert crop[:, :11].max() == 0 and crop[20:, 13:].min() > 0.3
     assert crop[:19].max() == 0

@@ -10,8 +10,8 @@ import pytest
 
 from napari_sleap_train.config.model import OptimizationConfig
 from napari_sleap_train.engine.callbacks import BEST_MODEL, TRAINING_LOG, TrainingMonitor, read_training_log
-from napari_sleap_train.engine.errors import Cancelled
 from napari_sleap_train.engine.channel import Channel
+from napari_sleap_train.engine.errors import Cancelled
 from napari_sleap_train.engine.schedule import EarlyStopping, Plateau, cosine_lr
 from napari_sleap_train.protocol.events import Batch, Checkpoint, Epoch
 from tests.engine.keras_helpers import events_of, regression_data, tiny_model
@@ -51,7 +51,7 @@ def test_batch_events_carry_each_batch_loss_and_come_before_epoch(tmp_path):
     assert kinds == [Batch] * 4 + [Epoch]
     # With a fixed model each batch loss is that batch's MSE, not a running mean.
     pred = model.predict(x, verbose=0)
-    expected = [float(np.mean((pred[i:i + 4] - y[i:i + 4]) ** 2)) for i in range(0, 16, 4)]
+    expected = [float(np.mean((pred[i : i + 4] - y[i : i + 4]) ** 2)) for i in range(0, 16, 4)]
     np.testing.assert_allclose([e.loss for e in events[:4]], expected, rtol=1e-4)
 
 

@@ -17,11 +17,11 @@ from napari_sleap_train.config.model import LRSchedule, ModelKind, OptimizationC
 from napari_sleap_train.config.profiles import get_profile
 from napari_sleap_train.engine.budget import PipelineBudget, Snapshot, snapshot_name
 from napari_sleap_train.engine.callbacks import BEST_MODEL, SNAPSHOTS, TrainingMonitor
+from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
 from napari_sleap_train.engine.errors import EngineConfigError
-from napari_sleap_train.engine.pipeline import profile_note, run_train_job
-from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
+from napari_sleap_train.engine.pipeline import profile_note, run_train_job
 from napari_sleap_train.engine.schedule import cosine_lr
 from napari_sleap_train.protocol.events import Epoch, Message, ModelFinished
 from tests.engine.keras_helpers import events_of, regression_data, tiny_model
@@ -93,8 +93,13 @@ def test_deadline_stops_training_and_anneals_the_rate(tmp_path):
     opt = OptimizationConfig(epochs=100_000, learning_rate=1e-2, lr_schedule=LRSchedule.COSINE, warmup_epochs=0)
     opt.early_stopping.enabled = False
     monitor = TrainingMonitor(
-        "centroid", Channel(buf), tmp_path, opt, save_checkpoints=False,
-        deadline=time.monotonic() + 3.0, batches_per_epoch=4,
+        "centroid",
+        Channel(buf),
+        tmp_path,
+        opt,
+        save_checkpoints=False,
+        deadline=time.monotonic() + 3.0,
+        batches_per_epoch=4,
     )
     model = tiny_model(1e-2)
     x, y = regression_data()
@@ -219,10 +224,22 @@ def test_profile_note_says_why_the_cpu_profiles_run():
 
 
 def test_cli_time_limit_is_the_pipeline_budget(tmp_path, tiny_slp):
-    args = build_parser().parse_args([
-        "train", str(tiny_slp), "--run-dir", str(tmp_path), "--device", "cpu", "--time-limit", "20",
-        "--model-time-limit", "15", "--snapshot-minutes", "5,10",
-    ])
+    args = build_parser().parse_args(
+        [
+            "train",
+            str(tiny_slp),
+            "--run-dir",
+            str(tmp_path),
+            "--device",
+            "cpu",
+            "--time-limit",
+            "20",
+            "--model-time-limit",
+            "15",
+            "--snapshot-minutes",
+            "5,10",
+        ]
+    )
     job = build_job(args)
     assert job.pipeline.time_limit_minutes == 20 and job.pipeline.snapshot_minutes == [5.0, 10.0]
     assert [c.profile for c in job.pipeline.ordered_models()] == ["cpu.centroid", "cpu.centered_instance"]

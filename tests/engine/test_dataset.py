@@ -41,7 +41,11 @@ def test_small_budget_uses_a_bounded_cache(labels):
 
 @pytest.mark.parametrize(
     "kind, input_hw, out_channels",
-    [(ModelKind.CENTROID, (32, 32), 1), (ModelKind.CENTERED_INSTANCE, (40, 40), 2), (ModelKind.SINGLE_INSTANCE, (64, 64), 2)],
+    [
+        (ModelKind.CENTROID, (32, 32), 1),
+        (ModelKind.CENTERED_INSTANCE, (40, 40), 2),
+        (ModelKind.SINGLE_INSTANCE, (64, 64), 2),
+    ],
 )
 def test_batches_have_model_shapes(labels, kind, input_hw, out_channels):
     cfg = tiny_config(kind)
@@ -49,7 +53,9 @@ def test_batches_have_model_shapes(labels, kind, input_hw, out_channels):
     data = LabeledData.from_labels(labels, 0.2)
     maker = ExampleMaker(cfg, data, FrameStore(labels, [s.key for s in data.samples]))
     assert maker.input_hw == input_hw and maker.n_outputs == out_channels
-    sets = make_datasets(maker, batch_size=4, batches_per_epoch=None, min_batches_per_epoch=1, val_batches_per_epoch=None)
+    sets = make_datasets(
+        maker, batch_size=4, batches_per_epoch=None, min_batches_per_epoch=1, val_batches_per_epoch=None
+    )
     per_frame = 2 if kind == ModelKind.CENTERED_INSTANCE else 1
     assert sets.n_train == 8 * per_frame and sets.n_val == 2 * per_frame
     assert sets.batches_per_epoch == int(np.ceil(sets.n_train / 4))
@@ -80,5 +86,7 @@ def test_training_split_files(labels, tmp_path):
     data.write_split(tmp_path)
     train = sio.load_slp(str(tmp_path / "labels_gt.train.slp"))
     val = sio.load_slp(str(tmp_path / "labels_gt.val.slp"))
-    assert sorted(lf.frame_idx for lf in val.labeled_frames) == sorted(data.samples[i].frame_index for i in data.val_idx)
+    assert sorted(lf.frame_idx for lf in val.labeled_frames) == sorted(
+        data.samples[i].frame_index for i in data.val_idx
+    )
     assert len(train.labeled_frames) + len(val.labeled_frames) == 10

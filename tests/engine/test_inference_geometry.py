@@ -51,8 +51,14 @@ def model(kind, channels, stride, scaling, max_stride=8, crop=None, parts=None):
         head=HeadConfig(part_names=parts),
     )
     return LoadedModel(
-        kind=kind, config=cfg, keras_model=copy_net(channels, stride), path=Path("."), source="keras",
-        channels=3, n_outputs=len(channels), part_names=parts,
+        kind=kind,
+        config=cfg,
+        keras_model=copy_net(channels, stride),
+        path=Path("."),
+        source="keras",
+        channels=3,
+        n_outputs=len(channels),
+        part_names=parts,
     )
 
 
@@ -97,7 +103,9 @@ def test_predict_on_labels_orders_nodes_by_the_project_skeleton(tmp_path):
     labels = sio.Labels(videos=[video], skeletons=[skel])
     single = model(ModelKind.SINGLE_INSTANCE, [0, 1], 1, 1.0, parts=["head", "tail"])
     seen = []
-    out = Predictor([single], refinement="gaussian").predict(labels, [(0, 0), (0, 2)], progress=lambda d, t: seen.append((d, t)))
+    out = Predictor([single], refinement="gaussian").predict(
+        labels, [(0, 0), (0, 2)], progress=lambda d, t: seen.append((d, t))
+    )
     assert seen[-1] == (2, 2)
     assert sorted(lf.frame_idx for lf in out.labeled_frames) == [0, 2]
     inst = out.labeled_frames[0].predicted_instances[0]

@@ -54,7 +54,7 @@ def ground_truth(shared_data):
 def test_centroid_confidences_match_sleap(shared_data, predictor, frame_image):
     insts = sleap_predictions(shared_data, "centroid")
     gt = ground_truth(shared_data)
-    (cents, vals), = predictor.find_centroids([frame_image])
+    ((cents, vals),) = predictor.find_centroids([frame_image])
     assert len(cents) == 2
     # pair each SLEAP instance (ground-truth points) with our nearest centroid
     for inst in insts:
@@ -105,10 +105,10 @@ def test_max_instances_keeps_the_best(shared_data, frame_image):
     one = load_predictor(
         [shared_data / (MODELS + "centroid"), shared_data / (MODELS + "centered_instance")], max_instances=1
     )
-    (cents, vals), = one.find_centroids([frame_image])
+    ((cents, vals),) = one.find_centroids([frame_image])
     assert len(cents) == 1
     full = one.__class__(one.models)  # same models, no limit
-    (_, all_v), = full.find_centroids([frame_image])
+    ((_, all_v),) = full.find_centroids([frame_image])
     assert vals[0] == pytest.approx(all_v.max())
 
 

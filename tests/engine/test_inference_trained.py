@@ -55,7 +55,9 @@ def make_project(folder, n_frames=24, size=96, seed=0):
     video = sio.Video.from_filename(str(folder / "blobs.mp4"))
     skel = sio.Skeleton(["head", "tail"])
     lfs = [
-        sio.LabeledFrame(video=video, frame_idx=i, instances=[sio.Instance.from_numpy(p, skeleton=skel) for p in truth[i]])
+        sio.LabeledFrame(
+            video=video, frame_idx=i, instances=[sio.Instance.from_numpy(p, skeleton=skel) for p in truth[i]]
+        )
         for i in range(0, n_frames, 2)
     ]
     labels = sio.Labels(labeled_frames=lfs, videos=[video], skeletons=[skel])
@@ -98,10 +100,17 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("blobs")
     path, truth = make_project(folder)
     models = {k: small(k) for k in PipelineKind.TOP_DOWN.model_kinds}
-    pipeline = PipelineConfig(kind=PipelineKind.TOP_DOWN, models=models, anchor_part="head", device="cpu",
-                              tracking=TrackerSettings(tracker="flow", max_tracks=1))
+    pipeline = PipelineConfig(
+        kind=PipelineKind.TOP_DOWN,
+        models=models,
+        anchor_part="head",
+        device="cpu",
+        tracking=TrackerSettings(tracker="flow", max_tracks=1),
+    )
     job = TrainJob(
-        labels_path=str(path), pipeline=pipeline, runs_folder=str(folder / "models"),
+        labels_path=str(path),
+        pipeline=pipeline,
+        runs_folder=str(folder / "models"),
         predict_frames=[(0, 1), (0, 3), (0, 5), (0, 2)],
         predictions_path=str(folder / "predictions" / "blobs.new.predictions.slp"),
     )

@@ -15,8 +15,21 @@ from napari_sleap_train.engine.unet import build_unet
     [
         (UNetConfig(), (64, 64), 1, 13, False),  # the default network (--config {})
         (UNetConfig(max_stride=8, output_stride=2, filters=4, filters_rate=1.5), (40, 48), 3, 1, False),
-        (UNetConfig(max_stride=32, output_stride=4, filters=16, filters_rate=1.5, up_interpolate=False,
-                    convs_per_block=3, middle_block=False), (96, 64), 1, 2, True),
+        (
+            UNetConfig(
+                max_stride=32,
+                output_stride=4,
+                filters=16,
+                filters_rate=1.5,
+                up_interpolate=False,
+                convs_per_block=3,
+                middle_block=False,
+            ),
+            (96, 64),
+            1,
+            2,
+            True,
+        ),
         (get_profile("cpu.centered_instance").model, (64, 64), 1, 13, False),
     ],
 )

@@ -7,13 +7,12 @@ import io
 import pytest
 import tensorflow as tf
 
-from napari_sleap_train.engine import train as train_module
-from napari_sleap_train.engine.errors import describe_exception
-from napari_sleap_train.engine.hardware import parse_device, setup_device
-from napari_sleap_train.engine.errors import HardwareError
-from napari_sleap_train.engine.pipeline import run_train_job
-from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.config.model import PipelineKind
+from napari_sleap_train.engine import train as train_module
+from napari_sleap_train.engine.channel import Channel
+from napari_sleap_train.engine.errors import HardwareError, describe_exception
+from napari_sleap_train.engine.hardware import parse_device, setup_device
+from napari_sleap_train.engine.pipeline import run_train_job
 from napari_sleap_train.protocol.events import Done, Error, ModelStarted, parse_event
 from tests.runner.tiny_project import make_tiny_project, tiny_job
 

@@ -34,7 +34,8 @@ def test_unwritable_predictions_say_prediction_failed(shared_data, project, tmp_
     job = PredictJob(
         labels_path=str(project),
         model_dirs=[str(shared_data / (MODELS + k)) for k in ("centroid", "centered_instance")],
-        frames=[(0, 1)], output_path=str(_blocker(tmp_path) / "out.slp"),
+        frames=[(0, 1)],
+        output_path=str(_blocker(tmp_path) / "out.slp"),
     )
     events = []
     with pytest.raises(PredictionError, match=r"^Prediction failed: .*not_a_folder is a file, not a folder"):

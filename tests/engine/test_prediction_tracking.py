@@ -28,7 +28,9 @@ def _job(shared_data, project, tmp_path, tracking, name="out.slp") -> PredictJob
     job = PredictJob(
         labels_path=str(project),
         model_dirs=[str(shared_data / (MODELS + k)) for k in ("centroid", "centered_instance")],
-        frames=FRAMES, output_path=str(tmp_path / name), tracking=tracking,
+        frames=FRAMES,
+        output_path=str(tmp_path / name),
+        tracking=tracking,
     )
     # what the child gets is read back from its job file
     return load_job(save_job(job, tmp_path / f"{name}.job.json"))

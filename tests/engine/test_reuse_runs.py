@@ -124,8 +124,9 @@ def test_a_used_model_is_not_trained(trained, tmp_path):
     status, events = _run(job)
     assert status == "finished", [e for e in events if isinstance(e, Error)]
     assert not any(isinstance(e, (ModelStarted, Batch, Epoch)) for e in events)
-    assert any(f"using the trained model {run} as it is (not retrained)" in e.text
-               for e in events if isinstance(e, Message))
+    assert any(
+        f"using the trained model {run} as it is (not retrained)" in e.text for e in events if isinstance(e, Message)
+    )
     assert events[-1].run_dirs == [str(run)]
     assert not (tmp_path / "runs").exists() or not any(p.is_dir() for p in (tmp_path / "runs").iterdir())
 

@@ -65,14 +65,18 @@ def test_layers_and_weights_match_sleap_h5(shared_data, name):
             for weight in layer.weights:
                 assert stored[weight.name + ":0"].shape == tuple(weight.shape), (layer.name, weight.name)
         n_stored = sum(
-            int(np.prod(groups[n][n][w].shape)) for n in sleap_names if n in groups and n in groups[n]
+            int(np.prod(groups[n][n][w].shape))
+            for n in sleap_names
+            if n in groups and n in groups[n]
             for w in groups[n][n]
         )
     assert model.count_params() == n_stored
 
 
 def test_filters_per_level_round_like_sleap():
-    model = build_unet(ModelKind.CENTROID, UNetConfig(max_stride=16, output_stride=2, filters=16, filters_rate=1.5), 1, 1)
+    model = build_unet(
+        ModelKind.CENTROID, UNetConfig(max_stride=16, output_stride=2, filters=16, filters_rate=1.5), 1, 1
+    )
     filters = [model.get_layer(f"stack0_enc{i}_conv0").filters for i in range(4)]
     assert filters == [16, 24, 36, 54]
     assert model.get_layer("stack0_enc5_middle_expand_conv0").filters == 81
@@ -108,9 +112,7 @@ def test_receptive_field_matches_formula(max_stride, expected):
     import keras
 
     # SLEAP's receptive field is that of the encoder: no middle block, no decoder.
-    cfg = UNetConfig(
-        max_stride=max_stride, output_stride=max_stride, filters=2, filters_rate=1.0, middle_block=False
-    )
+    cfg = UNetConfig(max_stride=max_stride, output_stride=max_stride, filters=2, filters_rate=1.0, middle_block=False)
     model = build_unet(ModelKind.CENTROID, cfg, 1, 1)
     # Positive weights so no gradient cancels out by chance.
     for layer in model.layers:

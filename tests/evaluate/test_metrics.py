@@ -24,15 +24,24 @@ def make_pair(gt_frames, pr_frames, pr_nodes=NODES, scores=None):
     gskel, pskel = sio.Skeleton(list(NODES)), sio.Skeleton(list(pr_nodes))
     gt = sio.Labels(videos=[video], skeletons=[gskel])
     for fi, insts in gt_frames.items():
-        gt.append(sio.LabeledFrame(video=video, frame_idx=fi, instances=[
-            sio.Instance.from_numpy(p, skeleton=gskel) for p in insts]))
+        gt.append(
+            sio.LabeledFrame(
+                video=video, frame_idx=fi, instances=[sio.Instance.from_numpy(p, skeleton=gskel) for p in insts]
+            )
+        )
     pr = sio.Labels(videos=[video], skeletons=[pskel])
     for fi, insts in pr_frames.items():
         order = [NODES.index(n) for n in pr_nodes]
-        pr.append(sio.LabeledFrame(video=video, frame_idx=fi, instances=[
-            sio.PredictedInstance.from_numpy(
-                p[order], skeleton=pskel, score=(scores or {}).get((fi, i), 0.9))
-            for i, p in enumerate(insts)]))
+        pr.append(
+            sio.LabeledFrame(
+                video=video,
+                frame_idx=fi,
+                instances=[
+                    sio.PredictedInstance.from_numpy(p[order], skeleton=pskel, score=(scores or {}).get((fi, i), 0.9))
+                    for i, p in enumerate(insts)
+                ],
+            )
+        )
     return gt, pr
 
 
@@ -132,10 +141,14 @@ def test_average_precision_edge_cases():
 def test_same_labels_object_with_predictions_and_json(tmp_path):
     video = sio.Video(filename="/nonexistent/v.mp4", open_backend=False)
     skel = sio.Skeleton(list(NODES))
-    lf = sio.LabeledFrame(video=video, frame_idx=3, instances=[
-        sio.Instance.from_numpy(animal(10, 10), skeleton=skel),
-        sio.PredictedInstance.from_numpy(animal(11, 10), skeleton=skel, score=0.7),
-    ])
+    lf = sio.LabeledFrame(
+        video=video,
+        frame_idx=3,
+        instances=[
+            sio.Instance.from_numpy(animal(10, 10), skeleton=skel),
+            sio.PredictedInstance.from_numpy(animal(11, 10), skeleton=skel, score=0.7),
+        ],
+    )
     labels = sio.Labels(labeled_frames=[lf], videos=[video], skeletons=[skel])
     res = evaluate(labels, labels)
     assert res.pixel_error.median == pytest.approx(1.0)

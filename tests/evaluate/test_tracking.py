@@ -11,11 +11,11 @@ from napari_sleap_train.evaluate.tracking import TrackedFrame, evaluate_tracks, 
 
 # (gt ids, gt x, pred ids, pred x) per frame; one node, y = 0, match within 1 px
 EXAMPLE = [
-    ([0, 1], [0, 10], [10, 11], [0, 10]),      # A-10, B-11
-    ([0, 1], [1, 11], [10, 11], [1, 11]),      # same
-    ([0, 1], [2, 12], [10, 11], [12, 2]),      # swapped: A-11, B-10 -> 2 switches
-    ([0, 1], [3, 13], [11, 12], [3, 50]),      # A-11 kept; B missed; 12 is a false positive
-    ([0], [4], [10, 11], [4, 20]),             # a switch back; 11 is a false positive
+    ([0, 1], [0, 10], [10, 11], [0, 10]),  # A-10, B-11
+    ([0, 1], [1, 11], [10, 11], [1, 11]),  # same
+    ([0, 1], [2, 12], [10, 11], [12, 2]),  # swapped: A-11, B-10 -> 2 switches
+    ([0, 1], [3, 13], [11, 12], [3, 50]),  # A-11 kept; B missed; 12 is a false positive
+    ([0], [4], [10, 11], [4, 20]),  # a switch back; 11 is a false positive
 ]
 
 
@@ -58,8 +58,11 @@ def _labels(frames, names, user, tracks):
             if user:
                 out.append(sio.Instance.from_numpy(np.asarray(xy, float), skeleton=skel, track=t))
             else:
-                out.append(sio.PredictedInstance.from_numpy(np.asarray(xy, float), skeleton=skel, score=1.0,
-                                                            track=t, tracking_score=1.0))
+                out.append(
+                    sio.PredictedInstance.from_numpy(
+                        np.asarray(xy, float), skeleton=skel, score=1.0, track=t, tracking_score=1.0
+                    )
+                )
         labels.append(sio.LabeledFrame(video=video, frame_idx=fi, instances=out))
     return labels
 
@@ -69,8 +72,12 @@ def test_labels_are_compared_on_shared_node_names_and_untracked_predictions_coun
     gt = _labels([[("a", [[0, 0], [0, 10]]), ("b", [[50, 0], [50, 10]])]] * 3, ["head", "tail"], True, gt_tracks)
     pr_tracks = {"x": sio.Track("x")}
     # predictions: an extra node first; "a" on track x, "b" untracked on every frame
-    pr = _labels([[("x", [[99, 99], [0, 10], [0, 0]]), (None, [[99, 99], [50, 10], [50, 0]])]] * 3,
-                 ["wing", "tail", "head"], False, pr_tracks)
+    pr = _labels(
+        [[("x", [[99, 99], [0, 10], [0, 0]]), (None, [[99, 99], [50, 10], [50, 0]])]] * 3,
+        ["wing", "tail", "head"],
+        False,
+        pr_tracks,
+    )
     result = evaluate_tracks(gt, pr, max_distance=1.0)
     t = result.total
     assert (t.matches, t.misses, t.false_positives) == (6, 0, 0)

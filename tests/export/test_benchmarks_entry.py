@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _benchmarks(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "benchmarks", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_list_names_every_benchmark_module():
@@ -126,6 +127,6 @@ def test_child_mode_prints_the_run_dict_as_one_marked_line(monkeypatch, capsys):
     assert main(["--child", "fake_bench", "--quick"]) == 0
     assert calls == [True]
     (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith(RESULT_MARK)]
-    figures = _flatten(json.loads(line[len(RESULT_MARK):]))
+    figures = _flatten(json.loads(line[len(RESULT_MARK) :]))
     assert figures["fps"] == 12.5 and figures["stages.centroid"] == 3.0
     assert figures["peak RSS of the process (MB)"] > 0

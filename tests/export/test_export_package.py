@@ -18,9 +18,6 @@ from napari_sleap_train.config.model import ModelKind, PipelineKind
 from napari_sleap_train.config.profiles import default_pipeline
 from napari_sleap_train.config.serialize import to_dict
 from napari_sleap_train.config.sleap_json import read_sleap_config
-from napari_sleap_train.project.model import SleapProject
-from napari_sleap_train.protocol.job import load_job
-from napari_sleap_train.session.job import make_train_job
 from napari_sleap_train.export import (
     ExportCancelledError,
     ExportJobError,
@@ -31,6 +28,9 @@ from napari_sleap_train.export import (
     export_job_package,
     extract_job,
 )
+from napari_sleap_train.project.model import SleapProject
+from napari_sleap_train.protocol.job import load_job
+from napari_sleap_train.session.job import make_train_job
 
 TOP_DOWN_FILES = [
     "sample.pkg.slp",
@@ -152,11 +152,12 @@ def test_train_sh_runs_the_cli_in_its_folder_with_extra_arguments(sample_copy, t
     env, log = _fake_cli(tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    subprocess.run([str(folder / "train.sh"), "--epochs", "1", "--run-dir", "my runs"], cwd=elsewhere, env=env,
-                   check=True)
+    subprocess.run(
+        [str(folder / "train.sh"), "--epochs", "1", "--run-dir", "my runs"], cwd=elsewhere, env=env, check=True
+    )
     lines = log.read_text().splitlines()
     assert lines[0] == f"cwd={folder}"
-    args = lines[1:lines.index("--end--")]
+    args = lines[1 : lines.index("--end--")]
     assert args == ["train", "--job", "job.json", "--epochs", "1", "--run-dir", "my runs"]
     assert (folder / "job.json").is_file()
 
@@ -187,10 +188,11 @@ def test_predict_sh_uses_the_newest_trained_run_of_each_kind(sample_copy, tmp_pa
     _fake_run(folder, "260101_000200.centroid", age_s=0, model=None)  # newer but never trained
     _fake_run(folder, "260101_000050.centered_instance", age_s=100, model="best_model.h5")
     _fake_run(folder, "250101_000000.centered_instance", age_s=50)  # older name, newer model file
-    subprocess.run([str(folder / "predict.sh"), "--batch-size", "2"], cwd=tmp_path, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(folder / "predict.sh"), "--batch-size", "2"], cwd=tmp_path, env=env, check=True, capture_output=True
+    )
     lines = log.read_text().splitlines()
-    args = lines[1:lines.index("--end--")]
+    args = lines[1 : lines.index("--end--")]
     assert args[:2] == ["predict", "sample.pkg.slp"]
     models = [args[i + 1] for i, a in enumerate(args) if a == "--model"]
     assert models == ["models/260101_000100.centroid", "models/250101_000000.centered_instance"]
@@ -223,8 +225,12 @@ def test_predict_sh_explains_missing_models(sample_copy, tmp_path):
 def test_single_instance_package(sample_copy, tmp_path):
     result = export_job_package(sample_copy, _pipeline("single-instance"), tmp_path / "job.zip")
     assert result.files == (
-        "sample.pkg.slp", "job.json", "single_instance.training_config.json",
-        "train.sh", "predict.sh", "README.txt",
+        "sample.pkg.slp",
+        "job.json",
+        "single_instance.training_config.json",
+        "train.sh",
+        "predict.sh",
+        "README.txt",
     )
     folder = extract_job(result.path, tmp_path / "x")
     job = load_job(folder / "job.json")

@@ -38,9 +38,12 @@ def test_train_and_predict_from_the_unzipped_package(sample_copy, tmp_path):
 
     env = {**os.environ, "PATH": f"{cli_dir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"}
     train = subprocess.run(
-        [str(folder / "train.sh"), "--epochs", "1", "--batches-per-epoch", "2", "--batch-size", "2",
-         "--device", "cpu"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540,
+        [str(folder / "train.sh"), "--epochs", "1", "--batches-per-epoch", "2", "--batch-size", "2", "--device", "cpu"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
     )
     assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:]
     runs = sorted(p.name.split(".", 1)[1] for p in (folder / "models").iterdir())

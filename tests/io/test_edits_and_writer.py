@@ -79,9 +79,7 @@ def test_move_point_save_reload_only_that_changed(fly, shared_data, tmp_path):
     after = _signature(reloaded)
     changed = [k for k in original["frames"] if original["frames"][k] != after["frames"][k]]
     assert changed == [(0, frame)]
-    assert {k: v for k, v in original.items() if k != "frames"} == {
-        k: v for k, v in after.items() if k != "frames"
-    }
+    assert {k: v for k, v in original.items() if k != "frames"} == {k: v for k, v in after.items() if k != "frames"}
     lf = reloaded.find(reloaded.video, frame)[0]
     ni = reloaded.skeleton.node_names.index(node)
     moved = [i for i in lf.user_instances if np.allclose(i.numpy()[ni], (data[40, 2], data[40, 1]))]

@@ -54,9 +54,16 @@ def opened(make_napari_viewer, sample):
 def _event(kind: str, position, modifiers=()):
     """A mouse event as napari's canvas hands it to the callbacks (2D view of [frame, y, x])."""
     return SimpleNamespace(
-        type=kind, position=tuple(float(p) for p in position), pos=np.zeros(2), modifiers=list(modifiers),
-        view_direction=None, dims_displayed=[1, 2], is_dragging=kind == "mouse_move", handled=False,
-        up_direction=None, dims_point=tuple(position),
+        type=kind,
+        position=tuple(float(p) for p in position),
+        pos=np.zeros(2),
+        modifiers=list(modifiers),
+        view_direction=None,
+        dims_displayed=[1, 2],
+        is_dragging=kind == "mouse_move",
+        handled=False,
+        up_direction=None,
+        dims_point=tuple(position),
     )
 
 

@@ -63,9 +63,7 @@ def test_shared_projects_open_with_sleap_io_counts(shared_data, rel):
     assert kind == "points"
     feats = meta["features"]
     assert len(data) == n_user_pts == len(feats)
-    assert feats["instance"].nunique() == sum(
-        1 for lf in ref for i in lf.user_instances if not i.is_empty
-    )
+    assert feats["instance"].nunique() == sum(1 for lf in ref for i in lf.user_instances if not i.is_empty)
     assert bool(feats["user"].all())
     assert list(feats["node"].cat.categories) == ref.skeleton.node_names
     if n_pred:
@@ -125,9 +123,10 @@ def test_suggestions_and_relative_video(shared_data):
     path = shared_data / "suggestions" / "labels.v002.rel_paths.slp"
     project = SleapProject.load(path)
     assert project.missing_videos == []
-    assert project.videos[0].filename == (
-        shared_data / "suggestions" / "videos" / "centered_pair_low_quality.mp4"
-    ).as_posix()
+    assert (
+        project.videos[0].filename
+        == (shared_data / "suggestions" / "videos" / "centered_pair_low_quality.mp4").as_posix()
+    )
     ref = sio.load_slp(path.as_posix(), open_videos=False)
     assert project.suggestions == [(0, s.frame_idx) for s in ref.suggestions]
     assert project.suggestions[:3] == [(0, 0), (0, 110), (0, 220)]
@@ -162,9 +161,7 @@ def test_two_videos_use_video_frame_y_x(two_video_project):
     assert images[0][0].shape == (1, 1100, 384, 384) and images[0][1]["translate"] == (0, 0, 0, 0)
     assert images[1][0].shape == (1, 166, 320, 560, 3) and images[1][1]["translate"] == (1, 0, 0, 0)
     layers = _layers_by_role(layer_data)
-    np.testing.assert_array_equal(
-        layers["labels"][0], [[0, 3, 20, 10], [0, 3, 40, 30], [1, 7, 60, 50], [1, 7, 80, 70]]
-    )
+    np.testing.assert_array_equal(layers["labels"][0], [[0, 3, 20, 10], [0, 3, 40, 30], [1, 7, 60, 50], [1, 7, 80, 70]])
     assert layers["skeleton"][0].shape == (2, 2, 4)
     assert project.user_frames() == [(0, 3), (1, 7)]
     assert project.frame(1, 7).shape == (320, 560, 3)

@@ -86,9 +86,10 @@ def test_skeleton_follows_move_add_delete_on_opened_fly(make_napari_viewer, shar
     assert len(skeleton.data) == n_before
     np.testing.assert_allclose(_edges_of(skeleton, frame), _expected_edges(project, frame))
     moved = points.data[rows[0], 1:]
-    assert np.isclose(_edges_of(skeleton, frame)[:, [0, 1]], moved).all(axis=1).any() or np.isclose(
-        _edges_of(skeleton, frame)[:, [2, 3]], moved
-    ).all(axis=1).any()
+    assert (
+        np.isclose(_edges_of(skeleton, frame)[:, [0, 1]], moved).all(axis=1).any()
+        or np.isclose(_edges_of(skeleton, frame)[:, [2, 3]], moved).all(axis=1).any()
+    )
 
     # delete every point of one instance on that frame: its edges go
     inst = points.features["instance"].to_numpy()[rows[0]]
@@ -106,8 +107,10 @@ def test_skeleton_follows_move_add_delete_on_opened_fly(make_napari_viewer, shar
     points.feature_defaults["node"] = thorax
     points.add(np.array([[frame + 1000, 130.0, 210.0]]))
     np.testing.assert_allclose(_edges_of(skeleton, frame + 1000), _expected_edges(project, frame + 1000))
-    assert any(np.allclose(e, (100, 200, 130, 210)) or np.allclose(e, (130, 210, 100, 200))
-               for e in _edges_of(skeleton, frame + 1000))
+    assert any(
+        np.allclose(e, (100, 200, 130, 210)) or np.allclose(e, (130, 210, 100, 200))
+        for e in _edges_of(skeleton, frame + 1000)
+    )
     np.testing.assert_array_equal(_edges_of(skeleton, other), other_before)
 
     # replacing the whole data (a script) redraws everything
@@ -183,8 +186,9 @@ def _predictions_for(labels: sio.Labels, frames, shift: float) -> sio.Labels:
     for frame in frames:
         lf = next(f for f in labels if f.frame_idx == frame)
         insts = [
-            sio.PredictedInstance.from_numpy(u.numpy() + shift, skeleton=skel, point_scores=np.ones(len(skel.nodes)),
-                                             score=0.9)
+            sio.PredictedInstance.from_numpy(
+                u.numpy() + shift, skeleton=skel, point_scores=np.ones(len(skel.nodes)), score=0.9
+            )
             for u in lf.user_instances
         ]
         out.append(sio.LabeledFrame(video=labels.video, frame_idx=frame, instances=insts))
@@ -198,8 +202,9 @@ def test_add_predictions_then_refresh_layers(make_napari_viewer, shared_data, tm
     user_before = project.labeled_instances(0, 0).copy()
     preds = _predictions_for(project.labels, [0], shift=3.0)
     # a second frame, predicted only
-    preds.append(sio.LabeledFrame(video=project.labels.video, frame_idx=5,
-                                  instances=[preds.labeled_frames[0].instances[0]]))
+    preds.append(
+        sio.LabeledFrame(video=project.labels.video, frame_idx=5, instances=[preds.labeled_frames[0].instances[0]])
+    )
     path = tmp_path / "run.predictions.slp"
     preds.save(path.as_posix())
 
@@ -208,9 +213,14 @@ def test_add_predictions_then_refresh_layers(make_napari_viewer, shared_data, tm
     assert update.frames == [(0, 0), (0, 5)]
     assert "3 predicted instance(s) on 2 frame(s)" in update.summary
     assert [m["name"] for _, m, _ in prediction_layers(project)] == [
-        "minimal_instance predictions skeleton", "minimal_instance predictions"]
+        "minimal_instance predictions skeleton",
+        "minimal_instance predictions",
+    ]
     refresh = refresh_layers(project, viewer.layers)
-    assert [la.name for la in refresh.added] == ["minimal_instance predictions skeleton", "minimal_instance predictions"]
+    assert [la.name for la in refresh.added] == [
+        "minimal_instance predictions skeleton",
+        "minimal_instance predictions",
+    ]
     names = [la.name for la in viewer.layers]
     assert names.index("minimal_instance predictions") < names.index("minimal_instance skeleton")
     pred_layer = viewer.layers["minimal_instance predictions"]
@@ -220,8 +230,9 @@ def test_add_predictions_then_refresh_layers(make_napari_viewer, shared_data, tm
     # new predictions on frame 5 only: frame 0 keeps its, frame 5's are replaced; users untouched
     again = _predictions_for(project.labels, [0], shift=10.0)
     moved = sio.LabeledFrame(video=project.labels.video, frame_idx=5, instances=[again.labeled_frames[0].instances[1]])
-    update2 = project.add_predictions(sio.Labels([moved], videos=[project.labels.video],
-                                                 skeletons=[project.labels.skeleton]))
+    update2 = project.add_predictions(
+        sio.Labels([moved], videos=[project.labels.video], skeletons=[project.labels.skeleton])
+    )
     assert (update2.n_frames, update2.n_instances, update2.n_replaced) == (1, 1, 1)
     refresh2 = refresh_layers(project, viewer.layers)
     assert refresh2.added == [] and pred_layer in refresh2.updated
@@ -242,9 +253,21 @@ def test_add_predictions_bad_input(shared_data, tmp_path):
     with pytest.raises(PredictionsError, match="does not exist"):
         project.add_predictions(tmp_path / "nothing.slp")
     other = sio.Skeleton(["wing", "leg"])
-    bad = sio.Labels([sio.LabeledFrame(video=project.labels.video, frame_idx=0, instances=[
-        sio.PredictedInstance.from_numpy(np.ones((2, 2)), skeleton=other, point_scores=np.ones(2), score=1.0)])],
-        videos=[project.labels.video], skeletons=[other])
+    bad = sio.Labels(
+        [
+            sio.LabeledFrame(
+                video=project.labels.video,
+                frame_idx=0,
+                instances=[
+                    sio.PredictedInstance.from_numpy(
+                        np.ones((2, 2)), skeleton=other, point_scores=np.ones(2), score=1.0
+                    )
+                ],
+            )
+        ],
+        videos=[project.labels.video],
+        skeletons=[other],
+    )
     with pytest.raises(PredictionsError, match="none of the project's body parts"):
         project.add_predictions(bad)
     assert project.labels.n_pred_instances == 0

@@ -23,16 +23,28 @@ def pts(x, y):
 def project():
     skel = sio.Skeleton(["head", "tail"])
     video = sio.Video(filename="/nonexistent/vid.mp4", open_backend=False)
-    lf0 = sio.LabeledFrame(video=video, frame_idx=0, instances=[
-        sio.Instance.from_numpy(pts(1, 1), skeleton=skel),
-        sio.PredictedInstance.from_numpy(pts(50, 50), skeleton=skel, score=0.3),
-    ])
-    lf5 = sio.LabeledFrame(video=video, frame_idx=5, instances=[
-        sio.PredictedInstance.from_numpy(pts(20, 20), skeleton=skel, score=0.4),
-    ])
-    lf9 = sio.LabeledFrame(video=video, frame_idx=9, instances=[
-        sio.Instance.from_numpy(pts(7, 7), skeleton=skel),
-    ])
+    lf0 = sio.LabeledFrame(
+        video=video,
+        frame_idx=0,
+        instances=[
+            sio.Instance.from_numpy(pts(1, 1), skeleton=skel),
+            sio.PredictedInstance.from_numpy(pts(50, 50), skeleton=skel, score=0.3),
+        ],
+    )
+    lf5 = sio.LabeledFrame(
+        video=video,
+        frame_idx=5,
+        instances=[
+            sio.PredictedInstance.from_numpy(pts(20, 20), skeleton=skel, score=0.4),
+        ],
+    )
+    lf9 = sio.LabeledFrame(
+        video=video,
+        frame_idx=9,
+        instances=[
+            sio.Instance.from_numpy(pts(7, 7), skeleton=skel),
+        ],
+    )
     return sio.Labels(labeled_frames=[lf0, lf5, lf9], videos=[video], skeletons=[skel])
 
 
@@ -98,9 +110,15 @@ def test_merge_rejects_foreign_skeleton():
     labels = project()
     skel = sio.Skeleton(["x", "y"])
     pred = sio.Labels(
-        labeled_frames=[sio.LabeledFrame(video=labels.videos[0], frame_idx=1, instances=[
-            sio.PredictedInstance.from_numpy(pts(0, 0), skeleton=skel, score=1.0)])],
-        videos=[labels.videos[0]], skeletons=[skel],
+        labeled_frames=[
+            sio.LabeledFrame(
+                video=labels.videos[0],
+                frame_idx=1,
+                instances=[sio.PredictedInstance.from_numpy(pts(0, 0), skeleton=skel, score=1.0)],
+            )
+        ],
+        videos=[labels.videos[0]],
+        skeletons=[skel],
     )
     with pytest.raises(MergeError, match="none of the project's body parts"):
         merge_predictions(labels, pred)
@@ -127,8 +145,10 @@ def test_written_predictions_open_in_sleap_io_with_user_instances_intact(shared_
     pred = predictions(labels, {0: [pts(95, 200)], 7: [pts(10, 10), pts(200, 200)]})
     pred.skeletons = [labels.skeletons[0]]
     for lf in pred.labeled_frames:  # use the project's own skeleton (A, B)
-        lf.instances = [sio.PredictedInstance.from_numpy(i.numpy(), skeleton=labels.skeletons[0], score=i.score)
-                        for i in lf.instances]
+        lf.instances = [
+            sio.PredictedInstance.from_numpy(i.numpy(), skeleton=labels.skeletons[0], score=i.score)
+            for i in lf.instances
+        ]
     out, _ = write_predictions(labels, pred, proj)
     assert out.parent == tmp_path / "predictions" and out.exists()
     assert proj.stat().st_size > 0

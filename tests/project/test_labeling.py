@@ -29,7 +29,9 @@ def predictions_from_truth(truth_path, frames, scores=None, shift=0.0) -> sio.La
         lf = next(lf for lf in truth.labeled_frames if lf.frame_idx == f)
         insts = [
             sio.PredictedInstance.from_numpy(
-                u.numpy() + shift, skeleton=truth.skeleton, point_scores=np.ones(len(u.numpy())),
+                u.numpy() + shift,
+                skeleton=truth.skeleton,
+                point_scores=np.ones(len(u.numpy())),
                 score=float(scores[i] if scores is not None else 0.9) - 0.01 * j,
             )
             for j, u in enumerate(lf.user_instances)

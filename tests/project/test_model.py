@@ -51,9 +51,7 @@ def test_frame_size_mismatch_rejects_candidate(shared_data, tmp_path):
     labels.video.close()
     proj = tmp_path / "iso" / "p"
     proj.mkdir(parents=True)
-    (proj / "centered_pair_low_quality.mp4").write_bytes(
-        (shared_data / "robot" / "small_robot.mp4").read_bytes()
-    )
+    (proj / "centered_pair_low_quality.mp4").write_bytes((shared_data / "robot" / "small_robot.mp4").read_bytes())
     labels.video.replace_filename("/nowhere/centered_pair_low_quality.mp4", open=False)
     labels.video.backend_metadata["shape"] = [1100, 384, 384, 1]
     labels.save((proj / "p.slp").as_posix())

@@ -16,8 +16,12 @@ def _labels(n_frames: int = 5) -> sio.Labels:
     a, b = sio.Track("a"), sio.Track("b")
     labels = sio.Labels(videos=[video], skeletons=[skeleton], tracks=[a, b])
     for f in range(n_frames):
-        insts = [sio.PredictedInstance.from_numpy(np.array([[x + f, 5.0], [x + f, 9.0]]), skeleton=skeleton,
-                                                  score=1.0, track=t) for x, t in ((10.0, a), (50.0, b))]
+        insts = [
+            sio.PredictedInstance.from_numpy(
+                np.array([[x + f, 5.0], [x + f, 9.0]]), skeleton=skeleton, score=1.0, track=t
+            )
+            for x, t in ((10.0, a), (50.0, b))
+        ]
         labels.append(sio.LabeledFrame(video=video, frame_idx=f, instances=insts))
     return labels
 
@@ -56,7 +60,8 @@ def test_set_track_gives_the_other_instance_the_old_track():
 def test_anchor_trajectories_are_the_mean_of_the_nodes_per_track_and_frame():
     traj = anchor_trajectories(_labels(3), 0)
     assert traj.names == ["a", "b"]
-    np.testing.assert_allclose(traj.data, [[0, 0, 7, 10], [0, 1, 7, 11], [0, 2, 7, 12],
-                                           [1, 0, 7, 50], [1, 1, 7, 51], [1, 2, 7, 52]])
+    np.testing.assert_allclose(
+        traj.data, [[0, 0, 7, 10], [0, 1, 7, 11], [0, 2, 7, 12], [1, 0, 7, 50], [1, 1, 7, 51], [1, 2, 7, 52]]
+    )
     # the anchor node when it is visible
     np.testing.assert_allclose(anchor_trajectories(_labels(1), 0, anchor="tail").data[:, 2], [9, 9])

@@ -23,8 +23,8 @@ from napari_sleap_train.protocol.events import (
     Done,
     Epoch,
     Error,
-    ModelFinished,
     Message,
+    ModelFinished,
     ModelStarted,
     Started,
     Status,
@@ -106,7 +106,13 @@ def test_run_folder_contents(stopped_run):
     for e in started:
         folder = Path(e.run_dir)
         names = {p.name for p in folder.iterdir()}
-        assert {"best_model.keras", "training_log.csv", "config.json", "labels_gt.train.slp", "labels_gt.val.slp"} <= names
+        assert {
+            "best_model.keras",
+            "training_log.csv",
+            "config.json",
+            "labels_gt.train.slp",
+            "labels_gt.val.slp",
+        } <= names
         log_lines = (folder / "training_log.csv").read_text().splitlines()
         assert log_lines[0] == "epoch,loss,val_loss,lr,time"
     import sleap_io as sio

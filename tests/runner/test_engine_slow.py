@@ -53,8 +53,10 @@ def test_resume_continues_after_the_last_epoch(tmp_path):
 def test_fly_clip_subset_trains_both_models(tmp_path, shared_data):
     labels = sio.load_slp(str(shared_data / "fly" / "clip.slp"))
     subset = sio.Labels(
-        labeled_frames=list(labels.labeled_frames[:20]), videos=list(labels.videos),
-        skeletons=list(labels.skeletons), tracks=list(labels.tracks),
+        labeled_frames=list(labels.labeled_frames[:20]),
+        videos=list(labels.videos),
+        skeletons=list(labels.skeletons),
+        tracks=list(labels.tracks),
     )
     slp = tmp_path / "fly20.slp"
     sio.save_slp(subset, str(slp), verbose=False)

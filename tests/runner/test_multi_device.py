@@ -81,7 +81,7 @@ def test_training_child_runs_below_normal_priority(tmp_path, tiny_slp):
     proc = EngineProcess(work_dir=tmp_path / "work")
     proc.start(job)
     niceness = None
-    for event in proc.events():
+    for _event in proc.events():
         if niceness is None and proc.pid is not None:
             try:
                 niceness = psutil.Process(proc.pid).nice()

@@ -101,5 +101,7 @@ def write_run_folder(folder: Path, cfg: TrainingConfig, node_names=("head", "tai
     (folder / "best_model.keras").write_bytes(b"")
     if resumable:
         (folder / "latest_model.keras").write_bytes(b"")
-        (folder / "training_log.csv").write_text("epoch,loss,val_loss,lr,time\n0,1.0,1.0,0.001,1.0\n1,0.9,0.9,0.001,2.0\n")
+        (folder / "training_log.csv").write_text(
+            "epoch,loss,val_loss,lr,time\n0,1.0,1.0,0.001,1.0\n1,0.9,0.9,0.001,2.0\n"
+        )
     return folder

@@ -77,7 +77,14 @@ def test_keypoints_stay_inside_the_frame(seed, n_animals):
     pts = np.array(
         [
             [
-                keypoints(poses.x[f, a], poses.y[f, a], poses.heading[f, a], poses.bend[f, a], poses.wag[f, a], poses.length[a])
+                keypoints(
+                    poses.x[f, a],
+                    poses.y[f, a],
+                    poses.heading[f, a],
+                    poses.bend[f, a],
+                    poses.wag[f, a],
+                    poses.length[a],
+                )
                 for a in range(n_animals)
             ]
             for f in range(400)

@@ -39,23 +39,65 @@ def state(clock: FakeClock) -> TrainingState:
 def record(state: TrainingState) -> list[tuple[str, tuple]]:
     """Collect every signal emission of ``state`` as (name, args)."""
     seen: list[tuple[str, tuple]] = []
-    for name in ("changed", "batch_added", "epoch_added", "model_started", "reset", "error",
-                 "message", "predictions_ready", "metrics_added", "finished"):
+    for name in (
+        "changed",
+        "batch_added",
+        "epoch_added",
+        "model_started",
+        "reset",
+        "error",
+        "message",
+        "predictions_ready",
+        "metrics_added",
+        "finished",
+    ):
         getattr(state, name).connect(lambda *args, _n=name: seen.append((_n, args)))
     return seen
 
 
 def start_model(state: TrainingState, model: str = "centroid", epochs: int = 10, bpe: int = 4) -> None:
-    apply_event(state, ev.ModelStarted(model=model, run_dir=f"/runs/x.{model}", epochs=epochs,
-                                       batches_per_epoch=bpe, n_train=18, n_val=2, patience=5))
+    apply_event(
+        state,
+        ev.ModelStarted(
+            model=model,
+            run_dir=f"/runs/x.{model}",
+            epochs=epochs,
+            batches_per_epoch=bpe,
+            n_train=18,
+            n_val=2,
+            patience=5,
+        ),
+    )
 
 
-def epoch(state: TrainingState, i: int, train: float, val: float, best: int, best_val: float,
-          wait: int = 0, eta: float | None = None, model: str = "centroid") -> None:
-    apply_event(state, ev.Epoch(model=model, epoch=i, train_loss=train, val_loss=val,
-                                learning_rate=1e-4, elapsed=2.0 * (i + 1), epoch_time=2.0,
-                                best_epoch=best, best_val_loss=best_val,
-                                epochs_without_improvement=wait, patience=5, eta=eta))
+def epoch(
+    state: TrainingState,
+    i: int,
+    train: float,
+    val: float,
+    best: int,
+    best_val: float,
+    wait: int = 0,
+    eta: float | None = None,
+    model: str = "centroid",
+) -> None:
+    apply_event(
+        state,
+        ev.Epoch(
+            model=model,
+            epoch=i,
+            train_loss=train,
+            val_loss=val,
+            learning_rate=1e-4,
+            elapsed=2.0 * (i + 1),
+            epoch_time=2.0,
+            best_epoch=best,
+            best_val_loss=best_val,
+            epochs_without_improvement=wait,
+            patience=5,
+            eta=eta,
+        ),
+    )
 
 
 def test_begin_resets_and_marks_starting(clock: FakeClock) -> None:
@@ -70,8 +112,16 @@ def test_begin_resets_and_marks_starting(clock: FakeClock) -> None:
 
 def test_started_sets_hardware_and_models(state: TrainingState) -> None:
     seen = record(state)
-    apply_event(state, ev.Started(pid=42, hardware="cpu", description="CPU (2 cores), no GPU found",
-                                  tensorflow_version="2.21", models=["centroid", "centered_instance"]))
+    apply_event(
+        state,
+        ev.Started(
+            pid=42,
+            hardware="cpu",
+            description="CPU (2 cores), no GPU found",
+            tensorflow_version="2.21",
+            models=["centroid", "centered_instance"],
+        ),
+    )
     assert state.hardware == "CPU (2 cores), no GPU found"
     assert state.models == ["centroid", "centered_instance"]
     assert state.pid == 42 and state.tensorflow_version == "2.21"
@@ -171,8 +221,17 @@ def test_checkpoint_records_best_model_path(state: TrainingState) -> None:
 def test_model_finished_records_reason_and_best(state: TrainingState) -> None:
     start_model(state)
     epoch(state, 0, 1.0, 0.8, best=0, best_val=0.8, eta=10.0)
-    apply_event(state, ev.ModelFinished(model="centroid", run_dir="/runs/x.centroid", reason="early_stopping",
-                                        best_epoch=0, best_val_loss=0.8, epochs_trained=1))
+    apply_event(
+        state,
+        ev.ModelFinished(
+            model="centroid",
+            run_dir="/runs/x.centroid",
+            reason="early_stopping",
+            best_epoch=0,
+            best_val_loss=0.8,
+            epochs_trained=1,
+        ),
+    )
     assert state.finish_reasons == {"centroid": "early_stopping"}
     assert state.best_epoch == 0 and state.eta_now() is None
 
@@ -220,10 +279,16 @@ def test_error_then_done_failed(state: TrainingState, clock: FakeClock) -> None:
     assert names.index("error") < names.index("finished")
 
 
-@pytest.mark.parametrize("status, expected", [
-    ("finished", RunStatus.FINISHED), ("stopped", RunStatus.STOPPED),
-    ("cancelled", RunStatus.CANCELLED), ("failed", RunStatus.FAILED), ("weird", RunStatus.FAILED),
-])
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        ("finished", RunStatus.FINISHED),
+        ("stopped", RunStatus.STOPPED),
+        ("cancelled", RunStatus.CANCELLED),
+        ("failed", RunStatus.FAILED),
+        ("weird", RunStatus.FAILED),
+    ],
+)
 def test_done_maps_status(state: TrainingState, status: str, expected: RunStatus) -> None:
     start_model(state)
     apply_event(state, ev.Done(status=status, run_dirs=["/runs/x.centroid"], predictions_path="/p.slp"))

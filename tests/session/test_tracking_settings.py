@@ -17,10 +17,18 @@ def _project(tmp_path, n_tracks: int, per_frame: int):
     skeleton = sio.Skeleton(["a", "b"])
     video = sio.Video(filename="v.mp4")
     tracks = [sio.Track(f"t{i}") for i in range(n_tracks)]
-    insts = [sio.Instance.from_numpy([[1.0 + i, 2.0], [3.0, 4.0]], skeleton=skeleton,
-                                     track=tracks[i] if i < n_tracks else None) for i in range(per_frame)]
-    labels = sio.Labels(videos=[video], skeletons=[skeleton], tracks=tracks,
-                        labeled_frames=[sio.LabeledFrame(video=video, frame_idx=0, instances=insts)])
+    insts = [
+        sio.Instance.from_numpy(
+            [[1.0 + i, 2.0], [3.0, 4.0]], skeleton=skeleton, track=tracks[i] if i < n_tracks else None
+        )
+        for i in range(per_frame)
+    ]
+    labels = sio.Labels(
+        videos=[video],
+        skeletons=[skeleton],
+        tracks=tracks,
+        labeled_frames=[sio.LabeledFrame(video=video, frame_idx=0, instances=insts)],
+    )
     return SimpleNamespace(path=tmp_path / "p.slp", node_names=["a", "b"], labels=labels)
 
 

@@ -54,5 +54,5 @@ def render(centres: np.ndarray, seed: int = 0) -> np.ndarray:
             xs1, ys1 = min(x0 + 2 * HALF, W), min(y0 + 2 * HALF, H)
             if xs1 > xs0 and ys1 > ys0:
                 region = frames[f, ys0:ys1, xs0:xs1]
-                frames[f, ys0:ys1, xs0:xs1] = np.maximum(region, tex[ys0 - y0:ys1 - y0, xs0 - x0:xs1 - x0])
+                frames[f, ys0:ys1, xs0:xs1] = np.maximum(region, tex[ys0 - y0 : ys1 - y0, xs0 - x0 : xs1 - x0])
     return frames

@@ -23,8 +23,9 @@ def _inputs(points: np.ndarray, order_seed: int = 1) -> tuple[list[FrameInstance
 
 
 def _id_switches(result, truth, points) -> int:
-    frames = [TrackedFrame(t, points[f][t], r.tracks, points[f][t]) for f, (r, t) in
-              enumerate(zip(result.frames, truth))]
+    frames = [
+        TrackedFrame(t, points[f][t], r.tracks, points[f][t]) for f, (r, t) in enumerate(zip(result.frames, truth))
+    ]
     return track_metrics(frames, max_distance=1.0).id_switches
 
 
@@ -38,8 +39,10 @@ def crossing():
 def test_simple_tracker_swaps_crossing_animals(crossing, similarity):
     points, _ = crossing
     frames, truth = _inputs(points)
-    result = track_frames(frames, TrackerSettings(tracker="simple", similarity=similarity, match="hungarian",
-                                                  track_window=1, max_tracks=2))
+    result = track_frames(
+        frames,
+        TrackerSettings(tracker="simple", similarity=similarity, match="hungarian", track_window=1, max_tracks=2),
+    )
     assert _id_switches(result, truth, points) >= 1
 
 
@@ -66,8 +69,7 @@ def test_flow_tracker_works_on_colour_frames(crossing):
     points, images = crossing
     frames, truth = _inputs(points)
     rgb = np.repeat(images[..., None], 3, axis=-1)
-    result = track_frames(frames, TrackerSettings(tracker="flow", track_window=1, max_tracks=2),
-                          frame=lambda i: rgb[i])
+    result = track_frames(frames, TrackerSettings(tracker="flow", track_window=1, max_tracks=2), frame=lambda i: rgb[i])
     assert _id_switches(result, truth, points) == 0
 
 
@@ -81,6 +83,7 @@ def test_the_default_forward_backward_check_keeps_the_crossing_tracked(crossing)
     for flow, expected_ok in ((strict, False), (FlowSettings(), True)):
         assert FlowSettings().max_fb_error_fraction == 0.1 and FlowSettings().fb_keep_if_all_lost
         frames, truth = _inputs(points)
-        result = track_frames(frames, TrackerSettings(tracker="flow", track_window=1, max_tracks=2, flow=flow),
-                              frame=lambda i: images[i])
+        result = track_frames(
+            frames, TrackerSettings(tracker="flow", track_window=1, max_tracks=2, flow=flow), frame=lambda i: images[i]
+        )
         assert (_id_switches(result, truth, points) == 0) is expected_ok

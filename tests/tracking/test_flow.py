@@ -32,8 +32,9 @@ def test_forward_backward_check_drops_nodes_the_flow_got_wrong():
     mid = len(frames) // 2 - 1  # the two animals pass each other between mid and mid + 1
     plain = flow_shift(pts[mid], frames[mid], frames[mid + 1], FlowSettings(max_fb_error_fraction=None))
     assert np.nanmax(np.abs(plain - pts[mid + 1])) > 10  # plain flow sends a node astray
-    checked = flow_shift(pts[mid], frames[mid], frames[mid + 1],
-                         FlowSettings(max_fb_error=2.0, fb_keep_if_all_lost=False))
+    checked = flow_shift(
+        pts[mid], frames[mid], frames[mid + 1], FlowSettings(max_fb_error=2.0, fb_keep_if_all_lost=False)
+    )
     err = np.abs(checked - pts[mid + 1])
     assert np.isnan(checked).any() and not (err[np.isfinite(err)] > 2).any()
 
@@ -53,8 +54,9 @@ def test_an_instance_whose_every_point_fails_the_check_keeps_the_plain_flow():
     plain_settings = FlowSettings(max_fb_error_fraction=None)
     for f in range(len(frames) - 1):  # 36 px a frame: every point fails a 0.1-of-size check
         plain = flow_shift(pts[f], frames[f], frames[f + 1], plain_settings)
-        strict = flow_shift(pts[f], frames[f], frames[f + 1],
-                            FlowSettings(max_fb_error_fraction=0.1, fb_keep_if_all_lost=False))
+        strict = flow_shift(
+            pts[f], frames[f], frames[f + 1], FlowSettings(max_fb_error_fraction=0.1, fb_keep_if_all_lost=False)
+        )
         kept = flow_shift(pts[f], frames[f], frames[f + 1], FlowSettings(max_fb_error_fraction=0.1))
         assert np.isnan(strict).all()
         np.testing.assert_array_equal(kept, plain)

@@ -59,10 +59,18 @@ def test_similarity_matrix_dispatches_on_settings():
         assert similarity_matrix(q, r, TrackerSettings(similarity=kind)).shape == (2, 4)
 
 
-@pytest.mark.parametrize("change", [
-    dict(tracker="kalman"), dict(track_window=0), dict(max_tracks=-1), dict(robust=0.0),
-    dict(connect_single_breaks=True), dict(oks_errors=0.0), dict(similarity="x"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(tracker="kalman"),
+        dict(track_window=0),
+        dict(max_tracks=-1),
+        dict(robust=0.0),
+        dict(connect_single_breaks=True),
+        dict(oks_errors=0.0),
+        dict(similarity="x"),
+    ],
+)
 def test_bad_settings_say_which(change):
     with pytest.raises(TrackingSettingsError):
         TrackerSettings(**change).validate()

@@ -85,8 +85,14 @@ def test_user_instances_anchor_their_tracks():
 
 
 def test_culling_keeps_the_best_scores_and_drops_overlaps():
-    base = np.array([[[0.0, 0.0], [10.0, 10.0]], [[1.0, 1.0], [11.0, 11.0]], [[50.0, 50.0], [60.0, 60.0]],
-                     [[100.0, 0.0], [110.0, 10.0]]])
+    base = np.array(
+        [
+            [[0.0, 0.0], [10.0, 10.0]],
+            [[1.0, 1.0], [11.0, 11.0]],
+            [[50.0, 50.0], [60.0, 60.0]],
+            [[100.0, 0.0], [110.0, 10.0]],
+        ]
+    )
     scores = np.array([0.9, 0.8, 0.5, 0.4])
     frames = [FrameInstances(0, base, scores=scores)]
     by_score = track_frames(frames, TrackerSettings(cull=CullSettings(max_instances=2)))
@@ -101,8 +107,10 @@ def test_connect_single_breaks_joins_a_track_that_restarts():
     frames = [FrameInstances(f, np.zeros((2, 1, 2))) for f in range(6)]
     from napari_sleap_train.tracking.frames import FrameTracks
 
-    outs = [FrameTracks(f, np.array(t), np.zeros(2), np.zeros(2, bool))
-            for f, t in enumerate([[0, 1], [0, 1], [0, 1], [0, 5], [0, 5], [5, 0]])]
+    outs = [
+        FrameTracks(f, np.array(t), np.zeros(2), np.zeros(2, bool))
+        for f, t in enumerate([[0, 1], [0, 1], [0, 1], [0, 5], [0, 5], [5, 0]])
+    ]
     assert connect_single_breaks(frames, outs, target_count=2) == 1
     assert [o.tracks.tolist() for o in outs] == [[0, 1]] * 5 + [[1, 0]]
 

@@ -14,9 +14,7 @@ def sample_slp(tmp_path_factory) -> Path:
     from napari_sleap_train.sample.project import write_sample_project
 
     folder = tmp_path_factory.mktemp("sample")
-    project = write_sample_project(
-        folder, seed=0, n_frames=60, n_labeled=20, n_suggested=5
-    )
+    project = write_sample_project(folder, seed=0, n_frames=60, n_labeled=20, n_suggested=5)
     return project.labels_path
 
 
@@ -25,9 +23,7 @@ def docked(make_napari_viewer, sample_slp, qtbot):
     """``(viewer, dock)`` with the sample project open and the dock added through the manifest."""
     viewer = make_napari_viewer()
     viewer.open(str(sample_slp), plugin="napari-sleap-train")
-    _, dock = viewer.window.add_plugin_dock_widget(
-        "napari-sleap-train", "SLEAP Training"
-    )
+    _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
     dock.previews.update()
     yield viewer, dock
     dock.cleanup()

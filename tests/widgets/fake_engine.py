@@ -172,10 +172,7 @@ class FakeEngine:
         # this wrapper "python" runs the fake with the job file ($3) instead.
         n = len(self.processes)
         wrapper = self.folder / f"python_{n}"
-        wrapper.write_text(
-            "#!/bin/sh\n"
-            f"exec '{sys.executable}' '{self.script}' \"$3\" '{json.dumps(self.options)}'\n"
-        )
+        wrapper.write_text(f"#!/bin/sh\nexec '{sys.executable}' '{self.script}' \"$3\" '{json.dumps(self.options)}'\n")
         wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
         process = EngineProcess(python=str(wrapper), work_dir=self.folder / f"work_{n}")
         self.processes.append(process)
@@ -187,8 +184,12 @@ class FakeEngine:
 
 
 def make_job(tmp_path: Path, **kwargs) -> TrainJob:
-    return TrainJob(labels_path=str(tmp_path / "project.slp"), pipeline=PipelineConfig(),
-                    runs_folder=str(tmp_path / "models"), **kwargs)
+    return TrainJob(
+        labels_path=str(tmp_path / "project.slp"),
+        pipeline=PipelineConfig(),
+        runs_folder=str(tmp_path / "models"),
+        **kwargs,
+    )
 
 
 def assert_reaped(pid: int) -> None:
@@ -199,5 +200,3 @@ def assert_reaped(pid: int) -> None:
         except psutil.NoSuchProcess:
             return
         pytest.fail(f"child {pid} still exists with status {status!r}")
-
-

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from napari_sleap_train.config.model import ModelKind, PipelineKind, PredictOn, Precision, Switch
+from napari_sleap_train.config.model import ModelKind, PipelineKind, Precision, PredictOn, Switch
 from napari_sleap_train.config.sleap_json import read_sleap_config
 from napari_sleap_train.data.anchors import anchor_points
 from napari_sleap_train.data.crops import auto_crop_size, crop_network_size
@@ -60,13 +60,9 @@ def _wait_for(qtbot, predicate) -> None:
     qtbot.waitUntil(check, timeout=3000)
 
 
-def test_hint_without_project_then_dock_follows_opened_project(
-    make_napari_viewer, sample_slp
-):
+def test_hint_without_project_then_dock_follows_opened_project(make_napari_viewer, sample_slp):
     viewer = make_napari_viewer()
-    _, dock = viewer.window.add_plugin_dock_widget(
-        "napari-sleap-train", "SLEAP Training"
-    )
+    _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
     assert isinstance(dock, TrainingDock)
     assert dock.hint.text() == NO_PROJECT_HINT
     assert "Open a SLEAP project (.slp)" in dock.hint.text()
@@ -80,9 +76,7 @@ def test_hint_without_project_then_dock_follows_opened_project(
     assert dock.tabs.isEnabled()
     assert CROP_BOXES in viewer.layers and RECEPTIVE_FIELD in viewer.layers
     # runs folder defaults to <project folder>/models
-    assert dock.session.pipeline.runs_folder == str(
-        sample_slp.parent.resolve() / "models"
-    )
+    assert dock.session.pipeline.runs_folder == str(sample_slp.parent.resolve() / "models")
     # anchor choices come from the skeleton
     choices = [c for c in dock.pipeline_tab.anchor.choices]
     assert choices[0] == "" and "trunk" in choices
@@ -98,14 +92,10 @@ def test_fixed_crop_size_draws_boxes_of_that_size_around_each_instance(docked, q
     tab.crop_size.value = 128
     assert dock.session.model(CI).data.crop_size == 128
     layer = viewer.layers[CROP_BOXES]
-    _wait_for(
-        qtbot, lambda: _sides(layer) and all(s == (128.0, 128.0) for s in _sides(layer))
-    )
+    _wait_for(qtbot, lambda: _sides(layer) and all(s == (128.0, 128.0) for s in _sides(layer)))
     instances = dock.project.labeled_instances(0, frame)
     assert len(layer.data) == len(instances) >= 1
-    np.testing.assert_allclose(
-        _centers_xy(layer), anchor_points(instances, None), atol=1e-6
-    )
+    np.testing.assert_allclose(_centers_xy(layer), anchor_points(instances, None), atol=1e-6)
     # every rectangle carries the frame coordinate: only drawn on this frame
     assert all(np.all(r[:, 0] == frame) for r in _rects(layer))
     assert set(layer.shape_type) == {"rectangle"}
@@ -156,9 +146,7 @@ def test_receptive_field_follows_max_stride_and_input_scaling(docked, qtbot):
     frame = int(viewer.dims.current_step[0])
     instances = dock.project.labeled_instances(0, frame)
     if len(instances):
-        np.testing.assert_allclose(
-            _centers_xy(layer)[0], anchor_points(instances, None)[0], atol=1e-6
-        )
+        np.testing.assert_allclose(_centers_xy(layer)[0], anchor_points(instances, None)[0], atol=1e-6)
     # 2-D layer: shown on every frame
     assert layer.ndim == 2
     # switching to the other model's tab shows that model's receptive field
@@ -218,9 +206,7 @@ def test_pipeline_switch_changes_tabs_and_previews(docked, qtbot):
     assert dock.model_tab_titles() == ["Training Pipeline", "Single Instance"]
     assert dock.session.selected is ModelKind.SINGLE_INSTANCE
     assert not _shown(dock, dock.pipeline_tab.anchor)
-    _wait_for(
-        qtbot, lambda: CROP_BOXES not in viewer.layers
-    )  # no crops without a centered-instance model
+    _wait_for(qtbot, lambda: CROP_BOXES not in viewer.layers)  # no crops without a centered-instance model
     assert RECEPTIVE_FIELD in viewer.layers
     dock.pipeline_tab.kind.value = PipelineKind.TOP_DOWN
     assert dock.model_tab_titles() == [
@@ -238,9 +224,7 @@ def test_widgets_and_state_stay_in_sync_both_ways(docked):
     tab.patience.value = 7
     tab.time_limit.value = 30
     assert dock.session.model(ModelKind.CENTROID).optimization.batch_size == 2
-    assert (
-        dock.session.model(ModelKind.CENTROID).optimization.early_stopping.patience == 7
-    )
+    assert dock.session.model(ModelKind.CENTROID).optimization.early_stopping.patience == 7
     assert dock.session.model(ModelKind.CENTROID).optimization.time_limit_minutes == 30.0
     dock.session.model(ModelKind.CENTROID).optimization.learning_rate = 5e-4
     assert tab.learning_rate.value == pytest.approx(5e-4)
@@ -299,21 +283,14 @@ def test_save_then_load_configuration_restores_every_tab(docked, tmp_path):
 
 def test_load_sleap_training_config(docked, shared_data):
     _, dock = docked
-    path = (
-        shared_data
-        / "models"
-        / "minimal_instance.UNet.centered_instance"
-        / "training_config.json"
-    )
+    path = shared_data / "models" / "minimal_instance.UNet.centered_instance" / "training_config.json"
     expected = read_sleap_config(path)
     dock.load_configuration(path)
     tab = dock.model_tabs[CI]
     assert tab.max_stride.value == expected.model.max_stride
     assert tab.filters.value == expected.model.filters
     assert tab.input_scaling.value == pytest.approx(expected.data.input_scaling)
-    assert (
-        dock.session.model(CI).optimization.batch_size == expected.optimization.batch_size
-    )
+    assert dock.session.model(CI).optimization.batch_size == expected.optimization.batch_size
 
 
 def test_profile_picker_loads_a_builtin_profile(docked):
@@ -324,10 +301,7 @@ def test_profile_picker_loads_a_builtin_profile(docked):
     name = list_profiles(ModelKind.CENTROID)[-1]
     tab.profile.value = f"profile:{name}"
     expected = get_profile(name)
-    assert (
-        dock.session.model(ModelKind.CENTROID).model.max_stride
-        == expected.model.max_stride
-    )
+    assert dock.session.model(ModelKind.CENTROID).model.max_stride == expected.model.max_stride
     assert tab.max_stride.value == expected.model.max_stride
     assert tab.input_scaling.value == pytest.approx(expected.data.input_scaling)
 
@@ -343,14 +317,8 @@ def test_view_training_inputs_opens_example_stacks(docked):
     cen_cfg, ci_cfg = dock.session.model(ModelKind.CENTROID), dock.session.model(CI)
     cen = window.layers[input_layer_name(ModelKind.CENTROID)]
     n, h, w = cen.data.shape
-    assert (
-        n == 4
-        and h % cen_cfg.model.max_stride == 0
-        and w % cen_cfg.model.max_stride == 0
-    )
-    assert h == pytest.approx(
-        384 * cen_cfg.data.input_scaling, abs=cen_cfg.model.max_stride
-    )
+    assert n == 4 and h % cen_cfg.model.max_stride == 0 and w % cen_cfg.model.max_stride == 0
+    assert h == pytest.approx(384 * cen_cfg.data.input_scaling, abs=cen_cfg.model.max_stride)
     cm = window.layers[confmap_layer_name(ModelKind.CENTROID)]
     s = cen_cfg.model.output_stride
     assert cm.data.shape == (4, h // s, w // s)
@@ -405,14 +373,10 @@ def test_device_choice_reaches_the_job(docked):
     assert job.pipeline.device == "cpu"
 
 
-def test_closing_the_dock_removes_previews_and_inputs_window(
-    make_napari_viewer, sample_slp
-):
+def test_closing_the_dock_removes_previews_and_inputs_window(make_napari_viewer, sample_slp):
     viewer = make_napari_viewer()
     viewer.open(str(sample_slp), plugin="napari-sleap-train")
-    dock_widget, dock = viewer.window.add_plugin_dock_widget(
-        "napari-sleap-train", "SLEAP Training"
-    )
+    dock_widget, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
     dock.previews.update()
     dock.view_training_inputs(n=2)
     assert dock.inputs_window.is_open
@@ -421,9 +385,7 @@ def test_closing_the_dock_removes_previews_and_inputs_window(
     assert CROP_BOXES not in viewer.layers and RECEPTIVE_FIELD not in viewer.layers
     assert not dock.inputs_window.is_open
     # project layers are untouched
-    assert any(
-        layer.metadata.get("sleap_project") is not None for layer in viewer.layers
-    )
+    assert any(layer.metadata.get("sleap_project") is not None for layer in viewer.layers)
 
 
 def test_predict_on_explains_the_selected_frames(docked):
@@ -455,9 +417,7 @@ def test_finished_run_appears_in_the_profile_picker(docked):
     assert f"run:{run}" not in tab.profile.choices
     dock.run_panel.state.finished.emit(ev.Done(status="finished"))
     assert f"run:{run}" in tab.profile.choices
-    assert (
-        tab.profile.choices.index(f"run:{run}") == 1
-    )  # trained runs before built-in profiles
+    assert tab.profile.choices.index(f"run:{run}") == 1  # trained runs before built-in profiles
     tab.profile.value = f"run:{run}"
     assert tab.epochs.value == 7 and tab.filters.value == 48
     assert dock.session.model(ModelKind.CENTROID).profile == run.name
@@ -470,9 +430,7 @@ def test_editing_points_moves_the_boxes(docked, qtbot):
     layer = viewer.layers[CROP_BOXES]
     before = anchor_points(dock.project.labeled_instances(0, frame), None)
     _wait_for(qtbot, lambda: np.allclose(_centers_xy(layer), before))
-    labels = next(
-        lyr for lyr in viewer.layers if lyr.metadata.get("sleap_role") == "labels"
-    )
+    labels = next(lyr for lyr in viewer.layers if lyr.metadata.get("sleap_role") == "labels")
     data = np.array(labels.data)
     on_frame = np.rint(data[:, 0]) == frame
     data[on_frame, 2] += 10.0  # drag every point of this frame 10 px to the right

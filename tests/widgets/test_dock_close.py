@@ -29,8 +29,9 @@ def start_run_in_dock(viewer, sample_slp: Path, qtbot, tmp_path: Path, choice: C
     return dock_widget, dock, fake, asked
 
 
-def test_removing_the_dock_asks_and_keep_keeps_every_model(make_napari_viewer, sample_slp, qtbot,
-                                                           tmp_path: Path) -> None:
+def test_removing_the_dock_asks_and_keep_keeps_every_model(
+    make_napari_viewer, sample_slp, qtbot, tmp_path: Path
+) -> None:
     viewer = make_napari_viewer(show=True)
     dock_widget, _, fake, asked = start_run_in_dock(viewer, sample_slp, qtbot, tmp_path, CloseChoice.KEEP)
     process = fake.last
@@ -43,7 +44,8 @@ def test_removing_the_dock_asks_and_keep_keeps_every_model(make_napari_viewer, s
 
 
 def test_closing_napari_asks_once_and_cancel_discards_only_the_model_in_training(
-        make_napari_viewer, sample_slp, qtbot, tmp_path: Path) -> None:
+    make_napari_viewer, sample_slp, qtbot, tmp_path: Path
+) -> None:
     viewer = make_napari_viewer(show=True)
     _, dock, fake, asked = start_run_in_dock(viewer, sample_slp, qtbot, tmp_path, CloseChoice.CANCEL)
     process = fake.last

@@ -16,7 +16,7 @@ from napari_sleap_train.config.model import ModelKind, PredictOn
 from napari_sleap_train.config.profiles import get_profile
 from napari_sleap_train.protocol.job import PredictJob
 from napari_sleap_train.session.reuse import Reuse
-from tests.runner.tiny_project import make_tiny_project, tiny_config, write_run_folder
+from tests.runner.tiny_project import make_tiny_project, write_run_folder
 
 CEN, CI = ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE
 
@@ -140,8 +140,11 @@ def test_pipeline_time_budget_in_the_dock(docked):
     assert dock.build_job().pipeline.time_limit_minutes == 12.0
     dock.pipeline_tab.time_budget.value = 0
     assert dock.session.pipeline.time_limit_minutes is None
-    for box, text in ((dock.pipeline_tab.time_budget, "no budget"), (dock.pipeline_tab.max_instances, "no limit"),
-                      (dock.model_tabs[CEN].time_limit, "no limit")):
+    for box, text in (
+        (dock.pipeline_tab.time_budget, "no budget"),
+        (dock.pipeline_tab.max_instances, "no limit"),
+        (dock.model_tabs[CEN].time_limit, "no limit"),
+    ):
         assert box.value == box.min and box.native.text() == text  # shown instead of 0
 
 

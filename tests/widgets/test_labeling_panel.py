@@ -1,4 +1,4 @@
-"""The dock's Labeling panel in a real viewer: its buttons, the review list, the project line, the lone-point warning."""
+"""The dock's Labeling panel in a real viewer: buttons, review list, project line, lone-point warning."""
 
 from __future__ import annotations
 
@@ -64,7 +64,9 @@ def test_project_line_follows_edits(with_predictions, qtbot):
 def test_add_instance_button_and_lone_point_warning(with_predictions, qtbot, notes):
     viewer, dock, _ = with_predictions
     panel, project = dock.labeling, dock.project
-    empty = next(f for f in range(60) if (0, f) not in project.user_frames() and not project.predicted_instance_ids(0, f))
+    empty = next(
+        f for f in range(60) if (0, f) not in project.user_frames() and not project.predicted_instance_ids(0, f)
+    )
     viewer.dims.set_current_step(0, empty)
     _click(qtbot, panel.buttons["add_instance"])
     (inst,) = project.labeled_instances(0, empty)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from napari_sleap_train.protocol import events as ev
-from napari_sleap_train.widgets.loss_plot import LossPlot, format_duration, status_lines
 from napari_sleap_train.session.run_state import TrainingState, apply_event
+from napari_sleap_train.widgets.loss_plot import LossPlot, format_duration, status_lines
 
 
 class FakeClock:
@@ -31,9 +31,20 @@ def feed_model(state: TrainingState, model: str, n_epochs: int, bpe: int, best: 
         val = scale * (0.5 + abs(e - best) * 0.05)
         if val < best_val:
             best_val, best_epoch = val, e
-        apply_event(state, ev.Epoch(model=model, epoch=e, train_loss=scale / (1 + e), val_loss=val,
-                                    best_epoch=best_epoch, best_val_loss=best_val,
-                                    epochs_without_improvement=e - best_epoch, patience=10, eta=30.0))
+        apply_event(
+            state,
+            ev.Epoch(
+                model=model,
+                epoch=e,
+                train_loss=scale / (1 + e),
+                val_loss=val,
+                best_epoch=best_epoch,
+                best_val_loss=best_val,
+                epochs_without_improvement=e - best_epoch,
+                patience=10,
+                eta=30.0,
+            ),
+        )
 
 
 @pytest.fixture
@@ -165,8 +176,7 @@ def test_status_line_idle_is_empty() -> None:
     assert status_lines(TrainingState()) == []
 
 
-@pytest.mark.parametrize("seconds, text", [(0, "0:00"), (75, "1:15"), (3725, "1:02:05"), (None, "?"),
-                                           (math.inf, "?")])
+@pytest.mark.parametrize("seconds, text", [(0, "0:00"), (75, "1:15"), (3725, "1:02:05"), (None, "?"), (math.inf, "?")])
 def test_format_duration(seconds, text) -> None:
     assert format_duration(seconds) == text
 

@@ -64,17 +64,11 @@ def test_sizes_follow_the_config(project):
     cfg.data.crop_size = 100
     assert crop_size_of(cfg, instances) == 100
     # 100 px is not a multiple of the stride: the network crop covers a bit more
-    assert (
-        crop_side_for_preview(cfg, instances)
-        == effective_crop_size(100, 1.0, 16)
-        == 112
-    )
+    assert crop_side_for_preview(cfg, instances) == effective_crop_size(100, 1.0, 16) == 112
     cfg.data.crop_size = None
     cfg.augmentation.scale = True
     cfg.augmentation.scale_max = 1.2
-    assert crop_size_of(cfg, instances) == auto_crop_size(
-        instances, 1.0, 16, 16, 0.0, scale_max=1.2
-    )
+    assert crop_size_of(cfg, instances) == auto_crop_size(instances, 1.0, 16, 16, 0.0, scale_max=1.2)
     assert crop_size_of(cfg, []) is None
     cfg.model.max_stride = 32
     cfg.data.input_scaling = 0.25
@@ -92,11 +86,7 @@ def test_upsert_updates_in_place_keeps_selection_and_removes():
     assert is_preview(layer) and viewer.layers.selection.active is image
     two = squares_on_plane(np.array([[10.0, 10.0], [30.0, 30.0]]), 12, leading=(3,))
     same = upsert_rectangles(viewer, CROP_BOXES, two, ndim=3, color=CROP_BOX_COLOR)
-    assert (
-        same is layer
-        and len(layer.data) == 2
-        and [lyr.name for lyr in viewer.layers].count(CROP_BOXES) == 1
-    )
+    assert same is layer and len(layer.data) == 2 and [lyr.name for lyr in viewer.layers].count(CROP_BOXES) == 1
     assert set(layer.shape_type) == {"rectangle"}
     np.testing.assert_allclose(layer.edge_color[0][:3], [1.0, 0.6, 0.0])
     assert not layer.editable
@@ -132,9 +122,7 @@ def test_pipeline_examples_and_no_labels_message(project, tmp_path):
 
     empty = sio.Labels(videos=project.labels.videos, skeletons=project.labels.skeletons)
     with pytest.raises(NoExamplesError, match="label a frame"):
-        model_examples(
-            SleapProject(empty), TrainingConfig(kind=ModelKind.CENTROID), n=2
-        )
+        model_examples(SleapProject(empty), TrainingConfig(kind=ModelKind.CENTROID), n=2)
 
 
 def _orange(img: np.ndarray) -> np.ndarray:
@@ -142,15 +130,11 @@ def _orange(img: np.ndarray) -> np.ndarray:
     return (r > 200) & (g > 110) & (g < 190) & (b < 80)
 
 
-def test_crop_boxes_are_really_drawn_on_the_canvas(
-    make_napari_viewer, sample_slp, qtbot
-):
+def test_crop_boxes_are_really_drawn_on_the_canvas(make_napari_viewer, sample_slp, qtbot):
     viewer = make_napari_viewer(show=True)
     viewer.window._qt_window.resize(1200, 800)
     viewer.open(str(sample_slp), plugin="napari-sleap-train")
-    _, dock = viewer.window.add_plugin_dock_widget(
-        "napari-sleap-train", "SLEAP Training"
-    )
+    _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
     frame = min(f for _, f in dock.project.user_frames())
     viewer.dims.set_current_step(0, frame)
     tab = dock.model_tabs[ModelKind.CENTERED_INSTANCE]
@@ -177,12 +161,8 @@ def test_crop_boxes_are_really_drawn_on_the_canvas(
     cols = np.flatnonzero(mask[int(hh), :])
     near_r = rows[np.abs(rows - hh) < 100]
     near_c = cols[np.abs(cols - ww) < 100]
-    assert near_r.min() == pytest.approx(
-        hh - 64, abs=4
-    ) and near_r.max() == pytest.approx(hh + 64, abs=4)
-    assert near_c.min() == pytest.approx(
-        ww - 64, abs=4
-    ) and near_c.max() == pytest.approx(ww + 64, abs=4)
+    assert near_r.min() == pytest.approx(hh - 64, abs=4) and near_r.max() == pytest.approx(hh + 64, abs=4)
+    assert near_c.min() == pytest.approx(ww - 64, abs=4) and near_c.max() == pytest.approx(ww + 64, abs=4)
     boxes.visible = False
     qtbot.wait(50)
     assert _orange(viewer.screenshot(canvas_only=True, flash=False)).sum() < 20

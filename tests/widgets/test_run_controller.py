@@ -20,8 +20,8 @@ import pytest
 
 from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.runner.process import EngineProcess
-from napari_sleap_train.widgets.run_controller import RunAlreadyRunningError, RunController
 from napari_sleap_train.session.run_state import RunStatus, TrainingState
+from napari_sleap_train.widgets.run_controller import RunAlreadyRunningError, RunController
 from tests.widgets.fake_engine import FakeEngine, assert_reaped, make_job
 
 
@@ -42,8 +42,9 @@ def controller(qtbot, fake_engine: FakeEngine):
     ctl.shutdown(timeout=10)
 
 
-def test_full_fake_run_applies_every_event(qtbot, controller: RunController, fake_engine: FakeEngine,
-                                           tmp_path: Path) -> None:
+def test_full_fake_run_applies_every_event(
+    qtbot, controller: RunController, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     fake_engine.options = {"epochs": 3, "batches": 4, "metrics": {"oks_map": 0.5}}
     seen: list[str] = []
     controller.state.changed.connect(lambda: seen.append(controller.state.status.value))
@@ -59,16 +60,19 @@ def test_full_fake_run_applies_every_event(qtbot, controller: RunController, fak
         assert len(history.batch_x) == 12 and history.n_epochs == 3
         assert history.best_epoch == 1
     assert state.metrics == {"centered_instance": {"oks_map": 0.5}}
-    assert state.run_dirs == [str(tmp_path / "models" / "fake.centroid"),
-                              str(tmp_path / "models" / "fake.centered_instance")]
+    assert state.run_dirs == [
+        str(tmp_path / "models" / "fake.centroid"),
+        str(tmp_path / "models" / "fake.centered_instance"),
+    ]
     # stages before training were seen (feedback before the first epoch)
     assert seen[0] == "starting" and "training" in seen
     assert controller.wait(5)
     assert_reaped(fake_engine.last.pid)
 
 
-def test_second_start_while_running_is_refused(qtbot, controller: RunController, fake_engine: FakeEngine,
-                                               tmp_path: Path) -> None:
+def test_second_start_while_running_is_refused(
+    qtbot, controller: RunController, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     fake_engine.options = {"wait_at": [0, 0, 0]}
     controller.start(make_job(tmp_path))
     with pytest.raises(RunAlreadyRunningError):
@@ -77,12 +81,18 @@ def test_second_start_while_running_is_refused(qtbot, controller: RunController,
     wait_final(qtbot, controller.state)
 
 
-def test_stop_keeps_best_model_and_ends_the_training(qtbot, controller: RunController, fake_engine: FakeEngine,
-                                                     tmp_path: Path) -> None:
+def test_stop_keeps_best_model_and_ends_the_training(
+    qtbot, controller: RunController, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     fake_engine.options = {"epochs": 3, "batches": 4, "wait_at": [0, 1, 0]}
     controller.start(make_job(tmp_path))
-    qtbot.waitUntil(lambda: controller.state.histories.get("centroid") is not None
-                    and controller.state.histories["centroid"].n_epochs == 1, timeout=20000)
+    qtbot.waitUntil(
+        lambda: (
+            controller.state.histories.get("centroid") is not None
+            and controller.state.histories["centroid"].n_epochs == 1
+        ),
+        timeout=20000,
+    )
     controller.stop()
     assert controller.stop_requested
     wait_final(qtbot, controller.state)
@@ -100,8 +110,9 @@ def test_stop_keeps_best_model_and_ends_the_training(qtbot, controller: RunContr
 def test_cancel_discards_the_run(qtbot, controller: RunController, fake_engine: FakeEngine, tmp_path: Path) -> None:
     fake_engine.options = {"wait_at": [0, 0, 2]}
     controller.start(make_job(tmp_path))
-    qtbot.waitUntil(lambda: (tmp_path / "models" / "fake.centroid").exists()
-                    and controller.state.batch == 2, timeout=20000)
+    qtbot.waitUntil(
+        lambda: (tmp_path / "models" / "fake.centroid").exists() and controller.state.batch == 2, timeout=20000
+    )
     controller.cancel()
     wait_final(qtbot, controller.state)
     assert controller.state.status is RunStatus.CANCELLED
@@ -111,8 +122,7 @@ def test_cancel_discards_the_run(qtbot, controller: RunController, fake_engine: 
     assert_reaped(fake_engine.last.pid)
 
 
-def test_error_event_fails_the_run(qtbot, controller: RunController, fake_engine: FakeEngine,
-                                   tmp_path: Path) -> None:
+def test_error_event_fails_the_run(qtbot, controller: RunController, fake_engine: FakeEngine, tmp_path: Path) -> None:
     fake_engine.options = {"error_at": [0, 0]}
     errors = []
     controller.state.error.connect(errors.append)
@@ -122,8 +132,9 @@ def test_error_event_fails_the_run(qtbot, controller: RunController, fake_engine
     assert errors and errors[0].kind == "oom" and "batch size" in errors[0].hint
 
 
-def test_crash_without_done_is_reported(qtbot, controller: RunController, fake_engine: FakeEngine,
-                                        tmp_path: Path) -> None:
+def test_crash_without_done_is_reported(
+    qtbot, controller: RunController, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     fake_engine.options = {"crash_at": [0, 1]}
     controller.start(make_job(tmp_path))
     wait_final(qtbot, controller.state)
@@ -143,8 +154,9 @@ def test_process_that_cannot_start_fails_cleanly(qtbot, tmp_path: Path) -> None:
     assert "could not be started" in state.last_error.message
 
 
-def test_shutdown_mid_run_ends_child_without_zombie(qtbot, controller: RunController, fake_engine: FakeEngine,
-                                                    tmp_path: Path) -> None:
+def test_shutdown_mid_run_ends_child_without_zombie(
+    qtbot, controller: RunController, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     fake_engine.options = {"wait_at": [0, 0, 1]}
     controller.start(make_job(tmp_path))
     qtbot.waitUntil(lambda: controller.state.batch == 1, timeout=20000)
@@ -157,8 +169,9 @@ def test_shutdown_mid_run_ends_child_without_zombie(qtbot, controller: RunContro
     assert not controller.is_running
 
 
-def test_shutdown_kills_a_child_that_ignores_commands(qtbot, controller: RunController, fake_engine: FakeEngine,
-                                                      tmp_path: Path) -> None:
+def test_shutdown_kills_a_child_that_ignores_commands(
+    qtbot, controller: RunController, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     fake_engine.options = {"hang": True}
     controller.start(make_job(tmp_path))
     qtbot.waitUntil(lambda: controller.state.stage == "loading labels", timeout=20000)

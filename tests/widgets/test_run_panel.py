@@ -12,12 +12,11 @@ import sleap_io as sio
 from napari.layers import Layer
 from qtpy.QtCore import Qt, QTimer
 
-from napari_sleap_train.io.layers import project_layer_data
-from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY
+from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY, project_layer_data
 from napari_sleap_train.project.model import SleapProject
+from napari_sleap_train.session.run_state import RunStatus, TrainingState
 from napari_sleap_train.widgets.run_close import CloseChoice
 from napari_sleap_train.widgets.run_panel import RunPanel, format_metrics, headline
-from napari_sleap_train.session.run_state import RunStatus, TrainingState
 from tests.widgets.fake_engine import FakeEngine, assert_reaped, make_job
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -46,10 +45,14 @@ def click(qtbot, button) -> None:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
-def test_fake_run_shows_status_plot_and_run_folder(qtbot, panel: RunPanel, fake_engine: FakeEngine,
-                                                  tmp_path: Path, notes) -> None:
-    fake_engine.options = {"epochs": 4, "batches": 5,
-                           "metrics": {"oks_map": 0.734, "pixel_error": {"mean": 1.5, "p90": 3.21}}}
+def test_fake_run_shows_status_plot_and_run_folder(
+    qtbot, panel: RunPanel, fake_engine: FakeEngine, tmp_path: Path, notes
+) -> None:
+    fake_engine.options = {
+        "epochs": 4,
+        "batches": 5,
+        "metrics": {"oks_map": 0.734, "pixel_error": {"mean": 1.5, "p90": 3.21}},
+    }
     assert panel.run_button.isEnabled() and not panel.stop_button.isEnabled()
     assert panel.headline.text().startswith("Ready")
     # status, progress and plot redraw on one clock: one window repaint per tick
@@ -89,8 +92,9 @@ def test_progress_before_first_epoch(qtbot, panel: RunPanel, fake_engine: FakeEn
     panel._refresh()
     assert panel.progress.maximum() == 20 and panel.progress.value() == 4
     assert panel.headline.text() == "Training centroid model (1/2)…"
-    assert "epoch 1/2, batch 4/10" in "\n".join(__import__(
-        "napari_sleap_train.widgets.loss_plot", fromlist=["status_lines"]).status_lines(panel.state))
+    assert "epoch 1/2, batch 4/10" in "\n".join(
+        __import__("napari_sleap_train.widgets.loss_plot", fromlist=["status_lines"]).status_lines(panel.state)
+    )
     click(qtbot, panel.cancel_button)
     wait_done(qtbot, panel)
 
@@ -125,8 +129,7 @@ def test_cancel_button_discards_run(qtbot, panel: RunPanel, fake_engine: FakeEng
     assert panel.run_button.isEnabled()
 
 
-def test_error_shows_notification_and_reenables_run(qtbot, panel: RunPanel, fake_engine: FakeEngine,
-                                                    notes) -> None:
+def test_error_shows_notification_and_reenables_run(qtbot, panel: RunPanel, fake_engine: FakeEngine, notes) -> None:
     fake_engine.options = {"error_at": [0, 1]}
     click(qtbot, panel.run_button)
     wait_done(qtbot, panel)
@@ -151,8 +154,9 @@ def test_build_job_none_does_nothing(qtbot, make_napari_viewer, fake_engine: Fak
     assert widget.run_button.isEnabled()
 
 
-def test_deleting_panel_mid_run_terminates_child(qtbot, make_napari_viewer, fake_engine: FakeEngine,
-                                                 tmp_path: Path) -> None:
+def test_deleting_panel_mid_run_terminates_child(
+    qtbot, make_napari_viewer, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     viewer = make_napari_viewer()
     widget = RunPanel(viewer, build_job=lambda: make_job(tmp_path), process_factory=fake_engine)
     viewer.window.add_dock_widget(widget, name="Run")
@@ -170,8 +174,9 @@ def test_deleting_panel_mid_run_terminates_child(qtbot, make_napari_viewer, fake
     assert_reaped(pid)
 
 
-def test_closing_napari_mid_run_terminates_child(qtbot, make_napari_viewer, fake_engine: FakeEngine,
-                                                 tmp_path: Path) -> None:
+def test_closing_napari_mid_run_terminates_child(
+    qtbot, make_napari_viewer, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     viewer = make_napari_viewer()
     widget = RunPanel(viewer, build_job=lambda: make_job(tmp_path), process_factory=fake_engine)
     viewer.window.add_dock_widget(widget, name="Run")
@@ -201,8 +206,9 @@ def test_gui_stays_responsive_during_fast_run(qtbot, panel: RunPanel, fake_engin
     gaps = np.diff(ticks)
     assert len(gaps) > 20
     # responsiveness, not speed: no event-loop stall anywhere near a frozen UI
-    print(f"latency probe: {len(gaps)} ticks, max gap {gaps.max() * 1000:.0f} ms, "
-          f"median {np.median(gaps) * 1000:.0f} ms")
+    print(
+        f"latency probe: {len(gaps)} ticks, max gap {gaps.max() * 1000:.0f} ms, median {np.median(gaps) * 1000:.0f} ms"
+    )
     assert gaps.max() < 0.15, f"GUI blocked for {gaps.max() * 1000:.0f} ms"
 
 
@@ -216,8 +222,9 @@ def _write_predictions(project: sio.Labels, path: Path, shift: float = 3.0) -> P
     frames = []
     for frame_idx in (0, 5):
         instances = [
-            sio.PredictedInstance.from_numpy(pts + shift, skeleton=skeleton, point_scores=np.full(len(pts), 0.9),
-                                             score=0.8)
+            sio.PredictedInstance.from_numpy(
+                pts + shift, skeleton=skeleton, point_scores=np.full(len(pts), 0.9), score=0.8
+            )
             for pts in user
         ]
         frames.append(sio.LabeledFrame(video=video, frame_idx=frame_idx, instances=instances))
@@ -235,13 +242,15 @@ def project_viewer(make_napari_viewer, shared_data: Path):
     return viewer, project
 
 
-def test_predictions_come_back_as_layer(qtbot, project_viewer, fake_engine: FakeEngine, tmp_path: Path,
-                                        notes) -> None:
+def test_predictions_come_back_as_layer(qtbot, project_viewer, fake_engine: FakeEngine, tmp_path: Path, notes) -> None:
     viewer, project = project_viewer
     src = _write_predictions(project.labels, tmp_path / "src_predictions.slp")
     fake_engine.options = {"epochs": 2, "batches": 2, "predictions_src": str(src), "n_pred_frames": 2}
-    widget = RunPanel(viewer, build_job=lambda: make_job(tmp_path, predictions_path=str(tmp_path / "out.slp")),
-                      process_factory=fake_engine)
+    widget = RunPanel(
+        viewer,
+        build_job=lambda: make_job(tmp_path, predictions_path=str(tmp_path / "out.slp")),
+        process_factory=fake_engine,
+    )
     viewer.window.add_dock_widget(widget, name="Run")
     click(qtbot, widget.run_button)
     wait_done(qtbot, widget)
@@ -279,6 +288,7 @@ def test_predictions_come_back_as_layer(qtbot, project_viewer, fake_engine: Fake
     assert len(predicted) == 4
     saved = project.save(tmp_path / "saved.slp")
     import sleap_io as sio
+
     back = sio.load_slp(str(saved))
     assert sum(len(lf.predicted_instances) for lf in back.labeled_frames) == 4
     assert sum(len(lf.user_instances) for lf in back.labeled_frames) == sum(
@@ -287,8 +297,9 @@ def test_predictions_come_back_as_layer(qtbot, project_viewer, fake_engine: Fake
     widget.shutdown()
 
 
-def test_bad_predictions_file_is_an_error_not_a_crash(qtbot, project_viewer, fake_engine: FakeEngine,
-                                                      tmp_path: Path, notes) -> None:
+def test_bad_predictions_file_is_an_error_not_a_crash(
+    qtbot, project_viewer, fake_engine: FakeEngine, tmp_path: Path, notes
+) -> None:
     viewer, _project = project_viewer
     bad = tmp_path / "bad.slp"
     bad.write_text("not a SLEAP file")
@@ -302,12 +313,18 @@ def test_bad_predictions_file_is_an_error_not_a_crash(qtbot, project_viewer, fak
     assert widget.run_button.isEnabled()
 
 
-def test_no_predicted_frames_explains_why(qtbot, panel: RunPanel, fake_engine: FakeEngine, tmp_path: Path,
-                                          notes) -> None:
+def test_no_predicted_frames_explains_why(
+    qtbot, panel: RunPanel, fake_engine: FakeEngine, tmp_path: Path, notes
+) -> None:
     src = tmp_path / "empty.slp"
     src.write_text("")
-    fake_engine.options = {"epochs": 1, "batches": 1, "predictions_src": str(src), "n_pred_frames": 0,
-                           "explanation": "all 20 suggested frames are already labeled"}
+    fake_engine.options = {
+        "epochs": 1,
+        "batches": 1,
+        "predictions_src": str(src),
+        "n_pred_frames": 0,
+        "explanation": "all 20 suggested frames are already labeled",
+    }
     click(qtbot, panel.run_button)
     wait_done(qtbot, panel)
     assert ("info", "No predictions: all 20 suggested frames are already labeled") in notes
@@ -317,14 +334,27 @@ def test_no_predicted_frames_explains_why(qtbot, panel: RunPanel, fake_engine: F
 
 
 def test_format_metrics_is_compact() -> None:
-    evaluation = {"node_names": ["a", "b"], "n_frames": 12, "oks_map": 0.71234, "oks_mar": 0.8, "mean_oks": None,
-                  "pixel_error": {"n": 40, "mean": 1.234, "median": 1.0, "p90": 3.456, "p95": 4.0},
-                  "pck": {"2": 0.5, "5": 0.9, "10": 1.0}, "detected_fraction": 0.975}
-    text = format_metrics({"pipeline": evaluation, "centroid": {"dist_p90": 2.5, "n": 10, "name": "x"},
-                           "centered_instance": {"oks_map": None, "n_frames": 2, "pixel_error": {"mean": None}}})
+    evaluation = {
+        "node_names": ["a", "b"],
+        "n_frames": 12,
+        "oks_map": 0.71234,
+        "oks_mar": 0.8,
+        "mean_oks": None,
+        "pixel_error": {"n": 40, "mean": 1.234, "median": 1.0, "p90": 3.456, "p95": 4.0},
+        "pck": {"2": 0.5, "5": 0.9, "10": 1.0},
+        "detected_fraction": 0.975,
+    }
+    text = format_metrics(
+        {
+            "pipeline": evaluation,
+            "centroid": {"dist_p90": 2.5, "n": 10, "name": "x"},
+            "centered_instance": {"oks_map": None, "n_frames": 2, "pixel_error": {"mean": None}},
+        }
+    )
     lines = text.splitlines()
-    assert lines[0] == ("Pipeline: OKS mAP 0.712 · error mean 1.23 px, p90 3.46 px · PCK@5px 90% · detected 98%"
-                        " (12 validation frames)")
+    assert lines[0] == (
+        "Pipeline: OKS mAP 0.712 · error mean 1.23 px, p90 3.46 px · PCK@5px 90% · detected 98% (12 validation frames)"
+    )
     assert lines[1] == "Centroid: dist p90 2.5 · n 10"
     assert lines[2] == "Centered instance: OKS mAP n/a (2 validation frames)"
 
@@ -372,8 +402,9 @@ def _snapshot_job(tmp_path: Path):
     return job, snapshot
 
 
-def test_closing_napari_mid_run_asks_and_keeps(qtbot, make_napari_viewer, fake_engine: FakeEngine,
-                                               tmp_path: Path) -> None:
+def test_closing_napari_mid_run_asks_and_keeps(
+    qtbot, make_napari_viewer, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     viewer = make_napari_viewer(show=True)
     job, _ = _snapshot_job(tmp_path)
     widget = RunPanel(viewer, build_job=lambda: job, process_factory=fake_engine)
@@ -394,7 +425,8 @@ def test_closing_napari_mid_run_asks_and_keeps(qtbot, make_napari_viewer, fake_e
 
 
 def test_removing_the_panel_mid_run_asks_and_cancel_discards_only_the_model_in_training(
-        qtbot, make_napari_viewer, fake_engine: FakeEngine, tmp_path: Path) -> None:
+    qtbot, make_napari_viewer, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     viewer = make_napari_viewer(show=True)
     job, snapshot = _snapshot_job(tmp_path)
     widget = RunPanel(viewer, build_job=lambda: job, process_factory=fake_engine)
@@ -426,8 +458,9 @@ def test_cancel_removes_the_labels_snapshot(qtbot, panel: RunPanel, fake_engine:
     assert not snapshot.exists() and not snapshot.parent.exists()
 
 
-def test_cancel_during_the_second_model_keeps_the_first(qtbot, panel: RunPanel, fake_engine: FakeEngine,
-                                                        tmp_path: Path) -> None:
+def test_cancel_during_the_second_model_keeps_the_first(
+    qtbot, panel: RunPanel, fake_engine: FakeEngine, tmp_path: Path
+) -> None:
     fake_engine.options = {"epochs": 50, "batches": 4, "batch_delay": 0.05}
     click(qtbot, panel.run_button)
     qtbot.waitUntil(lambda: panel.state.histories.get("centered_instance") is not None, timeout=20000)

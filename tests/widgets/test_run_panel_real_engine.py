@@ -17,8 +17,8 @@ from qtpy.QtCore import Qt
 from napari_sleap_train.config.model import PipelineKind
 from napari_sleap_train.io.layers import project_layer_data
 from napari_sleap_train.project.model import SleapProject
-from napari_sleap_train.widgets.run_panel import RunPanel
 from napari_sleap_train.session.run_state import RunStatus
+from napari_sleap_train.widgets.run_panel import RunPanel
 from tests.runner.tiny_project import make_tiny_project, tiny_job
 from tests.widgets.fake_engine import assert_reaped
 
@@ -44,13 +44,13 @@ def click(qtbot, button) -> None:
 
 
 def wait_done(qtbot, panel: RunPanel) -> None:
-    qtbot.waitUntil(lambda: panel.state.status.is_final and not panel.controller.is_running,
-                    timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: panel.state.status.is_final and not panel.controller.is_running, timeout=RUN_TIMEOUT_MS)
     assert panel.controller.wait(60)
 
 
-def test_real_top_down_run_fills_plot_and_predicts(qtbot, make_napari_viewer, tiny_slp: Path,
-                                                   tmp_path: Path, notes) -> None:
+def test_real_top_down_run_fills_plot_and_predicts(
+    qtbot, make_napari_viewer, tiny_slp: Path, tmp_path: Path, notes
+) -> None:
     viewer = make_napari_viewer()
     project = open_project(viewer, tiny_slp)
     job = tiny_job(tiny_slp, tmp_path / "runs", epochs=2, batches=3)
@@ -92,8 +92,9 @@ def test_real_run_stop_keeps_best_model(qtbot, make_napari_viewer, tiny_slp: Pat
     panel = RunPanel(viewer, build_job=lambda: job)
     viewer.window.add_dock_widget(panel, name="Run")
     click(qtbot, panel.run_button)
-    qtbot.waitUntil(lambda: panel.state.history is not None and panel.state.history.n_epochs >= 1,
-                    timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: panel.state.history is not None and panel.state.history.n_epochs >= 1, timeout=RUN_TIMEOUT_MS
+    )
     click(qtbot, panel.stop_button)
     wait_done(qtbot, panel)
     state = panel.state
@@ -110,8 +111,9 @@ def test_real_run_cancel_removes_run_folder(qtbot, make_napari_viewer, tiny_slp:
     panel = RunPanel(viewer, build_job=lambda: job)
     viewer.window.add_dock_widget(panel, name="Run")
     click(qtbot, panel.run_button)
-    qtbot.waitUntil(lambda: panel.state.history is not None and len(panel.state.history.batch_x) >= 1,
-                    timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: panel.state.history is not None and len(panel.state.history.batch_x) >= 1, timeout=RUN_TIMEOUT_MS
+    )
     run_dir = Path(panel.state.run_dirs[0])
     assert run_dir.exists()
     pid = panel.controller.process.pid
@@ -124,8 +126,9 @@ def test_real_run_cancel_removes_run_folder(qtbot, make_napari_viewer, tiny_slp:
     assert_reaped(pid)
 
 
-def test_closing_napari_mid_run_keeps_the_trained_models(qtbot, make_napari_viewer, tiny_slp: Path,
-                                                         tmp_path: Path) -> None:
+def test_closing_napari_mid_run_keeps_the_trained_models(
+    qtbot, make_napari_viewer, tiny_slp: Path, tmp_path: Path
+) -> None:
     """The real engine: closing napari while the second model trains asks, then stops and keeps both."""
     from napari_sleap_train.config.model import ModelKind
     from napari_sleap_train.config.profiles import list_trained_runs
@@ -140,8 +143,13 @@ def test_closing_napari_mid_run_keeps_the_trained_models(qtbot, make_napari_view
     asked = []
     panel.ask_close = lambda parent, what: asked.append(what) or CloseChoice.KEEP
     click(qtbot, panel.run_button)
-    qtbot.waitUntil(lambda: panel.state.histories.get("centered_instance") is not None
-                    and panel.state.histories["centered_instance"].n_epochs >= 1, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: (
+            panel.state.histories.get("centered_instance") is not None
+            and panel.state.histories["centered_instance"].n_epochs >= 1
+        ),
+        timeout=RUN_TIMEOUT_MS,
+    )
     process = panel.controller.process
     viewer.close()
     assert asked == ["napari"]

@@ -21,11 +21,40 @@ CEN, CI = ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE
 
 #: the settings, as command-line options
 OPTIONS = [
-    "--profile", "cpu.centroid", "--profile", "cpu.centered_instance",
-    "--epochs", "5", "--batch-size", "3", "--learning-rate", "0.002", "--patience", "4",
-    "--model-time-limit", "7", "--time-limit", "12", "--snapshot-minutes", "1,2",
-    "--device", "cpu", "--precision", "float32", "--xla", "off", "--anchor-part", "nose",
-    "--tracker", "flow", "--max-tracks", "2", "--track-window", "3", "--match", "hungarian",
+    "--profile",
+    "cpu.centroid",
+    "--profile",
+    "cpu.centered_instance",
+    "--epochs",
+    "5",
+    "--batch-size",
+    "3",
+    "--learning-rate",
+    "0.002",
+    "--patience",
+    "4",
+    "--model-time-limit",
+    "7",
+    "--time-limit",
+    "12",
+    "--snapshot-minutes",
+    "1,2",
+    "--device",
+    "cpu",
+    "--precision",
+    "float32",
+    "--xla",
+    "off",
+    "--anchor-part",
+    "nose",
+    "--tracker",
+    "flow",
+    "--max-tracks",
+    "2",
+    "--track-window",
+    "3",
+    "--match",
+    "hungarian",
 ]
 
 
@@ -110,9 +139,21 @@ def test_dock_and_train_reuse_runs_the_same_way(docked, sample_slp, tmp_path):
         controls.add_folder(run)  # the Folder... button, without its dialog
         controls.how.value = how
     from_dock = dock.build_job()
-    from_cli = build_job(build_parser().parse_args([
-        "train", str(sample_slp), *OPTIONS, "--predict", "suggested", "--use", str(used), "--init-from", str(start),
-    ]))
+    from_cli = build_job(
+        build_parser().parse_args(
+            [
+                "train",
+                str(sample_slp),
+                *OPTIONS,
+                "--predict",
+                "suggested",
+                "--use",
+                str(used),
+                "--init-from",
+                str(start),
+            ]
+        )
+    )
     for job in (from_dock, from_cli):
         assert job.use == [str(used.resolve())] and job.init_from == [str(start.resolve())] and job.resume == []
         assert job.pipeline.models[CI].model.filters == 12  # the weights' network

@@ -24,15 +24,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("gt", metavar="GT.slp", help="labels with the user instances (ground truth)")
     parser.add_argument("pred", metavar="PRED.slp", help="labels with the predicted instances")
     parser.add_argument(
-        "--frames", choices=("labeled", "predicted"), default="labeled",
+        "--frames",
+        choices=("labeled", "predicted"),
+        default="labeled",
         help="labeled: every user-labeled frame of GT (default); "
         "predicted: only the labeled frames that PRED has predictions on",
     )
     parser.add_argument("--sigma", type=float, default=0.025, help="OKS sigma of every node (default: 0.025)")
-    parser.add_argument("--tracks", action="store_true",
-                        help="also score the tracks against GT's user tracks (ID switches, MOTA, IDF1 per video)")
-    parser.add_argument("--output", "-o", default=None, metavar="metrics.json",
-                        help="also write the pose metrics JSON here (a new file unless --overwrite)")
+    parser.add_argument(
+        "--tracks",
+        action="store_true",
+        help="also score the tracks against GT's user tracks (ID switches, MOTA, IDF1 per video)",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        default=None,
+        metavar="metrics.json",
+        help="also write the pose metrics JSON here (a new file unless --overwrite)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace the --output file if it exists")
     parser.add_argument("--summary", action="store_true", help="print a short text summary instead of JSON")
     parser.set_defaults(func=run)

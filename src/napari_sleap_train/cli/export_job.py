@@ -33,10 +33,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         ),
     )
     p.add_argument("project", metavar="PROJECT.slp", help="the SLEAP project (.slp or .pkg.slp)")
-    p.add_argument("-o", "--output", default=None, metavar="JOB.zip",
-                   help="zip to write (default: <project>.job.zip next to the project)")
-    p.add_argument("--hardware", choices=["gpu", "cpu"], default=None,
-                   help="hardware the default profiles are chosen for (default: gpu, or cpu with --device cpu)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="JOB.zip",
+        help="zip to write (default: <project>.job.zip next to the project)",
+    )
+    p.add_argument(
+        "--hardware",
+        choices=["gpu", "cpu"],
+        default=None,
+        help="hardware the default profiles are chosen for (default: gpu, or cpu with --device cpu)",
+    )
     add_settings_options(p)
     p.add_argument("--name", default=None, help="name of the .pkg.slp inside the zip (default: the project's)")
     p.add_argument("--slurm", action="store_true", help="also write train.slurm (SLURM batch script template)")
@@ -106,9 +115,7 @@ def run(args: argparse.Namespace) -> int:
     )
     output = Path(args.output) if args.output else _default_output(project)
     try:
-        result = export_job_package(
-            project, pipeline, output, name=args.name, slurm=slurm, overwrite=args.force
-        )
+        result = export_job_package(project, pipeline, output, name=args.name, slurm=slurm, overwrite=args.force)
     except (PackageExistsError, MissingVideoError) as exc:
         return fail(str(exc))
     except (ExportCancelledError, ExportWriteError) as exc:
@@ -118,8 +125,10 @@ def run(args: argparse.Namespace) -> int:
     size_mb = result.path.stat().st_size / 1024**2
     c = result.contents
     print(f"wrote {result.path} ({size_mb:.1f} MB)")
-    print(f"  {c.project_file}: {c.n_labeled} labeled, {c.n_suggested} suggested frames; "
-          f"{result.n_embedded} frame images embedded")
+    print(
+        f"  {c.project_file}: {c.n_labeled} labeled, {c.n_suggested} suggested frames; "
+        f"{result.n_embedded} frame images embedded"
+    )
     print(f"  {', '.join(n for n in result.files if n != c.project_file)}")
     print("Unzip it where napari-sleap-train is installed and run ./train.sh (see README.txt).")
     return 0

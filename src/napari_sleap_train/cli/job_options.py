@@ -21,38 +21,74 @@ class JobOptionsError(ValueError):
 
 def add_settings_options(p: argparse.ArgumentParser) -> None:
     """Register the training-settings options on ``p``."""
-    p.add_argument("--pipeline", choices=["top-down", "single-instance"], default=None,
-                   help="pipeline kind (default: top-down)")
-    p.add_argument("--profile", action="append", default=[], metavar="NAME",
-                   help="built-in profile for the model of its kind (repeatable, e.g. baseline.centroid); "
-                        "default: the cpu.* profiles when no GPU is found, else the baseline ones")
-    p.add_argument("--config", action="append", default=[], metavar="CFG.json",
-                   help="training config (ours or SLEAP's training_config.json) for the model of its kind "
-                        "(repeatable)")
+    p.add_argument(
+        "--pipeline", choices=["top-down", "single-instance"], default=None, help="pipeline kind (default: top-down)"
+    )
+    p.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="built-in profile for the model of its kind (repeatable, e.g. baseline.centroid); "
+        "default: the cpu.* profiles when no GPU is found, else the baseline ones",
+    )
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="CFG.json",
+        help="training config (ours or SLEAP's training_config.json) for the model of its kind (repeatable)",
+    )
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs per model")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs")
-    p.add_argument("--time-limit", type=float, default=None, metavar="MIN",
-                   help="wall-time budget of the whole pipeline in minutes (data preparation included), "
-                        "split between the models (cpu profiles: 30%% centroid, 70%% centered instance); "
-                        "each model stops in time keeping its best checkpoint")
-    p.add_argument("--model-time-limit", type=float, default=None, metavar="MIN",
-                   help="wall-time limit of each model's training in minutes")
-    p.add_argument("--snapshot-minutes", default=None, metavar="M[,M...]",
-                   help="also keep copies of each model's best checkpoint at these minutes of the pipeline "
-                        "budget (best_model.at<M>min.keras; e.g. 5,10)")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="wall-time budget of the whole pipeline in minutes (data preparation included), "
+        "split between the models (cpu profiles: 30%% centroid, 70%% centered instance); "
+        "each model stops in time keeping its best checkpoint",
+    )
+    p.add_argument(
+        "--model-time-limit",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="wall-time limit of each model's training in minutes",
+    )
+    p.add_argument(
+        "--snapshot-minutes",
+        default=None,
+        metavar="M[,M...]",
+        help="also keep copies of each model's best checkpoint at these minutes of the pipeline "
+        "budget (best_model.at<M>min.keras; e.g. 5,10)",
+    )
     p.add_argument("--batches-per-epoch", type=int, default=None, help="batches per epoch (default: one pass)")
-    p.add_argument("--device", default=None,
-                   help="auto, cpu, gpu:N, or several GPUs mirrored: gpu:0,1 / gpu:all (default: auto)")
-    p.add_argument("--precision", choices=["auto", "mixed", "float32"], default=None,
-                   help="mixed = float16 compute with float32 weights; auto (default): mixed on NVIDIA GPUs "
-                        "with tensor cores (compute capability 7.0+), float32 elsewhere")
-    p.add_argument("--xla", choices=["auto", "on", "off"], default=None,
-                   help="XLA compilation of the training step; auto (default): on for NVIDIA GPUs, off on CPU "
-                        "and Apple")
-    p.add_argument("--multi-worker", action="store_true", default=None,
-                   help="train across machines with MultiWorkerMirroredStrategy (needs TF_CONFIG on each worker)")
+    p.add_argument(
+        "--device", default=None, help="auto, cpu, gpu:N, or several GPUs mirrored: gpu:0,1 / gpu:all (default: auto)"
+    )
+    p.add_argument(
+        "--precision",
+        choices=["auto", "mixed", "float32"],
+        default=None,
+        help="mixed = float16 compute with float32 weights; auto (default): mixed on NVIDIA GPUs "
+        "with tensor cores (compute capability 7.0+), float32 elsewhere",
+    )
+    p.add_argument(
+        "--xla",
+        choices=["auto", "on", "off"],
+        default=None,
+        help="XLA compilation of the training step; auto (default): on for NVIDIA GPUs, off on CPU and Apple",
+    )
+    p.add_argument(
+        "--multi-worker",
+        action="store_true",
+        default=None,
+        help="train across machines with MultiWorkerMirroredStrategy (needs TF_CONFIG on each worker)",
+    )
     p.add_argument("--anchor-part", default=None, help="node the crops centre on (default: bounding-box middle)")
     from .tracking_options import add_tracking_options
 
@@ -61,16 +97,31 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
 
 def add_reuse_options(p: argparse.ArgumentParser) -> None:
     """``--init-from`` / ``--resume`` / ``--use RUN``: reuse trained runs, one model kind each."""
-    p.add_argument("--init-from", action="append", default=[], metavar="RUN",
-                   help="start the model of this run's kind from its weights (fine-tuning; our run folder or "
-                        "a SLEAP 1.4 model folder); the network settings are the run's (repeatable, one per "
-                        "model kind)")
-    p.add_argument("--resume", action="append", default=[], metavar="RUN",
-                   help="continue training a stopped run of ours after its last epoch, with its settings "
-                        "(--epochs can raise the total; repeatable, one per model kind)")
-    p.add_argument("--use", action="append", default=[], metavar="RUN",
-                   help="use this trained run (ours or SLEAP 1.4's) as it is: its model kind is not trained "
-                        "(repeatable, one per model kind)")
+    p.add_argument(
+        "--init-from",
+        action="append",
+        default=[],
+        metavar="RUN",
+        help="start the model of this run's kind from its weights (fine-tuning; our run folder or "
+        "a SLEAP 1.4 model folder); the network settings are the run's (repeatable, one per "
+        "model kind)",
+    )
+    p.add_argument(
+        "--resume",
+        action="append",
+        default=[],
+        metavar="RUN",
+        help="continue training a stopped run of ours after its last epoch, with its settings "
+        "(--epochs can raise the total; repeatable, one per model kind)",
+    )
+    p.add_argument(
+        "--use",
+        action="append",
+        default=[],
+        metavar="RUN",
+        help="use this trained run (ours or SLEAP 1.4's) as it is: its model kind is not trained "
+        "(repeatable, one per model kind)",
+    )
 
 
 def reuse_args(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -116,16 +167,21 @@ def pipeline_from_args(args: argparse.Namespace, base=None):
         else:
             pipeline = copy.deepcopy(base)
             if args.pipeline is not None and PipelineKind(args.pipeline) is not pipeline.kind:
-                raise JobOptionsError(f"--pipeline {args.pipeline} does not match the job's {pipeline.kind.value} "
-                                      "pipeline")
+                raise JobOptionsError(
+                    f"--pipeline {args.pipeline} does not match the job's {pipeline.kind.value} pipeline"
+                )
         chosen = [get_profile(name) for name in args.profile]
         chosen += [load_training_config(path) for path in args.config]
         use_models(pipeline, chosen, strict=True)
         _take_reused_settings(pipeline, reuse_args(args))
     except ConfigError as exc:
         raise JobOptionsError(str(exc)) from exc
-    for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
-                        ("--patience", args.patience), ("--batches-per-epoch", args.batches_per_epoch)):
+    for name, value in (
+        ("--epochs", args.epochs),
+        ("--batch-size", args.batch_size),
+        ("--patience", args.patience),
+        ("--batches-per-epoch", args.batches_per_epoch),
+    ):
         if value is not None and value < 1:
             raise JobOptionsError(f"{name} must be at least 1, got {value}")
     if args.learning_rate is not None and not args.learning_rate > 0:
@@ -186,7 +242,9 @@ def _minutes_list(text: str) -> list[float]:
     try:
         values = [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise JobOptionsError(f"--snapshot-minutes takes minutes separated by commas (e.g. 5,10), got {text!r}") from None
+        raise JobOptionsError(
+            f"--snapshot-minutes takes minutes separated by commas (e.g. 5,10), got {text!r}"
+        ) from None
     if any(not v > 0 for v in values):
         raise JobOptionsError(f"--snapshot-minutes must be positive minutes, got {text!r}")
     return values

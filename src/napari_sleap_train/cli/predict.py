@@ -86,12 +86,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("project", metavar="PROJECT.slp", help="the SLEAP project (.slp or .pkg.slp)")
     parser.add_argument(
-        "--model", "-m", action="append", required=True, metavar="RUN_DIR",
+        "--model",
+        "-m",
+        action="append",
+        required=True,
+        metavar="RUN_DIR",
         help="model folder; give the centroid and the centered-instance folder (top-down) "
         "or one single-instance folder",
     )
     parser.add_argument(
-        "--frames", "-f", default=None,
+        "--frames",
+        "-f",
+        default=None,
         help="suggested | labeled | random:N | video:I | frame:I:F | all "
         "(default: suggested frames if any are unlabeled, else random:20)",
     )
@@ -121,13 +127,12 @@ def run(args: argparse.Namespace) -> int:
 
     Exit codes: 0 written, 1 nothing to predict or prediction failed, 2 bad input.
     """
+    from napari_sleap_train.config.model import PredictOn
+    from napari_sleap_train.outputs import OutputError, check_output_file
+    from napari_sleap_train.predictions.frame_selection import select_frames
+    from napari_sleap_train.predictions.merge import predictions_path
     from napari_sleap_train.project.errors import SleapFileError
     from napari_sleap_train.project.model import SleapProject
-    from napari_sleap_train.outputs import OutputError, check_output_file
-    from napari_sleap_train.config.model import PredictOn
-    from napari_sleap_train.predictions.frame_selection import select_frames
-    from napari_sleap_train.session.predict_on import default_predict_choice
-    from napari_sleap_train.predictions.merge import predictions_path
     from napari_sleap_train.protocol.events import (
         Done,
         Error,
@@ -138,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from napari_sleap_train.protocol.job import PredictJob
     from napari_sleap_train.runner.process import EngineProcess, EngineProcessError
+    from napari_sleap_train.session.predict_on import default_predict_choice
 
     from .tracking_options import TrackingOptionsError, tracking_from_args
 
@@ -162,8 +168,13 @@ def run(args: argparse.Namespace) -> int:
         shown = "suggested" if default.predict_on is PredictOn.SUGGESTED_FRAMES else f"random:{default.n}"
         print(f"Default frames: {shown} ({default.reason}).", file=sys.stderr)
     selection = select_frames(
-        labels, spec.predict_on, n=spec.n, current_video=spec.video, current_frame=spec.frame,
-        seed=args.seed, labels_path=project.path,
+        labels,
+        spec.predict_on,
+        n=spec.n,
+        current_video=spec.video,
+        current_frame=spec.frame,
+        seed=args.seed,
+        labels_path=project.path,
     )
     if not selection:
         if args.json:
@@ -202,8 +213,14 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(event, PredictProgress) and not args.json:
                 print(f"\r  {event.done}/{event.total} frames", end="", file=sys.stderr, flush=True)
             elif isinstance(event, Predictions):
-                result.update(path=event.path, n_frames=event.n_frames, n_instances=event.n_instances,
-                              explanation=event.explanation, n_tracks=event.n_tracks, tracking=event.tracking)
+                result.update(
+                    path=event.path,
+                    n_frames=event.n_frames,
+                    n_instances=event.n_instances,
+                    explanation=event.explanation,
+                    n_tracks=event.n_tracks,
+                    tracking=event.tracking,
+                )
             elif isinstance(event, Metrics):
                 result["metrics"] = event.values
                 result["metrics_path"] = event.path
@@ -237,8 +254,10 @@ def run(args: argparse.Namespace) -> int:
         if "metrics" in result:
             m = result["metrics"]
             median = (m.get("pixel_error") or {}).get("median")
-            print(f"on the {m['n_frames']} labeled frames among them: OKS mAP "
-                  f"{_fmt(m.get('oks_map'))}, median error {_fmt(median)} px")
+            print(
+                f"on the {m['n_frames']} labeled frames among them: OKS mAP "
+                f"{_fmt(m.get('oks_map'))}, median error {_fmt(median)} px"
+            )
     return 0
 
 

@@ -33,34 +33,74 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("pred", metavar="PRED.slp", help="labels with predicted instances")
     p.add_argument("-o", "--output", required=True, metavar="OUT.slp", help="where to write the tracked labels")
     p.add_argument("--overwrite", action="store_true", help="replace OUT.slp if it exists")
-    p.add_argument("--tracker", choices=[t for t in TRACKERS if t != "none"], default="flow",
-                   help="flow (default: candidates shifted by optical flow) or simple")
+    p.add_argument(
+        "--tracker",
+        choices=[t for t in TRACKERS if t != "none"],
+        default="flow",
+        help="flow (default: candidates shifted by optical flow) or simple",
+    )
     p.add_argument("--similarity", choices=SIMILARITIES, default="instance", help="default: instance")
     p.add_argument("--match", choices=MATCHES, default="greedy", help="default: greedy")
     p.add_argument("--track-window", type=int, default=5, metavar="N", help="frames of candidates (default: 5)")
-    p.add_argument("--max-tracks", type=int, default=0, metavar="N",
-                   help="never more than N tracks per video (default: 0, no limit)")
-    p.add_argument("--robust", type=float, default=1.0, metavar="Q",
-                   help="track similarity: this quantile of its candidates (default: 1, the best)")
-    p.add_argument("--max-instances", type=int, default=0, metavar="N",
-                   help="cull to the N best-scoring predictions per frame before tracking (default: keep all)")
-    p.add_argument("--cull-iou", type=float, default=None, metavar="T",
-                   help="when culling, first drop predictions overlapping a better one by IoU > T")
-    p.add_argument("--connect-breaks", action="store_true",
-                   help="join a track that ends with one that starts on the same frame "
-                   "(needs --max-instances or --max-tracks)")
-    p.add_argument("--min-new-track-points", type=int, default=0, metavar="N",
-                   help="a new track needs N visible nodes (default: 0)")
-    p.add_argument("--oks-errors", type=float, default=1.0, metavar="PX",
-                   help="keypoint error in pixels of the oks similarity (default: 1)")
+    p.add_argument(
+        "--max-tracks",
+        type=int,
+        default=0,
+        metavar="N",
+        help="never more than N tracks per video (default: 0, no limit)",
+    )
+    p.add_argument(
+        "--robust",
+        type=float,
+        default=1.0,
+        metavar="Q",
+        help="track similarity: this quantile of its candidates (default: 1, the best)",
+    )
+    p.add_argument(
+        "--max-instances",
+        type=int,
+        default=0,
+        metavar="N",
+        help="cull to the N best-scoring predictions per frame before tracking (default: keep all)",
+    )
+    p.add_argument(
+        "--cull-iou",
+        type=float,
+        default=None,
+        metavar="T",
+        help="when culling, first drop predictions overlapping a better one by IoU > T",
+    )
+    p.add_argument(
+        "--connect-breaks",
+        action="store_true",
+        help="join a track that ends with one that starts on the same frame (needs --max-instances or --max-tracks)",
+    )
+    p.add_argument(
+        "--min-new-track-points",
+        type=int,
+        default=0,
+        metavar="N",
+        help="a new track needs N visible nodes (default: 0)",
+    )
+    p.add_argument(
+        "--oks-errors",
+        type=float,
+        default=1.0,
+        metavar="PX",
+        help="keypoint error in pixels of the oks similarity (default: 1)",
+    )
     p.add_argument("--of-window-size", type=int, default=21, metavar="PX", help="flow window (default: 21)")
     p.add_argument("--of-max-levels", type=int, default=3, metavar="N", help="flow pyramid levels (default: 3)")
-    p.add_argument("--of-fb-error", type=float, default=None, metavar="PX",
-                   help="forward-backward check: drop flow points that do not come back within PX pixels "
-                   "(default: within 0.1 of the instance's size, keeping the plain flow of an instance "
-                   "whose every point fails)")
-    p.add_argument("--sleap-flow", action="store_true",
-                   help="SLEAP's flow tracker exactly: no forward-backward check")
+    p.add_argument(
+        "--of-fb-error",
+        type=float,
+        default=None,
+        metavar="PX",
+        help="forward-backward check: drop flow points that do not come back within PX pixels "
+        "(default: within 0.1 of the instance's size, keeping the plain flow of an instance "
+        "whose every point fails)",
+    )
+    p.add_argument("--sleap-flow", action="store_true", help="SLEAP's flow tracker exactly: no forward-backward check")
     p.add_argument("--img-scale", type=float, default=1.0, help="scale frames for the flow (default: 1)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
@@ -76,14 +116,23 @@ def settings_from_args(args: argparse.Namespace):
     """The :class:`~napari_sleap_train.tracking.TrackerSettings` the arguments ask for."""
     from napari_sleap_train.tracking import CullSettings, FlowSettings, TrackerSettings
 
-    flow = FlowSettings(window_size=args.of_window_size, max_levels=args.of_max_levels,
-                        img_scale=args.img_scale, max_fb_error=args.of_fb_error)
+    flow = FlowSettings(
+        window_size=args.of_window_size,
+        max_levels=args.of_max_levels,
+        img_scale=args.img_scale,
+        max_fb_error=args.of_fb_error,
+    )
     if getattr(args, "sleap_flow", False):
         flow.max_fb_error, flow.max_fb_error_fraction = None, None
     return TrackerSettings(
-        tracker=args.tracker, similarity=args.similarity, match=args.match,
-        track_window=args.track_window, max_tracks=args.max_tracks, robust=args.robust,
-        oks_errors=args.oks_errors, min_new_track_points=args.min_new_track_points,
+        tracker=args.tracker,
+        similarity=args.similarity,
+        match=args.match,
+        track_window=args.track_window,
+        max_tracks=args.max_tracks,
+        robust=args.robust,
+        oks_errors=args.oks_errors,
+        min_new_track_points=args.min_new_track_points,
         connect_single_breaks=args.connect_breaks,
         flow=flow,
         cull=CullSettings(max_instances=args.max_instances, iou_threshold=args.cull_iou),
@@ -137,8 +186,10 @@ def run(args: argparse.Namespace) -> int:
         missing = [i for i in used if not project.video_available(i)]
         if missing:
             names = ", ".join(Path(str(labels.videos[i].filename).replace("\\", "/")).name for i in missing)
-            return _fail(f"the flow tracker needs the video, and {names} was not found next to "
-                         f"{src.name} or where it was recorded; use --tracker simple to track without it")
+            return _fail(
+                f"the flow tracker needs the video, and {names} was not found next to "
+                f"{src.name} or where it was recorded; use --tracker simple to track without it"
+            )
         frame = project.frame
     t0 = time.perf_counter()
     try:
@@ -154,10 +205,22 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     fps = report.n_frames / seconds if seconds > 0 else float("nan")
     if args.json:
-        print(json.dumps({"output": str(out), "frames": report.n_frames, "tracks": report.n_tracks,
-                          "tracked": report.n_tracked, "untracked": report.n_untracked,
-                          "culled": report.n_culled, "breaks_connected": report.n_breaks_connected,
-                          "frames_per_second": round(fps, 1), "settings": settings.to_dict()}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "output": str(out),
+                    "frames": report.n_frames,
+                    "tracks": report.n_tracks,
+                    "tracked": report.n_tracked,
+                    "untracked": report.n_untracked,
+                    "culled": report.n_culled,
+                    "breaks_connected": report.n_breaks_connected,
+                    "frames_per_second": round(fps, 1),
+                    "settings": settings.to_dict(),
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"{report.summary()} ({fps:.0f} frames/s); wrote {out}")
     return 0

@@ -20,33 +20,67 @@ def add_tracking_options(p: argparse.ArgumentParser) -> None:
     from napari_sleap_train.config.tracking import MATCHES, SIMILARITIES, TRACKERS
 
     g = p.add_argument_group("tracking", "put the predictions on tracks across frames (SLEAP's trackers)")
-    g.add_argument("--tracker", choices=TRACKERS, default=None,
-                   help="none (default, as in SLEAP), simple, or flow (candidates shifted by optical flow; "
-                        "reads the video)")
-    g.add_argument("--max-tracks", type=int, default=None, metavar="N",
-                   help="never more than N tracks per video (0: no limit, the default)")
+    g.add_argument(
+        "--tracker",
+        choices=TRACKERS,
+        default=None,
+        help="none (default, as in SLEAP), simple, or flow (candidates shifted by optical flow; reads the video)",
+    )
+    g.add_argument(
+        "--max-tracks",
+        type=int,
+        default=None,
+        metavar="N",
+        help="never more than N tracks per video (0: no limit, the default)",
+    )
     g.add_argument("--similarity", choices=SIMILARITIES, default=None, help="default: instance")
     g.add_argument("--match", choices=MATCHES, default=None, help="default: greedy")
-    g.add_argument("--track-window", type=int, default=None, metavar="N",
-                   help="frames that give candidates (default: 5)")
-    g.add_argument("--robust", type=float, default=None, metavar="Q",
-                   help="track similarity: this quantile of its candidates (default: 1, the best)")
-    g.add_argument("--connect-breaks", action="store_true", default=None,
-                   help="join a track that ends with one that starts on the same frame (needs --max-tracks)")
-    g.add_argument("--min-new-track-points", type=int, default=None, metavar="N",
-                   help="a new track needs N visible nodes (default: 0)")
+    g.add_argument(
+        "--track-window", type=int, default=None, metavar="N", help="frames that give candidates (default: 5)"
+    )
+    g.add_argument(
+        "--robust",
+        type=float,
+        default=None,
+        metavar="Q",
+        help="track similarity: this quantile of its candidates (default: 1, the best)",
+    )
+    g.add_argument(
+        "--connect-breaks",
+        action="store_true",
+        default=None,
+        help="join a track that ends with one that starts on the same frame (needs --max-tracks)",
+    )
+    g.add_argument(
+        "--min-new-track-points",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a new track needs N visible nodes (default: 0)",
+    )
     g.add_argument("--of-window-size", type=int, default=None, metavar="PX", help="flow window (default: 21)")
     g.add_argument("--of-max-levels", type=int, default=None, metavar="N", help="flow pyramid levels (default: 3)")
-    g.add_argument("--of-fb-error", type=float, default=None, metavar="PX",
-                   help="forward-backward check: drop flow points that do not come back within PX pixels")
+    g.add_argument(
+        "--of-fb-error",
+        type=float,
+        default=None,
+        metavar="PX",
+        help="forward-backward check: drop flow points that do not come back within PX pixels",
+    )
 
 
 #: option -> attribute path in TrackerSettings
 _FIELDS = {
-    "tracker": ("tracker",), "max_tracks": ("max_tracks",), "similarity": ("similarity",),
-    "match": ("match",), "track_window": ("track_window",), "robust": ("robust",),
-    "connect_breaks": ("connect_single_breaks",), "min_new_track_points": ("min_new_track_points",),
-    "of_window_size": ("flow", "window_size"), "of_max_levels": ("flow", "max_levels"),
+    "tracker": ("tracker",),
+    "max_tracks": ("max_tracks",),
+    "similarity": ("similarity",),
+    "match": ("match",),
+    "track_window": ("track_window",),
+    "robust": ("robust",),
+    "connect_breaks": ("connect_single_breaks",),
+    "min_new_track_points": ("min_new_track_points",),
+    "of_window_size": ("flow", "window_size"),
+    "of_max_levels": ("flow", "max_levels"),
     "of_fb_error": ("flow", "max_fb_error"),
 }
 

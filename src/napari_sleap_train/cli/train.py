@@ -46,17 +46,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "discarding only the model being trained."
         ),
     )
-    p.add_argument("project", metavar="PROJECT.slp", nargs="?", default=None,
-                   help="the SLEAP project (.slp or .pkg.slp); not with --job")
-    p.add_argument("--job", default=None, metavar="JOB.json",
-                   help="run a job file (as the dock and export-job write it; relative paths are taken from "
-                        "its folder); the other options change its settings")
+    p.add_argument(
+        "project",
+        metavar="PROJECT.slp",
+        nargs="?",
+        default=None,
+        help="the SLEAP project (.slp or .pkg.slp); not with --job",
+    )
+    p.add_argument(
+        "--job",
+        default=None,
+        metavar="JOB.json",
+        help="run a job file (as the dock and export-job write it; relative paths are taken from "
+        "its folder); the other options change its settings",
+    )
     add_settings_options(p)
     add_reuse_options(p)
-    p.add_argument("--run-dir", default=None, metavar="DIR",
-                   help="folder for the run folders (default: models/ next to the project)")
-    p.add_argument("--predict", default=None,
-                   help=f"frames to predict after training: {PREDICT_CHOICES} (default: none, or the job's)")
+    p.add_argument(
+        "--run-dir",
+        default=None,
+        metavar="DIR",
+        help="folder for the run folders (default: models/ next to the project)",
+    )
+    p.add_argument(
+        "--predict",
+        default=None,
+        help=f"frames to predict after training: {PREDICT_CHOICES} (default: none, or the job's)",
+    )
     p.add_argument("--json", action="store_true", help="print raw JSON events on stdout")
     p.set_defaults(func=run)
     return p
@@ -230,7 +246,8 @@ def describe_event(event) -> str | None:
         best = " *best*" if event.best_epoch == event.epoch else f" (best {event.best_epoch + 1})"
         plateau = (
             f", {event.epochs_without_improvement}/{event.patience} epochs without improvement"
-            if event.epochs_without_improvement else ""
+            if event.epochs_without_improvement
+            else ""
         )
         return (
             f"[{event.model}] epoch {event.epoch + 1}: loss {event.train_loss:.4g}, val {event.val_loss:.4g}"
@@ -283,7 +300,7 @@ class _Signals:
         self.received: int | None = None  # the first signal, for the exit code
         self._previous: dict[int, object] = {}
 
-    def __enter__(self) -> "_Signals":
+    def __enter__(self) -> _Signals:
         for signum in self.HANDLED:
             self._previous[signum] = signal.signal(signum, self.handle)
         return self
@@ -298,13 +315,18 @@ class _Signals:
         if signum == signal.SIGINT:
             self.interrupts += 1
             if self.interrupts > 1:
-                _say("\ncancelling: ending now; the model being trained is discarded, finished models are kept",
-                     sys.stderr)
+                _say(
+                    "\ncancelling: ending now; the model being trained is discarded, finished models are kept",
+                    sys.stderr,
+                )
                 self.proc.cancel()
                 return
-            _say("\nstopping: finishing the current batch; the best model so far and every finished model "
-                 "are kept, no further model is trained (Ctrl-C again to end now, discarding the model "
-                 "being trained)", sys.stderr)
+            _say(
+                "\nstopping: finishing the current batch; the best model so far and every finished model "
+                "are kept, no further model is trained (Ctrl-C again to end now, discarding the model "
+                "being trained)",
+                sys.stderr,
+            )
         else:
             _say(f"\n{name}: stopping, keeping the best model so far and every finished model", sys.stderr)
         self.proc.stop()

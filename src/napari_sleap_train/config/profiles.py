@@ -132,9 +132,16 @@ def _cpu_profile(
     """The fast CPU recipe (see the module docstring): the baseline U-Net layout,
     smaller, with AdamW, a cosine schedule, short epochs and full rotation."""
     cfg = _profile(
-        kind, max_stride=max_stride, output_stride=output_stride, filters=filters,
-        filters_rate=filters_rate, input_scaling=input_scaling, sigma=sigma, rotation=180.0,
-        plateau_min_delta=1e-6, early_stopping_patience=15,
+        kind,
+        max_stride=max_stride,
+        output_stride=output_stride,
+        filters=filters,
+        filters_rate=filters_rate,
+        input_scaling=input_scaling,
+        sigma=sigma,
+        rotation=180.0,
+        plateau_min_delta=1e-6,
+        early_stopping_patience=15,
     )
     opt = cfg.optimization
     opt.learning_rate = learning_rate
@@ -153,7 +160,12 @@ def _cpu_profile(
 #: Built-in profiles by name (SLEAP 1.4 names). Use :func:`get_profile` for a copy.
 PROFILES: dict[str, TrainingConfig] = {
     "baseline.centroid": _profile(
-        ModelKind.CENTROID, input_scaling=0.5, max_stride=16, output_stride=2, filters=16, filters_rate=2.0,
+        ModelKind.CENTROID,
+        input_scaling=0.5,
+        max_stride=16,
+        output_stride=2,
+        filters=16,
+        filters_rate=2.0,
         early_stopping_patience=20,
     ),
     "baseline_medium_rf.topdown": _profile(
@@ -166,19 +178,35 @@ PROFILES: dict[str, TrainingConfig] = {
         ModelKind.SINGLE_INSTANCE, max_stride=16, output_stride=2, filters=16, filters_rate=2.0
     ),
     "baseline_large_rf.single": _profile(
-        ModelKind.SINGLE_INSTANCE, max_stride=32, output_stride=4, filters=32, filters_rate=1.5,
+        ModelKind.SINGLE_INSTANCE,
+        max_stride=32,
+        output_stride=4,
+        filters=32,
+        filters_rate=1.5,
         plateau_min_delta=1e-5,
     ),
     # Fast CPU recipe: the default when no GPU is found.
     "cpu.centroid": _cpu_profile(
-        ModelKind.CENTROID, input_scaling=0.25, output_stride=4, sigma=4.0, time_share=0.3,
+        ModelKind.CENTROID,
+        input_scaling=0.25,
+        output_stride=4,
+        sigma=4.0,
+        time_share=0.3,
     ),
     "cpu.centered_instance": _cpu_profile(
-        ModelKind.CENTERED_INSTANCE, input_scaling=0.5, output_stride=2, sigma=2.5, time_share=0.7,
+        ModelKind.CENTERED_INSTANCE,
+        input_scaling=0.5,
+        output_stride=2,
+        sigma=2.5,
+        time_share=0.7,
         max_stride=32,
     ),
     "cpu.single": _cpu_profile(
-        ModelKind.SINGLE_INSTANCE, input_scaling=0.5, output_stride=2, sigma=2.5, time_share=1.0,
+        ModelKind.SINGLE_INSTANCE,
+        input_scaling=0.5,
+        output_stride=2,
+        sigma=2.5,
+        time_share=1.0,
     ),
 }
 

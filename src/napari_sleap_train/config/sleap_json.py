@@ -103,11 +103,14 @@ def _kind(r: _Reader) -> ModelKind:
     present = [k for k, v in heads.items() if v is not None]
     for name in _UNSUPPORTED_HEADS:
         if name in present:
-            raise ConfigError(f"{r.source}: {name} (bottom-up) models are not supported; use top-down or single instance")
+            raise ConfigError(
+                f"{r.source}: {name} (bottom-up) models are not supported; use top-down or single instance"
+            )
     kinds = [k for k in ModelKind if k.value in present]
     if len(kinds) != 1:
         raise ConfigError(
-            f"{r.source}: expected exactly one of the heads centroid, centered_instance, single_instance; found {present or 'none'}"
+            f"{r.source}: expected exactly one of the heads centroid, centered_instance, single_instance; "
+            f"found {present or 'none'}"
         )
     return kinds[0]
 
@@ -275,7 +278,12 @@ def config_to_sleap_dict(cfg: TrainingConfig, skeleton: sio.Skeleton | None = No
         "output_stride": m.output_stride,
         "offset_refinement": h.offset_refinement,
     }
-    heads: dict[str, Any] = {"single_instance": None, "centroid": None, "centered_instance": None, "multi_instance": None}
+    heads: dict[str, Any] = {
+        "single_instance": None,
+        "centroid": None,
+        "centered_instance": None,
+        "multi_instance": None,
+    }
     heads[kind.value] = {k: head_values[k] for k in _HEAD_KEYS[kind]}
     centered = kind is ModelKind.CENTERED_INSTANCE
     crop = None

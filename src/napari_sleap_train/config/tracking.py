@@ -175,6 +175,7 @@ class TrackerSettings:
 
     def validate(self) -> TrackerSettings:
         """Raise :class:`TrackingSettingsError` on a bad value; return self."""
+
         def bad(msg: str) -> None:
             raise TrackingSettingsError(msg)
 
@@ -212,8 +213,10 @@ class TrackerSettings:
         if self.cull.iou_threshold is not None and not 0.0 <= float(self.cull.iou_threshold) <= 1.0:
             bad(f"cull IoU threshold must be in [0, 1], not {self.cull.iou_threshold}")
         if self.connect_single_breaks and self.target_instance_count == 0:
-            bad("connecting single track breaks needs a target instance count: "
-                "set max instances per frame or max tracks")
+            bad(
+                "connecting single track breaks needs a target instance count: "
+                "set max instances per frame or max tracks"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:

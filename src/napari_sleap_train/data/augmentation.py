@@ -73,9 +73,7 @@ class AugmentParams:
     @property
     def is_photometric_identity(self) -> bool:
         """True when intensities are unchanged."""
-        return (
-            self.uniform_noise is None and self.gaussian_noise is None and self.gamma == 1 and self.brightness == 0
-        )
+        return self.uniform_noise is None and self.gaussian_noise is None and self.gamma == 1 and self.brightness == 0
 
 
 def sample_params(cfg: AugmentationConfig, rng: np.random.Generator) -> AugmentParams:

@@ -100,8 +100,13 @@ def auto_crop(cfg: TrainingConfig, labels: LabelSizes) -> int:
     """The crop side the engine would choose for these labels (see :func:`.crops.auto_crop_size`)."""
     aug = cfg.augmentation
     return auto_crop_size(
-        list(labels.instances), cfg.data.input_scaling, cfg.model.max_stride, cfg.data.crop_padding,
-        aug.max_rotation, aug.scale_max if aug.scale else 1.0, _anchor_index(cfg, labels.node_names),
+        list(labels.instances),
+        cfg.data.input_scaling,
+        cfg.model.max_stride,
+        cfg.data.crop_padding,
+        aug.max_rotation,
+        aug.scale_max if aug.scale else 1.0,
+        _anchor_index(cfg, labels.node_names),
     )
 
 
@@ -133,7 +138,8 @@ def check_batch_size(cfg: TrainingConfig, labels: LabelSizes) -> SizeFinding | N
     if n == 0 or batch <= max(n, DEFAULT_BATCH_SIZE):
         return None
     return SizeFinding(
-        cfg.kind.value, "error",
+        cfg.kind.value,
+        "error",
         f"The batch size ({batch:,}) is larger than the {n} training example{'s' if n != 1 else ''} of the "
         f"{cfg.kind.value} model: "
         f"each batch would repeat every example about {batch // n:,} times and need far more memory.",
@@ -170,7 +176,8 @@ def check_crop_size(cfg: TrainingConfig, labels: LabelSizes) -> SizeFinding | No
         if crop > limit:
             h, w = labels.frame_hw
             return SizeFinding(
-                model, "error",
+                model,
+                "error",
                 f"The crop size ({crop:,} px) is far larger than the frames ({w} x {h} px): the crops would be "
                 "almost all padding and too large for memory.",
                 f"use at most {limit} px, or leave the crop size on auto ({auto} px for these labels)",
@@ -204,12 +211,14 @@ def check_memory(cfg: TrainingConfig, labels: LabelSizes, available_bytes: int |
         return None
     fits = available_bytes // per_example
     return SizeFinding(
-        cfg.kind.value, "error",
+        cfg.kind.value,
+        "error",
         f"One training batch of the {cfg.kind.value} model needs at least {_amount(need)} of memory "
         f"({batch} examples of {'x'.join(map(str, input_size(cfg, labels)))} px), more than the "
         f"{_amount(available_bytes)} available.",
         f"use a batch size of at most {fits}, or a lower input scaling"
-        if fits >= 1 else "one example alone does not fit: lower the input scaling or use a smaller crop",
+        if fits >= 1
+        else "one example alone does not fit: lower the input scaling or use a smaller crop",
     )
 
 
@@ -230,7 +239,8 @@ def check_network_cost(cfg: TrainingConfig, labels: LabelSizes, hardware: str) -
         return None
     ratio = mine.multiply_adds / theirs.multiply_adds
     return SizeFinding(
-        cfg.kind.value, "warning",
+        cfg.kind.value,
+        "warning",
         f"The {cfg.kind.value} network has {mine.parameters / 1e6:.1f} M parameters and needs {ratio:.0f}x the "
         f"computation per example of the {faster_name} profile ({theirs.parameters / 1e6:.1f} M parameters): "
         "it is sized for a GPU and trains very slowly on a CPU.",

@@ -220,7 +220,9 @@ def single_instance_example(
     return img, cm
 
 
-def instance_crop_matrix(anchor_xy: Sequence[float] | np.ndarray, network_size: int, input_scaling: float) -> np.ndarray:
+def instance_crop_matrix(
+    anchor_xy: Sequence[float] | np.ndarray, network_size: int, input_scaling: float
+) -> np.ndarray:
     """3x3 affine from frame xy to the xy of a crop centred on ``anchor_xy``.
 
     The anchor lands on the crop centre ``(N - 1) / 2`` and the frame is

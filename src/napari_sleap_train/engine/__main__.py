@@ -20,7 +20,6 @@ from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.protocol.events import Done, Error
 from napari_sleap_train.protocol.job import TrainJob, load_job
 
-
 #: niceness added to the child: on a laptop the trainer takes every core, and napari
 #: (same machine, normal priority) must still get the CPU the moment it needs it
 NICE_ENV = "NAPARI_SLEAP_TRAIN_NICE"
@@ -49,7 +48,9 @@ def lower_priority() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m napari_sleap_train.engine")
     parser.add_argument("job", help="job file (JSON) written by the runner or `napari-sleap-train export-job`")
-    parser.add_argument("--parent", action="store_true", help="stop (keeping the trained models) when stdin closes (set by the runner)")
+    parser.add_argument(
+        "--parent", action="store_true", help="stop (keeping the trained models) when stdin closes (set by the runner)"
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

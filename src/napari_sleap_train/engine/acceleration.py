@@ -68,14 +68,20 @@ def choose_acceleration(info: HardwareInfo, precision: Precision | str, xla: Swi
     precision, xla = Precision(precision), Switch(xla)
     reasons: list[str] = []
     mixed = _decide(
-        reasons, auto=precision is Precision.AUTO, forced_on=precision is Precision.MIXED,
-        auto_on=_has_tensor_cores(info), why_auto="mixed precision: the GPU has tensor cores",
+        reasons,
+        auto=precision is Precision.AUTO,
+        forced_on=precision is Precision.MIXED,
+        auto_on=_has_tensor_cores(info),
+        why_auto="mixed precision: the GPU has tensor cores",
         forced=f"precision {precision.value} chosen",
         poor_fit="mixed precision on a CPU is usually slower than float32" if info.hardware == "cpu" else None,
     )
     use_xla = _decide(
-        reasons, auto=xla is Switch.AUTO, forced_on=xla is Switch.ON,
-        auto_on=info.hardware == "gpu", why_auto="XLA: NVIDIA GPU",
+        reasons,
+        auto=xla is Switch.AUTO,
+        forced_on=xla is Switch.ON,
+        auto_on=info.hardware == "gpu",
+        why_auto="XLA: NVIDIA GPU",
         forced=f"XLA {xla.value} chosen",
         poor_fit="tensorflow-metal may not support XLA" if info.hardware == "metal" else None,
     )
@@ -83,7 +89,13 @@ def choose_acceleration(info: HardwareInfo, precision: Precision | str, xla: Swi
 
 
 def _decide(
-    reasons: list[str], *, auto: bool, forced_on: bool, auto_on: bool, why_auto: str, forced: str,
+    reasons: list[str],
+    *,
+    auto: bool,
+    forced_on: bool,
+    auto_on: bool,
+    why_auto: str,
+    forced: str,
     poor_fit: str | None,
 ) -> bool:
     """One on/off choice: the hardware's answer when ``auto``, else the user's; adds the why to ``reasons``."""

@@ -102,6 +102,11 @@ class PipelineBudget:
             if self.minutes is None or model_seconds is None:
                 out.append(Snapshot(m * 60.0, snapshot_name(m), f"{m:g} min of training"))
             elif m < self.minutes:
-                out.append(Snapshot(model_seconds * m / self.minutes, snapshot_name(m),
-                                    f"{m:g} min of a {self.minutes:g} min pipeline budget"))
+                out.append(
+                    Snapshot(
+                        model_seconds * m / self.minutes,
+                        snapshot_name(m),
+                        f"{m:g} min of a {self.minutes:g} min pipeline budget",
+                    )
+                )
         return out

@@ -126,7 +126,11 @@ class TrainingMonitor(keras.callbacks.Callback):
         es, pl = opt.early_stopping, opt.plateau
         self.early = EarlyStopping(es.patience, es.min_delta, es.enabled)
         self.plateau = Plateau(
-            pl.factor, pl.patience, pl.cooldown, pl.min_delta, pl.min_lr,
+            pl.factor,
+            pl.patience,
+            pl.cooldown,
+            pl.min_delta,
+            pl.min_lr,
             enabled=pl.enabled and opt.lr_schedule == LRSchedule.PLATEAU,
         )
         self.reason = StopReason()
@@ -188,12 +192,17 @@ class TrainingMonitor(keras.callbacks.Callback):
                 break  # no best model yet (before the first epoch ended): take it when there is one
             snap = self.pending_snapshots.pop(0)
             copy_file(best, self.run_dir / snap.name)
-            self.snapshots_taken.append({
-                "file": snap.name, "label": snap.label, "requested_seconds": round(snap.seconds, 3),
-                "elapsed_seconds": round(self.elapsed, 3), "best_epoch": self.early.best_epoch,
-                "best_val_loss": self.early.best if math.isfinite(self.early.best) else None,
-                "training_ended": final,
-            })
+            self.snapshots_taken.append(
+                {
+                    "file": snap.name,
+                    "label": snap.label,
+                    "requested_seconds": round(snap.seconds, 3),
+                    "elapsed_seconds": round(self.elapsed, 3),
+                    "best_epoch": self.early.best_epoch,
+                    "best_val_loss": self.early.best if math.isfinite(self.early.best) else None,
+                    "training_ended": final,
+                }
+            )
             write_text(self.run_dir / SNAPSHOTS, json.dumps(self.snapshots_taken, indent=2) + "\n")
 
     # ------------------------------------------------------------ hooks
@@ -210,8 +219,12 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     def _cosine(self, epoch: float) -> float:
         return self._lr_scale * cosine_lr(
-            epoch, self.opt.epochs, self.opt.learning_rate, self.opt.warmup_epochs,
-            self.opt.plateau.min_lr, self._time_fraction(),
+            epoch,
+            self.opt.epochs,
+            self.opt.learning_rate,
+            self.opt.warmup_epochs,
+            self.opt.plateau.min_lr,
+            self._time_fraction(),
         )
 
     def _epoch_position(self, batch: int) -> float:
@@ -322,4 +335,3 @@ class TrainingMonitor(keras.callbacks.Callback):
             if new:
                 writer.writerow(LOG_FIELDS)
             writer.writerow([epoch, repr(loss), repr(val_loss), repr(lr), f"{self.elapsed:.3f}"])
-

@@ -50,7 +50,7 @@ class Channel:
         self._reader: threading.Thread | None = None
 
     @classmethod
-    def from_stdio(cls) -> "Channel":
+    def from_stdio(cls) -> Channel:
         """Take over fd 1 for events and point fd 1 (and ``sys.stdout``) at stderr."""
         sys.stdout.flush()
         event_fd = os.dup(1)

@@ -40,6 +40,7 @@ from napari_sleap_train.data.training_inputs import (
 from napari_sleap_train.engine.errors import EngineDataError
 from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 
+
 class ExampleMaker:
     """Builds network inputs and targets of one model kind from labeled frames.
 
@@ -167,8 +168,14 @@ def _map_fn(maker: ExampleMaker, augment: bool):
     return tf_build
 
 
-def make_datasets(maker: ExampleMaker, batch_size: int, batches_per_epoch: int | None,
-                  min_batches_per_epoch: int, val_batches_per_epoch: int | None, seed: int = 0) -> Datasets:
+def make_datasets(
+    maker: ExampleMaker,
+    batch_size: int,
+    batches_per_epoch: int | None,
+    min_batches_per_epoch: int,
+    val_batches_per_epoch: int | None,
+    seed: int = 0,
+) -> Datasets:
     """Shuffled, augmented, batched training data and deterministic validation data.
 
     The training pipeline repeats forever; an epoch is ``batches_per_epoch``

@@ -191,10 +191,8 @@ def setup_device(device: str = "auto") -> HardwareInfo:
         found = f"{len(gpus)} GPU(s) found" if gpus else "no GPU found"
         what = f"GPU {missing[0]}" if missing else "Every GPU"
         raise HardwareError(
-            f"{what} was requested but this machine has {found} "
-            f"(CPU: {cpu_words}).",
-            hint="choose device 'auto' or 'cpu'"
-            + (f", or a GPU between 0 and {len(gpus) - 1}" if gpus else ""),
+            f"{what} was requested but this machine has {found} (CPU: {cpu_words}).",
+            hint="choose device 'auto' or 'cpu'" + (f", or a GPU between 0 and {len(gpus) - 1}" if gpus else ""),
         )
     info = HardwareInfo("cpu", ["CPU"], "", tf.__version__, cores)
     if kind == "cpu" or not gpus:
@@ -239,9 +237,7 @@ def _split_cpu(tf, n: int) -> None:
     """Expose ``n`` logical CPU devices (before TensorFlow initialises them)."""
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
-        )
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)])
     except RuntimeError as exc:
         raise HardwareError(
             f"Could not split the CPU into {n} logical devices: TensorFlow was already initialised."

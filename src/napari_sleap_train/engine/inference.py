@@ -160,12 +160,13 @@ class Predictor:
         self.centered = by_kind.get(ModelKind.CENTERED_INSTANCE)
         self.single = by_kind.get(ModelKind.SINGLE_INSTANCE)
         if self.single is not None and (self.centroid or self.centered):
-            raise EngineConfigError("A single-instance model is used alone, not with centroid or centered-instance models.")
+            raise EngineConfigError(
+                "A single-instance model is used alone, not with centroid or centered-instance models."
+            )
         if self.single is None and not (self.centroid and self.centered):
             have = ", ".join(m.kind.value for m in models) or "none"
             raise EngineConfigError(
-                "Top-down prediction needs a centroid model and a centered-instance model "
-                f"(given: {have})."
+                f"Top-down prediction needs a centroid model and a centered-instance model (given: {have})."
             )
         if self.centered is not None and not self.centered.crop_size:
             raise EngineConfigError(
@@ -242,10 +243,15 @@ class Predictor:
         for i in range(len(images)):
             p = _unscale(pts[i] * model.output_stride, model)
             v = vals[i].astype(np.float64)
-            out.append(FramePrediction(
-                points=p[None], point_scores=v[None], scores=np.array([float(np.mean(v))]),
-                centroids=np.full((1, 2), np.nan), centroid_scores=np.full(1, np.nan),
-            ))
+            out.append(
+                FramePrediction(
+                    points=p[None],
+                    point_scores=v[None],
+                    scores=np.array([float(np.mean(v))]),
+                    centroids=np.full((1, 2), np.nan),
+                    centroid_scores=np.full(1, np.nan),
+                )
+            )
         return out
 
     def _predict_centered(
@@ -285,10 +291,15 @@ class Predictor:
                 out.append(FramePrediction.empty(k))
                 continue
             v = vals[sel]
-            out.append(FramePrediction(
-                points=frame_pts[sel], point_scores=v, scores=v.mean(axis=1),
-                centroids=cents, centroid_scores=cvals,
-            ))
+            out.append(
+                FramePrediction(
+                    points=frame_pts[sel],
+                    point_scores=v,
+                    scores=v.mean(axis=1),
+                    centroids=cents,
+                    centroid_scores=cvals,
+                )
+            )
         return out
 
     # -------------------------------------------------------------- labels level
@@ -384,9 +395,11 @@ class Predictor:
                     scores = np.zeros(len(order))
                     pts[have] = pred.points[j][order[have]]
                     scores[have] = pred.point_scores[j][order[have]]
-                    instances.append(sio.PredictedInstance.from_numpy(
-                        pts, skeleton=skeleton, point_scores=scores, score=float(pred.scores[j])
-                    ))
+                    instances.append(
+                        sio.PredictedInstance.from_numpy(
+                            pts, skeleton=skeleton, point_scores=scores, score=float(pred.scores[j])
+                        )
+                    )
                 out.append(sio.LabeledFrame(video=labels.videos[vi], frame_idx=fi, instances=instances), update=False)
             done += len(chunk)
             if progress is not None:

@@ -79,5 +79,7 @@ def copy_run_weights(model: keras.Model, folder: str | Path) -> list[str]:
         )
     extra = sorted(set(stored) - set(loaded) - {OFFSET_HEAD_NAME})
     if extra:
-        raise ModelLoadError(f"Cannot start from {name}: it has layers these settings do not build: {', '.join(extra)}.")
+        raise ModelLoadError(
+            f"Cannot start from {name}: it has layers these settings do not build: {', '.join(extra)}."
+        )
     return loaded

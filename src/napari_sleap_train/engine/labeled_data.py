@@ -154,7 +154,7 @@ class LabeledData:
     val_idx: np.ndarray
 
     @classmethod
-    def from_labels(cls, labels: sio.Labels, validation_fraction: float, seed: int = 0) -> "LabeledData":
+    def from_labels(cls, labels: sio.Labels, validation_fraction: float, seed: int = 0) -> LabeledData:
         """Collect user-labeled frames and split them by frame.
 
         Raises

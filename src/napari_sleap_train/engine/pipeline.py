@@ -52,8 +52,8 @@ from napari_sleap_train.config.profiles import PROFILES
 from napari_sleap_train.config.runs import RunError, TrainedRun, check_reuse
 from napari_sleap_train.config.serialize import save_json
 from napari_sleap_train.engine.budget import PipelineBudget
-from napari_sleap_train.engine.errors import Cancelled, EngineConfigError, EngineDataError, describe_exception
 from napari_sleap_train.engine.channel import Channel
+from napari_sleap_train.engine.errors import Cancelled, EngineConfigError, EngineDataError, describe_exception
 from napari_sleap_train.engine.run_files import atomic_path
 from napari_sleap_train.protocol.events import Done, Error, Message, ModelFinished, Started, Status
 from napari_sleap_train.protocol.job import PredictJob, TrainJob
@@ -117,23 +117,28 @@ def profile_note(hardware: str, models: list[TrainingConfig]) -> Message | None:
     """A message saying which profiles run on this hardware, and a warning for a poor fit."""
     names = [cfg.profile for cfg in models]
     if hardware == "cpu" and names and all(n and n.startswith("cpu.") for n in names):
-        return Message(text=(
-            f"No GPU in use: training with the CPU profiles ({', '.join(names)}): smaller networks, "
-            "a higher learning rate and short epochs, for a usable model in minutes. Pick another "
-            "profile to change this."
-        ))
+        return Message(
+            text=(
+                f"No GPU in use: training with the CPU profiles ({', '.join(names)}): smaller networks, "
+                "a higher learning rate and short epochs, for a usable model in minutes. Pick another "
+                "profile to change this."
+            )
+        )
     # only built-in GPU profiles are called slow: a user's own config may be anything
     made_for_gpus = [n for n in names if n in PROFILES and not n.startswith("cpu.")]
     if hardware == "cpu" and made_for_gpus:
-        return Message(level="warning", text=(
-            f"No GPU in use: {'profile' if len(made_for_gpus) == 1 else 'profiles'} "
-            f"{', '.join(made_for_gpus)} {'was' if len(made_for_gpus) == 1 else 'were'} made for GPUs "
-            "and train slowly on a CPU; the cpu.* profiles give a usable model much sooner."
-        ))
+        return Message(
+            level="warning",
+            text=(
+                f"No GPU in use: {'profile' if len(made_for_gpus) == 1 else 'profiles'} "
+                f"{', '.join(made_for_gpus)} {'was' if len(made_for_gpus) == 1 else 'were'} made for GPUs "
+                "and train slowly on a CPU; the cpu.* profiles give a usable model much sooner."
+            ),
+        )
     if hardware != "cpu" and any(n and n.startswith("cpu.") for n in names):
-        return Message(text=(
-            "A GPU is in use with CPU profiles: training is quick but a baseline profile may be more accurate."
-        ))
+        return Message(
+            text=("A GPU is in use with CPU profiles: training is quick but a baseline profile may be more accurate.")
+        )
     return None
 
 
@@ -243,10 +248,10 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
         )
 
         # Deferred imports: the checks above run before TensorFlow loads.
-        from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
-        from napari_sleap_train.engine.preflight import check_job
         from napari_sleap_train.data.errors import DataError
         from napari_sleap_train.data.training_inputs import anchor_index_of
+        from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
+        from napari_sleap_train.engine.preflight import check_job
 
         for cfg in models:
             data = LabeledData.from_labels(labels, cfg.data.validation_fraction, cfg.optimization.seed)
@@ -277,33 +282,43 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
         from napari_sleap_train.engine.acceleration import choose_acceleration
 
         acceleration = choose_acceleration(info, job.pipeline.precision, job.pipeline.xla)
-        channel.emit(Message(text=(
-            f"Computation: {acceleration.summary}" + (f" ({acceleration.reason})." if acceleration.reason else ".")
-        )))
+        channel.emit(
+            Message(
+                text=(
+                    f"Computation: {acceleration.summary}"
+                    + (f" ({acceleration.reason})." if acceleration.reason else ".")
+                )
+            )
+        )
         from napari_sleap_train.engine.distribute import describe, make_strategy
         from napari_sleap_train.engine.train import train_model
 
         strategy = make_strategy(info, job.pipeline.multi_worker)
         if strategy.num_replicas_in_sync > 1:
-            channel.emit(Message(text=(
-                f"Training with {describe(strategy)}: each batch of the configured size runs on every device."
-            )))
+            channel.emit(
+                Message(
+                    text=(
+                        f"Training with {describe(strategy)}: each batch of the configured size runs on every device."
+                    )
+                )
+            )
 
         for kind, run in used.items():
-            channel.emit(Message(text=(
-                f"{kind.value}: using the trained model {run.folder} as it is (not retrained)."
-            )))
+            channel.emit(
+                Message(text=(f"{kind.value}: using the trained model {run.folder} as it is (not retrained)."))
+            )
         for kind, run in init_from.items():
-            channel.emit(Message(text=(
-                f"{kind.value}: a new run starts from the weights of {run.folder.name} (fine-tuning)."
-            )))
+            channel.emit(
+                Message(text=(f"{kind.value}: a new run starts from the weights of {run.folder.name} (fine-tuning)."))
+            )
         for kind, run in resume.items():
             channel.emit(Message(text=f"{kind.value}: resuming {run.folder.name} after its last epoch."))
         frames = None
         if models:
             keys = [s.key for s in data.samples]
             frames = FrameStore(
-                labels, keys,
+                labels,
+                keys,
                 progress=lambda done, total: channel.emit(
                     Status(stage="loading frames", detail=f"{done}/{total} frames decoded")
                 ),
@@ -327,10 +342,14 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
             left = budget.seconds_left
             deadline, seconds = budget.next_model()
             if seconds is not None:
-                channel.emit(Message(text=(
-                    f"Time budget: {kind.value} trains for up to {seconds / 60:.1f} of the {left / 60:.1f} min "
-                    f"left of the {budget.minutes:g} min pipeline budget."
-                )))
+                channel.emit(
+                    Message(
+                        text=(
+                            f"Time budget: {kind.value} trains for up to {seconds / 60:.1f} of the {left / 60:.1f} min "
+                            f"left of the {budget.minutes:g} min pipeline budget."
+                        )
+                    )
+                )
             snapshots = budget.snapshots(job.pipeline.snapshot_minutes, seconds)
 
             def write_run_files(resolved, run_dir=run_dir, cfg=cfg, data=data) -> None:
@@ -338,9 +357,18 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                 _write_split(run_dir, data)
 
             result = train_model(
-                cfg, data, frames, run_dir, channel, resume=kind in resume, deadline=deadline,
+                cfg,
+                data,
+                frames,
+                run_dir,
+                channel,
+                resume=kind in resume,
+                deadline=deadline,
                 init_from=init_from[kind].folder if kind in init_from else None,
-                snapshots=snapshots, strategy=strategy, acceleration=acceleration, on_ready=write_run_files,
+                snapshots=snapshots,
+                strategy=strategy,
+                acceleration=acceleration,
+                on_ready=write_run_files,
             )
             current = None
             trained.append(str(run_dir))
@@ -356,15 +384,20 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                 )
             )
         channel.check_cancel()
-        untrained = [m.kind.value for m in models[len(trained):]]
+        untrained = [m.kind.value for m in models[len(trained) :]]
         stopped = stopped or bool(untrained)
         predictions = None
         if untrained:
-            channel.emit(Message(level="warning", text=(
-                f"Stopped before {', '.join(untrained)} was trained: kept {len(trained)} trained "
-                f"model{'s' if len(trained) != 1 else ''}; evaluation and prediction need every model "
-                "of the pipeline and were skipped."
-            )))
+            channel.emit(
+                Message(
+                    level="warning",
+                    text=(
+                        f"Stopped before {', '.join(untrained)} was trained: kept {len(trained)} trained "
+                        f"model{'s' if len(trained) != 1 else ''}; evaluation and prediction need every model "
+                        "of the pipeline and were skipped."
+                    ),
+                )
+            )
         elif channel.parent_lost.is_set():
             pass  # nobody is left to see metrics or predictions: end with the models saved
         else:
@@ -397,8 +430,11 @@ def run_predict_job(job: PredictJob, channel: Channel) -> str:
         info = setup_device(job.device)
         channel.emit(
             Started(
-                pid=os.getpid(), hardware=info.hardware, device_names=info.device_names,
-                description=info.description, tensorflow_version=info.tensorflow_version,
+                pid=os.getpid(),
+                hardware=info.hardware,
+                device_names=info.device_names,
+                description=info.description,
+                tensorflow_version=info.tensorflow_version,
             )
         )
         inference = importlib.import_module("napari_sleap_train.engine.prediction_jobs")
@@ -416,4 +452,3 @@ def run_predict_job(job: PredictJob, channel: Channel) -> str:
         if isinstance(exc, KeyboardInterrupt):
             raise
         return "failed"
-

@@ -76,18 +76,30 @@ def track_predictions(predicted: sio.Labels, settings, project, emit: Emit):
     if settings.uses_frames:
         missing = [i for i in used if project is None or not project.video_available(i)]
         if missing:
-            emit(Message(level="warning", text=(
-                "The flow tracker needs the video frames and video "
-                f"{', '.join(str(i) for i in missing)} could not be read: tracked with the simple tracker.")))
+            emit(
+                Message(
+                    level="warning",
+                    text=(
+                        "The flow tracker needs the video frames and video "
+                        f"{', '.join(str(i) for i in missing)} could not be read: tracked with the simple tracker."
+                    ),
+                )
+            )
             settings.tracker = "simple"
         else:
             frame = project.frame
-    emit(Status(model="", stage="tracking", detail=f"{settings.tracker} tracker on {len(predicted.labeled_frames)} frames"))
+    emit(
+        Status(
+            model="", stage="tracking", detail=f"{settings.tracker} tracker on {len(predicted.labeled_frames)} frames"
+        )
+    )
     # the project's track names are taken: new tracks get other names
     names = [sio.Track(name=t.name) for t in (project.labels.tracks if project is not None else [])]
     predicted.tracks[:] = names
     report = track_labels(predicted, settings, frame=frame)
     return report
+
+
 def _throttled_progress(emit: Emit, total: int, min_interval: float = 0.25) -> Callable[[int, int], None]:
     from napari_sleap_train.protocol.events import PredictProgress
 
@@ -131,10 +143,14 @@ def run_prediction(
     from napari_sleap_train.protocol.events import Predictions
 
     if not frames:
-        emit(Predictions(
-            path="", n_frames=0, n_instances=0,
-            explanation=explanation or "no frames were chosen for prediction",
-        ))
+        emit(
+            Predictions(
+                path="",
+                n_frames=0,
+                n_instances=0,
+                explanation=explanation or "no frames were chosen for prediction",
+            )
+        )
         return None, None
     predicted = predictor.predict(labels, frames, _throttled_progress(emit, len(frames)), should_stop)
     report = track_predictions(predicted, tracking, project, emit) if predicted.labeled_frames else None
@@ -143,14 +159,18 @@ def run_prediction(
     note = explanation
     if n_found == 0:
         note = (
-            f"no animals were found on the {len(frames)} frames (no confidence peak above "
-            f"{predictor.peak_threshold:g})"
+            f"no animals were found on the {len(frames)} frames (no confidence peak above {predictor.peak_threshold:g})"
         )
-    emit(Predictions(
-        path=str(out_path), n_frames=len(frames), n_instances=result.n_instances, explanation=note,
-        n_tracks=report.n_tracks if report is not None else 0,
-        tracking=report.summary() if report is not None else "",
-    ))
+    emit(
+        Predictions(
+            path=str(out_path),
+            n_frames=len(frames),
+            n_instances=result.n_instances,
+            explanation=note,
+            n_tracks=report.n_tracks if report is not None else 0,
+            tracking=report.summary() if report is not None else "",
+        )
+    )
     return out_path, predicted
 
 
@@ -269,8 +289,15 @@ def _predict_job(job, emit) -> str | None:
         return should_stop()
 
     out, predicted = run_prediction(
-        predictor, labels, job.frames, job.labels_path, job.output_path or None, emit, stop,
-        tracking=getattr(job, "tracking", None), project=project,
+        predictor,
+        labels,
+        job.frames,
+        job.labels_path,
+        job.output_path or None,
+        emit,
+        stop,
+        tracking=getattr(job, "tracking", None),
+        project=project,
     )
     if out is None:
         return None
@@ -332,5 +359,3 @@ def evaluate_runs(run_dirs: Sequence[str | Path], labels_path: str | Path, emit)
     check_cancel()
     result = evaluate_frames(predictor, labels, frames, emit, run_dirs, model_name="pipeline")
     return None if result is None else result.to_dict()
-
-

@@ -57,8 +57,11 @@ def label_sizes(labels: sio.Labels, data: LabeledData) -> LabelSizes:
         hw = (h, w) if hw is None else (max(hw[0], h), max(hw[1], w))
         channels = max(channels, int(shape[3]) if len(shape) > 3 else 1)
     return LabelSizes(
-        instances=[s.instances for s in data.samples], train_frames=list(data.train_idx),
-        node_names=list(data.node_names), frame_hw=hw, channels=channels,
+        instances=[s.instances for s in data.samples],
+        train_frames=list(data.train_idx),
+        node_names=list(data.node_names),
+        frame_hw=hw,
+        channels=channels,
     )
 
 

@@ -29,8 +29,8 @@ import keras
 import numpy as np
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
-from napari_sleap_train.engine.errors import EngineConfigError
 from napari_sleap_train.engine.acceleration import float32_copy, is_mixed
+from napari_sleap_train.engine.errors import EngineConfigError
 from napari_sleap_train.engine.unet import (
     CONFMAP_HEAD_NAMES,
     OFFSET_HEAD_NAME,
@@ -143,9 +143,7 @@ def _read_training_config(folder: Path) -> TrainingConfig:
             pass  # not a TrainingConfig (e.g. a whole job); use the SLEAP file below
     sleap_json = folder / "training_config.json"
     if not sleap_json.is_file():
-        raise ModelLoadError(
-            f"{folder} is not a model folder: training_config.json is missing."
-        )
+        raise ModelLoadError(f"{folder} is not a model folder: training_config.json is missing.")
     try:
         from napari_sleap_train.config.sleap_json import read_sleap_config
     except ImportError as exc:  # pragma: no cover - only while the config module is missing
@@ -263,8 +261,7 @@ def load_sleap_model(folder: str | Path) -> LoadedModel:
         cfg.head.offset_refinement = has_offsets  # the weights decide
     if cfg.kind != ModelKind.CENTROID and cfg.head.part_names is not None and len(cfg.head.part_names) != n_out:
         raise ModelLoadError(
-            f"{folder}: the config names {len(cfg.head.part_names)} body parts but the network "
-            f"predicts {n_out}."
+            f"{folder}: the config names {len(cfg.head.part_names)} body parts but the network predicts {n_out}."
         )
     model = build_model(cfg, n_out, channels)
     loaded = load_h5_weights(model, h5)
@@ -329,6 +326,4 @@ def load_model_folder(folder: str | Path) -> LoadedModel:
         return load_keras_model(folder)
     if (folder / "best_model.h5").is_file():
         return load_sleap_model(folder)
-    raise ModelLoadError(
-        f"{folder} holds no trained model (expected best_model.keras or best_model.h5)."
-    )
+    raise ModelLoadError(f"{folder} holds no trained model (expected best_model.keras or best_model.h5).")

@@ -21,6 +21,8 @@ import tensorflow as tf
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.data.receptive_field import receptive_field
+from napari_sleap_train.engine.acceleration import Acceleration, precision_policy
+from napari_sleap_train.engine.budget import Snapshot
 from napari_sleap_train.engine.callbacks import (
     BEST_MODEL,
     LATEST_MODEL,
@@ -28,14 +30,12 @@ from napari_sleap_train.engine.callbacks import (
     TrainingMonitor,
     read_training_log,
 )
-from napari_sleap_train.engine.acceleration import Acceleration, precision_policy
-from napari_sleap_train.engine.budget import Snapshot
+from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
-from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
 from napari_sleap_train.engine.init_weights import copy_run_weights
+from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 from napari_sleap_train.engine.losses import make_loss
-from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.run_files import save_model
 from napari_sleap_train.engine.unet import build_model
 from napari_sleap_train.protocol.events import ModelStarted, Status
@@ -152,8 +152,12 @@ def train_model(
     strategy = strategy or tf.distribute.get_strategy()
     global_batch = opt.batch_size * strategy.num_replicas_in_sync
     sets = make_datasets(
-        maker, global_batch, opt.batches_per_epoch, opt.min_batches_per_epoch,
-        opt.val_batches_per_epoch, seed=opt.seed,
+        maker,
+        global_batch,
+        opt.batches_per_epoch,
+        opt.min_batches_per_epoch,
+        opt.val_batches_per_epoch,
+        seed=opt.seed,
     )
     if sets.n_val == 0:
         raise EngineDataError("No validation examples: label more frames or raise the validation fraction.")
@@ -195,8 +199,15 @@ def train_model(
         )
     )
     monitor = TrainingMonitor(
-        kind, channel, run_dir, opt, initial_epoch=initial_epoch, history=history,
-        deadline=deadline, snapshots=snapshots, batches_per_epoch=sets.batches_per_epoch,
+        kind,
+        channel,
+        run_dir,
+        opt,
+        initial_epoch=initial_epoch,
+        history=history,
+        deadline=deadline,
+        snapshots=snapshots,
+        batches_per_epoch=sets.batches_per_epoch,
     )
     if initial_epoch < opt.epochs:
         channel.emit(Status(model=kind, stage="training", detail="first batch (the graph is traced once)"))

@@ -122,9 +122,7 @@ def build_backbone(x, cfg: UNetConfig):
             x = layers.Activation("relu", name=f"{prefix}_trans_conv_act_relu")(x)
         x = layers.Concatenate(name=f"{prefix}_skip_concat")([skips[down - 1 - j], x])
         for c in range(cfg.convs_per_block):
-            x = _conv_relu(
-                x, filters, k, f"{prefix}_refine_conv{c}", f"{prefix}_refine_conv{c}_act_relu"
-            )
+            x = _conv_relu(x, filters, k, f"{prefix}_refine_conv{c}", f"{prefix}_refine_conv{c}_act_relu")
         stride //= 2
     return x
 
@@ -166,14 +164,10 @@ def build_unet(
     # Under mixed precision the heads still output float32, so the loss is not
     # computed on float16 values (tiny confidence-map errors underflow there).
     head_dtype = _float32_if_mixed()
-    confmaps = layers.Conv2D(
-        n_parts, 1, padding="same", name=CONFMAP_HEAD_NAMES[kind], dtype=head_dtype
-    )(features)
+    confmaps = layers.Conv2D(n_parts, 1, padding="same", name=CONFMAP_HEAD_NAMES[kind], dtype=head_dtype)(features)
     outputs = [confmaps]
     if offset_refinement:
-        outputs.append(
-            layers.Conv2D(2 * n_parts, 1, padding="same", name=OFFSET_HEAD_NAME, dtype=head_dtype)(features)
-        )
+        outputs.append(layers.Conv2D(2 * n_parts, 1, padding="same", name=OFFSET_HEAD_NAME, dtype=head_dtype)(features))
     return keras.Model(inputs, outputs if len(outputs) > 1 else confmaps, name="unet")
 
 

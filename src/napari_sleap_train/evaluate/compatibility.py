@@ -99,10 +99,12 @@ def check_comparable(gt: sio.Labels, pr: sio.Labels, gt_name: str = "GT", pr_nam
         missing = [n for n in gt_nodes if n not in pr_nodes]
         extra = [n for n in pr_nodes if n not in gt_nodes]
         detail = "; ".join(
-            text for text in (
+            text
+            for text in (
                 f"not in {pr_name}: {_names(missing)}" if missing else "",
                 f"not in {gt_name}: {_names(extra)}" if extra else "",
-            ) if text
+            )
+            if text
         )
         raise IncomparableLabelsError(
             f"The skeletons do not match: {gt_name} has {len(gt_nodes)} body parts ({_names(gt_nodes)}), "
@@ -110,8 +112,7 @@ def check_comparable(gt: sio.Labels, pr: sio.Labels, gt_name: str = "GT", pr_nam
             "the labels of the project they were predicted on."
         )
     with_predictions = {
-        j for j, v in enumerate(pr.videos)
-        if any(lf.video is v and lf.predicted_instances for lf in pr.labeled_frames)
+        j for j, v in enumerate(pr.videos) if any(lf.video is v and lf.predicted_instances for lf in pr.labeled_frames)
     }
     pairs = [p for p in pair_videos(gt, pr) if p.pred_index in with_predictions]
     if pairs and all(p.gt_index is None for p in pairs):

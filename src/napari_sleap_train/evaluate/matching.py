@@ -63,9 +63,7 @@ def oks(
     return float(sim[vis].mean())
 
 
-def oks_matrix(
-    gts: np.ndarray, prs: np.ndarray, sigmas: float | np.ndarray | None = None
-) -> np.ndarray:
+def oks_matrix(gts: np.ndarray, prs: np.ndarray, sigmas: float | np.ndarray | None = None) -> np.ndarray:
     """OKS of every ground truth ``(n, k, 2)`` against every prediction ``(m, k, 2)`` -> ``(n, m)``."""
     gts = np.asarray(gts, dtype=np.float64).reshape(-1, *np.shape(gts)[-2:]) if len(gts) else np.zeros((0, 0, 2))
     prs = np.asarray(prs, dtype=np.float64).reshape(-1, *np.shape(prs)[-2:]) if len(prs) else np.zeros((0, 0, 2))

@@ -128,7 +128,8 @@ class EvaluationResult:
                 f"p90 {f(pe.p90, '{:.2f}')}  p95 {f(pe.p95, '{:.2f}')}"
             ),
             (
-                "PCK " + "  ".join(f"@{k}px {f(v)}" for k, v in self.pck.items())
+                "PCK "
+                + "  ".join(f"@{k}px {f(v)}" for k, v in self.pck.items())
                 + f"  detected {f(self.detected_fraction)}"
             ),
         ]
@@ -368,17 +369,12 @@ def evaluate(
     total_visible = int(node_visible.sum())
     if total_visible:
         result.detected_fraction = float(node_found.sum() / total_visible)
-        result.pck = {
-            _pck_key(t): float(node_within[i].sum() / total_visible) for i, t in enumerate(thresholds)
-        }
+        result.pck = {_pck_key(t): float(node_within[i].sum() / total_visible) for i, t in enumerate(thresholds)}
     result.node_detected_fraction = {
-        name: (float(node_found[i] / node_visible[i]) if node_visible[i] else None)
-        for i, name in enumerate(node_names)
+        name: (float(node_found[i] / node_visible[i]) if node_visible[i] else None) for i, name in enumerate(node_names)
     }
     result.node_pck = {
-        name: {
-            _pck_key(t): float(node_within[j, i] / node_visible[i]) for j, t in enumerate(thresholds)
-        }
+        name: {_pck_key(t): float(node_within[j, i] / node_visible[i]) for j, t in enumerate(thresholds)}
         for i, name in enumerate(node_names)
         if node_visible[i]
     }

@@ -105,9 +105,11 @@ class TrackingEvaluation:
     def summary(self) -> str:
         t = self.total
         fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-        return (f"tracks: ID switches {t.id_switches}, MOTA {fmt(t.mota)}, IDF1 {fmt(t.idf1)} "
-                f"({t.n_gt} ground-truth instances, {t.n_pred} predicted, {t.n_gt_tracks} vs "
-                f"{t.n_pred_tracks} tracks; {self.criterion})")
+        return (
+            f"tracks: ID switches {t.id_switches}, MOTA {fmt(t.mota)}, IDF1 {fmt(t.idf1)} "
+            f"({t.n_gt} ground-truth instances, {t.n_pred} predicted, {t.n_gt_tracks} vs "
+            f"{t.n_pred_tracks} tracks; {self.criterion})"
+        )
 
 
 def mean_node_distance(gts: np.ndarray, prs: np.ndarray) -> np.ndarray:
@@ -121,8 +123,9 @@ def mean_node_distance(gts: np.ndarray, prs: np.ndarray) -> np.ndarray:
         return np.where(n > 0, np.where(ok, d, 0.0).sum(axis=-1) / n, np.nan)
 
 
-def _cost_and_valid(frame: TrackedFrame, max_distance: float | None, min_oks: float | None,
-                    sigma: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cost_and_valid(
+    frame: TrackedFrame, max_distance: float | None, min_oks: float | None, sigma: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cost (lower is better), validity mask and distances of every (gt, pred) pair."""
     dist = mean_node_distance(frame.gt_points, frame.pr_points)
     if min_oks is not None:
@@ -215,7 +218,7 @@ def track_metrics(
 def has_tracks(labels: sio.Labels, user: bool) -> bool:
     """True when some (user or predicted) instance of ``labels`` is on a track."""
     for lf in labels.labeled_frames:
-        for inst in (lf.user_instances if user else lf.predicted_instances):
+        for inst in lf.user_instances if user else lf.predicted_instances:
             if inst.track is not None:
                 return True
     return False
@@ -295,8 +298,11 @@ def evaluate_tracks(
             sizes += list(np.hypot(*(hi - lo).T))
         sizes = [s for s in sizes if np.isfinite(s) and s > 0]
         max_distance = 0.5 * float(np.median(sizes)) if sizes else 10.0
-    criterion = (f"OKS >= {min_oks}" if min_oks is not None
-                 else f"mean node distance <= {max_distance:.1f} px over {', '.join(names)}")
+    criterion = (
+        f"OKS >= {min_oks}"
+        if min_oks is not None
+        else f"mean node distance <= {max_distance:.1f} px over {', '.join(names)}"
+    )
 
     out = TrackingEvaluation(criterion=criterion)
     untracked = -1
@@ -311,17 +317,36 @@ def evaluate_tracks(
                     untracked -= 1
                 else:
                     pids.append(pr_track_id[id(inst.track)])
-            frames.append(TrackedFrame(
-                np.array([track_id[id(i.track)] for i in g], dtype=np.int64), _points(g, names),
-                np.array(pids, dtype=np.int64), _points(p, names)))
+            frames.append(
+                TrackedFrame(
+                    np.array([track_id[id(i.track)] for i in g], dtype=np.int64),
+                    _points(g, names),
+                    np.array(pids, dtype=np.int64),
+                    _points(p, names),
+                )
+            )
         out.per_video[vi] = track_metrics(frames, max_distance=max_distance, min_oks=min_oks, sigma=sigma)
     tot = TrackingMetrics()
     for v in out.per_video.values():
-        for f in ("n_frames", "n_gt", "n_pred", "n_gt_tracks", "n_pred_tracks", "matches", "misses",
-                  "false_positives", "id_switches", "idtp"):
+        for f in (
+            "n_frames",
+            "n_gt",
+            "n_pred",
+            "n_gt_tracks",
+            "n_pred_tracks",
+            "matches",
+            "misses",
+            "false_positives",
+            "id_switches",
+            "idtp",
+        ):
             setattr(tot, f, getattr(tot, f) + getattr(v, f))
-    dists = [v.mean_match_distance for v in out.per_video.values() for _ in range(v.matches)
-             if v.mean_match_distance is not None]
+    dists = [
+        v.mean_match_distance
+        for v in out.per_video.values()
+        for _ in range(v.matches)
+        if v.mean_match_distance is not None
+    ]
     out.total = tot.finish(dists)
     return out
 

@@ -33,8 +33,6 @@ import sleap_io as sio
 from napari_sleap_train import __version__
 from napari_sleap_train.config.model import PipelineConfig
 from napari_sleap_train.config.sleap_json import write_sleap_config
-from napari_sleap_train.project.errors import SleapFileError
-from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.export.archive import zip_folder
 from napari_sleap_train.export.errors import (
     ExportJobError,
@@ -55,6 +53,8 @@ from napari_sleap_train.export.scripts import (
     train_script,
 )
 from napari_sleap_train.export.slurm import SlurmOptions, slurm_script
+from napari_sleap_train.project.errors import SleapFileError
+from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.protocol.job import TrainJob, save_job
 from napari_sleap_train.session.job import JobError, make_train_job
 
@@ -112,8 +112,14 @@ def export_job(
     See :func:`export_job_package` for the parameters; this returns only the path.
     """
     return export_job_package(
-        project, pipeline, out_zip, name=name, extra_frames=extra_frames, slurm=slurm,
-        overwrite=overwrite, progress=progress,
+        project,
+        pipeline,
+        out_zip,
+        name=name,
+        extra_frames=extra_frames,
+        slurm=slurm,
+        overwrite=overwrite,
+        progress=progress,
     ).path
 
 
@@ -292,9 +298,7 @@ def _package_job(pipeline: PipelineConfig, labels: sio.Labels, project_file: str
         wanted += cfg.head.part_names or []
     unknown = sorted({n for n in wanted if n not in nodes})
     if unknown:
-        raise ExportJobError(
-            f"Body part(s) {', '.join(unknown)} are not in the skeleton ({', '.join(nodes)})."
-        )
+        raise ExportJobError(f"Body part(s) {', '.join(unknown)} are not in the skeleton ({', '.join(nodes)}).")
     return job
 
 
@@ -362,9 +366,7 @@ def _has_unlabeled_suggestions(labels: sio.Labels) -> bool:
     return any((id(sf.video), int(sf.frame_idx)) not in labeled for sf in labels.suggestions)
 
 
-def _embed_plan(
-    labels: sio.Labels, project: SleapProject | None, source: Path | None
-) -> list[tuple[sio.Video, int]]:
+def _embed_plan(labels: sio.Labels, project: SleapProject | None, source: Path | None) -> list[tuple[sio.Video, int]]:
     """``(video, frame)`` pairs to embed; checks every video that has some.
 
     A video that is already embedded (a ``.pkg.slp`` source) can only give the
@@ -440,6 +442,7 @@ def _write_project(
 
     callback = None
     if progress is not None:
+
         def callback(current: int, total: int, phase: str) -> bool:
             return progress(current, total, phase) is not False
 

@@ -87,7 +87,6 @@ def train_script(contents: PackageContents) -> str:
     return header + "\n" + " ".join(shlex.quote(a) for a in args) + ' "$@"\n'
 
 
-
 def predict_script(contents: PackageContents) -> str:
     """``predict.sh``: predict with the newest trained run folder of each model kind."""
     kinds = [k.value for k in contents.pipeline.model_kinds]
@@ -138,9 +137,7 @@ def readme(contents: PackageContents) -> str:
         for k in contents.pipeline.model_kinds
     )
     slurm = (
-        f"  {SLURM_SCRIPT:<40}SLURM batch script (GPU request; edit the module/venv lines)\n"
-        if contents.slurm
-        else ""
+        f"  {SLURM_SCRIPT:<40}SLURM batch script (GPU request; edit the module/venv lines)\n" if contents.slurm else ""
     )
     slurm_usage = (
         "\nOn a SLURM cluster, edit the environment lines of train.slurm, then from this folder:\n"

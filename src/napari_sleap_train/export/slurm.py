@@ -87,14 +87,14 @@ def slurm_script(project_name: str, options: SlurmOptions | None = None) -> str:
         "",
         "# Make napari-sleap-train available. Uncomment and adapt what your cluster needs:",
         "# module load cuda/12.3 cudnn/9",
-        "# source \"$HOME/venvs/napari-sleap-train/bin/activate\"",
+        '# source "$HOME/venvs/napari-sleap-train/bin/activate"',
         "# conda activate napari-sleap-train",
         "",
         "# sbatch runs a copy of this script from a spool folder: work where it was submitted.",
-        "cd \"${SLURM_SUBMIT_DIR:-$(pwd)}\"",
-        "echo \"job ${SLURM_JOB_ID:-local} on $(hostname), started $(date)\"",
+        'cd "${SLURM_SUBMIT_DIR:-$(pwd)}"',
+        'echo "job ${SLURM_JOB_ID:-local} on $(hostname), started $(date)"',
     ]
     if options.gpus:
         lines.append("command -v nvidia-smi >/dev/null && nvidia-smi -L || echo 'nvidia-smi not found'")
-    lines += ["", "bash ./train.sh \"$@\"", ""]
+    lines += ["", 'bash ./train.sh "$@"', ""]
     return "\n".join(lines)

@@ -241,7 +241,9 @@ class LabelingController(PredictionLayerEdits):
             else:
                 node = next_missing_node(xy, self._skipped.get(key, ()), self._last_node.get(key))
             if node is not None and (~np.isnan(xy[:, 0])).any():
-                frame_rows = rows_of(self._labels, self._lead_cols, key[:2] if self.project.multi_video else key[1:2], key[2])
+                frame_rows = rows_of(
+                    self._labels, self._lead_cols, key[:2] if self.project.multi_video else key[1:2], key[2]
+                )
                 track = str(self._labels.features["track"].iloc[frame_rows[0]]) if len(frame_rows) else ""
                 return key[2], names[node], track
         first = self.chosen_node if self.chosen_node in names else names[0]
@@ -254,7 +256,11 @@ class LabelingController(PredictionLayerEdits):
             return
         inst_id, node, track = placement
         self._labels.feature_defaults = {
-            "instance": inst_id, "node": node, "track": track, "score": np.nan, "user": True,
+            "instance": inst_id,
+            "node": node,
+            "track": track,
+            "score": np.nan,
+            "user": True,
         }
 
     def _accept(self, video: int, frame: int, ids: list[int] | None) -> int | None:
@@ -304,12 +310,19 @@ class LabelingController(PredictionLayerEdits):
             self._busy = False
         if new:
             self.current = (video, frame, new[-1])
-        self.message = f"Frame {frame}: accepted {len(new)} prediction(s)." if new else f"Frame {frame} has no prediction to accept."
+        self.message = (
+            f"Frame {frame}: accepted {len(new)} prediction(s)."
+            if new
+            else f"Frame {frame} has no prediction to accept."
+        )
         self._changed()
         return new
 
     def add_instance(self, at_xy: np.ndarray | None = None) -> int:
-        """Place a whole instance (nearest prediction's copy, else the mean pose) at ``at_xy`` (default: view centre)."""
+        """Place a whole instance at ``at_xy`` (default: view centre).
+
+        It is a copy of the nearest prediction, else the mean labeled pose.
+        """
         video, frame = self.position()
         at = self.view_centre_xy() if at_xy is None else np.asarray(at_xy, float)
         xy, source = self.project.instance_template(video, frame, at)

@@ -53,8 +53,7 @@ def project_from_points(layer_data: list, path: Path) -> SleapProject:
             )
         if data.ndim != 2 or data.shape[1] not in (2, 3):
             raise LayerDataError(
-                f"The points layer '{name}' has {data.shape[-1]}-D points; SLEAP needs [y, x] "
-                "or [frame, y, x] points."
+                f"The points layer '{name}' has {data.shape[-1]}-D points; SLEAP needs [y, x] or [frame, y, x] points."
             )
         if data.shape[1] == 2:
             data = np.column_stack([np.zeros(len(data)), data])

@@ -74,7 +74,7 @@ class PredictionLayerEdits:
         """Predictions with all points deleted are removed; with some deleted, the rest is accepted."""
         removed = accepted = 0
         for (video, frame, pid), nodes in pending.items():
-            left = rows_of(self._predictions, self._lead_cols, (video, frame)[-len(self._lead_cols):], pid)
+            left = rows_of(self._predictions, self._lead_cols, (video, frame)[-len(self._lead_cols) :], pid)
             if not len(left):
                 removed += self.project.remove_predictions(video, frame, [pid])
                 continue

@@ -103,9 +103,7 @@ def bind_when_added(project: SleapProject, roles: set[str], viewer: Any = None) 
             return
         if getattr(event, "value", None) is not None and event.value.metadata.get(PROJECT_KEY) is not project:
             return
-        present = {
-            layer.metadata.get(ROLE_KEY) for layer in layer_list if layer.metadata.get(PROJECT_KEY) is project
-        }
+        present = {layer.metadata.get(ROLE_KEY) for layer in layer_list if layer.metadata.get(PROJECT_KEY) is project}
         if roles <= present:
             layer_list.events.inserted.disconnect(on_inserted)
             bind_project(project, layer_list)

@@ -19,8 +19,18 @@ from napari_sleap_train.project.model import SleapProject
 #: role of the Tracks layer in its metadata
 TRACKS_ROLE = "tracks"
 #: one colour per track, in track order (matplotlib's tab10)
-TRACK_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+TRACK_COLORS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 
 
 def track_color(index: int) -> str:
@@ -37,8 +47,7 @@ def _tracks_layer(viewer: Any, project: SleapProject) -> Any | None:
 
 
 def _track_properties(names: list[str], ids: np.ndarray) -> dict[str, np.ndarray]:
-    return {"track": np.array([names[int(i)] for i in ids], dtype=object),
-            "track_index": ids.astype(float)}
+    return {"track": np.array([names[int(i)] for i in ids], dtype=object), "track_index": ids.astype(float)}
 
 
 def color_predictions_by_track(viewer: Any, project: SleapProject, on: bool = True) -> Any | None:
@@ -78,9 +87,17 @@ def show_tracks(viewer: Any, project: SleapProject, video_index: int = 0, tail_l
         return None
     props = _track_properties(traj.names, traj.data[:, 0])
     if layer is None:
-        layer = Tracks(traj.data, features=props, name=f"{project.name} tracks", tail_length=tail_length,
-                       tail_width=3, head_length=0, color_by="track_index", colormaps_dict={"track_index": _cmap(traj.data[:, 0])},
-                       metadata={ROLE_KEY: TRACKS_ROLE, PROJECT_KEY: project})
+        layer = Tracks(
+            traj.data,
+            features=props,
+            name=f"{project.name} tracks",
+            tail_length=tail_length,
+            tail_width=3,
+            head_length=0,
+            color_by="track_index",
+            colormaps_dict={"track_index": _cmap(traj.data[:, 0])},
+            metadata={ROLE_KEY: TRACKS_ROLE, PROJECT_KEY: project},
+        )
         viewer.layers.append(layer)
     else:
         layer.color_by = "track_id"  # always there while the data and features change
@@ -140,8 +157,6 @@ def swap_tracks_here(viewer: Any, project: SleapProject, first: str, second: str
     n = edits.swap_tracks(project.labels, video, first, second, frame)
     redraw(viewer, project)
     return n
-
-
 
 
 def selected_instance(viewer: Any, project: SleapProject) -> tuple[int, int, int] | None:

@@ -58,9 +58,7 @@ def write_slp(path: str, layer_data: list[LayerData]) -> list[str]:
         labels_layers = [
             (data, meta)
             for data, meta, kind in layer_data
-            if kind == "points"
-            and _project_of(meta) is project
-            and meta["metadata"].get(ROLE_KEY) == "labels"
+            if kind == "points" and _project_of(meta) is project and meta["metadata"].get(ROLE_KEY) == "labels"
         ]
         if len(labels_layers) > 1:
             raise LayerDataError(

@@ -121,9 +121,7 @@ def user_labeled_frames(labels: sio.Labels) -> set[tuple[int, int]]:
 def suggested_frames(labels: sio.Labels) -> list[tuple[int, int]]:
     """``(video_index, frame_index)`` of every suggestion (sorted, unique)."""
     index = {id(v): i for i, v in enumerate(labels.videos)}
-    return sorted(
-        {(index[id(s.video)], int(s.frame_idx)) for s in labels.suggestions if id(s.video) in index}
-    )
+    return sorted({(index[id(s.video)], int(s.frame_idx)) for s in labels.suggestions if id(s.video) in index})
 
 
 class _Frames:
@@ -165,9 +163,7 @@ def _unreadable_message(labels: sio.Labels, videos: list[int]) -> str:
     return f"no video frames are readable ({what} {names}{more} cannot be opened)"
 
 
-def _filter_readable(
-    frames: list[tuple[int, int]], available: _Frames
-) -> tuple[list[tuple[int, int]], list[int]]:
+def _filter_readable(frames: list[tuple[int, int]], available: _Frames) -> tuple[list[tuple[int, int]], list[int]]:
     """Keep frames that can be read; return the videos that cannot be opened too."""
     keep, bad_videos = [], []
     for vi, fi in frames:
@@ -218,7 +214,9 @@ def _random_unlabeled(
         attempts += 1
     if len(chosen) < want:
         pool = [
-            (vi, int(fi)) for vi, frames in spans for fi in frames
+            (vi, int(fi))
+            for vi, frames in spans
+            for fi in frames
             if (vi, int(fi)) not in labeled and (vi, int(fi)) not in chosen
         ]
         extra = rng.choice(len(pool), size=want - len(chosen), replace=False)
@@ -350,8 +348,10 @@ def select_frames(
         unlabeled = [f for f in suggested if f not in labeled]
         if not unlabeled:
             return FrameSelection(
-                [], f"all {_plural(len(suggested), 'suggested frame')} are already labeled"
-                if len(suggested) > 1 else "the only suggested frame is already labeled"
+                [],
+                f"all {_plural(len(suggested), 'suggested frame')} are already labeled"
+                if len(suggested) > 1
+                else "the only suggested frame is already labeled",
             )
         frames, bad = _filter_readable(unlabeled, available)
         if not frames:

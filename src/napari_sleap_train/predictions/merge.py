@@ -116,9 +116,7 @@ def _mean_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(d.mean()) if len(d) else np.inf
 
 
-def merge_with_report(
-    labels: sio.Labels, predicted_labels: sio.Labels, duplicate_px: float = 5.0
-) -> MergeResult:
+def merge_with_report(labels: sio.Labels, predicted_labels: sio.Labels, duplicate_px: float = 5.0) -> MergeResult:
     """Merge predictions into a copy of the project and report what happened.
 
     Parameters

@@ -67,9 +67,7 @@ def _as_hwk(confmap: np.ndarray) -> np.ndarray:
     if confmap.ndim == 2:
         confmap = confmap[..., None]
     if confmap.ndim != 3:
-        raise ValueError(
-            f"confidence maps must be (height, width, channels), got shape {confmap.shape}"
-        )
+        raise ValueError(f"confidence maps must be (height, width, channels), got shape {confmap.shape}")
     return confmap
 
 
@@ -165,7 +163,7 @@ def refine_gaussian(
     centre = confmap[r, c, k].astype(np.float64)
     left, right = confmap[r, c - 1, k].astype(np.float64), confmap[r, c + 1, k].astype(np.float64)
     up, down = confmap[r - 1, c, k].astype(np.float64), confmap[r + 1, c, k].astype(np.float64)
-    ok = (np.minimum.reduce([centre, left, right, up, down]) > 0)
+    ok = np.minimum.reduce([centre, left, right, up, down]) > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         lc, ll, lr, lu, ld = (np.log(np.where(ok, v, 1.0)) for v in (centre, left, right, up, down))
         denom_x = ll - 2 * lc + lr
@@ -275,9 +273,7 @@ def find_global_peaks(
         if offsets is None:
             results = [find_global_peaks(m, threshold, refine, None, patch_size) for m in arr]
         else:
-            results = [
-                find_global_peaks(m, threshold, refine, o, patch_size) for m, o in zip(arr, offsets)
-            ]
+            results = [find_global_peaks(m, threshold, refine, o, patch_size) for m, o in zip(arr, offsets)]
         k = arr.shape[-1]
         if not results:
             return np.zeros((0, k, 2)), np.zeros((0, k), np.float32)

@@ -41,7 +41,6 @@ class EditSummary:
         )
 
 
-
 class LayerEdits:
     """Edits of a points table applied to user instances (mixed into ``SleapProject``)."""
 

@@ -92,14 +92,11 @@ def check_sleap_file(path: Path) -> None:
         with h5py.File(path, "r") as f:
             keys = set(f.keys())
     except OSError as exc:
-        raise SleapFileError(
-            f"{path.name} could not be read; the file looks truncated or damaged ({exc})."
-        ) from exc
+        raise SleapFileError(f"{path.name} could not be read; the file looks truncated or damaged ({exc}).") from exc
     needed = {"metadata", "videos_json"}
     if not needed <= keys:
         raise SleapFileError(
-            f"{path.name} is an HDF5 file but not a SLEAP project "
-            f"(missing {', '.join(sorted(needed - keys))})."
+            f"{path.name} is an HDF5 file but not a SLEAP project (missing {', '.join(sorted(needed - keys))})."
         )
 
 
@@ -121,9 +118,7 @@ def load_labels(path: str | Path) -> OpenedLabels:
             f"{path.name} could not be read as a SLEAP project ({type(exc).__name__}: {exc})."
         ) from exc
     if not labels.skeletons and not labels.videos and not labels.labeled_frames:
-        raise SleapFileError(
-            f"{path.name} is an empty SLEAP project: it has no skeleton, no videos and no labels."
-        )
+        raise SleapFileError(f"{path.name} is an empty SLEAP project: it has no skeleton, no videos and no labels.")
     opened = OpenedLabels(labels, path)
     for i, video in enumerate(labels.videos):
         stored = video.filename

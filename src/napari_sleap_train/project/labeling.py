@@ -180,7 +180,8 @@ class InstanceLabeling:
         """
         at = np.asarray(at_xy, float)
         preds = [
-            r for r in self._shown_predictions()
+            r
+            for r in self._shown_predictions()
             if (r.video_index, r.frame_index) == (video_index, frame_index) and not r.instance.is_empty
         ]
         mean = self.mean_pose()
@@ -192,9 +193,7 @@ class InstanceLabeling:
             return _centred(xy) + at, "prediction"
         return mean + at, "mean pose"
 
-    def add_user_instance(
-        self, video_index: int, frame_index: int, xy: np.ndarray, track: str | None = None
-    ) -> int:
+    def add_user_instance(self, video_index: int, frame_index: int, xy: np.ndarray, track: str | None = None) -> int:
         """Add a user instance (``(K, 2)`` xy in project node order, NaN: no point); return its id.
 
         Its nodes are not marked as placed by a human until the user moves them

@@ -64,7 +64,6 @@ class PredictionsUpdate:
         return text + "."
 
 
-
 class PredictionMerging:
     """Merging and promoting predictions (mixed into ``SleapProject``)."""
 
@@ -272,9 +271,7 @@ def _same_predictions(old: list[sio.PredictedInstance], new: list[sio.PredictedI
     return True
 
 
-def _link_to_accepted(
-    new: list[sio.PredictedInstance], users: list[sio.Instance]
-) -> tuple[set[int], int]:
+def _link_to_accepted(new: list[sio.PredictedInstance], users: list[sio.Instance]) -> tuple[set[int], int]:
     """Hide the new predictions that lie on an accepted user instance; count those on hand-placed ones.
 
     An accepted instance (one made from a prediction, ``from_predicted``) takes
@@ -292,9 +289,7 @@ def _link_to_accepted(
     if not users or not new:
         return set(), 0
     pairs = sorted(
-        (_mean_distance(p.numpy(), u.numpy()), pi, ui)
-        for pi, p in enumerate(new)
-        for ui, u in enumerate(users)
+        (_mean_distance(p.numpy(), u.numpy()), pi, ui) for pi, p in enumerate(new) for ui, u in enumerate(users)
     )
     radius = [replaced_radius(u.numpy()) for u in users]
     taken: set[int] = set()
@@ -328,9 +323,7 @@ def unused_predictions(labels: sio.Labels) -> sio.Labels:
         used = {id(u.from_predicted) for u in users if u.from_predicted is not None}
         tracks = {id(u.track) for u in users if u.track is not None}
         keep = [
-            i
-            for i in lf.predicted_instances
-            if id(i) not in used and (i.track is None or id(i.track) not in tracks)
+            i for i in lf.predicted_instances if id(i) not in used and (i.track is None or id(i.track) not in tracks)
         ]
         if keep:
             frames.append(sio.LabeledFrame(video=lf.video, frame_idx=lf.frame_idx, instances=keep))

@@ -101,8 +101,7 @@ class SleapProject(LayerEdits, PredictionMerging, InstanceLabeling):
         project.missing_videos = list(opened.missing_videos)
         project.messages = list(opened.messages)
         n_empty = sum(
-            1 for refs in (project._user_refs, project._pred_refs) for r in refs.values()
-            if r.instance.is_empty
+            1 for refs in (project._user_refs, project._pred_refs) for r in refs.values() if r.instance.is_empty
         )
         if n_empty:
             project.messages.append(
@@ -267,9 +266,7 @@ class SleapProject(LayerEdits, PredictionMerging, InstanceLabeling):
         where a user instance has a track, a prediction of that same track.
         """
         used = {
-            id(r.instance.from_predicted)
-            for r in self._user_refs.values()
-            if r.instance.from_predicted is not None
+            id(r.instance.from_predicted) for r in self._user_refs.values() if r.instance.from_predicted is not None
         }
         used_tracks = {
             (r.video_index, r.frame_index, id(r.instance.track))
@@ -353,11 +350,7 @@ class SleapProject(LayerEdits, PredictionMerging, InstanceLabeling):
         if lf is None:
             return np.empty((0, k, 2), np.float32)
         want_pred = refs is self._pred_refs
-        arrs = [
-            i.numpy()
-            for i in lf.instances
-            if isinstance(i, sio.PredictedInstance) == want_pred and not i.is_empty
-        ]
+        arrs = [i.numpy() for i in lf.instances if isinstance(i, sio.PredictedInstance) == want_pred and not i.is_empty]
         if not arrs:
             return np.empty((0, k, 2), np.float32)
         return np.stack(arrs).astype(np.float32)
@@ -427,5 +420,3 @@ class SleapProject(LayerEdits, PredictionMerging, InstanceLabeling):
             f"SleapProject({self.name!r}, videos={len(self.labels.videos)}, "
             f"user_instances={len(self._user_refs)}, predictions={len(self._pred_refs)})"
         )
-
-

@@ -202,9 +202,7 @@ def group_points(
         )
     if features is None or len(features) != n:
         raise ValueError(f"{n} points but {0 if features is None else len(features)} feature rows")
-    names = (
-        features["node"].to_numpy(dtype=object) if "node" in features else np.full(n, None, dtype=object)
-    )
+    names = features["node"].to_numpy(dtype=object) if "node" in features else np.full(n, None, dtype=object)
     codes = pd.Index(list(node_names)).get_indexer(names).astype(np.int64)  # -1: unknown name
     ids = (
         pd.to_numeric(features["instance"], errors="coerce").to_numpy(dtype=float)
@@ -227,8 +225,7 @@ def group_points(
         problems.append(f"{int((~has_name & ~bad_xy).sum())} point(s) have no node name and were skipped")
     if unknown.any():
         problems.append(
-            f"points with node name(s) {sorted(set(names[unknown]))} are not in the skeleton "
-            "and were skipped"
+            f"points with node name(s) {sorted(set(names[unknown]))} are not in the skeleton and were skipped"
         )
     early = bad_frame & ~bad_xy & (codes >= 0)
     if early.any():

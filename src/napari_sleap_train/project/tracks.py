@@ -100,8 +100,9 @@ class Trajectories:
     names: list[str]
 
 
-def anchor_trajectories(labels: sio.Labels, video_index: int, anchor: str | None = None,
-                        predicted: bool = True) -> Trajectories:
+def anchor_trajectories(
+    labels: sio.Labels, video_index: int, anchor: str | None = None, predicted: bool = True
+) -> Trajectories:
     """Where each track is on each frame: its instance's ``anchor`` node, else the mean of its nodes.
 
     Parameters
@@ -115,7 +116,7 @@ def anchor_trajectories(labels: sio.Labels, video_index: int, anchor: str | None
     for lf in labels.labeled_frames:
         if lf.video is not video:
             continue
-        for inst in (lf.predicted_instances if predicted else lf.user_instances):
+        for inst in lf.predicted_instances if predicted else lf.user_instances:
             if inst.track is None or id(inst.track) not in ids:
                 continue
             xy = np.asarray(inst.numpy(), dtype=np.float64)[:, :2]

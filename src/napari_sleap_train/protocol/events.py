@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 
 @dataclass
@@ -185,16 +185,38 @@ class Done(Event):
     predictions_path: str | None = None
 
 
-AnyEvent = Union[
-    Started, Status, ModelStarted, Batch, Epoch, Checkpoint, ModelFinished,
-    PredictProgress, Predictions, Metrics, Message, Error, Done,
-]
+AnyEvent = (
+    Started
+    | Status
+    | ModelStarted
+    | Batch
+    | Epoch
+    | Checkpoint
+    | ModelFinished
+    | PredictProgress
+    | Predictions
+    | Metrics
+    | Message
+    | Error
+    | Done
+)
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
-        Started, Status, ModelStarted, Batch, Epoch, Checkpoint, ModelFinished,
-        PredictProgress, Predictions, Metrics, Message, Error, Done,
+        Started,
+        Status,
+        ModelStarted,
+        Batch,
+        Epoch,
+        Checkpoint,
+        ModelFinished,
+        PredictProgress,
+        Predictions,
+        Metrics,
+        Message,
+        Error,
+        Done,
     )
 }
 
@@ -254,9 +276,7 @@ class SetLRCommand(Command):
     learning_rate: float = 1e-4
 
 
-COMMAND_TYPES: dict[str, type[Command]] = {
-    cls.type: cls for cls in (StopCommand, CancelCommand, SetLRCommand)
-}
+COMMAND_TYPES: dict[str, type[Command]] = {cls.type: cls for cls in (StopCommand, CancelCommand, SetLRCommand)}
 
 
 def parse_command(line: str) -> Command | None:

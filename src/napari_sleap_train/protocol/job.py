@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 from napari_sleap_train.config.model import PipelineConfig
 from napari_sleap_train.config.serialize import ConfigError, from_dict, to_dict
@@ -114,7 +113,7 @@ class PredictJob:
         self.frames = _frames(self.frames)
 
 
-AnyJob = Union[TrainJob, PredictJob]
+AnyJob = TrainJob | PredictJob
 _JOB_TYPES: dict[str, type] = {"train": TrainJob, "predict": PredictJob}
 
 

@@ -50,6 +50,6 @@ def explaining_lines(path: str | Path, n: int = 15) -> list[str]:
         lines = [line.rstrip("\n") for line in deque(fh, maxlen=_WINDOW)]
     starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
     if starts:
-        lines = lines[starts[-1]:]
+        lines = lines[starts[-1] :]
     kept = [line for line in lines if line.strip() and not is_startup_noise(line)]
     return kept[-n:]

@@ -26,8 +26,8 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from napari_sleap_train.protocol.events import (
     CancelCommand,

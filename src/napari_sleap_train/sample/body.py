@@ -182,7 +182,9 @@ def drawing(
     value = _head_mix(s)
     spine = _to_world(_arc(s * length, bend), x, y, heading)
     body += [
-        Capsule(spine[i], spine[i + 1], radius[i], radius[i + 1], value[i], value[i + 1], s[i] * length, s[i + 1] * length)
+        Capsule(
+            spine[i], spine[i + 1], radius[i], radius[i + 1], value[i], value[i + 1], s[i] * length, s[i + 1] * length
+        )
         for i in range(len(s) - 1)
     ]
     kp = _to_world(local_keypoints(length, bend, wag), x, y, heading)

@@ -128,7 +128,14 @@ def generate_sample(
     for f in range(n_frames):
         prims = []
         for a in range(n_animals):
-            args = (poses.x[f, a], poses.y[f, a], poses.heading[f, a], poses.bend[f, a], poses.wag[f, a], poses.length[a])
+            args = (
+                poses.x[f, a],
+                poses.y[f, a],
+                poses.heading[f, a],
+                poses.bend[f, a],
+                poses.wag[f, a],
+                poses.length[a],
+            )
             points[f, a] = keypoints(*args)
             prims.append(drawing(*args, texture_phase=texture_phase[a]))
         frames[f] = render_frame(background, prims, rng, noise=noise, blur=BLUR, blurred_background=blurred_background)

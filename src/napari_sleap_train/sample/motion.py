@@ -47,7 +47,9 @@ class Poses:
     length: np.ndarray
 
 
-def _smooth_signal(rng: np.random.Generator, t: np.ndarray, n_terms: int, period_range: tuple[float, float]) -> np.ndarray:
+def _smooth_signal(
+    rng: np.random.Generator, t: np.ndarray, n_terms: int, period_range: tuple[float, float]
+) -> np.ndarray:
     """Zero-mean, unit-ish amplitude sum of sinusoids with random periods (in frames)."""
     periods = rng.uniform(*period_range, size=n_terms)
     phases = rng.uniform(0, 2 * np.pi, size=n_terms)

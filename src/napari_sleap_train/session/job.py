@@ -15,8 +15,8 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from napari_sleap_train.config.model import PipelineConfig, PredictOn
 from napari_sleap_train.config.profiles import list_trained_runs
@@ -94,8 +94,7 @@ def make_train_job(
     settings.models = pipeline.trained_models()
     runs = str(runs_folder if runs_folder is not None else pipeline.runs_folder)
     settings.runs_folder = runs
-    reuse = {"use": [str(p) for p in use], "init_from": [str(p) for p in init_from],
-             "resume": [str(p) for p in resume]}
+    reuse = {"use": [str(p) for p in use], "init_from": [str(p) for p in init_from], "resume": [str(p) for p in resume]}
     try:
         check_reuse(settings, node_names=node_names, **reuse)
     except RunError as exc:
@@ -113,10 +112,7 @@ def make_train_job(
 
 def video_lengths(project) -> list[int | None]:
     """Frame count of each video, ``None`` for videos that cannot be read."""
-    return [
-        project.frame_count(i) if project.video_available(i) else None
-        for i in range(len(project.videos))
-    ]
+    return [project.frame_count(i) if project.video_available(i) else None for i in range(len(project.videos))]
 
 
 def predict_selection(session: TrainingSession, video: int = 0, frame: int = 0) -> FrameSelection:

@@ -36,7 +36,8 @@ def default_predict_choice(labels) -> PredictDefault:
     open_ = [f for f in suggested if f not in labeled]
     if open_:
         return PredictDefault(
-            PredictOn.SUGGESTED_FRAMES, DEFAULT_RANDOM_N,
+            PredictOn.SUGGESTED_FRAMES,
+            DEFAULT_RANDOM_N,
             f"{len(open_)} suggested frame{'s are' if len(open_) != 1 else ' is'} not labeled yet",
         )
     why = "the project has no suggested frames" if not suggested else "every suggested frame is labeled"

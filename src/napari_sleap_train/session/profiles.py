@@ -35,10 +35,7 @@ NO_PROFILE = ""
 def profile_choices(runs_folder: str | Path, kind: ModelKind) -> list[tuple[str, str]]:
     """``(label, choice)`` pairs for the picker of a ``kind`` model."""
     choices = [("(current settings)", NO_PROFILE)]
-    choices += [
-        (f"run: {d.name}", f"run:{d}")
-        for d in list_trained_runs(Path(runs_folder).expanduser(), kind)
-    ]
+    choices += [(f"run: {d.name}", f"run:{d}") for d in list_trained_runs(Path(runs_folder).expanduser(), kind)]
     choices += [(name, f"profile:{name}") for name in list_profiles(kind)]
     return choices
 
@@ -57,9 +54,7 @@ def load_model_choice(choice: str, kind: ModelKind) -> TrainingConfig:
     if source == "run":
         cfg = load_training_config(value)
         if cfg.kind is not kind:
-            raise ConfigError(
-                f"{Path(value).name} is a {cfg.kind.value} run, not {kind.value}"
-            )
+            raise ConfigError(f"{Path(value).name} is a {cfg.kind.value} run, not {kind.value}")
         cfg.profile = Path(value).name
         return cfg
     raise ConfigError(f"Unknown profile choice {choice!r}")
@@ -81,9 +76,7 @@ def read_config_file(path: str | Path) -> PipelineConfig | TrainingConfig:
         try:
             data = json.loads(path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError(
-                f"{path.name} is not a JSON configuration file: {exc}"
-            ) from None
+            raise ConfigError(f"{path.name} is not a JSON configuration file: {exc}") from None
         if isinstance(data, dict) and "models" in data and "kind" in data:
             return from_dict(PipelineConfig, data, path.name)
     return load_training_config(path)
@@ -101,11 +94,7 @@ def pipeline_from_file(path: str | Path, current: PipelineConfig) -> PipelineCon
         return cfg
     out = copy.deepcopy(current)
     if cfg.kind not in out.kind.model_kinds:
-        out.kind = (
-            PipelineKind.SINGLE_INSTANCE
-            if cfg.kind is ModelKind.SINGLE_INSTANCE
-            else PipelineKind.TOP_DOWN
-        )
+        out.kind = PipelineKind.SINGLE_INSTANCE if cfg.kind is ModelKind.SINGLE_INSTANCE else PipelineKind.TOP_DOWN
     use_models(out, [cfg])
     return out
 

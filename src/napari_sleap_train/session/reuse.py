@@ -138,8 +138,10 @@ def describe_reuse(choice: ModelReuse, cfg: TrainingConfig, node_names: list[str
     epochs = _logged_epochs(run.folder)
     more = cfg.optimization.epochs - epochs
     if more <= 0:
-        return False, (f"{name} has trained {epochs} of {cfg.optimization.epochs} epochs: raise Epochs "
-                       "(Optimization) to continue it.")
+        return False, (
+            f"{name} has trained {epochs} of {cfg.optimization.epochs} epochs: raise Epochs "
+            "(Optimization) to continue it."
+        )
     return True, f"Continues {name} after epoch {epochs}, for up to {more} more epoch{'s' if more != 1 else ''}."
 
 

@@ -184,7 +184,10 @@ class TrainingSession:
         labels = getattr(project, "labels", None)
         if labels is not None:
             self.predict_default = default = default_predict_choice(labels)
-            if self.pipeline.predict_on is PredictOn.SUGGESTED_FRAMES and default.predict_on is not PredictOn.SUGGESTED_FRAMES:
+            if (
+                self.pipeline.predict_on is PredictOn.SUGGESTED_FRAMES
+                and default.predict_on is not PredictOn.SUGGESTED_FRAMES
+            ):
                 self.pipeline.predict_n_frames = default.n
                 self.pipeline.predict_on = default.predict_on
         if project is not None:

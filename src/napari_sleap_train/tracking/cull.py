@@ -8,8 +8,9 @@ from .settings import CullSettings
 from .similarity import bounding_boxes, iou_similarity
 
 
-def cull_mask(points: np.ndarray, scores: np.ndarray, settings: CullSettings,
-              protected: np.ndarray | None = None) -> np.ndarray:
+def cull_mask(
+    points: np.ndarray, scores: np.ndarray, settings: CullSettings, protected: np.ndarray | None = None
+) -> np.ndarray:
     """``(n,)`` True for the instances of one frame to keep.
 
     With ``settings.iou_threshold`` set and more than ``max_instances``
@@ -40,5 +41,5 @@ def cull_mask(points: np.ndarray, scores: np.ndarray, settings: CullSettings,
             keep[removed[: target - int(keep.sum())]] = True
     if keep.sum() > target:
         kept_order = [int(i) for i in order if keep[i]]
-        keep[kept_order[max(target, int(protected.sum())):]] = False
+        keep[kept_order[max(target, int(protected.sum())) :]] = False
     return keep

@@ -31,9 +31,7 @@ def to_gray_uint8(image: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def flow_shift(
-    points: np.ndarray, ref_img: np.ndarray, new_img: np.ndarray, settings: FlowSettings
-) -> np.ndarray:
+def flow_shift(points: np.ndarray, ref_img: np.ndarray, new_img: np.ndarray, settings: FlowSettings) -> np.ndarray:
     """Move ``(m, k, 2)`` points of ``ref_img`` to where the flow puts them in ``new_img``.
 
     Images are already :func:`to_gray_uint8` (at ``settings.img_scale``); points

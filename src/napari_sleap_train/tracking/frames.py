@@ -45,10 +45,12 @@ class FrameInstances:
             raise ValueError(f"points must be (n_instances, n_nodes, 2), not {pts.shape}")
         self.points = pts
         n = len(pts)
-        self.scores = (np.ones(n) if self.scores is None
-                       else np.asarray(self.scores, dtype=np.float64).reshape(n))
-        self.fixed_tracks = (np.full(n, NO_TRACK, dtype=np.int64) if self.fixed_tracks is None
-                             else np.asarray(self.fixed_tracks, dtype=np.int64).reshape(n))
+        self.scores = np.ones(n) if self.scores is None else np.asarray(self.scores, dtype=np.float64).reshape(n)
+        self.fixed_tracks = (
+            np.full(n, NO_TRACK, dtype=np.int64)
+            if self.fixed_tracks is None
+            else np.asarray(self.fixed_tracks, dtype=np.int64).reshape(n)
+        )
 
     def __len__(self) -> int:
         return len(self.points)

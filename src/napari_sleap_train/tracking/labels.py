@@ -129,19 +129,30 @@ def track_labels(
     new_tracks: dict[int, sio.Track] = {}
     taken = {t.name for t in labels.tracks}
     for vi in wanted:
-        lfs = sorted((lf for lf in labels.labeled_frames if video_index.get(id(lf.video)) == vi),
-                     key=lambda lf: lf.frame_idx)
-        lfs = [lf for lf in lfs if any(isinstance(i, sio.PredictedInstance)
-                                       or (i.track is not None and id(i.track) in ids_of) for i in lf.instances)]
+        lfs = sorted(
+            (lf for lf in labels.labeled_frames if video_index.get(id(lf.video)) == vi), key=lambda lf: lf.frame_idx
+        )
+        lfs = [
+            lf
+            for lf in lfs
+            if any(
+                isinstance(i, sio.PredictedInstance) or (i.track is not None and id(i.track) in ids_of)
+                for i in lf.instances
+            )
+        ]
         if not lfs:
             continue
         inputs, refs = [], []
         for lf in lfs:
-            insts = [i for i in lf.instances if isinstance(i, sio.PredictedInstance)
-                     or (i.track is not None and id(i.track) in ids_of)]
+            insts = [
+                i
+                for i in lf.instances
+                if isinstance(i, sio.PredictedInstance) or (i.track is not None and id(i.track) in ids_of)
+            ]
             pts = np.stack([_points(i, n_nodes) for i in insts]) if insts else np.zeros((0, n_nodes, 2))
-            scores = [float(getattr(i, "score", 1.0)) if isinstance(i, sio.PredictedInstance) else np.inf
-                      for i in insts]
+            scores = [
+                float(getattr(i, "score", 1.0)) if isinstance(i, sio.PredictedInstance) else np.inf for i in insts
+            ]
             fixed = [NO_TRACK if isinstance(i, sio.PredictedInstance) else ids_of[id(i.track)] for i in insts]
             inputs.append(FrameInstances(lf.frame_idx, pts, np.asarray(scores), np.asarray(fixed)))
             refs.append(insts)
@@ -176,7 +187,9 @@ def track_labels(
     # the file's track list: the old tracks still in use, then the new ones in order
     used = {id(i.track) for lf in labels.labeled_frames for i in lf.instances if i.track is not None}
     labels.tracks[:] = [t for t in labels.tracks if id(t) in used] + [
-        new_tracks[k] for k in sorted(new_tracks) if id(new_tracks[k]) in used]
-    report.n_tracks = len({id(i.track) for lf in labels.labeled_frames for i in lf.predicted_instances
-                           if i.track is not None})
+        new_tracks[k] for k in sorted(new_tracks) if id(new_tracks[k]) in used
+    ]
+    report.n_tracks = len(
+        {id(i.track) for lf in labels.labeled_frames for i in lf.predicted_instances if i.track is not None}
+    )
     return report

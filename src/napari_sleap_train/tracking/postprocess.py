@@ -9,9 +9,7 @@ import numpy as np
 from .frames import FrameInstances, FrameTracks
 
 
-def connect_single_breaks(
-    inputs: Sequence[FrameInstances], frames: Sequence[FrameTracks], target_count: int
-) -> int:
+def connect_single_breaks(inputs: Sequence[FrameInstances], frames: Sequence[FrameTracks], target_count: int) -> int:
     """Join a track that ends with one that starts on the same frame; in place.
 
     Walking forward, the last frame with exactly ``target_count`` tracks is the

@@ -115,9 +115,7 @@ def oks_similarity(
         return np.where(n > 0, sim / n, np.nan)
 
 
-def similarity_matrix(
-    query: np.ndarray, ref: np.ndarray, settings: TrackerSettings, scale: float = 1.0
-) -> np.ndarray:
+def similarity_matrix(query: np.ndarray, ref: np.ndarray, settings: TrackerSettings, scale: float = 1.0) -> np.ndarray:
     """The ``(n, m)`` similarity chosen by ``settings.similarity``.
 
     ``scale`` is the length scale of the ``instance`` similarity when

@@ -199,8 +199,9 @@ class Tracker:
             self.scale = typical_size(np.concatenate(pts)) if pts else 1.0
         result = TrackingResult(frames=[self.step(f) for f in frames])
         if self.settings.connect_single_breaks:
-            result.n_breaks_connected = connect_single_breaks(frames, result.frames,
-                                                              self.settings.target_instance_count)
+            result.n_breaks_connected = connect_single_breaks(
+                frames, result.frames, self.settings.target_instance_count
+            )
         result.n_spawned = self.n_spawned
         result.n_culled = int(sum(f.culled.sum() for f in result.frames))
         result.n_untracked = int(sum(((f.tracks == NO_TRACK) & ~f.culled).sum() for f in result.frames))

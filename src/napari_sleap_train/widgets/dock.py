@@ -35,6 +35,10 @@ from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.io.binding import find_project
 from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY
 from napari_sleap_train.project.model import SleapProject
+from napari_sleap_train.session.job import JobError, dock_predict_job, dock_train_job, predict_selection
+from napari_sleap_train.session.predict_on import predict_note
+from napari_sleap_train.session.profiles import pipeline_from_file
+from napari_sleap_train.session.settings import TrainingSession
 
 from .labeling_panel import LabelingPanel, project_line
 from .previews.controller import PreviewController
@@ -42,11 +46,6 @@ from .previews.examples import ExampleStack, NoExamplesError, pipeline_examples
 from .previews.inputs_window import TrainingInputsWindow
 from .previews.project_frames import ProjectFrames
 from .previews.sizes import auto_crop_of
-from napari_sleap_train.session.job import JobError, dock_predict_job, dock_train_job, predict_selection
-from napari_sleap_train.session.predict_on import predict_note
-from napari_sleap_train.session.profiles import pipeline_from_file
-from napari_sleap_train.session.settings import TrainingSession
-
 from .tabs.model_tab import TITLES, ModelTab
 from .tabs.pipeline_tab import PipelineTab
 from .tabs.sections import scroll_page
@@ -56,9 +55,7 @@ if TYPE_CHECKING:
 
     from napari_sleap_train.protocol.job import TrainJob
 
-NO_PROJECT_HINT = (
-    "Open a SLEAP project (.slp) to configure training (File > Open, or drag and drop)."
-)
+NO_PROJECT_HINT = "Open a SLEAP project (.slp) to configure training (File > Open, or drag and drop)."
 PIPELINE_TAB = "Training Pipeline"
 #: examples shown by View Training Image Inputs
 N_EXAMPLES = 8
@@ -81,9 +78,7 @@ class TrainingDock(QWidget):
         The viewer the dock is added to (napari passes it).
     """
 
-    def __init__(
-        self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.viewer = napari_viewer
         self.session = TrainingSession()
@@ -101,9 +96,7 @@ class TrainingDock(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.setSizePolicy(
-            QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding
-        )
+        self.tabs.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.pipeline_tab = PipelineTab(self.session)
         from .tracks_panel import TracksPanel
 
@@ -143,9 +136,7 @@ class TrainingDock(QWidget):
         pipeline.runs_folder.connect(self.refresh_profiles)
         pipeline.predict_on.connect(self.refresh_predict_info)
         pipeline.predict_n_frames.connect(self.refresh_predict_info)
-        self.pipeline_tab.view_inputs.changed.connect(
-            lambda *_: self.view_training_inputs()
-        )
+        self.pipeline_tab.view_inputs.changed.connect(lambda *_: self.view_training_inputs())
         self.pipeline_tab.save_config.changed.connect(lambda *_: self._save_dialog())
         self.pipeline_tab.load_config.changed.connect(lambda *_: self._load_dialog())
         napari_viewer.layers.events.inserted.connect(self._on_layers_changed)
@@ -172,9 +163,7 @@ class TrainingDock(QWidget):
         """Configure training for ``project`` (``None``: show the hint)."""
         self._watch_labels_layer(None)
         self.project = project
-        self.frames = (
-            ProjectFrames(project, self.viewer) if project is not None else None
-        )
+        self.frames = ProjectFrames(project, self.viewer) if project is not None else None
         self.session.set_project(project)
         self.hint.setText(project_line(project) if project is not None else NO_PROJECT_HINT)
         self.labeling.set_project(project)
@@ -191,10 +180,7 @@ class TrainingDock(QWidget):
 
     def _find_labels_layer(self, project: SleapProject) -> Any:
         for layer in self.viewer.layers:
-            if (
-                layer.metadata.get(PROJECT_KEY) is project
-                and layer.metadata.get(ROLE_KEY) == "labels"
-            ):
+            if layer.metadata.get(PROJECT_KEY) is project and layer.metadata.get(ROLE_KEY) == "labels":
                 return layer
         return None
 
@@ -323,9 +309,7 @@ class TrainingDock(QWidget):
             show_error(str(exc))
             return None
 
-    def view_training_inputs(
-        self, n: int = N_EXAMPLES, seed: int | None = None
-    ) -> list[ExampleStack]:
+    def view_training_inputs(self, n: int = N_EXAMPLES, seed: int | None = None) -> list[ExampleStack]:
         """Open (or refresh) the window of augmented training examples."""
         if self.project is None:
             show_error(NO_PROJECT_HINT)
@@ -333,9 +317,7 @@ class TrainingDock(QWidget):
         if seed is None:
             seed = int(self.viewer.dims.current_step[0]) if self.viewer.dims.ndim else 0
         try:
-            stacks = pipeline_examples(
-                self.project, self.session.snapshot(), n=n, seed=seed
-            )
+            stacks = pipeline_examples(self.project, self.session.snapshot(), n=n, seed=seed)
         except (NoExamplesError, DataError) as exc:
             show_error(str(exc))
             return []
@@ -361,11 +343,7 @@ class TrainingDock(QWidget):
 
     def _default_config_path(self) -> str:
         folder = Path(self.session.pipeline.runs_folder).expanduser()
-        if (
-            not folder.is_dir()
-            and self.project is not None
-            and self.project.path is not None
-        ):
+        if not folder.is_dir() and self.project is not None and self.project.path is not None:
             folder = self.project.path.parent
         return str(folder / "training_pipeline.json")
 

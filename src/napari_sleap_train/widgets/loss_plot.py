@@ -29,9 +29,9 @@ import pyqtgraph as pg
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from napari_sleap_train.session.run_state import LossHistory, RunStatus, TrainingState
 from napari_sleap_train.widgets.axis_range import StableRange
 from napari_sleap_train.widgets.status_text import StatusText
-from napari_sleap_train.session.run_state import LossHistory, RunStatus, TrainingState
 
 # At most 2 redraws per second. Any widget repaint in a window that holds an
 # OpenGL canvas (napari's) makes Qt composite the whole window: 15 ms even for
@@ -228,8 +228,14 @@ class LossPlot(QWidget):
         self._n_drawn = 0
         self.train_curve = pg.PlotDataItem(name="train loss (epoch)", pen=TRAIN_PEN, connect="finite")
         self.val_curve = pg.PlotDataItem(name="val loss (epoch)", pen=VAL_PEN, connect="finite")
-        self.best_star = pg.PlotDataItem(name="best epoch", pen=None, symbol="star", symbolSize=16,
-                                         symbolPen=pg.mkPen((30, 30, 30)), symbolBrush=BEST_BRUSH)
+        self.best_star = pg.PlotDataItem(
+            name="best epoch",
+            pen=None,
+            symbol="star",
+            symbolSize=16,
+            symbolPen=pg.mkPen((30, 30, 30)),
+            symbolBrush=BEST_BRUSH,
+        )
         self.best_line = pg.InfiniteLine(angle=90, movable=False, pen=BEST_PEN)
         self.best_line.setVisible(False)
         for item in (self.first_epoch_item, self.batch_item, self.train_curve, self.val_curve, self.best_star):
@@ -385,7 +391,7 @@ class LossPlot(QWidget):
             return
         bx, by = history.batch_x.data, history.batch_loss.data
         if bx.size > self._n_drawn:
-            new_x, new_y = bx[self._n_drawn:], by[self._n_drawn:]
+            new_x, new_y = bx[self._n_drawn :], by[self._n_drawn :]
             first = new_x <= 1.0
             self.first_epoch_item.append(new_x[first], new_y[first])
             self.batch_item.append(new_x[~first], new_y[~first])
@@ -463,7 +469,7 @@ class LossPlot(QWidget):
             x, y = curve.getData()
             x = np.zeros(0) if x is None else np.asarray(x, dtype=float)
             y = np.zeros(0) if y is None else np.asarray(y, dtype=float)
-            lines[name] = (x, 10.0 ** y if self.log_checkbox.isChecked() else y)
+            lines[name] = (x, 10.0**y if self.log_checkbox.isChecked() else y)
         return lines
 
     def batch_points(self) -> tuple[np.ndarray, np.ndarray]:
@@ -475,7 +481,7 @@ class LossPlot(QWidget):
             ys.append(np.asarray(y, dtype=float))
         x, y = np.concatenate(xs), np.concatenate(ys)
         order = np.argsort(x, kind="stable")
-        y = 10.0 ** y if self.log_checkbox.isChecked() else y
+        y = 10.0**y if self.log_checkbox.isChecked() else y
         return x[order], y[order]
 
     def _update_status(self) -> None:

@@ -64,7 +64,8 @@ class PredictionLoader:
         self._generation += 1
         generation = self._generation
         worker = thread_worker(
-            _read, start_thread=False,
+            _read,
+            start_thread=False,
             progress={"total": 0, "desc": f"Reading predictions {Path(path).name}"},
         )(str(path))
 

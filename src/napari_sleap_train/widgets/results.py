@@ -53,7 +53,9 @@ def load_predictions(path: str | Path | sio.Labels) -> sio.Labels:
     try:
         return sio.load_slp(path.as_posix(), open_videos=False)
     except Exception as exc:
-        raise ResultsError(f"The predictions file {path.name} could not be read ({type(exc).__name__}: {exc}).") from exc
+        raise ResultsError(
+            f"The predictions file {path.name} could not be read ({type(exc).__name__}: {exc})."
+        ) from exc
 
 
 def show_predictions(
@@ -95,9 +97,7 @@ def show_predictions(
         if on_merged is not None:
             on_merged()
         refresh = refresh_layers(project, viewer.layers)
-        return ShownPredictions(
-            layers=[*refresh.updated, *refresh.added], counts=update, merged_labels=project.labels
-        )
+        return ShownPredictions(layers=[*refresh.updated, *refresh.added], counts=update, merged_labels=project.labels)
 
     predicted = load_predictions(path)
     view = SleapProject(predicted, None if isinstance(path, sio.Labels) else path)  # labels: no file name

@@ -36,7 +36,7 @@ def ask_how_to_end(parent: QWidget, what: str) -> CloseChoice:
     box.setText(f"A training run is going. Closing {what} ends it.")
     box.setInformativeText(
         "Keep: training stops after the current batch; the best model so far and every finished "
-        "model stay in the run folder (list them under \"your trained runs\" next time).\n"
+        'model stay in the run folder (list them under "your trained runs" next time).\n'
         "Discard: the model being trained is deleted; finished models are kept."
     )
     keep = box.addButton("Stop and keep models", QMessageBox.ButtonRole.AcceptRole)

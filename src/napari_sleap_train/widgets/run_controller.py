@@ -212,8 +212,10 @@ class RunController:
         if self.state.is_running:
             # The runner synthesises Error + Done when the child dies; this is
             # the last line of defence if it did not.
-            self.state.fail("The training process ended without reporting why.",
-                            hint="Run the same job with `napari-sleap-train train` to see its output.")
+            self.state.fail(
+                "The training process ended without reporting why.",
+                hint="Run the same job with `napari-sleap-train train` to see its output.",
+            )
 
 
 class _Run:
@@ -245,7 +247,6 @@ class _Run:
 def _read_events(process: EngineLike, done: threading.Event) -> Iterator[ev.Event]:
     """Yield the child's events (worker thread: no Qt, no state here)."""
     try:
-        for event in process.events():
-            yield event
+        yield from process.events()
     finally:
         done.set()

@@ -35,13 +35,13 @@ from qtpy.QtWidgets import (
 )
 
 from napari_sleap_train.protocol import events as ev
-from napari_sleap_train.widgets.prediction_loader import PredictionLoader
-from napari_sleap_train.widgets.run_text import format_metrics, headline
-from napari_sleap_train.widgets.tabs import tooltips as tips
+from napari_sleap_train.session.run_state import RunStatus, TrainingState
 from napari_sleap_train.widgets.loss_plot import REDRAW_INTERVAL_MS, LossPlot, format_duration
+from napari_sleap_train.widgets.prediction_loader import PredictionLoader
 from napari_sleap_train.widgets.run_close import CloseChoice, CloseGuard, ask_how_to_end, main_window_of
 from napari_sleap_train.widgets.run_controller import ProcessFactory, RunController
-from napari_sleap_train.session.run_state import RunStatus, TrainingState
+from napari_sleap_train.widgets.run_text import format_metrics, headline
+from napari_sleap_train.widgets.tabs import tooltips as tips
 
 LINK_COLOR = "#6fb3ff"  # readable on napari's dark and light themes
 
@@ -381,9 +381,12 @@ class RunPanel(QWidget):
         running = self.is_running
         self.run_button.setEnabled(not running)
         self.predict_button.setEnabled(not running)
-        self.stop_button.setEnabled(running and state.status is not RunStatus.STARTING
-                                    and not self.controller.stop_requested
-                                    and not self.controller.cancel_requested)
+        self.stop_button.setEnabled(
+            running
+            and state.status is not RunStatus.STARTING
+            and not self.controller.stop_requested
+            and not self.controller.cancel_requested
+        )
         self.cancel_button.setEnabled(running and not self.controller.cancel_requested)
         text = headline(state, self.controller.stop_requested)
         if self.controller.cancel_requested and running:

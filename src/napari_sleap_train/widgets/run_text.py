@@ -82,7 +82,9 @@ def headline(state: TrainingState, stop_requested: bool = False) -> str:
     if status is RunStatus.CANCELLED:
         kept = len(state.run_dirs)
         if kept:
-            return f"Cancelled: the model in training was discarded; {kept} finished model{'s' if kept > 1 else ''} kept."
+            return (
+                f"Cancelled: the model in training was discarded; {kept} finished model{'s' if kept > 1 else ''} kept."
+            )
         return "Cancelled: this run was discarded."
     error = state.last_error.message.splitlines()[0] if state.last_error and state.last_error.message else ""
     return f"Failed: {error}" if error else "Failed."

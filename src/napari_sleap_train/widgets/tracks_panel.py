@@ -34,20 +34,37 @@ class TracksPanel(Container):
         self.viewer = viewer
         self.project: SleapProject | None = None
         self.margins = (0, 0, 0, 0)
-        self.show = CheckBox(text="Show tracks", value=False,
-                             tooltip="A Tracks layer of each track's trajectory; predictions coloured by track.")
-        self.tail_length = SpinBox(min=1, max=10000, value=30, label="Tail (frames)",
-                                   tooltip="Frames of trajectory drawn behind each animal.")
+        self.show = CheckBox(
+            text="Show tracks",
+            value=False,
+            tooltip="A Tracks layer of each track's trajectory; predictions coloured by track.",
+        )
+        self.tail_length = SpinBox(
+            min=1, max=10000, value=30, label="Tail (frames)", tooltip="Frames of trajectory drawn behind each animal."
+        )
         self.first = ComboBox(choices=lambda _w: _track_names(self), label="Track")
         self.second = ComboBox(choices=lambda _w: _track_names(self), label="with")
-        self.swap = PushButton(text="Swap from this frame on",
-                               tooltip="Swap the two tracks on the current frame and every later frame.")
-        self.new_track = LineEdit(label="Selected to", tooltip=(
-            "Track name for the selected instance (select one of its points); a new name makes a new track."))
+        self.swap = PushButton(
+            text="Swap from this frame on", tooltip="Swap the two tracks on the current frame and every later frame."
+        )
+        self.new_track = LineEdit(
+            label="Selected to",
+            tooltip=("Track name for the selected instance (select one of its points); a new name makes a new track."),
+        )
         self.set_track = PushButton(text="Set track of selected instance")
         self.status = Label(value="")
-        self.extend([self.show, self.tail_length, self.first, self.second, self.swap,
-                     self.new_track, self.set_track, self.status])
+        self.extend(
+            [
+                self.show,
+                self.tail_length,
+                self.first,
+                self.second,
+                self.swap,
+                self.new_track,
+                self.set_track,
+                self.status,
+            ]
+        )
         self.show.changed.connect(self._on_show)
         self.tail_length.changed.connect(self._on_show)
         self.swap.changed.connect(self.swap_from_here)

@@ -14,7 +14,6 @@ import numpy as np
 from superqt.utils import qdebounced
 
 from napari_sleap_train.config.model import ModelKind
-
 from napari_sleap_train.session.settings import TrainingSession
 
 from .geometry import squares_on_plane
@@ -95,9 +94,7 @@ class PreviewController:
         self._draw_crop_boxes(frames, video, frame, anchors, scale, translate, width)
         self._draw_receptive_field(frames, video, anchors, scale, translate, width)
 
-    def _draw_crop_boxes(
-        self, frames, video, frame, anchors, scale, translate, width
-    ) -> None:
+    def _draw_crop_boxes(self, frames, video, frame, anchors, scale, translate, width) -> None:
         if ModelKind.CENTERED_INSTANCE not in self.session.model_kinds:
             remove_previews(self.viewer, [CROP_BOXES])
             return
@@ -120,17 +117,13 @@ class PreviewController:
             label=f"crop {side:.0f} px",
         )
 
-    def _draw_receptive_field(
-        self, frames, video, anchors, scale, translate, width
-    ) -> None:
+    def _draw_receptive_field(self, frames, video, anchors, scale, translate, width) -> None:
         cfg = self.session.model(self.session.selected)
         side = rf_side_in_frame(cfg)
         if side is None:
             remove_previews(self.viewer, [RECEPTIVE_FIELD])
             return
-        finite = (
-            anchors[np.all(np.isfinite(anchors), axis=1)] if len(anchors) else anchors
-        )
+        finite = anchors[np.all(np.isfinite(anchors), axis=1)] if len(anchors) else anchors
         center = finite[0] if len(finite) else frames.view_center_xy(self.viewer, video)
         # 2-D layer: napari shows it on every frame; it moves with the first instance.
         rects = squares_on_plane(np.asarray(center)[None], side)

@@ -138,13 +138,9 @@ def model_examples(
             pairs = centered_instance_examples(frame, s.instances, cfg, crop_size, **kw)
         for img, cm in pairs[: n - len(images)]:
             images.append(img)
-            maps.append(
-                cm.max(axis=-1) if cm.shape[-1] else np.zeros(cm.shape[:2], np.float32)
-            )
+            maps.append(cm.max(axis=-1) if cm.shape[-1] else np.zeros(cm.shape[:2], np.float32))
     if not images:
-        raise NoExamplesError(
-            "No training example could be made from the labeled frames."
-        )
+        raise NoExamplesError("No training example could be made from the labeled frames.")
     return ExampleStack(
         kind=cfg.kind,
         images=_pad_stack(images),
@@ -155,9 +151,7 @@ def model_examples(
     )
 
 
-def pipeline_examples(
-    project, pipeline: PipelineConfig, n: int = 8, seed: int = 0
-) -> list[ExampleStack]:
+def pipeline_examples(project, pipeline: PipelineConfig, n: int = 8, seed: int = 0) -> list[ExampleStack]:
     """Examples of every model of the pipeline, in training order.
 
     Raises

@@ -20,9 +20,7 @@ def square_corners(center_xy: Sequence[float], side: float) -> np.ndarray:
     return np.array([[y0, x0], [y0, x1], [y1, x1], [y1, x0]], dtype=float)
 
 
-def squares_on_plane(
-    centers_xy: np.ndarray, side: float, leading: Sequence[float] = ()
-) -> list[np.ndarray]:
+def squares_on_plane(centers_xy: np.ndarray, side: float, leading: Sequence[float] = ()) -> list[np.ndarray]:
     """Squares of ``side`` around each centre, placed on one slice of the data.
 
     Parameters

@@ -91,9 +91,7 @@ class TrainingInputsWindow:
             The inputs viewer.
         """
         viewer = self._ensure_viewer()
-        wanted = {input_layer_name(s.kind) for s in stacks} | {
-            confmap_layer_name(s.kind) for s in stacks
-        }
+        wanted = {input_layer_name(s.kind) for s in stacks} | {confmap_layer_name(s.kind) for s in stacks}
         for layer in list(viewer.layers):
             if layer.name not in wanted:
                 viewer.layers.remove(layer)
@@ -126,9 +124,7 @@ class TrainingInputsWindow:
         else:
             if name in viewer.layers:
                 viewer.layers.remove(name)
-            viewer.add_image(
-                images, name=name, rgb=stack.rgb, contrast_limits=(0.0, 1.0)
-            )
+            viewer.add_image(images, name=name, rgb=stack.rgb, contrast_limits=(0.0, 1.0))
         if cm_name in viewer.layers:
             layer = viewer.layers[cm_name]
             layer.data = stack.confmaps

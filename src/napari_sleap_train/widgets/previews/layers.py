@@ -125,9 +125,7 @@ def upsert_rectangles(
         layer.current_edge_width = edge_width
         layer.editable = False
         return layer
-    layer.editable = (
-        True  # napari refuses data edits on non-editable shapes in some modes
-    )
+    layer.editable = True  # napari refuses data edits on non-editable shapes in some modes
     layer.selected_data = set()
     layer.feature_defaults = {"label": label}
     layer.data = data

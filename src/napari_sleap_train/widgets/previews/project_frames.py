@@ -55,11 +55,7 @@ class ProjectFrames:
 
     def anchor_index(self, anchor_part: str | None) -> int | None:
         """Index of the anchor node, ``None`` for the bounding-box centre."""
-        names = (
-            list(self.project.skeleton.node_names)
-            if self.project.labels.skeletons
-            else []
-        )
+        names = list(self.project.skeleton.node_names) if self.project.labels.skeletons else []
         return names.index(anchor_part) if anchor_part in names else None
 
     def anchors(self, instances: np.ndarray, anchor_part: str | None) -> np.ndarray:
@@ -97,17 +93,11 @@ class ProjectFrames:
         """The image layer of a video of this project, if shown."""
         for layer in self.viewer.layers:
             md = layer.metadata
-            if (
-                md.get(PROJECT_KEY) is self.project
-                and md.get(VIDEO_INDEX_KEY) == video
-                and isinstance(layer, Image)
-            ):
+            if md.get(PROJECT_KEY) is self.project and md.get(VIDEO_INDEX_KEY) == video and isinstance(layer, Image):
                 return layer
         return None
 
-    def world_transform(
-        self, video: int
-    ) -> tuple[tuple[float, float], tuple[float, float]]:
+    def world_transform(self, video: int) -> tuple[tuple[float, float], tuple[float, float]]:
         """``(scale, translate)`` of the video's y/x axes (identity without a video layer)."""
         layer = self.video_layer(video)
         if layer is None:

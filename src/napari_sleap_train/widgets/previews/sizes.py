@@ -60,8 +60,6 @@ def rf_side_in_frame(cfg: TrainingConfig) -> float | None:
     """Receptive field side in original pixels (``None`` for invalid settings)."""
     m = cfg.model
     try:
-        return receptive_field_in_frame(
-            m.max_stride, cfg.data.input_scaling, m.convs_per_block, m.kernel_size
-        )
+        return receptive_field_in_frame(m.max_stride, cfg.data.input_scaling, m.convs_per_block, m.kernel_size)
     except DataError:
         return None

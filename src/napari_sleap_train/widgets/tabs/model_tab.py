@@ -19,14 +19,12 @@ from napari.utils.notifications import show_error
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.config.serialize import ConfigError
 from napari_sleap_train.data.errors import DataError
-
 from napari_sleap_train.session.profiles import NO_PROFILE, load_model_choice, profile_choices
 from napari_sleap_train.session.settings import TrainingSession
 
 from . import tooltips as tips
 from .binding import Binder
 from .reuse_controls import ReuseControls
-from .texts import receptive_field_text
 from .sections import (
     add_qt,
     add_stretch,
@@ -35,6 +33,7 @@ from .sections import (
     set_decimals,
     wrap,
 )
+from .texts import receptive_field_text
 
 #: tab titles, as SLEAP names them
 TITLES = {
@@ -49,9 +48,7 @@ AutoCrop = Callable[[TrainingConfig], "int | None"]
 
 def _row(*widgets, label: str = "", tooltip: str = "") -> Container:
     """Widgets side by side on one labeled row."""
-    row = Container(
-        widgets=list(widgets), layout="horizontal", labels=False, label=label
-    )
+    row = Container(widgets=list(widgets), layout="horizontal", labels=False, label=label)
     row.margins = (0, 0, 0, 0)
     if tooltip:
         row.tooltip = tooltip
@@ -105,9 +102,7 @@ class ModelTab(Container):
         )
         compact_combo(self.profile)
         self.profile.changed.connect(self._on_profile)
-        self.append(
-            _row(Label(value="Settings from:"), self.profile, tooltip=tips.PROFILE)
-        )
+        self.append(_row(Label(value="Settings from:"), self.profile, tooltip=tips.PROFILE))
         # weights are a separate choice: scratch, start from, resume or use a trained run
         self.reuse = ReuseControls(kind, session)
         self.append(self.reuse)
@@ -134,9 +129,7 @@ class ModelTab(Container):
                 to_widget=lambda v: v is None,
                 from_widget=lambda auto: None if auto else int(self.crop_size.value),
             )
-            self.crop_size = SpinBox(
-                min=16, max=2048, step=16, value=128, tooltip=tips.CROP_SIZE
-            )
+            self.crop_size = SpinBox(min=16, max=2048, step=16, value=128, tooltip=tips.CROP_SIZE)
             binder.bind(
                 self.crop_size,
                 data.crop_size,
@@ -185,9 +178,7 @@ class ModelTab(Container):
         set_decimals(self.learning_rate, 6)
         binder.bind(self.learning_rate, opt.learning_rate)
         self.patience = binder.bind(
-            SpinBox(
-                min=1, max=10000, label="Early-stop patience", tooltip=tips.PATIENCE
-            ),
+            SpinBox(min=1, max=10000, label="Early-stop patience", tooltip=tips.PATIENCE),
             cfg.optimization.early_stopping.events.patience,
         )
         self.plateau_patience = binder.bind(
@@ -236,16 +227,12 @@ class ModelTab(Container):
         ]
 
         # -- augmentation ---------------------------------------------------
-        self.rotate = binder.bind(
-            CheckBox(text="", tooltip=tips.ROTATE), aug.rotate
-        )
+        self.rotate = binder.bind(CheckBox(text="", tooltip=tips.ROTATE), aug.rotate)
         self.rotation_max = binder.bind(
             FloatSpinBox(min=0, max=180, step=5, tooltip=tips.ROTATE),
             aug.rotation_max_angle,
         )
-        self.scale = binder.bind(
-            CheckBox(text="", tooltip=tips.SCALE), aug.scale
-        )
+        self.scale = binder.bind(CheckBox(text="", tooltip=tips.SCALE), aug.scale)
         self.scale_min = binder.bind(
             FloatSpinBox(min=0.1, max=5, step=0.05, tooltip=tips.SCALE),
             aug.scale_min,
@@ -256,21 +243,15 @@ class ModelTab(Container):
         )
         self.flip = binder.bind(CheckBox(text="", tooltip=tips.FLIP), aug.flip)
         self.flip_direction = binder.bind(
-            ComboBox(
-                choices=[("left/right", True), ("up/down", False)], tooltip=tips.FLIP
-            ),
+            ComboBox(choices=[("left/right", True), ("up/down", False)], tooltip=tips.FLIP),
             aug.flip_horizontal,
         )
-        self.noise = binder.bind(
-            CheckBox(text="", tooltip=tips.NOISE), aug.gaussian_noise
-        )
+        self.noise = binder.bind(CheckBox(text="", tooltip=tips.NOISE), aug.gaussian_noise)
         self.noise_std = binder.bind(
             FloatSpinBox(min=0, max=99, step=1, tooltip=tips.NOISE),
             aug.gaussian_noise_stddev,
         )
-        self.contrast = binder.bind(
-            CheckBox(text="", tooltip=tips.CONTRAST), aug.contrast
-        )
+        self.contrast = binder.bind(CheckBox(text="", tooltip=tips.CONTRAST), aug.contrast)
         self.contrast_min = binder.bind(
             FloatSpinBox(min=0.05, max=5, step=0.1, tooltip=tips.CONTRAST),
             aug.contrast_min_gamma,
@@ -279,9 +260,7 @@ class ModelTab(Container):
             FloatSpinBox(min=0.05, max=5, step=0.1, tooltip=tips.CONTRAST),
             aug.contrast_max_gamma,
         )
-        self.brightness = binder.bind(
-            CheckBox(text="", tooltip=tips.BRIGHTNESS), aug.brightness
-        )
+        self.brightness = binder.bind(CheckBox(text="", tooltip=tips.BRIGHTNESS), aug.brightness)
         # whole grey levels are enough here: integer boxes stay narrow
         self.brightness_min = binder.bind(
             SpinBox(min=-255, max=255, tooltip=tips.BRIGHTNESS),
@@ -339,9 +318,7 @@ class ModelTab(Container):
 
         # -- model ----------------------------------------------------------
         self.max_stride = binder.bind(
-            ComboBox(
-                choices=[8, 16, 32, 64], label="Max stride", tooltip=tips.MAX_STRIDE
-            ),
+            ComboBox(choices=[8, 16, 32, 64], label="Max stride", tooltip=tips.MAX_STRIDE),
             net.max_stride,
         )
         self.output_stride = binder.bind(
@@ -370,9 +347,7 @@ class ModelTab(Container):
             CheckBox(text="Up-interpolate", tooltip=tips.UP_INTERPOLATE),
             net.up_interpolate,
         )
-        self.rf_info = Label(
-            value="", label="Receptive field", tooltip=tips.RECEPTIVE_FIELD
-        )
+        self.rf_info = Label(value="", label="Receptive field", tooltip=tips.RECEPTIVE_FIELD)
         wrap(self.rf_info)
         model_widgets = [
             self.max_stride, self.output_stride, self.filters, self.filters_rate,
@@ -442,11 +417,7 @@ class ModelTab(Container):
             except DataError as exc:
                 self.crop_info.value = str(exc)
             else:
-                self.crop_info.value = (
-                    "Auto: open a project to compute it"
-                    if auto is None
-                    else f"Auto size: {auto} px"
-                )
+                self.crop_info.value = "Auto: open a project to compute it" if auto is None else f"Auto size: {auto} px"
 
     def _on_profile(self, choice: str) -> None:
         if self._refreshing or choice in (NO_PROFILE, None):

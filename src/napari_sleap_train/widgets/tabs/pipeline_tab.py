@@ -23,12 +23,12 @@ from napari_sleap_train.config.model import (
     Switch,
 )
 from napari_sleap_train.runner.devices import device_choices
+from napari_sleap_train.session.settings import TrainingSession
 
 from . import tooltips as tips
 from .binding import Binder
 from .sections import add_qt, add_stretch, collapsible, compact_combo, wrap
 from .tracking_section import TrackingSection
-from napari_sleap_train.session.settings import TrainingSession
 
 #: label shown for "no anchor part"
 BBOX_CENTER = "(bounding box center)"
@@ -91,9 +91,7 @@ class PipelineTab(Container):
         )
         self.anchor = binder.bind(
             ComboBox(
-                choices=lambda _w: (
-                    [(BBOX_CENTER, "")] + [(n, n) for n in node_names(session.project)]
-                ),
+                choices=lambda _w: [(BBOX_CENTER, "")] + [(n, n) for n in node_names(session.project)],
                 label="Anchor part",
                 tooltip=tips.ANCHOR,
             ),
@@ -114,9 +112,7 @@ class PipelineTab(Container):
             session.model(ModelKind.SINGLE_INSTANCE).head.events.sigma,
         )
         # a float box with no decimals: superqt's integer box never shows a special text for 0
-        self.max_instances = FloatSpinBox(
-            min=0, max=1000, step=1, label="Max instances", tooltip=tips.MAX_INSTANCES
-        )
+        self.max_instances = FloatSpinBox(min=0, max=1000, step=1, label="Max instances", tooltip=tips.MAX_INSTANCES)
         self.max_instances.native.setDecimals(0)
         self.max_instances.native.setSpecialValueText("no limit")  # shown for 0
         binder.bind(
@@ -164,9 +160,7 @@ class PipelineTab(Container):
             p.xla,
         )
         self.predict_on = binder.bind(
-            ComboBox(
-                choices=PREDICT_ON_CHOICES, label="Predict on", tooltip=tips.PREDICT_ON
-            ),
+            ComboBox(choices=PREDICT_ON_CHOICES, label="Predict on", tooltip=tips.PREDICT_ON),
             p.predict_on,
         )
         self.predict_n = binder.bind(
@@ -179,15 +173,9 @@ class PipelineTab(Container):
         self.runs_folder.choose_btn.text = "Browse"
         for combo in (self.kind, self.anchor, self.predict_on, self.device, self.precision, self.xla):
             compact_combo(combo)
-        self.view_inputs = PushButton(
-            text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS
-        )
-        self.save_config = PushButton(
-            text="Save configuration...", tooltip=tips.SAVE_CONFIG
-        )
-        self.load_config = PushButton(
-            text="Load configuration...", tooltip=tips.LOAD_CONFIG
-        )
+        self.view_inputs = PushButton(text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS)
+        self.save_config = PushButton(text="Save configuration...", tooltip=tips.SAVE_CONFIG)
+        self.load_config = PushButton(text="Load configuration...", tooltip=tips.LOAD_CONFIG)
         config_row = Container(
             widgets=[self.save_config, self.load_config],
             layout="horizontal",

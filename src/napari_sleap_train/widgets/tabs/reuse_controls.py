@@ -45,7 +45,10 @@ class ReuseControls(Container):
         self._updating = False
         self.how = ComboBox(
             choices=[(text, how) for how, text in REUSE_LABELS.items()],
-            value=self.choice.how, label="Weights", tooltip=tips.WEIGHTS, name="how",
+            value=self.choice.how,
+            label="Weights",
+            tooltip=tips.WEIGHTS,
+            name="how",
         )
         self.run = ComboBox(choices=self._run_choices(), value=NO_RUN, tooltip=tips.WEIGHTS_RUN, name="run")
         self.browse = PushButton(text="Folder…", tooltip=tips.WEIGHTS_FOLDER)

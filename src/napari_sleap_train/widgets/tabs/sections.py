@@ -63,21 +63,15 @@ def compact_combo(combo, chars: int = 12) -> None:
     from qtpy.QtWidgets import QComboBox
 
     native = combo.native
-    native.setSizeAdjustPolicy(
-        QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-    )
+    native.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     native.setMinimumContentsLength(chars)
 
 
 def wrap(label) -> None:
     """Let a magicgui Label wrap its text instead of widening the dock."""
     label.native.setWordWrap(True)
-    label.native.setAlignment(
-        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-    )
-    label.native.setSizePolicy(
-        QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred
-    )
+    label.native.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    label.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
 
 def fixed_width(widget) -> None:

@@ -15,9 +15,7 @@ def receptive_field_text(cfg: TrainingConfig) -> str:
     m = cfg.model
     try:
         rf = receptive_field(m.max_stride, m.convs_per_block, m.kernel_size)
-        in_frame = receptive_field_in_frame(
-            m.max_stride, cfg.data.input_scaling, m.convs_per_block, m.kernel_size
-        )
+        in_frame = receptive_field_in_frame(m.max_stride, cfg.data.input_scaling, m.convs_per_block, m.kernel_size)
     except DataError as exc:
         return str(exc)
     if cfg.data.input_scaling == 1.0:

@@ -12,8 +12,7 @@ ANCHOR = (
 )
 SIGMA_CENTROID = "Spread (in pixels) of the blob the centroid model learns to draw on each animal's centre."
 SIGMA_NODES = (
-    "Spread (in pixels) of the blob drawn on each body part. Larger is easier to learn, "
-    "smaller is more precise."
+    "Spread (in pixels) of the blob drawn on each body part. Larger is easier to learn, smaller is more precise."
 )
 MAX_INSTANCES = "Most animals to find per frame when predicting. 0 (the default) means no limit: keep every detection."
 RUNS_FOLDER = "Folder where each training run gets its own sub-folder with the trained model and logs."
@@ -25,10 +24,7 @@ VIEW_INPUTS = (
     "with the confidence maps it must learn drawn on top. Nothing is trained."
 )
 SAVE_CONFIG = "Save all settings of every tab to a file."
-LOAD_CONFIG = (
-    "Load settings saved with 'Save configuration...', a run's config.json, or a SLEAP "
-    "training_config.json."
-)
+LOAD_CONFIG = "Load settings saved with 'Save configuration...', a run's config.json, or a SLEAP training_config.json."
 PROFILE = (
     "Copy the settings (not the weights) of a run you trained before (listed first, newest "
     "first) or of a built-in profile. Every setting below can still be changed. To start from a "
@@ -42,7 +38,9 @@ WEIGHTS = (
     "not trained; predictions use the run as it is."
 )
 WEIGHTS_RUN = "Trained runs of this model in the runs folder, newest first, and folders added with 'Folder…'."
-WEIGHTS_FOLDER = "Add a model folder from elsewhere: one of ours or a SLEAP 1.4 model (training_config.json + best_model.h5)."
+WEIGHTS_FOLDER = (
+    "Add a model folder from elsewhere: one of ours or a SLEAP 1.4 model (training_config.json + best_model.h5)."
+)
 PIPELINE_TIME_LIMIT = (
     "Wall-time budget of the whole pipeline in minutes, data preparation included, shared between "
     "the models (the CPU profiles: 30% centroid, 70% centered instance); each model stops in time "
@@ -59,8 +57,7 @@ INPUT_SCALING = (
     "height: training is about 4x faster, but small body parts get harder to see."
 )
 CROP_AUTO = (
-    "Let the crop size follow the largest labeled animal (allowing for rotation and scale "
-    "augmentation) plus a margin."
+    "Let the crop size follow the largest labeled animal (allowing for rotation and scale augmentation) plus a margin."
 )
 CROP_SIZE = (
     "Side in pixels of the square cut out around each animal for the centered-instance "
@@ -106,9 +103,7 @@ MAX_STRIDE = (
     "(bigger receptive field) but needs input sizes that are multiples of it."
 )
 OUTPUT_STRIDE = "Confidence maps are this many times smaller than the input. 1 or 2 is most precise."
-FILTERS = (
-    "Number of feature channels of the first layer. More can learn more but is slower."
-)
+FILTERS = "Number of feature channels of the first layer. More can learn more but is slower."
 FILTERS_RATE = "Channels grow by this factor at each deeper level."
 UP_INTERPOLATE = "Upsample with interpolation (faster, fewer weights) instead of learned transposed convolutions."
 RECEPTIVE_FIELD = (
