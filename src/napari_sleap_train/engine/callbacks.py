@@ -19,6 +19,7 @@ holds the state a resumed run must restore.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import time
@@ -328,10 +329,12 @@ class TrainingMonitor(keras.callbacks.Callback):
         )
 
     def _append_log(self, epoch: int, loss: float, val_loss: float, lr: float) -> None:
+        # Rewritten whole and renamed (a few kB): a full disk or kill -9 leaves the
+        # previous complete log, never a cut last row.
         path = self.run_dir / TRAINING_LOG
-        new = not path.exists()
-        with path.open("a", newline="") as fh:
-            writer = csv.writer(fh)
-            if new:
-                writer.writerow(LOG_FIELDS)
-            writer.writerow([epoch, repr(loss), repr(val_loss), repr(lr), f"{self.elapsed:.3f}"])
+        text = path.read_text() if path.exists() else ",".join(LOG_FIELDS) + "\n"
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(
+            [epoch, repr(loss), repr(val_loss), repr(lr), f"{self.elapsed:.3f}"]
+        )
+        write_text(path, text + buf.getvalue())
