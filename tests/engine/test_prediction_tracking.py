@@ -78,3 +78,23 @@ def test_flow_without_the_video_falls_back_to_simple(shared_data, project, tmp_p
     assert report.n_tracks == 2 and report.n_tracked >= 2 * len(FRAMES)
     (warning,) = [e for e in events if isinstance(e, Message)]
     assert "simple tracker" in warning.text
+
+
+def test_user_instances_on_tracks_anchor_the_predicted_tracks(shared_data, project, tmp_path):
+    labels = sio.load_slp(str(project))
+    female, male = sio.Track(name="female"), sio.Track(name="male")
+    labels.tracks[:] = [female, male]
+    (lf,) = [lf for lf in labels.labeled_frames if lf.user_instances]
+    lf.user_instances[0].track, lf.user_instances[1].track = female, male
+    labels.save(str(project))
+    before = [(i.track.name, i.numpy().tolist()) for i in lf.user_instances]
+
+    out = predict_job(_job(shared_data, project, tmp_path, TrackerSettings(tracker="flow", max_tracks=2)), print)
+    written, preds = _predicted(out)
+    assert {i.track.name for i in preds if i.track is not None} == {"female", "male"}  # no track_0, track_1
+    assert sorted(t.name for t in sio.load_slp(str(out), open_videos=False).tracks) == ["female", "male"]
+    # the user instances were only borrowed: not in the predictions, unchanged in the output
+    assert all(isinstance(i, sio.PredictedInstance) for lf in written.labeled_frames for i in lf.instances)
+    full = sio.load_slp(str(out), open_videos=False)
+    (user_lf,) = [f for f in full.labeled_frames if f.user_instances]
+    assert [(i.track.name, i.numpy().tolist()) for i in user_lf.user_instances] == before

@@ -93,11 +93,48 @@ def track_predictions(predicted: sio.Labels, settings, project, emit: Emit):
             model="", stage="tracking", detail=f"{settings.tracker} tracker on {len(predicted.labeled_frames)} frames"
         )
     )
-    # the project's track names are taken: new tracks get other names
-    names = [sio.Track(name=t.name) for t in (project.labels.tracks if project is not None else [])]
-    predicted.tracks[:] = names
-    report = track_labels(predicted, settings, frame=frame)
-    return report
+    if project is None:
+        return track_labels(predicted, settings, frame=frame)
+    # The project's own tracks (the same objects, so merging keeps them) and its user
+    # instances on a track anchor the tracking; new tracks get other names.
+    predicted.tracks[:] = list(project.labels.tracks)
+    added = _add_track_anchors(predicted, project.labels)
+    try:
+        return track_labels(predicted, settings, frame=frame)
+    finally:
+        _remove_track_anchors(predicted, added)
+
+
+def _add_track_anchors(predicted: sio.Labels, project_labels: sio.Labels) -> list[sio.LabeledFrame]:
+    """Put the project's tracked user instances into ``predicted`` (removed again after tracking).
+
+    Returns the labeled frames that were added for them (frames without predictions).
+    """
+    frames = {(id(lf.video), lf.frame_idx): lf for lf in predicted.labeled_frames}
+    videos = {id(v) for v in predicted.videos}
+    added = []
+    for lf in project_labels.labeled_frames:
+        if id(lf.video) not in videos:
+            continue
+        users = [inst for inst in lf.user_instances if inst.track is not None]
+        if not users:
+            continue
+        target = frames.get((id(lf.video), lf.frame_idx))
+        if target is None:
+            target = sio.LabeledFrame(video=lf.video, frame_idx=lf.frame_idx, instances=[])
+            predicted.labeled_frames.append(target)
+            added.append(target)
+        target.instances.extend(users)
+    if added:
+        predicted.labeled_frames.sort(key=lambda f: (predicted.videos.index(f.video), f.frame_idx))
+    return added
+
+
+def _remove_track_anchors(predicted: sio.Labels, added: list[sio.LabeledFrame]) -> None:
+    gone = {id(lf) for lf in added}
+    predicted.labeled_frames[:] = [lf for lf in predicted.labeled_frames if id(lf) not in gone]
+    for lf in predicted.labeled_frames:
+        lf.instances = [inst for inst in lf.instances if isinstance(inst, sio.PredictedInstance)]
 
 
 def _throttled_progress(emit: Emit, total: int, min_interval: float = 0.25) -> Callable[[int, int], None]:

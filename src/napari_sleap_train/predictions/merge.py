@@ -94,7 +94,9 @@ def _node_order(target: sio.Skeleton, source: sio.Skeleton) -> np.ndarray:
     return order
 
 
-def _convert(inst: sio.PredictedInstance, skeleton: sio.Skeleton, order: np.ndarray) -> sio.PredictedInstance:
+def _convert(
+    inst: sio.PredictedInstance, skeleton: sio.Skeleton, order: np.ndarray, track: sio.Track | None
+) -> sio.PredictedInstance:
     pts = np.asarray(inst.numpy(scores=True), dtype=np.float64)  # (k, 3): x, y, score
     out = np.full((len(order), 3), np.nan)
     have = order >= 0
@@ -105,7 +107,7 @@ def _convert(inst: sio.PredictedInstance, skeleton: sio.Skeleton, order: np.ndar
         skeleton=skeleton,
         point_scores=np.nan_to_num(out[:, 2], nan=0.0),
         score=float(inst.score),
-        track=inst.track,
+        track=track,
         tracking_score=inst.tracking_score,
     )
 
@@ -145,6 +147,18 @@ def merge_with_report(labels: sio.Labels, predicted_labels: sio.Labels, duplicat
     new_by_frame: dict[tuple[int, int], list[sio.PredictedInstance]] = {}
     orders: dict[int, np.ndarray] = {}
     pred_index = {id(v): j for j, v in enumerate(predicted_labels.videos)}
+    # tracks are matched by name: a prediction on the project's "female" lands on the
+    # merged copy's "female", never on a second track of the same name
+    tracks = {t.name: t for t in merged.tracks}
+
+    def merged_track(track: sio.Track | None) -> sio.Track | None:
+        if track is None:
+            return None
+        if track.name not in tracks:
+            tracks[track.name] = sio.Track(name=track.name)
+            merged.tracks.append(tracks[track.name])
+        return tracks[track.name]
+
     for lf in predicted_labels.labeled_frames:
         if id(lf.video) not in pred_index:
             raise MergeError(f"A predicted frame refers to a video ({lf.video.filename}) the predictions do not list.")
@@ -153,7 +167,9 @@ def merge_with_report(labels: sio.Labels, predicted_labels: sio.Labels, duplicat
             order = orders.get(id(inst.skeleton))
             if order is None:
                 order = orders[id(inst.skeleton)] = _node_order(skeleton, inst.skeleton)
-            new_by_frame.setdefault((vi, int(lf.frame_idx)), []).append(_convert(inst, skeleton, order))
+            new_by_frame.setdefault((vi, int(lf.frame_idx)), []).append(
+                _convert(inst, skeleton, order, merged_track(inst.track))
+            )
 
     result = MergeResult(labels=merged)
     merged_index = {id(v): i for i, v in enumerate(merged.videos)}
