@@ -171,3 +171,22 @@ def test_predict_with_a_tracker_puts_predictions_on_at_most_max_tracks(project, 
 def test_tracker_options_without_a_tracker_are_refused(project, models, capsys):
     assert main(["predict", str(project), *models, "--max-tracks", "2"]) == 2
     assert "--max-tracks set tracker options but no tracker runs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "kinds, message",
+    [
+        (["centroid"], "add -m with a centered-instance run"),
+        (["centered_instance"], "add -m with a centroid run"),
+        (["centroid", "centroid"], "two models of the same kind"),
+    ],
+)
+def test_models_that_make_no_pipeline_are_refused_before_anything_runs(
+    project, shared_data, tmp_path, capsys, kinds, message
+):
+    out = tmp_path / "out.slp"
+    args = [a for k in kinds for a in ("-m", str(shared_data / (MODELS + k)))]
+    assert main(["predict", str(project), *args, "--frames", "labeled", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Predicting on" not in err and not out.exists()  # refused before the frames or models

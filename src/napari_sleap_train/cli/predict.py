@@ -157,6 +157,12 @@ def run(args: argparse.Namespace) -> int:
     missing = [m for m in args.model if not Path(m).is_dir()]
     if missing:
         return _fail(f"model folder not found: {', '.join(missing)}", args.json)
+    from napari_sleap_train.config.runs import RunError, check_prediction_models, read_run
+
+    try:  # before anything is read or loaded: a wrong set of models fails in a second
+        check_prediction_models([read_run(m) for m in args.model])
+    except RunError as exc:
+        return _fail(str(exc), args.json)
     try:
         project = SleapProject.load(args.project)
     except SleapFileError as exc:

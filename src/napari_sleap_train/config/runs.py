@@ -195,3 +195,32 @@ def check_reuse(
                     )
             found[name][kind] = run
     return found
+
+
+def check_prediction_models(runs: list[TrainedRun]) -> None:
+    """Refuse, before any model loads, a set of runs that does not make a pipeline.
+
+    A prediction needs one single-instance model, or one centroid and one
+    centered-instance model (top-down).
+
+    Raises
+    ------
+    RunError
+        The runs do not make a pipeline; the message says what to add or remove.
+    """
+    kinds = [run.kind for run in runs]
+    names = ", ".join(f"{run.folder.name} ({run.kind.value})" for run in runs) or "none"
+    if len(set(kinds)) != len(kinds):
+        raise RunError(f"two models of the same kind were given ({names}); give one of each")
+    if kinds == [ModelKind.SINGLE_INSTANCE]:
+        return
+    if ModelKind.SINGLE_INSTANCE in kinds:
+        raise RunError(
+            f"a single-instance model predicts alone, without centroid or centered-instance models ({names})"
+        )
+    missing = [k.value.replace("_", "-") for k in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE) if k not in kinds]
+    if missing:
+        raise RunError(
+            f"top-down prediction needs a centroid and a centered-instance model; got {names}: "
+            f"add -m with a {' and a '.join(missing)} run"
+        )
