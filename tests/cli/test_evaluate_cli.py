@@ -145,3 +145,18 @@ def test_evaluate_read_only_output(tmp_path):
     with read_only_folder(tmp_path) as folder:
         proc = run_cli("evaluate", str(gt), str(pr), "-o", str(folder / "m.json"), timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "read-only" in proc.stderr
+
+
+def test_sparse_predictions_under_labeled_frames_are_explained(tmp_path, capsys):
+    gt, pr = write_pair(tmp_path)
+    labels = sio.load_slp(str(gt), open_videos=False)
+    video, skel = labels.videos[0], labels.skeletons[0]
+    pts = np.array([[10.0, 10.0], [40.0, 20.0], [70.0, 60.0]])
+    for fi in (7, 9, 11):  # 5 labeled frames, predictions on 1
+        labels.append(sio.LabeledFrame(video=video, frame_idx=fi, instances=[sio.Instance.from_numpy(pts, skel)]))
+    labels.save(str(gt))
+    assert main(["evaluate", str(gt), str(pr)]) == 0
+    err = capsys.readouterr().err
+    assert "predictions on only 1 of the 5 labeled frames" in err and "--frames predicted" in err
+    assert main(["evaluate", str(gt), str(pr), "--frames", "predicted"]) == 0
+    assert "predictions on only" not in capsys.readouterr().err

@@ -89,12 +89,18 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    frames = None
-    if args.frames == "predicted":
-        from napari_sleap_train.evaluate.metrics import predicted_frames
-        from napari_sleap_train.predictions.frame_selection import user_labeled_frames
+    from napari_sleap_train.evaluate.metrics import predicted_frames
+    from napari_sleap_train.predictions.frame_selection import user_labeled_frames
 
-        frames = sorted(set(predicted_frames(gt, pr)) & user_labeled_frames(gt))
+    labeled = user_labeled_frames(gt)
+    covered = sorted(set(predicted_frames(gt, pr)) & labeled)
+    frames = covered if args.frames == "predicted" else None
+    if args.frames == "labeled" and labeled and len(covered) < 0.5 * len(labeled):
+        print(
+            f"warning: {Path(args.pred).name} has predictions on only {len(covered)} of the {len(labeled)} "
+            "labeled frames; nodes on the others count as not found (--frames predicted scores only those)",
+            file=sys.stderr,
+        )
     try:
         result = evaluate(gt, pr, frames=frames, oks_sigma=args.sigma)
     except (EvaluationError, IncomparableLabelsError) as exc:
