@@ -46,3 +46,14 @@ def test_failed_text_write_keeps_the_previous_file(tmp_path):
     with file_size_limit(100), pytest.raises(OutputError, match="file-size limit"):
         write_text(path, "x" * 10_000)
     assert path.read_text() == "{}\n" and [p.name for p in tmp_path.iterdir()] == ["training_config.json"]
+
+
+def test_leftover_temporaries_of_a_killed_write_are_removed_and_nothing_else(tmp_path):
+    from napari_sleap_train.engine.run_files import remove_leftover_temporaries
+
+    (tmp_path / "best_model.keras").write_bytes(b"model")
+    (tmp_path / ".latest_model.keras.1a2b3c4d.tmp.keras").write_bytes(b"half")
+    (tmp_path / "training_log.csv").write_text("epoch\n")
+    removed = remove_leftover_temporaries(tmp_path)
+    assert [p.name for p in removed] == [".latest_model.keras.1a2b3c4d.tmp.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best_model.keras", "training_log.csv"]

@@ -338,5 +338,7 @@ def test_kill_9_of_the_engine_leaves_usable_or_unlisted_folders(tmp_path, tiny_s
     assert proc.returncode == -signal.SIGKILL
     names = {p.name for p in started.iterdir()}
     assert {"best_model.keras", "config.json", "training_config.json", "initial_config.json"} <= names
-    assert not [n for n in names if n.startswith(".")]  # no temporary file left
+    # kill -9 in the middle of a write can leave that write's hidden temporary file
+    # (nothing can remove it); never a truncated file under a real name
+    assert all(".tmp." in n for n in names if n.startswith(".")), names
     assert list_trained_runs(runs) == [started]

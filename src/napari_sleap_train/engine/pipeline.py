@@ -54,7 +54,7 @@ from napari_sleap_train.config.serialize import save_json
 from napari_sleap_train.engine.budget import PipelineBudget
 from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.errors import Cancelled, EngineConfigError, EngineDataError, describe_exception
-from napari_sleap_train.engine.run_files import atomic_path
+from napari_sleap_train.engine.run_files import atomic_path, remove_leftover_temporaries
 from napari_sleap_train.protocol.events import Done, Error, Message, ModelFinished, Started, Status
 from napari_sleap_train.protocol.job import PredictJob, TrainJob
 
@@ -335,6 +335,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
             data = LabeledData.from_labels(labels, cfg.data.validation_fraction, cfg.optimization.seed)
             if kind in resume:
                 run_dir = resume[kind].folder
+                remove_leftover_temporaries(run_dir)  # of a write that kill -9 cut short
             else:
                 run_dir = make_run_dir(runs_folder, kind, job.pipeline.run_name_prefix, cfg.run_name)
                 current = run_dir

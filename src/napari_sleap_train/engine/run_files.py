@@ -52,3 +52,18 @@ def copy_file(src: str | Path, dst: str | Path) -> Path:
 def write_text(path: str | Path, text: str) -> Path:
     """Write a text file atomically."""
     return write_atomically(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def remove_leftover_temporaries(run_dir: str | Path) -> list[Path]:
+    """Remove the hidden temporary files of writes that never finished (a killed engine).
+
+    Called before a run folder is trained in again (resume); returns what was removed.
+    """
+    removed = []
+    for path in Path(run_dir).glob(".*.tmp.*"):
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
