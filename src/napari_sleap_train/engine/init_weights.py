@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from napari_sleap_train.engine.sleap_weights import ModelLoadError, h5_layer_weights
+from napari_sleap_train.engine.sleap_weights import ModelLoadError, assign_layer_weights, h5_layer_weights
 from napari_sleap_train.engine.unet import OFFSET_HEAD_NAME
 
 
@@ -52,21 +52,8 @@ def copy_run_weights(model: keras.Model, folder: str | Path) -> list[str]:
     """
     name = Path(folder).name
     stored = run_weights(folder)
-    loaded, missing, mismatched = [], [], []
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        arrays = stored.get(layer.name)
-        if arrays is None:
-            missing.append(layer.name)
-            continue
-        expected = [tuple(w.shape) for w in layer.weights]
-        got = [tuple(a.shape) for a in arrays]
-        if expected != got:
-            mismatched.append(f"{layer.name}: {got} in the run, {expected} needed")
-            continue
-        layer.set_weights([a.astype(np.dtype(w.dtype)) for a, w in zip(arrays, layer.weights)])
-        loaded.append(layer.name)
+    loaded, missing, shapes = assign_layer_weights(model, stored)
+    mismatched = [f"{layer}: {got} in the run, {expected} needed" for layer, expected, got in shapes]
     if missing or mismatched:
         parts = []
         if mismatched:

@@ -184,6 +184,35 @@ def h5_layer_weights(h5_path: str | Path) -> dict[str, list[np.ndarray]]:
     return out
 
 
+def assign_layer_weights(
+    model, stored: dict[str, list[np.ndarray]]
+) -> tuple[list[str], list[str], list[tuple[str, list, list]]]:
+    """Copy ``stored`` arrays into the same-named layers of ``model`` where every shape fits.
+
+    Returns
+    -------
+    loaded, missing, mismatched
+        Layers that received weights; layers with weights that ``stored`` lacks;
+        ``(layer, expected shapes, stored shapes)`` for layers whose shapes differ.
+    """
+    loaded, missing, mismatched = [], [], []
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        arrays = stored.get(layer.name)
+        if arrays is None:
+            missing.append(layer.name)
+            continue
+        expected = [tuple(w.shape) for w in layer.weights]
+        got = [tuple(a.shape) for a in arrays]
+        if expected != got:
+            mismatched.append((layer.name, expected, got))
+            continue
+        layer.set_weights([np.asarray(a).astype(np.dtype(w.dtype)) for a, w in zip(arrays, layer.weights)])
+        loaded.append(layer.name)
+    return loaded, missing, mismatched
+
+
 def load_h5_weights(model: keras.Model, h5_path: str | Path) -> list[str]:
     """Copy weights from a SLEAP ``.h5`` into ``model`` by layer name.
 
@@ -198,21 +227,8 @@ def load_h5_weights(model: keras.Model, h5_path: str | Path) -> list[str]:
         A layer of ``model`` has no weights in the file, or their shapes differ.
     """
     stored = h5_layer_weights(h5_path)
-    loaded, missing, mismatched = [], [], []
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        arrays = stored.get(layer.name)
-        if arrays is None:
-            missing.append(layer.name)
-            continue
-        expected = [tuple(w.shape) for w in layer.weights]
-        got = [tuple(a.shape) for a in arrays]
-        if expected != got:
-            mismatched.append(f"{layer.name} (model {expected}, file {got})")
-            continue
-        layer.set_weights(arrays)
-        loaded.append(layer.name)
+    loaded, missing, shapes = assign_layer_weights(model, stored)
+    mismatched = [f"{name} (model {expected}, file {got})" for name, expected, got in shapes]
     if missing or mismatched:
         parts = []
         if missing:
