@@ -44,6 +44,9 @@ def stopped_run(tmp_path_factory, tiny_slp):
     """Top-down run; 'stop' is sent at the centered-instance model's first batch."""
     runs = tmp_path_factory.mktemp("runs")
     job = tiny_job(tiny_slp, runs)
+    # many epochs, so the stop (read by this process a little after the child sent the
+    # batch) always lands long before the centered-instance model would finish
+    job.pipeline.models[ModelKind.CENTERED_INSTANCE].optimization.epochs = 50
     proc = EngineProcess(work_dir=tmp_path_factory.mktemp("work"))
     proc.start(job)
     events = []
@@ -82,7 +85,7 @@ def test_stop_keeps_best_models(stopped_run):
     assert finished["centroid"].reason == "completed"
     assert finished["centroid"].epochs_trained == 2
     assert finished["centered_instance"].reason == "stopped"
-    assert finished["centered_instance"].epochs_trained == 1
+    assert 1 <= finished["centered_instance"].epochs_trained < 50
     batches = [e for e in events if isinstance(e, Batch) and e.model == "centered_instance"]
     assert len(batches) <= 2  # the batch in flight when the command arrived
     done = events[-1]
