@@ -505,14 +505,9 @@ def _extra(args: argparse.Namespace) -> list[str]:
     return extra + list(args.train_arg)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    s = _settings(args.quick, args)
-    stamp = timestamp()
-    workdir = Path(args.workdir) if args.workdir else RESULTS_DIR / f"time_to_accuracy-{stamp}"
-    machine = machine_description()
-    machine["load_average_at_start"] = os.getloadavg()
-    result = benchmark(
+def _benchmark_with(args: argparse.Namespace, s: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """:func:`benchmark` with the parsed arguments and the quick/full settings."""
+    return benchmark(
         Path(args.project),
         s["budget"],
         s["n_train"],
@@ -523,6 +518,16 @@ def main(argv: list[str] | None = None) -> int:
         workdir,
         _extra(args),
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    s = _settings(args.quick, args)
+    stamp = timestamp()
+    workdir = Path(args.workdir) if args.workdir else RESULTS_DIR / f"time_to_accuracy-{stamp}"
+    machine = machine_description()
+    machine["load_average_at_start"] = os.getloadavg()
+    result = _benchmark_with(args, s, workdir)
     machine["load_average_at_end"] = os.getloadavg()
     result["machine"] = machine
     print(report(result, machine))
@@ -538,17 +543,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     args = build_parser().parse_args(["--quick"] if quick else [])
     s = _settings(quick, args)
     workdir = RESULTS_DIR / f"time_to_accuracy-{timestamp()}"
-    result = benchmark(
-        Path(args.project),
-        s["budget"],
-        s["n_train"],
-        s["n_test"],
-        s["snapshots"],
-        args.gap,
-        args.seed,
-        workdir,
-        _extra(args),
-    )
+    result = _benchmark_with(args, s, workdir)
     figures: dict[str, Any] = {"budget (min)": s["budget"], "training wall time (s)": result["training_wall_s"]}
     for name, m in result["models"].items():
         figures[f"{name} samples/s"] = m.get("samples_per_s")
