@@ -158,13 +158,10 @@ def check_output_paths(job) -> str | None:
     is a file fails in a second with one line, not after TensorFlow loaded.
     """
     from napari_sleap_train.outputs import OutputError, check_output_folder
-    from napari_sleap_train.predictions.merge import predictions_path
+    from napari_sleap_train.predictions.merge import train_job_output_folders
 
-    folders = [job.runs_folder]
-    if job.predict_frames:
-        folders.append(str(Path(job.predictions_path or predictions_path(job.labels_path)).parent))
     try:
-        for folder in folders:
+        for _, folder in train_job_output_folders(job):
             check_output_folder(folder)
     except OutputError as exc:
         return str(exc)

@@ -11,7 +11,6 @@ for every model of the pipeline. Errors stop the run with a plain-words
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import sleap_io as sio
 
@@ -93,15 +92,9 @@ def check_output_folders(job: TrainJob) -> None:
     EngineDataError
         Naming the folder and why (a file, read-only, ...).
     """
-    from napari_sleap_train.predictions.merge import predictions_path
+    from napari_sleap_train.predictions.merge import train_job_output_folders
 
-    folders = [("run folder", job.runs_folder or job.pipeline.runs_folder)]
-    if job.predict_frames:
-        target = job.predictions_path or str(predictions_path(job.labels_path))
-        folders.append(("predictions folder", str(Path(target).parent)))
-    for what, folder in folders:
-        if not folder:
-            continue
+    for what, folder in train_job_output_folders(job):
         try:
             check_output_folder(folder)
         except OutputError as exc:

@@ -235,6 +235,16 @@ def predictions_path(project_path: str | Path, when: float | None = None) -> Pat
     return path
 
 
+def train_job_output_folders(job) -> list[tuple[str, str]]:
+    """``(what, folder)`` a train job writes into: its run folder, and with frames to predict
+    the predictions' folder. One list for the CLI's and the engine's up-front checks."""
+    folders = [("run folder", job.runs_folder or job.pipeline.runs_folder)]
+    if job.predict_frames:
+        target = job.predictions_path or str(predictions_path(job.labels_path))
+        folders.append(("predictions folder", str(Path(target).parent)))
+    return [(what, folder) for what, folder in folders if folder]
+
+
 def save_labels(labels: sio.Labels, path: str | Path) -> Path:
     """Save a ``.slp`` that refers to the project's videos (never embeds frames).
 
