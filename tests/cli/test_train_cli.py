@@ -11,7 +11,7 @@ import pytest
 
 from napari_sleap_train.cli import build_parser, main
 from napari_sleap_train.cli.train import build_job
-from napari_sleap_train.config.model import ModelKind, Precision
+from napari_sleap_train.config.model import ModelKind, PipelineKind, Precision
 from napari_sleap_train.config.serialize import save_json
 from napari_sleap_train.protocol.events import Done, Error, parse_event
 from tests.runner.tiny_project import make_tiny_project, tiny_config
@@ -72,6 +72,18 @@ def test_build_job_applies_overrides(tmp_path, tiny_slp):
     assert sorted(job.predict_frames) == [(0, i) for i in range(10)]
 
 
+def test_build_job_bottom_up(tmp_path, tiny_slp):
+    args = build_parser().parse_args(
+        ["train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), "--pipeline", "bottom-up", "--device", "cpu"]
+    )
+    job = build_job(args)
+    assert job.pipeline.kind is PipelineKind.BOTTOM_UP
+    assert list(job.pipeline.models) == [ModelKind.MULTI_INSTANCE]
+    cfg = job.pipeline.models[ModelKind.MULTI_INSTANCE]
+    assert cfg.kind is ModelKind.MULTI_INSTANCE and cfg.head.anchor_part is None
+    assert cfg.pafs.output_stride >= cfg.model.output_stride
+
+
 def test_build_job_several_gpus_and_multi_worker(tmp_path, tiny_slp):
     args = build_parser().parse_args(
         [
@@ -93,6 +105,7 @@ def test_build_job_several_gpus_and_multi_worker(tmp_path, tiny_slp):
     [
         (["--profile", "no_such_profile"], "no_such_profile"),
         (["--profile", "baseline_medium_rf.single"], "does not fit the top-down pipeline"),
+        (["--profile", "baseline_medium_rf.bottomup"], "does not fit the top-down pipeline"),
         (["--epochs", "0"], "--epochs must be at least 1"),
         (["--predict", "sometimes"], "is not understood"),
     ],

@@ -38,6 +38,20 @@ def test_baseline_values_match_sleap():
         assert cfg.optimization.batch_size == 4
 
 
+def test_bottom_up_baseline_matches_sleap():
+    """SLEAP 1.4's baseline_medium_rf.bottomup.json."""
+    b = PROFILES["baseline_medium_rf.bottomup"]
+    assert b.kind is ModelKind.MULTI_INSTANCE
+    assert (b.model.max_stride, b.model.output_stride, b.model.filters, b.model.filters_rate) == (32, 4, 16, 2.0)
+    assert (b.head.sigma, b.head.loss_weight, b.data.input_scaling) == (2.5, 1.0, 1.0)
+    assert (b.pafs.edges, b.pafs.sigma, b.pafs.output_stride, b.pafs.loss_weight) == (None, 75.0, 8, 1.0)
+    assert b.optimization.plateau.patience == 8 and b.optimization.early_stopping.patience == 10
+    assert b.augmentation.rotate and b.augmentation.rotation_max_angle == 15
+    cpu = PROFILES["cpu.bottomup"]
+    assert cpu.kind is ModelKind.MULTI_INSTANCE and cpu.data.input_scaling == 0.5
+    assert cpu.pafs.output_stride % cpu.model.output_stride == 0 and cpu.pafs.output_stride <= cpu.model.max_stride
+
+
 def test_large_rf_profiles_see_more():
     med = PROFILES["baseline_medium_rf.topdown"].model.max_stride
     large = PROFILES["baseline_large_rf.topdown"].model.max_stride
@@ -79,6 +93,12 @@ def test_default_pipelines(hardware):
         assert cfg.optimization.learning_rate == pytest.approx(lr) and cfg.optimization.batch_size == 4
     single = default_pipeline("single-instance", hardware)
     assert list(single.models) == [ModelKind.SINGLE_INSTANCE]
+    bottom_up = default_pipeline("bottom-up", hardware)
+    assert list(bottom_up.models) == [ModelKind.MULTI_INSTANCE]
+    want = {"cpu": "cpu.bottomup", "gpu": "baseline_medium_rf.bottomup"}[hardware]
+    assert bottom_up.models[ModelKind.MULTI_INSTANCE].profile == want
+    assert PipelineKind.of_model(ModelKind.MULTI_INSTANCE) is PipelineKind.BOTTOM_UP
+    assert PipelineKind.of_model("centroid") is PipelineKind.TOP_DOWN
     # pipelines do not share config objects with PROFILES or each other
     td.models[ModelKind.CENTROID].model.filters = 1
     assert default_pipeline(PipelineKind.TOP_DOWN, hardware).models[ModelKind.CENTROID].model.filters == 16

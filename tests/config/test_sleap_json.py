@@ -25,9 +25,12 @@ def _keys(d, prefix=""):
     return out
 
 
-@pytest.fixture(params=["centroid", "centered_instance"])
+@pytest.fixture(
+    params=[("centroid", "centroid"), ("centered_instance", "centered_instance"), ("bottomup", "multi_instance")]
+)
 def sleap_model(request, shared_data):
-    return shared_data / "models" / f"minimal_instance.UNet.{request.param}", ModelKind(request.param)
+    folder, kind = request.param
+    return shared_data / "models" / f"minimal_instance.UNet.{folder}", ModelKind(kind)
 
 
 def test_read_sleap_centroid_values(shared_data):
@@ -54,6 +57,31 @@ def test_read_sleap_centered_instance_values(shared_data):
     assert cfg.model.output_stride == 2 and cfg.model.max_stride == 8
     assert cfg.head.part_names == ["A", "B"]
     assert cfg.optimization.epochs == 10
+
+
+def test_read_sleap_bottom_up_values(shared_data):
+    cfg = read_sleap_config(shared_data / "models" / "minimal_instance.UNet.bottomup")
+    assert cfg.kind is ModelKind.MULTI_INSTANCE
+    assert cfg.model.max_stride == 8 and cfg.model.output_stride == 2  # the confidence maps' stride
+    assert cfg.head.sigma == 1.5 and cfg.head.part_names == ["A", "B"] and cfg.head.loss_weight == 1.0
+    assert cfg.head.anchor_part is None and cfg.head.offset_refinement is True
+    assert cfg.pafs.edges == [["A", "B"]]
+    assert cfg.pafs.sigma == 50 and cfg.pafs.output_stride == 4 and cfg.pafs.loss_weight == 1.0
+
+
+def test_bottom_up_unet_stride_is_the_finer_head(tmp_path):
+    cfg = TrainingConfig(kind=ModelKind.MULTI_INSTANCE)
+    cfg.model.output_stride = 4
+    cfg.pafs.output_stride = 8
+    cfg.pafs.loss_weight = 0.5
+    d = config_to_sleap_dict(cfg, skeleton=sio.Skeleton(["a", "b", "c"], [("a", "b"), ("b", "c")]))
+    assert d["model"]["backbone"]["unet"]["output_stride"] == 4
+    head = d["model"]["heads"]["multi_instance"]
+    assert head["pafs"] == {"edges": [["a", "b"], ["b", "c"]], "sigma": 75.0, "output_stride": 8, "loss_weight": 0.5}
+    assert head["confmaps"]["part_names"] == ["a", "b", "c"] and "anchor_part" not in head["confmaps"]
+    assert d["data"]["instance_cropping"]["center_on_part"] is None
+    back = read_sleap_config(write_sleap_config(cfg, tmp_path / "c.json"))
+    assert back.pafs.edges is None and back.pafs.loss_weight == 0.5 and back.model.output_stride == 4
 
 
 def test_write_then_read_back_equal(sleap_model, tmp_path):
@@ -116,7 +144,16 @@ def test_write_into_folder(tmp_path):
     [
         (lambda d: d["model"]["backbone"]["unet"].update(max_stride="big"), "max_stride should be int"),
         (lambda d: d["model"]["heads"].update(centroid=None), "exactly one of the heads"),
-        (lambda d: d["model"]["heads"].update(multi_instance={"confmaps": {}}), "bottom-up"),
+        (lambda d: d["model"]["heads"].update(multi_instance={"confmaps": {}}), "exactly one of the heads"),
+        (lambda d: d["model"]["heads"].update(centroid=None, multi_class_bottomup={}), "identity classes"),
+        (lambda d: d["model"]["heads"].update(centroid=None, multi_class_topdown={}), "not supported yet"),
+        (
+            lambda d: d["model"]["heads"].update(
+                centroid=None, multi_instance={"confmaps": {}, "pafs": {"edges": ["A"]}}
+            ),
+            "pafs.edges should be a list of",
+        ),
+        (lambda d: d["model"]["heads"].update(centroid=None, multi_instance={"confmaps": {}}), "missing setting"),
         (lambda d: d["model"]["backbone"].update(unet=None, resnet={"version": "ResNet50"}), "only U-Net"),
         (lambda d: d["optimization"].update(optimizer="sgd"), "optimizer 'sgd'"),
         (lambda d: d.pop("model"), "not a SLEAP training configuration"),

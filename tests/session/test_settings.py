@@ -122,6 +122,21 @@ def test_make_train_job_needs_every_model_of_the_pipeline():
         make_train_job(pipeline, "p.slp")
 
 
+def test_bottom_up_job_round_trips_and_checks_its_edges(tmp_path):
+    s = TrainingSession()
+    s.pipeline.kind = PipelineKind.BOTTOM_UP
+    s.pipeline.anchor_part = "head"  # top-down's setting: not written into a bottom-up head
+    s.model(ModelKind.MULTI_INSTANCE).pafs.edges = [["head", "tail"]]
+    s.model(ModelKind.MULTI_INSTANCE).pafs.sigma = 20.0
+    job = make_train_job(s.pipeline, "p.slp", node_names=["head", "tail"])
+    assert list(job.pipeline.models) == [ModelKind.MULTI_INSTANCE]
+    cfg = job.pipeline.models[ModelKind.MULTI_INSTANCE]
+    assert cfg.head.anchor_part is None and cfg.pafs.sigma == 20.0
+    assert to_dict(load_job(save_job(job, tmp_path / "job.json"))) == to_dict(job)
+    with pytest.raises(JobError, match="edges name tail, which the skeleton does not have"):
+        make_train_job(s.pipeline, "p.slp", node_names=["head", "thorax"])
+
+
 def test_use_models_adopts_the_anchor_the_configs_agree_on():
     s = TrainingSession()
     pipeline = s.snapshot()

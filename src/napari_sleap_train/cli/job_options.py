@@ -22,7 +22,10 @@ class JobOptionsError(ValueError):
 def add_settings_options(p: argparse.ArgumentParser) -> None:
     """Register the training-settings options on ``p``."""
     p.add_argument(
-        "--pipeline", choices=["top-down", "single-instance"], default=None, help="pipeline kind (default: top-down)"
+        "--pipeline",
+        choices=["top-down", "bottom-up", "single-instance"],
+        default=None,
+        help="pipeline kind (default: top-down)",
     )
     p.add_argument(
         "--profile",

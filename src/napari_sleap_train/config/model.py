@@ -1,7 +1,7 @@
 """Typed training configuration.
 
-One :class:`TrainingConfig` describes one model (centroid, centered instance or
-single instance) with every setting of SLEAP 1.4's training dialog. A
+One :class:`TrainingConfig` describes one model (centroid, centered instance,
+single instance or multi-instance, i.e. bottom-up) with every setting of SLEAP 1.4's training dialog. A
 :class:`PipelineConfig` groups the models of a pipeline with the settings that
 are shared (anchor part, predict-on, output folder).
 
@@ -31,6 +31,7 @@ class ModelKind(str, Enum):
     CENTROID = "centroid"
     CENTERED_INSTANCE = "centered_instance"
     SINGLE_INSTANCE = "single_instance"
+    MULTI_INSTANCE = "multi_instance"  # bottom-up: confidence maps of every part + part affinity fields
 
 
 class PipelineKind(str, Enum):
@@ -38,13 +39,22 @@ class PipelineKind(str, Enum):
 
     TOP_DOWN = "top-down"
     SINGLE_INSTANCE = "single-instance"
+    BOTTOM_UP = "bottom-up"
 
     @property
     def model_kinds(self) -> tuple[ModelKind, ...]:
         """Models this pipeline trains, in training order."""
         if self is PipelineKind.TOP_DOWN:
             return (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE)
+        if self is PipelineKind.BOTTOM_UP:
+            return (ModelKind.MULTI_INSTANCE,)
         return (ModelKind.SINGLE_INSTANCE,)
+
+    @classmethod
+    def of_model(cls, kind: ModelKind | str) -> PipelineKind:
+        """The pipeline a model of ``kind`` belongs to."""
+        kind = ModelKind(kind)
+        return next(p for p in cls if kind in p.model_kinds)
 
 
 class LRSchedule(str, Enum):
@@ -229,6 +239,41 @@ class HeadConfig:
     anchor_part: str | None = None
     part_names: list[str] | None = None
     offset_refinement: bool = False
+    #: Weight of the confidence-map loss (SLEAP's ``loss_weight``); matters next to
+    #: the part affinity field loss of a bottom-up model.
+    loss_weight: float = 1.0
+
+
+@dataclass
+class PafConfig:
+    """Part affinity field head of a bottom-up model (SLEAP's ``multi_instance.pafs``).
+
+    Each edge gets a 2-channel field (x, y of the unit vector from source to
+    destination) near its segment. ``sigma`` is SLEAP's "sigma for edges" with
+    SLEAP's meaning, so a SLEAP config trains the same fields: the weight at
+    distance ``d`` (network-input pixels) from the segment is
+    ``exp(-d**4 / (2 * sigma**2))``, above one half within ``1.085 * sqrt(sigma)``
+    pixels (sigma 75: 9.4 px). See :mod:`napari_sleap_train.data.pafs`.
+
+    Attributes
+    ----------
+    edges
+        ``[source, destination]`` node names; ``None``: every skeleton edge.
+    sigma
+        Spread of the fields around each edge.
+    output_stride
+        Stride of the field grid relative to the network input (a multiple of
+        the confidence maps' stride, at most the U-Net's max stride).
+    loss_weight
+        Weight of the field loss next to the confidence-map loss.
+    """
+
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
+
+    edges: list[list[str]] | None = None
+    sigma: float = 75.0
+    output_stride: int = 8
+    loss_weight: float = 1.0
 
 
 @dataclass
@@ -241,6 +286,7 @@ class TrainingConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: UNetConfig = field(default_factory=UNetConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
+    pafs: PafConfig = field(default_factory=PafConfig)  # used by multi-instance (bottom-up) models only
     optimization: OptimizationConfig = field(default_factory=OptimizationConfig)
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     run_name: str | None = None  # None: "<timestamp>.<kind>"

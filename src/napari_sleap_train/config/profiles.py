@@ -51,6 +51,7 @@ from .model import (
     LRSchedule,
     ModelKind,
     OptimizationConfig,
+    PafConfig,
     PipelineConfig,
     PipelineKind,
     PlateauConfig,
@@ -157,6 +158,14 @@ def _cpu_profile(
     return cfg
 
 
+def _bottom_up(cfg: TrainingConfig, pafs: PafConfig, plateau_patience: int | None = None) -> TrainingConfig:
+    """``cfg`` (a multi-instance profile) with its part affinity field head."""
+    cfg.pafs = pafs
+    if plateau_patience is not None:
+        cfg.optimization.plateau.patience = plateau_patience
+    return cfg
+
+
 #: Built-in profiles by name (SLEAP 1.4 names). Use :func:`get_profile` for a copy.
 PROFILES: dict[str, TrainingConfig] = {
     "baseline.centroid": _profile(
@@ -185,6 +194,13 @@ PROFILES: dict[str, TrainingConfig] = {
         filters_rate=1.5,
         plateau_min_delta=1e-5,
     ),
+    # SLEAP 1.4's baseline_medium_rf.bottomup.json: confidence maps at stride 4,
+    # fields at stride 8 with SLEAP's edge sigma 75, plateau patience 8.
+    "baseline_medium_rf.bottomup": _bottom_up(
+        _profile(ModelKind.MULTI_INSTANCE, max_stride=32, output_stride=4, filters=16, filters_rate=2.0),
+        PafConfig(edges=None, sigma=75.0, output_stride=8, loss_weight=1.0),
+        plateau_patience=8,
+    ),
     # Fast CPU recipe: the default when no GPU is found.
     "cpu.centroid": _cpu_profile(
         ModelKind.CENTROID,
@@ -208,6 +224,17 @@ PROFILES: dict[str, TrainingConfig] = {
         sigma=2.5,
         time_share=1.0,
     ),
+    "cpu.bottomup": _bottom_up(
+        _cpu_profile(
+            ModelKind.MULTI_INSTANCE,
+            input_scaling=0.5,
+            output_stride=4,
+            sigma=2.5,
+            time_share=1.0,
+            max_stride=16,
+        ),
+        PafConfig(edges=None, sigma=25.0, output_stride=8, loss_weight=1.0),
+    ),
 }
 
 #: Profile each model of a default pipeline starts from, per hardware.
@@ -218,6 +245,8 @@ DEFAULT_PROFILES: dict[tuple[str, ModelKind], str] = {
     ("cpu", ModelKind.CENTROID): "cpu.centroid",
     ("cpu", ModelKind.CENTERED_INSTANCE): "cpu.centered_instance",
     ("cpu", ModelKind.SINGLE_INSTANCE): "cpu.single",
+    ("gpu", ModelKind.MULTI_INSTANCE): "baseline_medium_rf.bottomup",
+    ("cpu", ModelKind.MULTI_INSTANCE): "cpu.bottomup",
 }
 
 

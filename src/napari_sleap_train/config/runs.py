@@ -200,8 +200,9 @@ def check_reuse(
 def check_prediction_models(runs: list[TrainedRun]) -> None:
     """Refuse, before any model loads, a set of runs that does not make a pipeline.
 
-    A prediction needs one single-instance model, or one centroid and one
-    centered-instance model (top-down).
+    A prediction needs one single-instance model, one bottom-up
+    (multi-instance) model, or one centroid and one centered-instance model
+    (top-down).
 
     Raises
     ------
@@ -212,12 +213,11 @@ def check_prediction_models(runs: list[TrainedRun]) -> None:
     names = ", ".join(f"{run.folder.name} ({run.kind.value})" for run in runs) or "none"
     if len(set(kinds)) != len(kinds):
         raise RunError(f"two models of the same kind were given ({names}); give one of each")
-    if kinds == [ModelKind.SINGLE_INSTANCE]:
-        return
-    if ModelKind.SINGLE_INSTANCE in kinds:
-        raise RunError(
-            f"a single-instance model predicts alone, without centroid or centered-instance models ({names})"
-        )
+    for alone, what in ((ModelKind.SINGLE_INSTANCE, "single-instance"), (ModelKind.MULTI_INSTANCE, "bottom-up")):
+        if kinds == [alone]:
+            return
+        if alone in kinds:
+            raise RunError(f"a {what} model predicts alone, without other models ({names})")
     missing = [k.value.replace("_", "-") for k in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE) if k not in kinds]
     if missing:
         raise RunError(

@@ -10,6 +10,12 @@ Units: SLEAP's ``instance_cropping.crop_size`` is in network-input pixels
 (after input scaling); ours is in original frame pixels. Reading divides by
 ``input_scaling``; writing stores the network crop side
 (:func:`~napari_sleap_train.config.sizes.network_crop_side`).
+
+Bottom-up models (SLEAP's ``multi_instance`` head) keep their confidence-map
+settings under ``multi_instance.confmaps`` (our ``head`` and
+``model.output_stride``) and their part affinity fields under
+``multi_instance.pafs`` (our ``pafs``); the U-Net's own output stride is the
+finer of the two.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from .model import (
     LRSchedule,
     ModelKind,
     OptimizationConfig,
+    PafConfig,
     PlateauConfig,
     TrainingConfig,
     UNetConfig,
@@ -39,8 +46,9 @@ _HEAD_KEYS = {
     ModelKind.CENTROID: ("anchor_part", "sigma", "output_stride", "offset_refinement"),
     ModelKind.CENTERED_INSTANCE: ("anchor_part", "part_names", "sigma", "output_stride", "offset_refinement"),
     ModelKind.SINGLE_INSTANCE: ("part_names", "sigma", "output_stride", "offset_refinement"),
+    ModelKind.MULTI_INSTANCE: ("part_names", "sigma", "output_stride", "loss_weight", "offset_refinement"),
 }
-_UNSUPPORTED_HEADS = ("multi_instance", "multi_class_bottomup", "multi_class_topdown")
+_IDENTITY_HEADS = ("multi_class_bottomup", "multi_class_topdown")
 _OPTIMIZERS = {"adam": "adam", "adamw": "adamw", "amsgrad": "adam"}
 _MISSING = object()
 
@@ -101,18 +109,28 @@ def is_sleap_config(data: dict) -> bool:
 def _kind(r: _Reader) -> ModelKind:
     heads = r.get("model.heads", dict)
     present = [k for k, v in heads.items() if v is not None]
-    for name in _UNSUPPORTED_HEADS:
+    for name in _IDENTITY_HEADS:
         if name in present:
             raise ConfigError(
-                f"{r.source}: {name} (bottom-up) models are not supported; use top-down or single instance"
+                f"{r.source}: {name} models (identity classes learned from tracks) are not supported yet; "
+                "use a top-down, bottom-up or single-instance model"
             )
     kinds = [k for k in ModelKind if k.value in present]
     if len(kinds) != 1:
         raise ConfigError(
-            f"{r.source}: expected exactly one of the heads centroid, centered_instance, single_instance; "
+            f"{r.source}: expected exactly one of the heads {', '.join(k.value for k in ModelKind)}; "
             f"found {present or 'none'}"
         )
     return kinds[0]
+
+
+def _edges(r: _Reader, dotted: str) -> list[list[str]] | None:
+    edges = r.get(dotted, (list, type(None)), None)
+    if edges is None:
+        return None
+    if not all(isinstance(e, (list, tuple)) and len(e) == 2 and all(isinstance(n, str) for n in e) for e in edges):
+        raise ConfigError(f"{r.source}: {dotted} should be a list of [source, destination] node names, got {edges!r}")
+    return [list(e) for e in edges]
 
 
 def config_from_sleap_dict(data: dict, source: str = "training_config.json") -> TrainingConfig:
@@ -124,7 +142,11 @@ def config_from_sleap_dict(data: dict, source: str = "training_config.json") -> 
     if r.get("model.backbone.unet", (dict, type(None)), None) is None:
         other = [k for k, v in r.get("model.backbone", dict, {}).items() if v is not None]
         raise ConfigError(f"{source}: only U-Net backbones are supported, this model uses {other or 'no backbone'}")
-    head = f"model.heads.{kind.value}"
+    multi = kind is ModelKind.MULTI_INSTANCE
+    head = f"model.heads.{kind.value}" + (".confmaps" if multi else "")
+    if multi:
+        r.get(head, dict)  # a bottom-up head without confidence maps is not one we can train
+        r.get("model.heads.multi_instance.pafs", dict)
     u = "model.backbone.unet"
     scaling = r.get("data.preprocessing.input_scaling", float, 1.0)
     if not scaling > 0:
@@ -158,10 +180,20 @@ def config_from_sleap_dict(data: dict, source: str = "training_config.json") -> 
         raise ConfigError(f"{source}: {head}.part_names should be a list of node names, got {part_names!r}")
     head_cfg = HeadConfig(
         sigma=r.get(f"{head}.sigma", float, 2.5),
-        anchor_part=anchor if kind is not ModelKind.SINGLE_INSTANCE else None,
+        anchor_part=anchor if kind in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE) else None,
         part_names=None if kind is ModelKind.CENTROID else part_names,
         offset_refinement=r.get(f"{head}.offset_refinement", bool, False),
+        loss_weight=r.get(f"{head}.loss_weight", float, 1.0),
     )
+    pafs_cfg = PafConfig()
+    if multi:
+        p = "model.heads.multi_instance.pafs"
+        pafs_cfg = PafConfig(
+            edges=_edges(r, f"{p}.edges"),
+            sigma=r.get(f"{p}.sigma", float, 75.0),
+            output_stride=r.get(f"{p}.output_stride", int, 8),
+            loss_weight=r.get(f"{p}.loss_weight", float, 1.0),
+        )
     o = "optimization"
     opt_name = r.get(f"{o}.optimizer", str, "adam").lower()
     if opt_name not in _OPTIMIZERS:
@@ -221,6 +253,7 @@ def config_from_sleap_dict(data: dict, source: str = "training_config.json") -> 
         data=data_cfg,
         model=model_cfg,
         head=head_cfg,
+        pafs=pafs_cfg,
         optimization=opt_cfg,
         augmentation=aug_cfg,
         run_name=r.get("outputs.run_name", (str, type(None)), None),
@@ -234,7 +267,7 @@ def read_sleap_config(path: str | Path) -> TrainingConfig:
     ------
     ConfigError
         When the file is missing, not JSON, not SLEAP's layout, uses a model
-        type this plugin cannot train (bottom-up, non-U-Net backbones), or
+        type this plugin cannot train (identity models, non-U-Net backbones), or
         holds a value of the wrong type.
     """
     data, source = _load(path)
@@ -277,6 +310,7 @@ def config_to_sleap_dict(cfg: TrainingConfig, skeleton: sio.Skeleton | None = No
         "sigma": h.sigma,
         "output_stride": m.output_stride,
         "offset_refinement": h.offset_refinement,
+        "loss_weight": h.loss_weight,
     }
     heads: dict[str, Any] = {
         "single_instance": None,
@@ -284,7 +318,17 @@ def config_to_sleap_dict(cfg: TrainingConfig, skeleton: sio.Skeleton | None = No
         "centered_instance": None,
         "multi_instance": None,
     }
-    heads[kind.value] = {k: head_values[k] for k in _HEAD_KEYS[kind]}
+    head = {k: head_values[k] for k in _HEAD_KEYS[kind]}
+    unet_stride = m.output_stride
+    if kind is ModelKind.MULTI_INSTANCE:
+        p = cfg.pafs
+        edges = p.edges
+        if edges is None and skeleton is not None:
+            edges = [list(e) for e in skeleton.edge_names]  # resolved, as SLEAP records them
+        pafs = {"edges": edges, "sigma": p.sigma, "output_stride": p.output_stride, "loss_weight": p.loss_weight}
+        head = {"confmaps": head, "pafs": pafs}
+        unet_stride = min(m.output_stride, p.output_stride)
+    heads[kind.value] = head
     centered = kind is ModelKind.CENTERED_INSTANCE
     crop = None
     if centered and d.crop_size is not None:
@@ -309,7 +353,7 @@ def config_to_sleap_dict(cfg: TrainingConfig, skeleton: sio.Skeleton | None = No
                 "pad_to_stride": 1 if centered else m.max_stride,
             },
             "instance_cropping": {
-                "center_on_part": h.anchor_part if kind is not ModelKind.SINGLE_INSTANCE else None,
+                "center_on_part": h.anchor_part if kind in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE) else None,
                 "crop_size": crop,
                 "crop_size_detection_padding": d.crop_padding,
             },
@@ -320,7 +364,7 @@ def config_to_sleap_dict(cfg: TrainingConfig, skeleton: sio.Skeleton | None = No
                 "unet": {
                     "stem_stride": None,
                     "max_stride": m.max_stride,
-                    "output_stride": m.output_stride,
+                    "output_stride": unet_stride,
                     "filters": m.filters,
                     "filters_rate": m.filters_rate,
                     "middle_block": m.middle_block,

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from napari_sleap_train.config.model import PipelineConfig, PredictOn
+from napari_sleap_train.config.model import ModelKind, PipelineConfig, PredictOn
 from napari_sleap_train.config.profiles import list_trained_runs
 from napari_sleap_train.config.runs import RunError, check_reuse, read_run
 from napari_sleap_train.predictions.frame_selection import FrameSelection, select_frames
@@ -92,6 +92,8 @@ def make_train_job(
         raise JobError(f"The {pipeline.kind.value} pipeline has no settings for the {', '.join(missing)} model.")
     settings = copy.deepcopy(pipeline)
     settings.models = pipeline.trained_models()
+    if node_names is not None:
+        _check_edges(settings, list(node_names))
     runs = str(runs_folder if runs_folder is not None else pipeline.runs_folder)
     settings.runs_folder = runs
     reuse = {"use": [str(p) for p in use], "init_from": [str(p) for p in init_from], "resume": [str(p) for p in resume]}
@@ -108,6 +110,19 @@ def make_train_job(
         evaluate=evaluate,
         **reuse,
     )
+
+
+def _check_edges(pipeline: PipelineConfig, node_names: list[str]) -> None:
+    """Refuse part affinity field edges that name body parts the project does not have."""
+    for cfg in pipeline.models.values():
+        if cfg.kind is not ModelKind.MULTI_INSTANCE or cfg.pafs.edges is None:
+            continue
+        unknown = sorted({n for edge in cfg.pafs.edges for n in edge} - set(node_names))
+        if unknown:
+            raise JobError(
+                f"The bottom-up model's part affinity field edges name {', '.join(unknown)}, "
+                f"which the skeleton does not have (body parts: {', '.join(node_names)})."
+            )
 
 
 def video_lengths(project) -> list[int | None]:

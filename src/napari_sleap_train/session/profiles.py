@@ -94,7 +94,7 @@ def pipeline_from_file(path: str | Path, current: PipelineConfig) -> PipelineCon
         return cfg
     out = copy.deepcopy(current)
     if cfg.kind not in out.kind.model_kinds:
-        out.kind = PipelineKind.SINGLE_INSTANCE if cfg.kind is ModelKind.SINGLE_INSTANCE else PipelineKind.TOP_DOWN
+        out.kind = PipelineKind.of_model(cfg.kind)
     use_models(out, [cfg])
     return out
 

@@ -123,7 +123,7 @@ def describe_reuse(choice: ModelReuse, cfg: TrainingConfig, node_names: list[str
         return True, "A new run starts from random weights."
     if not choice.run:
         return False, "Pick a trained run below."
-    kind = PipelineKind.SINGLE_INSTANCE if cfg.kind is ModelKind.SINGLE_INSTANCE else PipelineKind.TOP_DOWN
+    kind = PipelineKind.of_model(cfg.kind)
     probe = PipelineConfig(kind=kind, models={cfg.kind: cfg})
     try:
         found = check_reuse(probe, node_names=node_names, **{choice.how.value: [choice.run]})

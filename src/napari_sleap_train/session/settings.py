@@ -118,7 +118,7 @@ class TrainingSession:
         """A copy of one model's config as it would be trained (anchor part in its head)."""
         kind = ModelKind(kind)
         probe = PipelineConfig(
-            kind=PipelineKind.SINGLE_INSTANCE if kind is ModelKind.SINGLE_INSTANCE else PipelineKind.TOP_DOWN,
+            kind=PipelineKind.of_model(kind),
             models={kind: self.model(kind)},
             anchor_part=self.pipeline.anchor_part,
         )
