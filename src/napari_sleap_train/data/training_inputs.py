@@ -12,6 +12,10 @@ Image Inputs" shows exactly these, so the geometry lives in one place:
   per node of *that* instance.
 - **single instance**: the whole frame as for the centroid model; target is
   one channel per node (maximum over instances if more than one is labeled).
+- **multi instance** (bottom-up): the whole frame as for the centroid model;
+  targets are one confidence-map channel per node (maximum over instances)
+  and the part affinity fields of the edges (:mod:`.pafs`), each on its own
+  output stride.
 
 Images come out float32 in ``[0, 1]``, ``(h, w, C)``; confidence maps float32
 ``(h / output_stride, w / output_stride, channels)``. ``sigma`` is in network
@@ -47,6 +51,7 @@ from .crops import auto_crop_size, crop_network_size
 from .errors import DataError
 from .image import as_hwc, convert_channels, to_float255
 from .labels import node_index
+from .pafs import edge_indices, part_affinity_fields
 from .scaling import pad_to_stride, resize, scale_points
 
 
@@ -218,6 +223,67 @@ def single_instance_example(
     img, pts = _whole_frame(image, pts, cfg, params, symmetry)
     cm = confidence_maps(pts[:, parts], img.shape[0], img.shape[1], cfg.head.sigma, cfg.model.output_stride)
     return img, cm
+
+
+def part_names_of(cfg: TrainingConfig, node_names: Sequence[str]) -> list[str]:
+    """Names of the nodes the head predicts, in channel order."""
+    return list(node_names) if cfg.head.part_names is None else list(cfg.head.part_names)
+
+
+def paf_edges_of(
+    cfg: TrainingConfig, node_names: Sequence[str] | None, skeleton_edges: Sequence[Sequence[str]] | None
+) -> np.ndarray:
+    """``(m, 2)`` edge indices into the predicted parts (:func:`part_names_of`).
+
+    The edges are ``cfg.pafs.edges``, or every skeleton edge when that is ``None``.
+
+    Raises
+    ------
+    DataError
+        Node or edge names are needed and missing, or an edge names a node
+        the head does not predict.
+    """
+    if node_names is None:
+        raise DataError("bottom-up models need the skeleton's node names")
+    names = cfg.pafs.edges if cfg.pafs.edges is not None else skeleton_edges
+    if names is None:
+        raise DataError("bottom-up models need the skeleton's edges (or edges in the config)")
+    return edge_indices(names, part_names_of(cfg, node_names))
+
+
+def bottom_up_example(
+    image: np.ndarray,
+    instances: np.ndarray,
+    cfg: TrainingConfig,
+    rng: np.random.Generator | None = None,
+    augment: bool = True,
+    *,
+    node_names: Sequence[str] | None = None,
+    skeleton_edges: Sequence[Sequence[str]] | None = None,
+    symmetry: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Input image, confidence maps and part affinity fields of a bottom-up model.
+
+    Same input as :func:`centroid_example`. Both targets are made from the
+    augmented points (symmetric nodes already swapped on flips), so the
+    fields follow the image.
+
+    Returns
+    -------
+    image, confmaps, pafs
+        ``(h, w, C)`` float32 in ``[0, 1]``; ``(h / output_stride, w /
+        output_stride, k)`` maps (maximum over instances); ``(h /
+        pafs.output_stride, w / pafs.output_stride, 2 m)`` fields.
+    """
+    pts = _instances(instances)
+    parts = part_indices_of(cfg, node_names, pts.shape[1])
+    edges = paf_edges_of(cfg, node_names, skeleton_edges)
+    params = _params(cfg, rng, augment)
+    img, pts = _whole_frame(image, pts, cfg, params, symmetry)
+    h, w = img.shape[:2]
+    cm = confidence_maps(pts[:, parts], h, w, cfg.head.sigma, cfg.model.output_stride)
+    pafs = part_affinity_fields(pts[:, parts], edges, h, w, cfg.pafs.sigma, cfg.pafs.output_stride)
+    return img, cm, pafs
 
 
 def instance_crop_matrix(
