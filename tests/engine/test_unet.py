@@ -15,6 +15,7 @@ from napari_sleap_train.engine.unet import build_model, build_unet
 SLEAP_MODELS = {
     "centroid": ModelKind.CENTROID,
     "centered_instance": ModelKind.CENTERED_INSTANCE,
+    "bottomup": ModelKind.MULTI_INSTANCE,
 }
 
 
@@ -52,7 +53,8 @@ def test_layers_and_weights_match_sleap_h5(shared_data, name):
     with h5py.File(folder / "best_model.h5", "r") as h5:
         sleap_model = json.loads(h5.attrs["model_config"])
         input_shape = sleap_model["config"]["layers"][0]["config"]["batch_input_shape"]
-        model = build_model(cfg, n_parts=2, channels=input_shape[-1], input_hw=tuple(input_shape[1:3]))
+        n_edges = 1 if cfg.kind is ModelKind.MULTI_INSTANCE else 0  # the minimal skeleton's one edge
+        model = build_model(cfg, n_parts=2, channels=input_shape[-1], input_hw=tuple(input_shape[1:3]), n_edges=n_edges)
         groups = h5["model_weights"]
         sleap_names = [n.decode() for n in groups.attrs["layer_names"]]
         assert [layer.name for layer in model.layers] == sleap_names
@@ -137,3 +139,22 @@ def test_bad_strides_are_explained():
         build_unet(ModelKind.CENTROID, UNetConfig(max_stride=8, output_stride=16), 1, 1)
     with pytest.raises(EngineConfigError, match="single-stack"):
         build_unet(ModelKind.CENTROID, UNetConfig(stacks=2), 1, 1)
+
+
+def test_bottom_up_heads_sit_on_their_own_strides():
+    cfg = TrainingConfig(kind=ModelKind.MULTI_INSTANCE, model=UNetConfig(max_stride=16, output_stride=2, filters=8))
+    cfg.pafs.output_stride = 8
+    model = build_model(cfg, n_parts=3, channels=1, input_hw=(64, 96), n_edges=2)
+    confmaps, pafs = model.outputs
+    assert tuple(confmaps.shape[1:]) == (32, 48, 3)
+    assert tuple(pafs.shape[1:]) == (8, 12, 4)
+    assert [l.name for l in model.layers][-2:] == ["MultiInstanceConfmapsHead_0", "PartAffinityFieldsHead_0"]
+    # fields finer than the maps: the decoder runs down to the fields' stride
+    cfg.model.output_stride, cfg.pafs.output_stride = 4, 2
+    cm, pf = build_model(cfg, n_parts=3, channels=1, input_hw=(64, 96), n_edges=2).outputs
+    assert tuple(cm.shape[1:3]) == (16, 24) and tuple(pf.shape[1:3]) == (32, 48)
+    with pytest.raises(EngineConfigError, match="at least one skeleton edge"):
+        build_model(cfg, n_parts=3, channels=1, n_edges=0)
+    cfg.pafs.output_stride = 32
+    with pytest.raises(EngineConfigError, match="cannot be larger than max stride"):
+        build_model(cfg, n_parts=3, channels=1, n_edges=2)

@@ -91,8 +91,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         action="append",
         required=True,
         metavar="RUN_DIR",
-        help="model folder; give the centroid and the centered-instance folder (top-down) "
-        "or one single-instance folder",
+        help="model folder; give the centroid and the centered-instance folder (top-down), "
+        "or one bottom-up or single-instance folder",
     )
     parser.add_argument(
         "--frames",

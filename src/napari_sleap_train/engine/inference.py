@@ -1,4 +1,4 @@
-"""Top-down and single-instance inference (child process only: imports Keras).
+"""Top-down, bottom-up and single-instance inference (child process only: imports Keras).
 
 :func:`load_predictor` turns model folders (ours or SLEAP 1.4's) into a
 :class:`Predictor`; :meth:`Predictor.predict` runs it on frames of a project
@@ -22,10 +22,15 @@ maximum of their channel; both are refined with the offset head when the
 model has one, else by ``refinement`` (see
 :mod:`napari_sleap_train.predictions.peaks`). Point scores are the peak
 values; an instance's score is the mean of its point scores.
+
+Bottom-up models are run by :mod:`napari_sleap_train.engine.bottom_up` (local
+peaks of every part grouped by part affinity fields; an instance's score is
+the sum of its edges' line scores); :class:`Predictor` only dispatches.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,6 +50,7 @@ from napari_sleap_train.engine.sleap_weights import (
     LoadedModel,
     load_model_folder,
 )
+from napari_sleap_train.predictions.paf_grouping import GroupingSettings
 from napari_sleap_train.predictions.peaks import (
     DEFAULT_THRESHOLD,
     find_global_peaks,
@@ -143,6 +149,9 @@ class Predictor:
     refinement
         Sub-pixel refinement without an offset head: ``"integral"`` or
         ``"gaussian"``.
+    grouping
+        Bottom-up only: how peaks are joined into instances (SLEAP's defaults);
+        ``max_instances`` is applied on top.
     """
 
     def __init__(
@@ -152,6 +161,7 @@ class Predictor:
         max_instances: int | None = None,
         batch_size: int = 4,
         refinement: str = "integral",
+        grouping: GroupingSettings | None = None,
     ):
         by_kind = {m.kind: m for m in models}
         if len(by_kind) != len(models):
@@ -159,11 +169,11 @@ class Predictor:
         self.centroid = by_kind.get(ModelKind.CENTROID)
         self.centered = by_kind.get(ModelKind.CENTERED_INSTANCE)
         self.single = by_kind.get(ModelKind.SINGLE_INSTANCE)
-        if self.single is not None and (self.centroid or self.centered):
-            raise EngineConfigError(
-                "A single-instance model is used alone, not with centroid or centered-instance models."
-            )
-        if self.single is None and not (self.centroid and self.centered):
+        self.multi = by_kind.get(ModelKind.MULTI_INSTANCE)
+        for alone, what in ((self.single, "single-instance"), (self.multi, "bottom-up")):
+            if alone is not None and len(models) > 1:
+                raise EngineConfigError(f"A {what} model is used alone, not with other models.")
+        if self.single is None and self.multi is None and not (self.centroid and self.centered):
             have = ", ".join(m.kind.value for m in models) or "none"
             raise EngineConfigError(
                 f"Top-down prediction needs a centroid model and a centered-instance model (given: {have})."
@@ -179,11 +189,15 @@ class Predictor:
         self.max_instances = max_instances
         self.batch_size = int(batch_size)
         self.refinement = refinement
+        grouping = grouping or GroupingSettings()
+        if max_instances is not None:
+            grouping = dataclasses.replace(grouping, max_instances=max_instances)
+        self.grouping = grouping
 
     @property
     def node_model(self) -> LoadedModel:
         """The model that predicts the nodes."""
-        return self.single if self.single is not None else self.centered
+        return next(m for m in (self.single, self.multi, self.centered) if m is not None)
 
     @property
     def n_parts(self) -> int:
@@ -228,6 +242,10 @@ class Predictor:
         """
         if self.single is not None:
             return self._predict_single(images)
+        if self.multi is not None:
+            from napari_sleap_train.engine.bottom_up import predict_bottom_up
+
+            return predict_bottom_up(self.multi, images, self.peak_threshold, self.refinement, self.grouping)
         if centroids is None:
             found = self.find_centroids(images)
         else:

@@ -34,6 +34,7 @@ from napari_sleap_train.engine.errors import EngineConfigError
 from napari_sleap_train.engine.unet import (
     CONFMAP_HEAD_NAMES,
     OFFSET_HEAD_NAME,
+    PAF_HEAD_NAME,
     build_model,
 )
 
@@ -75,6 +76,9 @@ class LoadedModel:
     point_convention
         How input scaling maps points (:data:`POINTS_PIXEL_CENTRE` or
         :data:`POINTS_MULTIPLY`).
+    paf_edges
+        Bottom-up models: ``(m, 2)`` ``[source, destination]`` confidence-map
+        channels of each part affinity field, in the fields' order.
     """
 
     kind: ModelKind
@@ -88,6 +92,7 @@ class LoadedModel:
     has_offsets: bool = False
     point_convention: str = POINTS_PIXEL_CENTRE
     loaded_layers: list[str] = field(default_factory=list)
+    paf_edges: np.ndarray | None = None
     _predict_fn: object = field(default=None, init=False, repr=False)
 
     @property
@@ -119,6 +124,10 @@ class LoadedModel:
     @property
     def crop_size(self) -> int | None:
         return self.config.data.crop_size
+
+    @property
+    def pafs_stride(self) -> int:
+        return int(self.config.pafs.output_stride)
 
 
 # ----------------------------------------------------------------------- config
@@ -248,6 +257,35 @@ def load_h5_weights(model: keras.Model, h5_path: str | Path) -> list[str]:
     return loaded
 
 
+def _paf_edges(cfg: TrainingConfig, folder: Path, n_parts: int, n_edges: int) -> np.ndarray:
+    """Channel pairs of a bottom-up model's fields, from its config (or its embedded skeleton)."""
+    from napari_sleap_train.config.serialize import ConfigError
+    from napari_sleap_train.config.sleap_json import read_sleap_skeletons
+
+    names, edges = cfg.head.part_names, cfg.pafs.edges
+    if names is None or edges is None:
+        try:
+            skeletons = read_sleap_skeletons(folder / "training_config.json")
+        except ConfigError:
+            skeletons = []
+        if skeletons:
+            names = names or list(skeletons[0].node_names)
+            edges = edges or [list(e) for e in skeletons[0].edge_names]
+    if names is None or edges is None:
+        raise ModelLoadError(
+            f"{folder}: the bottom-up model's config names neither its body parts and edges nor a skeleton."
+        )
+    if len(names) != n_parts or len(edges) != n_edges:
+        raise ModelLoadError(
+            f"{folder}: the config names {len(names)} body parts and {len(edges)} edges, but the network "
+            f"predicts {n_parts} confidence maps and {n_edges} part affinity fields."
+        )
+    try:
+        return np.array([[names.index(a), names.index(b)] for a, b in edges], dtype=int).reshape(-1, 2)
+    except ValueError:
+        raise ModelLoadError(f"{folder}: an edge of the config names a body part the model does not predict.") from None
+
+
 def _head_shapes(stored: dict[str, list[np.ndarray]], kind: ModelKind) -> tuple[int, int, bool]:
     """Input channels, confidence-map channels and offset head presence from the weights."""
     first = stored.get("stack0_enc0_conv0")
@@ -279,7 +317,13 @@ def load_sleap_model(folder: str | Path) -> LoadedModel:
         raise ModelLoadError(
             f"{folder}: the config names {len(cfg.head.part_names)} body parts but the network predicts {n_out}."
         )
-    model = build_model(cfg, n_out, channels)
+    n_edges, paf_edges = 0, None
+    if cfg.kind == ModelKind.MULTI_INSTANCE:
+        if PAF_HEAD_NAME not in stored:
+            raise ModelLoadError(f"{h5} is a bottom-up model without its {PAF_HEAD_NAME} layer.")
+        n_edges = int(stored[PAF_HEAD_NAME][0].shape[-1]) // 2
+        paf_edges = _paf_edges(cfg, folder, n_out, n_edges)
+    model = build_model(cfg, n_out, channels, n_edges=n_edges)
     loaded = load_h5_weights(model, h5)
     return LoadedModel(
         kind=cfg.kind,
@@ -293,6 +337,7 @@ def load_sleap_model(folder: str | Path) -> LoadedModel:
         has_offsets=has_offsets,
         point_convention=POINTS_MULTIPLY,
         loaded_layers=loaded,
+        paf_edges=paf_edges,
     )
 
 
@@ -307,11 +352,15 @@ def load_keras_model(folder: str | Path) -> LoadedModel:
         raise ModelLoadError(f"{path} could not be loaded ({type(exc).__name__}: {exc}).") from exc
     outputs = model.outputs
     head = outputs[0]
+    multi = cfg.kind == ModelKind.MULTI_INSTANCE
+    n_edges = int(outputs[1].shape[-1]) // 2 if multi and len(outputs) > 1 else 0
+    if multi and not n_edges:
+        raise ModelLoadError(f"{path} is a bottom-up model without part affinity fields.")
     if is_mixed(model):
         # Trained with mixed precision (e.g. on a GPU): predict in float32, which
         # every device runs, with the same float32 weights.
         n_parts, channels, hw = int(head.shape[-1]), int(model.inputs[0].shape[-1]), model.inputs[0].shape[1:3]
-        model = float32_copy(model, lambda: build_model(cfg, n_parts, channels, tuple(hw)))
+        model = float32_copy(model, lambda: build_model(cfg, n_parts, channels, tuple(hw), n_edges=n_edges))
         outputs = model.outputs
     return LoadedModel(
         kind=cfg.kind,
@@ -322,8 +371,9 @@ def load_keras_model(folder: str | Path) -> LoadedModel:
         channels=int(model.inputs[0].shape[-1]),
         n_outputs=int(head.shape[-1]),
         part_names=list(cfg.head.part_names) if cfg.head.part_names else None,
-        has_offsets=len(outputs) > 1,
+        has_offsets=len(outputs) > (2 if multi else 1),
         point_convention=POINTS_PIXEL_CENTRE,
+        paf_edges=_paf_edges(cfg, folder, int(head.shape[-1]), n_edges) if multi else None,
     )
 
 

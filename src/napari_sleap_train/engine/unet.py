@@ -18,12 +18,21 @@ name. The layout, for ``max_stride = 2**D`` and ``output_stride = 2**(D-U)``:
   with the encoder skip, then ``convs_per_block`` refine convs, all with
   ``int(filters * filters_rate**(D-1-j))`` filters;
 * heads: a linear 1x1 conv per head (``CentroidConfmapsHead_0``,
-  ``CenteredInstanceConfmapsHead_0``, ``SingleInstanceConfmapsHead_0``), plus
-  ``OffsetRefinementHead_0`` (two channels per part) when offset refinement is on.
+  ``CenteredInstanceConfmapsHead_0``, ``SingleInstanceConfmapsHead_0``,
+  ``MultiInstanceConfmapsHead_0``), plus ``OffsetRefinementHead_0`` (two
+  channels per part) when offset refinement is on.
+
+Bottom-up (multi-instance) models have a second head,
+``PartAffinityFieldsHead_0`` (two channels per edge), which may sit on a
+coarser decoder level than the confidence maps (SLEAP's baseline: maps at
+stride 4, fields at stride 8): the decoder runs down to the finer of the two
+strides and each head reads the features of its own stride. Outputs are then
+``[confmaps, pafs]`` (``+ [offsets]``), SLEAP's order.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import keras
@@ -37,8 +46,10 @@ CONFMAP_HEAD_NAMES: dict[ModelKind, str] = {
     ModelKind.CENTROID: "CentroidConfmapsHead_0",
     ModelKind.CENTERED_INSTANCE: "CenteredInstanceConfmapsHead_0",
     ModelKind.SINGLE_INSTANCE: "SingleInstanceConfmapsHead_0",
+    ModelKind.MULTI_INSTANCE: "MultiInstanceConfmapsHead_0",
 }
 OFFSET_HEAD_NAME = "OffsetRefinementHead_0"
+PAF_HEAD_NAME = "PartAffinityFieldsHead_0"
 
 
 def _log2_exact(value: int, what: str) -> int:
@@ -82,8 +93,12 @@ def _float32_if_mixed() -> str | None:
     return "float32" if keras.config.dtype_policy().compute_dtype == "float16" else None
 
 
-def build_backbone(x, cfg: UNetConfig):
-    """Apply the U-Net to tensor ``x``; return the features at the output stride."""
+def build_backbone(x, cfg: UNetConfig, taps: dict | None = None):
+    """Apply the U-Net to tensor ``x``; return the features at the output stride.
+
+    ``taps``, when given, receives the decoder features of every stride from
+    ``max_stride`` down to the output stride (``{stride: tensor}``).
+    """
     down, up = check_unet(cfg)
     k = cfg.kernel_size
     skips = []
@@ -108,6 +123,8 @@ def build_backbone(x, cfg: UNetConfig):
         x = _conv_relu(x, middle, k, f"{prefix}_conv0", f"{prefix}_act0_relu")
 
     stride = cfg.max_stride
+    if taps is not None:
+        taps[stride] = x
     for j in range(up):
         prefix = f"stack0_dec{j}_s{stride}_to_s{stride // 2}"
         filters = level_filters(cfg, down - 1 - j)
@@ -124,6 +141,8 @@ def build_backbone(x, cfg: UNetConfig):
         for c in range(cfg.convs_per_block):
             x = _conv_relu(x, filters, k, f"{prefix}_refine_conv{c}", f"{prefix}_refine_conv{c}_act_relu")
         stride //= 2
+        if taps is not None:
+            taps[stride] = x
     return x
 
 
@@ -134,6 +153,8 @@ def build_unet(
     channels: int,
     input_hw: tuple[int | None, int | None] = (None, None),
     offset_refinement: bool = False,
+    paf_channels: int = 0,
+    paf_stride: int | None = None,
 ) -> keras.Model:
     """Build a SLEAP-layout U-Net with its confidence-map head.
 
@@ -142,7 +163,7 @@ def build_unet(
     kind
         Model kind; names the head (centroid models have one output channel).
     unet
-        Backbone settings.
+        Backbone settings (``output_stride``: the confidence maps' stride).
     n_parts
         Confidence-map channels (1 for centroid, number of nodes otherwise).
     channels
@@ -150,24 +171,46 @@ def build_unet(
     input_hw
         Input height and width; ``None`` accepts any multiple of ``max_stride``.
     offset_refinement
-        Add SLEAP's offset-refinement head (2 channels per part) as a second output.
+        Add SLEAP's offset-refinement head (2 channels per part) as a last output.
+    paf_channels, paf_stride
+        Bottom-up models: part affinity field channels (2 per edge) and their
+        output stride; the fields are the second output.
 
     Returns
     -------
     keras.Model
-        Inputs ``input``; outputs the confidence maps (and offsets when asked).
+        Inputs ``input``; outputs the confidence maps (then the fields, then
+        offsets, when there are any).
     """
     if n_parts < 1:
         raise EngineConfigError("The model needs at least one body part to predict.")
+    backbone = unet
+    if paf_channels:
+        paf_stride = int(paf_stride or unet.output_stride)
+        _log2_exact(paf_stride, "Part affinity field output stride")
+        if paf_stride > unet.max_stride:
+            raise EngineConfigError(
+                f"The part affinity field output stride ({paf_stride}) cannot be larger than "
+                f"max stride ({unet.max_stride})."
+            )
+        backbone = dataclasses.replace(unet, output_stride=min(unet.output_stride, paf_stride))
     inputs = keras.Input(shape=(input_hw[0], input_hw[1], channels), name="input")
-    features = build_backbone(inputs, unet)
+    taps: dict = {}
+    features = build_backbone(inputs, backbone, taps)
+    cm_features = taps.get(unet.output_stride, features)
     # Under mixed precision the heads still output float32, so the loss is not
     # computed on float16 values (tiny confidence-map errors underflow there).
     head_dtype = _float32_if_mixed()
-    confmaps = layers.Conv2D(n_parts, 1, padding="same", name=CONFMAP_HEAD_NAMES[kind], dtype=head_dtype)(features)
+    confmaps = layers.Conv2D(n_parts, 1, padding="same", name=CONFMAP_HEAD_NAMES[kind], dtype=head_dtype)(cm_features)
     outputs = [confmaps]
+    if paf_channels:
+        outputs.append(
+            layers.Conv2D(paf_channels, 1, padding="same", name=PAF_HEAD_NAME, dtype=head_dtype)(taps[paf_stride])
+        )
     if offset_refinement:
-        outputs.append(layers.Conv2D(2 * n_parts, 1, padding="same", name=OFFSET_HEAD_NAME, dtype=head_dtype)(features))
+        outputs.append(
+            layers.Conv2D(2 * n_parts, 1, padding="same", name=OFFSET_HEAD_NAME, dtype=head_dtype)(cm_features)
+        )
     return keras.Model(inputs, outputs if len(outputs) > 1 else confmaps, name="unet")
 
 
@@ -176,7 +219,24 @@ def build_model(
     n_parts: int,
     channels: int,
     input_hw: tuple[int | None, int | None] = (None, None),
+    n_edges: int = 0,
 ) -> keras.Model:
-    """Build the network described by a :class:`TrainingConfig`."""
+    """Build the network described by a :class:`TrainingConfig`.
+
+    ``n_edges`` is the number of part affinity fields of a bottom-up model
+    (ignored for the other kinds).
+    """
     n_out = 1 if cfg.kind == ModelKind.CENTROID else n_parts
-    return build_unet(cfg.kind, cfg.model, n_out, channels, input_hw, cfg.head.offset_refinement)
+    multi = cfg.kind == ModelKind.MULTI_INSTANCE
+    if multi and n_edges < 1:
+        raise EngineConfigError("A bottom-up model needs at least one skeleton edge for its part affinity fields.")
+    return build_unet(
+        cfg.kind,
+        cfg.model,
+        n_out,
+        channels,
+        input_hw,
+        cfg.head.offset_refinement,
+        paf_channels=2 * n_edges if multi else 0,
+        paf_stride=cfg.pafs.output_stride if multi else None,
+    )
