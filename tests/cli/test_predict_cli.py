@@ -92,6 +92,19 @@ def test_predict_writes_new_file_with_user_instances_intact(project, models, cap
     assert len(sio.load_slp(str(written)).labeled_frames) == 1
 
 
+def test_predict_with_a_sleap_bottom_up_folder(project, shared_data, capsys):
+    """SLEAP's bottom-up model alone makes a pipeline; its predictions merge like the others'."""
+    out = project.parent / "bu.slp"
+    model = ["-m", str(shared_data / (MODELS + "bottomup"))]
+    assert main(["predict", str(project), *model, "--frames", "frame:0:1", "-o", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "finished" and result["n_frames"] == 1 and result["n_instances"] == 2
+    labels = sio.load_slp(str(out))
+    by_frame = {lf.frame_idx: lf for lf in labels.labeled_frames}
+    assert len(by_frame[0].user_instances) == 2  # the user's instances are kept
+    assert len(by_frame[1].predicted_instances) == 2
+
+
 def test_output_folder_is_checked_before_the_models_load(project, models, tmp_path):
     # a real process, so nothing of this test process hides a traceback
     out = under_a_file(tmp_path) / "out.slp"
@@ -179,6 +192,7 @@ def test_tracker_options_without_a_tracker_are_refused(project, models, capsys):
         (["centroid"], "add -m with a centered-instance run"),
         (["centered_instance"], "add -m with a centroid run"),
         (["centroid", "centroid"], "two models of the same kind"),
+        (["bottomup", "centroid"], "a bottom-up model predicts alone"),
     ],
 )
 def test_models_that_make_no_pipeline_are_refused_before_anything_runs(
