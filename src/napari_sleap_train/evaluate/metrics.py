@@ -40,8 +40,8 @@ import numpy as np
 import sleap_io as sio
 
 from napari_sleap_train.outputs import write_text
+from napari_sleap_train.predictions.video_pairing import pair_videos
 
-from .compatibility import pair_videos
 from .matching import DEFAULT_SIGMA, match_greedy, match_hungarian
 
 #: COCO's OKS thresholds.
@@ -210,8 +210,8 @@ def _voc(scores: np.ndarray, match_oks: np.ndarray, n_gt: int) -> tuple[list[flo
 
 
 def _video_index_map(gt: sio.Labels, pr: sio.Labels) -> dict[int, int]:
-    """For each predicted video, the ground-truth video it shows (see :func:`.compatibility.pair_videos`)."""
-    return {p.pred_index: p.gt_index for p in pair_videos(gt, pr) if p.gt_index is not None}
+    """For each predicted video, the ground-truth video it shows (the merge's rule: ``video_pairing.pair_videos``)."""
+    return {p.source_index: p.target_index for p in pair_videos(gt, pr) if p.target_index is not None}
 
 
 def predicted_frames(gt_labels: sio.Labels, pr_labels: sio.Labels) -> list[tuple[int, int]]:
