@@ -1,4 +1,4 @@
-"""One video-pairing rule for merging predictions and for evaluating them (sleap-io's matcher, then order with a warning)."""
+"""One video-pairing rule for merging and evaluating predictions: sleap-io's matcher, then order with a warning."""
 
 from __future__ import annotations
 
