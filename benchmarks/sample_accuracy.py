@@ -115,6 +115,7 @@ def score(truth_path: Path, predictions: Path, frames: list[int]) -> dict[str, A
         "median_px": r.pixel_error.median,
         "p90_px": r.pixel_error.p90,
         "oks_map": r.oks_map,
+        "oks_map_hungarian": r.oks_map_hungarian,
         "pck_5px": r.pck.get("5"),
         "false_positives": r.n_false_positives,
         "false_negatives": r.n_false_negatives,

@@ -251,6 +251,7 @@ def score(test_project: Path, predictions: Path) -> dict[str, Any]:
         "mean_px": pe.mean,
         "oks_map": r.oks_map,
         "oks_mar": r.oks_mar,
+        "oks_map_hungarian": r.oks_map_hungarian,
         "pck_5px": r.pck.get("5"),
         "false_positives": r.n_false_positives,
         "false_negatives": r.n_false_negatives,

@@ -16,6 +16,16 @@ from napari_sleap_train.project.errors import SleapFileError
 PLUGIN = "napari-sleap-train"
 
 
+def _shown_points(points) -> np.ndarray:
+    """Indices of the points napari draws on the current slice.
+
+    napari has no public name for them; it renamed ``Points._indices_view`` to
+    ``_view_indices`` after 0.7, and the floor (0.7.0) has the old name.
+    """
+    shown = getattr(points, "_view_indices", None)
+    return points._indices_view if shown is None else shown
+
+
 def _visible_edges(labels: sio.Labels, frame: int) -> int:
     (lf,) = [f for f in labels if f.frame_idx == frame]
     n = 0
@@ -52,7 +62,7 @@ def test_open_fly_and_step_frames(make_napari_viewer, shared_data):
             shown_edges = skeleton.data[skeleton._view_indices]
             assert len(shown_edges) == _visible_edges(labels, frame)
             assert np.all(shown_edges[:, 0, 0] == frame)
-            assert len(points._view_indices) == _visible_nodes(labels, frame)
+            assert len(_shown_points(points)) == _visible_nodes(labels, frame)
     finally:
         reference.close()
     assert len(image.data._cache) <= image.data.cache_capacity
@@ -104,11 +114,11 @@ def test_two_videos_slice_by_video_axis(make_napari_viewer, two_video_project, s
     finally:
         robot.close()
     assert gray._slice.empty  # the other video is not drawn on this video's frames
-    assert len(points._view_indices) == 2
+    assert len(_shown_points(points)) == 2
     viewer.dims.set_point(0, 0)
     viewer.dims.set_point(1, 3)
     assert not gray._slice.empty and rgb._slice.empty
-    assert len(points._view_indices) == 2
+    assert len(_shown_points(points)) == 2
 
 
 def test_truncated_video_opens_labels_with_a_warning(make_napari_viewer, shared_data, isolated_copy, monkeypatch):

@@ -161,3 +161,16 @@ def test_save_as_package(shared_data, tmp_path):
     embedded = set(again.video.backend.embedded_frame_inds)
     assert {lf.frame_idx for lf in again} <= embedded
     assert {s.frame_idx for s in again.suggestions} <= embedded
+
+
+def test_saving_a_package_reports_the_frames_it_embeds(shared_data, tmp_path):
+    project = SleapProject.load(shared_data / "suggestions" / "labels.v002.rel_paths.slp")
+    calls: list[tuple[int, int, str]] = []
+    out = project.save(tmp_path / "p.pkg.slp", progress=lambda done, total, phase: calls.append((done, total, phase)))
+    n_embedded = len(sio.load_slp(out.as_posix()).video.backend.embedded_frame_inds)
+    assert calls and n_embedded > 0
+    done, total, _ = calls[-1]
+    assert done == total and total >= n_embedded  # the count reaches the end of the embedding
+    for phase in {c[2] for c in calls}:  # within each phase (embedding, writing) the count only rises
+        counts = [c[0] for c in calls if c[2] == phase]
+        assert counts == sorted(counts)

@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
     Exit codes: 0 written, 1 nothing to predict or prediction failed, 2 bad input.
     """
+    from napari_sleap_train.cli.progress import Progress
     from napari_sleap_train.config.model import PredictOn
     from napari_sleap_train.outputs import OutputError, check_output_file
     from napari_sleap_train.predictions.frame_selection import select_frames
@@ -214,10 +215,11 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc), args.json, code=1)
     result: dict = {"status": "failed", "frames_explanation": selection.explanation}
     errors: list[str] = []
+    bar = Progress("predicting", unit="frame", bar=False if args.json else None)
     try:
         for event in proc.events():
             if isinstance(event, PredictProgress) and not args.json:
-                print(f"\r  {event.done}/{event.total} frames", end="", file=sys.stderr, flush=True)
+                bar.update_to(event.done, event.total)
             elif isinstance(event, Predictions):
                 result.update(
                     path=event.path,
@@ -233,16 +235,16 @@ def run(args: argparse.Namespace) -> int:
             elif isinstance(event, Error):
                 errors.append(event.message + (f" ({event.hint})" if event.hint else ""))
             elif isinstance(event, Message) and event.level == "warning":
-                print(f"warning: {event.text}", file=sys.stderr)
+                bar.write(f"warning: {event.text}")
             elif isinstance(event, Done):
                 result["status"] = event.status
     except KeyboardInterrupt:
+        bar.close()
         proc.cancel(grace=5)
         for _ in proc.events():
             pass
         return _fail("interrupted", args.json, code=1)
-    if not args.json:
-        print(file=sys.stderr)
+    bar.close()
     if result["status"] != "finished" or errors:
         message = "; ".join(errors) or f"prediction {result['status']}"
         if proc.log_path is not None:

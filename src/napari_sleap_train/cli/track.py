@@ -151,6 +151,7 @@ def _save(labels, target: Path, overwrite: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Track and write; 0 on success, 2 on bad input."""
+    from napari_sleap_train.cli.progress import Progress
     from napari_sleap_train.project.errors import SleapFileError
     from napari_sleap_train.project.model import SleapProject
     from napari_sleap_train.tracking import TrackingInputError, TrackingSettingsError, track_labels
@@ -193,7 +194,8 @@ def run(args: argparse.Namespace) -> int:
         frame = project.frame
     t0 = time.perf_counter()
     try:
-        report = track_labels(labels, settings, frame=frame)
+        with Progress("tracking", unit="frame", bar=False if args.json else None) as bar:
+            report = track_labels(labels, settings, frame=frame, progress=None if args.json else bar.update_to)
     except TrackingInputError as exc:
         return _fail(str(exc))
     seconds = time.perf_counter() - t0

@@ -28,6 +28,7 @@ from napari_sleap_train.cli.job_options import (
     pipeline_from_args,
     reuse_args,
 )
+from napari_sleap_train.cli.progress import Progress, is_terminal
 
 #: --predict choices -> PredictOn values (frames are chosen here, without TensorFlow)
 PREDICT_CHOICES = "suggested | labeled | random:N | none"
@@ -282,6 +283,51 @@ def _say(text: str, stream=None) -> None:
         pass
 
 
+class RunBars:
+    """tqdm bars of a run on a terminal: the batches of the epoch, then the frames predicted.
+
+    Off (``enabled=False``: a pipe, a log, ``--json``) the run prints its
+    usual lines only: one per epoch and stage, nothing per batch.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Progress | None = None
+        self._batches: dict[str, int] = {}
+
+    def on_event(self, event) -> None:
+        """Move the bar for ``event`` (after its line was said)."""
+        from napari_sleap_train.protocol import events as ev
+
+        if not self.enabled:
+            return
+        if isinstance(event, ev.ModelStarted):
+            self._batches[event.model] = event.batches_per_epoch
+        elif isinstance(event, ev.Batch):
+            if self.bar is None:
+                total = self._batches.get(event.model) or None
+                self.bar = Progress(f"[{event.model}] epoch {event.epoch + 1}", total, unit="batch", leave=False)
+            self.bar.update_to(event.batch + 1)
+        elif isinstance(event, ev.PredictProgress):
+            if self.bar is None:
+                self.bar = Progress("predicting", event.total, unit="frame", leave=False)
+            self.bar.update_to(event.done, event.total)
+        elif isinstance(event, (ev.Epoch, ev.ModelFinished, ev.Predictions, ev.Status, ev.Done, ev.Error)):
+            self.close()  # the epoch's (or stage's) line stands for the finished bar
+
+    def say(self, text: str, stream=None) -> None:
+        """A line above the bar (or plainly, without one)."""
+        if self.bar is not None:
+            self.bar.write(text, stream or sys.stdout)
+        else:
+            _say(text, stream)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 class _Signals:
     """What the user (or the cluster) asked by signal while the run goes on.
 
@@ -358,6 +404,7 @@ def run(args: argparse.Namespace) -> int:
 
     done = None
     failed = False
+    bars = RunBars(enabled=not args.json and is_terminal(sys.stderr))
     with _Signals(proc) as signals:
         for event in proc.events():
             if args.json:
@@ -365,12 +412,14 @@ def run(args: argparse.Namespace) -> int:
             else:
                 line = describe_event(event)
                 if line:
-                    _say(line, sys.stderr if isinstance(event, Error) else sys.stdout)
+                    bars.say(line, sys.stderr if isinstance(event, Error) else sys.stdout)
                     if isinstance(event, Error) and event.traceback and event.kind == "crash":
-                        _say(event.traceback, sys.stderr)
+                        bars.say(event.traceback, sys.stderr)
+                bars.on_event(event)
             failed = failed or isinstance(event, Error)
             if isinstance(event, Done):
                 done = event
+    bars.close()
     if signals.received is not None and not args.json:
         _say(_kept_text(done), sys.stderr)
     if done is None or done.status == "failed" or failed:

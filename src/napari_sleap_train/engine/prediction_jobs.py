@@ -177,7 +177,7 @@ def run_prediction(
         there were no frames).
     """
     from napari_sleap_train.predictions.merge import write_predictions
-    from napari_sleap_train.protocol.events import Predictions
+    from napari_sleap_train.protocol.events import Message, Predictions
 
     if not frames:
         emit(
@@ -192,6 +192,8 @@ def run_prediction(
     predicted = predictor.predict(labels, frames, _throttled_progress(emit, len(frames)), should_stop)
     report = track_predictions(predicted, tracking, project, emit) if predicted.labeled_frames else None
     out_path, result = write_predictions(labels, predicted, labels_path, output_path)
+    for warning in result.warnings:
+        emit(Message(level="warning", text=f"Predictions: {warning}."))
     n_found = len(predicted.labeled_frames)
     note = explanation
     if n_found == 0:

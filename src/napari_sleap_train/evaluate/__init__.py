@@ -1,6 +1,6 @@
 """Accuracy metrics of predictions against user labels (numpy only): OKS mAP, pixel error, PCK."""
 
-from .matching import match_instances, oks, oks_matrix
+from .matching import match_greedy, match_hungarian, oks, oks_matrix
 from .metrics import (
     ErrorStats,
     EvaluationError,
@@ -14,7 +14,8 @@ __all__ = [
     "EvaluationError",
     "EvaluationResult",
     "evaluate",
-    "match_instances",
+    "match_greedy",
+    "match_hungarian",
     "oks",
     "oks_matrix",
     "write_metrics",

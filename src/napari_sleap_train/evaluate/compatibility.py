@@ -3,67 +3,24 @@
 Metrics between unrelated files (a mouse ground truth against fly predictions)
 are numbers without meaning: :func:`check_comparable` refuses them with a
 message that says what differs, and warns when videos are paired only by their
-position in the files.
+position in the files. Videos are paired as predictions are merged
+(:func:`napari_sleap_train.predictions.video_pairing.pair_videos`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import sleap_io as sio
+
+from napari_sleap_train.predictions.video_pairing import pair_videos, position_warning, video_name
 
 
 class IncomparableLabelsError(ValueError):
     """The two label files do not describe the same animals on the same videos."""
 
 
-@dataclass(frozen=True)
-class VideoPair:
-    """Which ground-truth video a predicted video shows, and how that was decided.
-
-    ``how`` is ``"same"`` (the same object), ``"path"`` (same file name with
-    folder), ``"name"`` (same file name, unique in the ground truth) or
-    ``"position"`` (different names, same index in files with as many videos).
-    ``gt_index`` is ``None`` when the video is in neither way part of the
-    ground truth.
-    """
-
-    pred_index: int
-    gt_index: int | None
-    how: str | None
-
-
-def pair_videos(gt: sio.Labels, pr: sio.Labels) -> list[VideoPair]:
-    """Pair every video of ``pr`` with a video of ``gt`` (see :class:`VideoPair`)."""
-    gt_ids = {id(v): i for i, v in enumerate(gt.videos)}
-    paths = {str(v.filename): i for i, v in enumerate(gt.videos)}
-    names: dict[str, list[int]] = {}
-    for i, v in enumerate(gt.videos):
-        names.setdefault(Path(str(v.filename)).name, []).append(i)
-    pairs = []
-    for j, v in enumerate(pr.videos):
-        name = Path(str(v.filename)).name
-        if id(v) in gt_ids:
-            pairs.append(VideoPair(j, gt_ids[id(v)], "same"))
-        elif str(v.filename) in paths:
-            pairs.append(VideoPair(j, paths[str(v.filename)], "path"))
-        elif len(names.get(name, [])) == 1:
-            pairs.append(VideoPair(j, names[name][0], "name"))
-        elif len(pr.videos) == len(gt.videos):
-            pairs.append(VideoPair(j, j, "position"))
-        else:
-            pairs.append(VideoPair(j, None, None))
-    return pairs
-
-
 def _names(nodes: list[str], limit: int = 6) -> str:
     shown = ", ".join(nodes[:limit])
     return shown + (f", ... ({len(nodes)} in all)" if len(nodes) > limit else "")
-
-
-def _video_name(video: sio.Video) -> str:
-    return Path(str(video.filename)).name
 
 
 def check_comparable(gt: sio.Labels, pr: sio.Labels, gt_name: str = "GT", pr_name: str = "PRED") -> list[str]:
@@ -114,27 +71,21 @@ def check_comparable(gt: sio.Labels, pr: sio.Labels, gt_name: str = "GT", pr_nam
     with_predictions = {
         j for j, v in enumerate(pr.videos) if any(lf.video is v and lf.predicted_instances for lf in pr.labeled_frames)
     }
-    pairs = [p for p in pair_videos(gt, pr) if p.pred_index in with_predictions]
-    if pairs and all(p.gt_index is None for p in pairs):
+    pairs = [p for p in pair_videos(gt, pr) if p.source_index in with_predictions]
+    if pairs and all(p.target_index is None for p in pairs):
         raise IncomparableLabelsError(
             f"None of the videos {pr_name} predicts on "
-            f"({_names([_video_name(pr.videos[p.pred_index]) for p in pairs])}) is a video of {gt_name} "
-            f"({_names([_video_name(v) for v in gt.videos])})."
+            f"({_names([video_name(pr.videos[p.source_index]) for p in pairs])}) is a video of {gt_name} "
+            f"({_names([video_name(v) for v in gt.videos])})."
         )
-    by_position = [p for p in pairs if p.how == "position"]
     warnings = []
-    if by_position:
-        shown = ", ".join(
-            f"{_video_name(pr.videos[p.pred_index])} as {_video_name(gt.videos[p.gt_index])}" for p in by_position[:3]
-        )
-        warnings.append(
-            f"the videos have other names in {pr_name} than in {gt_name} and are paired by their order "
-            f"({shown}); check that they are the same videos"
-        )
-    unpaired = [p for p in pairs if p.gt_index is None]
+    guessed = position_warning(pairs, gt, pr, gt_name, pr_name)
+    if guessed:
+        warnings.append(guessed)
+    unpaired = [p for p in pairs if p.target_index is None]
     if unpaired:
         warnings.append(
             f"{len(unpaired)} video(s) of {pr_name} are not in {gt_name} and are left out: "
-            f"{_names([_video_name(pr.videos[p.pred_index]) for p in unpaired])}"
+            f"{_names([video_name(pr.videos[p.source_index]) for p in unpaired])}"
         )
     return warnings

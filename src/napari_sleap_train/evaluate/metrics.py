@@ -4,11 +4,17 @@
 user instances of another on the same frames (usually the held-out
 validation frames) and returns an :class:`EvaluationResult`:
 
-* **OKS mAP / mAR** (COCO style): instances are matched one-to-one per frame
-  by the Hungarian algorithm on OKS; for every OKS threshold 0.50, 0.55, ...,
-  0.95 a matched prediction counts as a true positive when its OKS reaches
-  the threshold; average precision uses COCO's 101-point interpolation with
-  predictions ranked by their instance score.
+* **OKS mAP / mAR**, the way SLEAP and sleap-nn compute ``oks_voc.mAP``:
+  instances are matched per frame greedily by prediction score
+  (:func:`.matching.match_greedy`); the matched pairs, ranked by score, are
+  true positives at each OKS threshold 0.50, 0.55, ..., 0.95 their OKS reaches
+  and false positives below it; average precision uses COCO's 101-point
+  interpolation with every labeled instance in the recall. As in SLEAP, a
+  prediction that overlaps no free ground truth is not counted at all.
+* **Hungarian OKS mAP / mAR** (``oks_map_hungarian``): the one-to-one
+  assignment with the largest total OKS, every prediction ranked (an unmatched
+  one is a false positive at every threshold). Stricter on extra detections;
+  not comparable with SLEAP's figure.
 * **pixel error** per node and overall (mean, median, 90th and 95th
   percentile) over the visible ground-truth nodes of matched instances that
   the prediction has;
@@ -16,6 +22,9 @@ validation frames) and returns an :class:`EvaluationResult`:
   matched prediction has at all (unmatched ground truth counts as missed);
 * **PCK** at 2, 5 and 10 px: the share of visible ground-truth nodes
   predicted within that distance (missed nodes count as failures).
+
+Pixel error, detected fraction, PCK and mean OKS use the greedy pairs, as
+SLEAP's distance metrics do.
 """
 
 from __future__ import annotations
@@ -31,9 +40,9 @@ import numpy as np
 import sleap_io as sio
 
 from napari_sleap_train.outputs import write_text
+from napari_sleap_train.predictions.video_pairing import pair_videos
 
-from .compatibility import pair_videos
-from .matching import DEFAULT_SIGMA, match_instances
+from .matching import DEFAULT_SIGMA, match_greedy, match_hungarian
 
 #: COCO's OKS thresholds.
 OKS_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
@@ -83,9 +92,11 @@ class EvaluationResult:
     n_false_negatives: int = 0
     oks_sigma: float | list[float] = DEFAULT_SIGMA
     mean_oks: float | None = None  # over matched pairs
-    oks_map: float | None = None  # OKS mAP over OKS_THRESHOLDS
+    oks_map: float | None = None  # OKS mAP over OKS_THRESHOLDS, SLEAP's oks_voc.mAP (greedy by score)
     oks_mar: float | None = None
     ap: dict[str, float] = field(default_factory=dict)  # per OKS threshold, "0.50" -> AP
+    oks_map_hungarian: float | None = None  # Hungarian matching, every prediction ranked
+    oks_mar_hungarian: float | None = None
     pixel_error: ErrorStats = field(default_factory=ErrorStats)
     node_pixel_error: dict[str, ErrorStats] = field(default_factory=dict)
     detected_fraction: float | None = None
@@ -122,7 +133,10 @@ class EvaluationResult:
                 f"{self.n_frames} frames, {self.n_gt_instances} labeled and "
                 f"{self.n_pred_instances} predicted instances, {self.n_matched} matched"
             ),
-            f"OKS mAP {f(self.oks_map)}  mAR {f(self.oks_mar)}  mean OKS {f(self.mean_oks)}",
+            (
+                f"OKS mAP {f(self.oks_map)}  mAR {f(self.oks_mar)}  mean OKS {f(self.mean_oks)}"
+                f"  (Hungarian mAP {f(self.oks_map_hungarian)})"
+            ),
             (
                 f"pixel error: mean {f(pe.mean, '{:.2f}')}  median {f(pe.median, '{:.2f}')}  "
                 f"p90 {f(pe.p90, '{:.2f}')}  p95 {f(pe.p95, '{:.2f}')}"
@@ -184,9 +198,20 @@ def average_precision(scores: np.ndarray, is_tp: np.ndarray, n_gt: int) -> tuple
     return float(sampled.mean()), float(recall[-1])
 
 
+def _voc(scores: np.ndarray, match_oks: np.ndarray, n_gt: int) -> tuple[list[float], list[float]]:
+    """AP and recall at each of :data:`OKS_THRESHOLDS` (SLEAP's ``compute_generalized_voc_metrics``).
+
+    ``scores`` and ``match_oks`` are the score of each ranked detection and the
+    OKS of its match; a detection is a true positive where the OKS reaches the
+    threshold.
+    """
+    results = [average_precision(scores, match_oks >= t - 1e-12, n_gt) for t in OKS_THRESHOLDS]
+    return [ap for ap, _ in results], [ar for _, ar in results]
+
+
 def _video_index_map(gt: sio.Labels, pr: sio.Labels) -> dict[int, int]:
-    """For each predicted video, the ground-truth video it shows (see :func:`.compatibility.pair_videos`)."""
-    return {p.pred_index: p.gt_index for p in pair_videos(gt, pr) if p.gt_index is not None}
+    """For each predicted video, the ground-truth video it shows (the merge's rule: ``video_pairing.pair_videos``)."""
+    return {p.source_index: p.target_index for p in pair_videos(gt, pr) if p.target_index is not None}
 
 
 def predicted_frames(gt_labels: sio.Labels, pr_labels: sio.Labels) -> list[tuple[int, int]]:
@@ -286,9 +311,10 @@ def evaluate(
     node_found = np.zeros(k, dtype=np.int64)
     node_within = np.zeros((len(pck_thresholds), k), dtype=np.int64)
     thresholds = np.asarray(pck_thresholds, dtype=np.float64)
-    all_scores: list[float] = []
-    all_oks: list[float] = []  # OKS of each prediction's match (0 when unmatched)
-    matched_oks: list[float] = []
+    greedy_scores: list[float] = []  # score and OKS of each greedy pair, in matching order
+    greedy_oks: list[float] = []
+    all_scores: list[float] = []  # every prediction, with the OKS of its Hungarian match (0: none)
+    hungarian_oks: list[float] = []
     n_gt = n_pr = n_matched = 0
 
     for key in keys:
@@ -315,15 +341,17 @@ def evaluate(
         n_gt += len(gts)
         n_pr += len(prs)
 
-        pairs, mat = match_instances(gts, prs, sigma_arr)
-        pred_oks = np.zeros(len(prs))
-        gt_match = {g: p for g, p in pairs}
+        pairs, mat = match_greedy(gts, prs, scores, sigma_arr)
         for g, p in pairs:
-            pred_oks[p] = mat[g, p]
-            matched_oks.append(float(mat[g, p]))
+            greedy_scores.append(float(scores[p]))
+            greedy_oks.append(float(mat[g, p]))
         n_matched += len(pairs)
+        gt_match = {g: p for g, p in pairs}
+        pred_oks = np.zeros(len(prs))
+        for g, p in match_hungarian(gts, prs, sigma_arr)[0]:
+            pred_oks[p] = mat[g, p]
         all_scores.extend(scores.tolist())
-        all_oks.extend(pred_oks.tolist())
+        hungarian_oks.extend(pred_oks.tolist())
 
         for g in range(len(gts)):
             vis = np.isfinite(gts[g]).all(axis=-1)
@@ -349,19 +377,14 @@ def evaluate(
         oks_sigma=float(sigma_arr[0]) if np.all(sigma_arr == sigma_arr[0]) else sigma_arr.tolist(),
         frames=list(keys),
     )
-    if matched_oks:
-        result.mean_oks = float(np.mean(matched_oks))
+    if greedy_oks:
+        result.mean_oks = float(np.mean(greedy_oks))
     if n_gt:
-        aps, ars = [], []
-        oks_arr = np.asarray(all_oks)
-        score_arr = np.asarray(all_scores)
-        for t in OKS_THRESHOLDS:
-            ap, ar = average_precision(score_arr, oks_arr >= t - 1e-12, n_gt)
-            result.ap[_threshold_key(t)] = ap
-            aps.append(ap)
-            ars.append(ar)
-        result.oks_map = float(np.mean(aps))
-        result.oks_mar = float(np.mean(ars))
+        ap, ar = _voc(np.asarray(greedy_scores), np.asarray(greedy_oks), n_gt)
+        result.ap = {_threshold_key(t): a for t, a in zip(OKS_THRESHOLDS, ap)}
+        result.oks_map, result.oks_mar = float(np.mean(ap)), float(np.mean(ar))
+        ap, ar = _voc(np.asarray(all_scores), np.asarray(hungarian_oks), n_gt)
+        result.oks_map_hungarian, result.oks_mar_hungarian = float(np.mean(ap)), float(np.mean(ar))
 
     all_d = [d for per in node_dist for d in per]
     result.pixel_error = ErrorStats.of(all_d)

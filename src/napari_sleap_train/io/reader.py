@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from napari.utils import progress
 from napari.utils.notifications import show_warning
 
 from napari_sleap_train.io.binding import bind_project
@@ -51,10 +52,15 @@ def read_slp(path: str | Sequence[str]) -> list[LayerData]:
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     layers: list[LayerData] = []
     for p in paths:
-        project = SleapProject.load(p)
+        # a large project (thousands of frames, videos to find) takes seconds: show the steps
+        with progress(total=2, desc=f"Opening {Path(p).name}: reading the labels") as bar:
+            project = SleapProject.load(p)
+            bar.update(1)
+            bar.set_description(f"Opening {Path(p).name}: building the layers")
+            items = project_layer_data(project)
+            bar.update(1)
         for message in project.messages:
             show_warning(f"{project.name}: {message}")
-        items = project_layer_data(project)
         bind_when_added(project, {meta["metadata"][ROLE_KEY] for _, meta, _ in items})
         layers += items
     return layers

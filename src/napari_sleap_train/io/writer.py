@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from napari.utils import progress
+
 from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY, LayerData
 from napari_sleap_train.io.plain_points import project_from_points
 from napari_sleap_train.project.errors import LayerDataError
@@ -72,5 +74,14 @@ def write_slp(path: str, layer_data: list[LayerData]) -> list[str]:
             project.sync()
     else:
         project = project_from_points(layer_data, Path(path))
-    saved = project.save(path, overwrite=True)
+    # embedding frames into a .pkg.slp takes long: napari's activity dock shows how far it is
+    with progress(total=0, desc=f"Saving {Path(path).name}") as bar:
+
+        def embedded(done: int, total: int, phase: str) -> None:
+            bar.total = total
+            bar.n = done
+            bar.set_description(f"Saving {Path(path).name}: {phase}" if phase else f"Saving {Path(path).name}")
+            bar.refresh()
+
+        saved = project.save(path, overwrite=True, progress=embedded)
     return [str(saved)]

@@ -26,6 +26,8 @@ import sleap_io as sio
 
 from napari_sleap_train.outputs import atomic_output
 
+from .video_pairing import pair_videos, position_warning, video_name
+
 
 class MergeError(ValueError):
     """Predictions cannot be merged into the project."""
@@ -54,32 +56,26 @@ class MergeResult:
     n_instances: int = 0  # predicted instances added
     n_replaced: int = 0  # older predicted instances removed
     duplicates: list[Duplicate] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. videos paired only by their order
 
 
-def _video_map(project: sio.Labels, predicted: sio.Labels) -> dict[int, int]:
-    """Index of each predicted video in the project (same object, then same file)."""
-    by_id = {id(v): i for i, v in enumerate(project.videos)}
-    by_name: dict[str, int] = {}
-    by_base: dict[str, list[int]] = {}
-    for i, v in enumerate(project.videos):
-        name = str(v.filename)
-        by_name.setdefault(name, i)
-        by_base.setdefault(Path(name).name, []).append(i)
-    out = {}
-    for j, v in enumerate(predicted.videos):
-        if id(v) in by_id:
-            out[j] = by_id[id(v)]
-            continue
-        name = str(v.filename)
-        if name in by_name:
-            out[j] = by_name[name]
-        elif len(by_base.get(Path(name).name, [])) == 1:
-            out[j] = by_base[Path(name).name][0]
-        elif len(predicted.videos) == len(project.videos):
-            out[j] = j  # same layout: trust the order
-        else:
-            raise MergeError(f"The predicted video {name} is not part of the project.")
-    return out
+def _video_map(project: sio.Labels, predicted: sio.Labels) -> tuple[dict[int, int], list[str]]:
+    """Index of each predicted video in the project (:func:`.video_pairing.pair_videos`) and warnings.
+
+    Raises
+    ------
+    MergeError
+        A predicted video is not part of the project.
+    """
+    pairs = pair_videos(project, predicted)
+    missing = [predicted.videos[p.source_index] for p in pairs if p.target_index is None]
+    if missing:
+        raise MergeError(
+            f"The predicted video {missing[0].filename} is not part of the project "
+            f"(its videos: {', '.join(video_name(v) for v in project.videos)})."
+        )
+    warning = position_warning(pairs, project, predicted, "the project", "the predictions")
+    return {p.source_index: p.target_index for p in pairs}, [warning] if warning else []
 
 
 def _node_order(target: sio.Skeleton, source: sio.Skeleton) -> np.ndarray:
@@ -127,7 +123,8 @@ def merge_with_report(labels: sio.Labels, predicted_labels: sio.Labels, duplicat
         The project (not modified).
     predicted_labels
         New predictions; only their predicted instances are used. Videos are
-        matched to the project's by object, then file name; nodes by name.
+        matched to the project's by :func:`.video_pairing.pair_videos` (a
+        pairing by position only is reported in ``warnings``); nodes by name.
     duplicate_px
         A prediction whose nodes lie on average within this many pixels of a
         user instance of the same frame is reported as a duplicate.
@@ -142,7 +139,7 @@ def merge_with_report(labels: sio.Labels, predicted_labels: sio.Labels, duplicat
     if not merged.skeletons:
         raise MergeError("The project has no skeleton to attach predictions to.")
     skeleton = merged.skeletons[0]
-    vmap = _video_map(labels, predicted_labels)
+    vmap, warnings = _video_map(labels, predicted_labels)
 
     new_by_frame: dict[tuple[int, int], list[sio.PredictedInstance]] = {}
     orders: dict[int, np.ndarray] = {}
@@ -171,7 +168,7 @@ def merge_with_report(labels: sio.Labels, predicted_labels: sio.Labels, duplicat
                 _convert(inst, skeleton, order, merged_track(inst.track))
             )
 
-    result = MergeResult(labels=merged)
+    result = MergeResult(labels=merged, warnings=warnings)
     merged_index = {id(v): i for i, v in enumerate(merged.videos)}
     existing = {(merged_index[id(lf.video)], int(lf.frame_idx)): lf for lf in merged.labeled_frames}
     for key in sorted(new_by_frame):

@@ -42,6 +42,8 @@ class PredictionsUpdate:
         the user placed by hand.
     frames : list of (video index, frame index)
         The frames that received new predictions, sorted.
+    warnings : list of str
+        Doubts about the merge (videos paired only by their order).
     """
 
     n_frames: int = 0
@@ -50,6 +52,7 @@ class PredictionsUpdate:
     n_hidden: int = 0
     n_duplicates: int = 0
     frames: list[tuple[int, int]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -61,7 +64,7 @@ class PredictionsUpdate:
             text += f"; {self.n_hidden} on accepted instances, hidden"
         if self.n_duplicates:
             text += f"; {self.n_duplicates} lie on top of user labels"
-        return text + "."
+        return text + "." + "".join(f" Note: {w[0].upper()}{w[1:]}." for w in self.warnings)
 
 
 class PredictionMerging:
@@ -141,7 +144,8 @@ class PredictionMerging:
         SLEAP's rules, by :func:`~napari_sleap_train.predictions.merge.merge_with_report`:
         on a frame that got new predictions the older predicted instances are
         replaced; other frames keep theirs; user instances are never touched.
-        Videos are matched by object, then file name; nodes by name. Saving the
+        Videos are matched as :func:`~napari_sleap_train.predictions.video_pairing.pair_videos`
+        says (a pairing by order only is named in ``warnings``); nodes by name. Saving the
         project afterwards writes the predictions too.
 
         Parameters
@@ -182,7 +186,7 @@ class PredictionMerging:
         merged = result.labels
         video_of = {id(v): i for i, v in enumerate(merged.videos)}
         skeleton_of = {id(s): self.labels.skeletons[i] for i, s in enumerate(merged.skeletons)}
-        update = PredictionsUpdate()
+        update = PredictionsUpdate(warnings=list(result.warnings))
         for lf in merged.labeled_frames:
             new = list(lf.predicted_instances)
             if not new:

@@ -374,8 +374,11 @@ class SleapProject(LayerEdits, PredictionMerging, InstanceLabeling):
                 frames += [(video, f) for f in sorted(wanted)]
         return frames if frames else False
 
-    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+    def save(self, path: str | Path, overwrite: bool = False, progress=None) -> Path:
         """Write the project (with synced layer edits) to ``path``; it becomes the project's path.
+
+        ``progress(done, total, phase)``, when given, hears of the frames being
+        embedded (a ``.pkg.slp``).
 
         The file is written next to ``path`` under a temporary name and moved
         into place at the end (see :mod:`~napari_sleap_train.project.save`), so a
@@ -387,7 +390,7 @@ class SleapProject(LayerEdits, PredictionMerging, InstanceLabeling):
         SleapFileError
             ``path`` exists and ``overwrite`` is False, or writing failed.
         """
-        out = self._write(path, overwrite)
+        out = self._write(path, overwrite, progress)
         self.path = out
         return out
 
@@ -404,11 +407,11 @@ class SleapProject(LayerEdits, PredictionMerging, InstanceLabeling):
         """
         return self._write(path, overwrite=False)
 
-    def _write(self, path: str | Path, overwrite: bool) -> Path:
+    def _write(self, path: str | Path, overwrite: bool, progress=None) -> Path:
         target = Path(path).resolve()
         check_target(target, overwrite)
         self.sync()
-        return write_labels(self.labels, target, self._embed_plan(target))
+        return write_labels(self.labels, target, self._embed_plan(target), progress)
 
     # -- object identity ---------------------------------------------------------------
     def __deepcopy__(self, memo) -> SleapProject:

@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import sleap_io as sio
@@ -59,8 +60,16 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}"
 
 
-def write_labels(labels: sio.Labels, target: Path, embed: list[tuple[sio.Video, int]] | bool) -> Path:
+def write_labels(
+    labels: sio.Labels,
+    target: Path,
+    embed: list[tuple[sio.Video, int]] | bool,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Path:
     """Write ``labels`` to ``target`` (already checked with :func:`check_target`), atomically.
+
+    ``progress(done, total, phase)`` hears of the frames being embedded (the long part of
+    saving a ``.pkg.slp``).
 
     Raises
     ------
@@ -73,7 +82,14 @@ def write_labels(labels: sio.Labels, target: Path, embed: list[tuple[sio.Video, 
     tmp = target.with_name(f".{target.name}.{tag}.tmp.slp")
     try:
         try:
-            labels.save(staged.as_posix(), embed=embed, verbose=False)
+            callback = None
+            if progress is not None:
+
+                def callback(done: int, total: int, phase: str) -> bool:
+                    progress(done, total, phase)
+                    return True  # go on
+
+            labels.save(staged.as_posix(), embed=embed, verbose=False, progress_callback=callback)
         except Exception as exc:  # sleap-io / h5py raise many kinds
             raise SleapFileError(f"Saving {target.name} failed while writing it: {_reason(exc)}") from exc
         try:

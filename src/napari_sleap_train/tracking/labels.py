@@ -91,6 +91,7 @@ def track_labels(
     settings: TrackerSettings,
     frame: VideoFrameSource | None = None,
     videos: list[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LabelsTrackingReport:
     """(Re)track the predicted instances of ``labels`` in place.
 
@@ -104,6 +105,8 @@ def track_labels(
         ``(video_index, frame_index) -> image``; needed by the flow tracker.
     videos
         Indices of the videos to track (default: all).
+    progress
+        Called with ``(frames tracked, frames to track)`` as tracking goes.
 
     Returns
     -------
@@ -128,6 +131,16 @@ def track_labels(
     next_id = len(track_ids)
     new_tracks: dict[int, sio.Track] = {}
     taken = {t.name for t in labels.tracks}
+    n_total = sum(
+        1
+        for lf in labels.labeled_frames
+        if video_index.get(id(lf.video)) in wanted
+        and any(
+            isinstance(i, sio.PredictedInstance) or (i.track is not None and id(i.track) in ids_of)
+            for i in lf.instances
+        )
+    )
+    n_before = 0
     for vi in wanted:
         lfs = sorted(
             (lf for lf in labels.labeled_frames if video_index.get(id(lf.video)) == vi), key=lambda lf: lf.frame_idx
@@ -159,7 +172,9 @@ def track_labels(
         source = (lambda f, vi=vi: frame(vi, f)) if frame is not None else None
         fixed_ids = {int(t) for f in inputs for t in f.fixed_tracks if t >= 0}
         tracker = Tracker(settings, frame=source, first_track_id=next_id, fixed_track_ids=fixed_ids)
-        result = tracker.run(inputs)
+        report_to = (lambda n, before=n_before: progress(before + n, n_total)) if progress is not None else None
+        result = tracker.run(inputs, report_to)
+        n_before += len(inputs)
         next_id = tracker.next_track_id
         report.per_video[vi] = result
         report.n_breaks_connected += result.n_breaks_connected

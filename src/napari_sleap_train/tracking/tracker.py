@@ -189,15 +189,23 @@ class Tracker:
             used.add(t)
 
     # -- a whole video -----------------------------------------------------------------
-    def run(self, frames: Sequence[FrameInstances]) -> TrackingResult:
-        """Track every frame (in frame order), then post-process; results align with ``frames``."""
+    def run(self, frames: Sequence[FrameInstances], progress: Callable[[int], None] | None = None) -> TrackingResult:
+        """Track every frame (in frame order), then post-process; results align with ``frames``.
+
+        ``progress`` is called with the number of frames tracked so far.
+        """
         order = [f.frame_index for f in frames]
         if any(b <= a for a, b in zip(order, order[1:])):
             raise TrackingInputError("frames must be given once each, in increasing frame order")
         if self.scale is None and frames:
             pts = [f.points for f in frames if len(f)]
             self.scale = typical_size(np.concatenate(pts)) if pts else 1.0
-        result = TrackingResult(frames=[self.step(f) for f in frames])
+        stepped = []
+        for f in frames:
+            stepped.append(self.step(f))
+            if progress is not None:
+                progress(len(stepped))
+        result = TrackingResult(frames=stepped)
         if self.settings.connect_single_breaks:
             result.n_breaks_connected = connect_single_breaks(
                 frames, result.frames, self.settings.target_instance_count
