@@ -177,7 +177,7 @@ class PreviewController:
             vectors,
             edge_colors(arrows.edge),
             # as wide as the crop boxes' lines, but never so wide that neighbouring arrows touch
-            edge_width=min(width, arrows.grid_step * 0.2),
+            edge_width=min(width, arrows.grid_step * 0.25),
             scale=(1.0,) * len(lead) + tuple(scale),
             translate=(0.0,) * len(lead) + tuple(translate),
         )
