@@ -231,3 +231,29 @@ def test_view_training_inputs_shows_confmaps_and_field_arrows(docked):
     s = stack.paf_stride
     fields = stack.pafs[i, int(round(y / s)), int(round(x / s))].reshape(-1, 2)
     assert any(np.allclose(f[::-1] * ARROW_FRACTION * s, arrows[0, 1, 1:], atol=1e-5) for f in fields)
+
+
+def test_loading_sleap_bottom_up_config_switches_the_dock_to_bottom_up(docked, shared_data):
+    """Load configuration... with a SLEAP 1.4 bottom-up training_config.json."""
+    _, dock = docked
+    assert dock.session.pipeline.kind is PipelineKind.TOP_DOWN
+    dock.load_configuration(shared_data / "models" / "minimal_instance.UNet.bottomup" / "training_config.json")
+    assert dock.session.pipeline.kind is PipelineKind.BOTTOM_UP
+    assert dock.model_tab_titles() == ["Training Pipeline", "Multi-Instance"]
+    heads = dock.model_tabs[MULTI].heads
+    assert (heads.sigma.value, heads.edge_sigma.value, heads.paf_stride.value) == (1.5, 50.0, 4)
+    assert dock.pipeline_tab.sigma_edges.value == 50.0 and dock.model_tabs[MULTI].output_stride.value == 2
+
+
+def test_save_then_load_keeps_the_bottom_up_settings(docked, tmp_path):
+    _, dock = docked
+    dock.pipeline_tab.kind.value = PipelineKind.BOTTOM_UP
+    heads = dock.model_tabs[MULTI].heads
+    heads.edge_sigma.value, heads.paf_stride.value, heads.paf_weight.value = 33.0, 16, 0.5
+    path = dock.save_configuration(tmp_path / "pipeline.json")
+    dock.pipeline_tab.kind.value = PipelineKind.TOP_DOWN
+    dock.session.model(MULTI).pafs.sigma = 99.0
+    dock.load_configuration(path)
+    heads = dock.model_tabs[MULTI].heads
+    assert dock.session.pipeline.kind is PipelineKind.BOTTOM_UP
+    assert (heads.edge_sigma.value, heads.paf_stride.value, heads.paf_weight.value) == (33.0, 16, 0.5)

@@ -74,3 +74,33 @@ def test_tiny_bottom_up_run_from_the_dock_trains_and_predicts(make_napari_viewer
     assert any(msg.startswith("Predictions added") for _, msg in notes)
     assert "tensorflow" not in sys.modules
     dock.cleanup()
+
+
+def test_predict_with_sleap_bottom_up_model_from_the_dock(make_napari_viewer, qtbot, shared_data, tmp_path):
+    """SLEAP 1.4's bottom-up model folder, picked with "Folder..." and used as it is: Predict adds a layer."""
+    import shutil
+
+    from napari_sleap_train.session.reuse import Reuse
+
+    folder = tmp_path / "minimal"
+    shutil.copytree(shared_data / "minimal", folder)
+    viewer = make_napari_viewer()
+    viewer.open(str(folder / "minimal_instance.slp"), plugin="napari-sleap-train")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
+    dock.pipeline_tab.kind.value = PipelineKind.BOTTOM_UP
+    dock.pipeline_tab.device.value = "cpu"
+    dock.pipeline_tab.predict_on.value = PredictOn.USER_LABELED_FRAMES
+    controls = dock.model_tabs[MULTI].reuse
+    controls.add_folder(shared_data / "models" / "minimal_instance.UNet.bottomup")
+    controls.how.value = Reuse.USE
+    assert controls.info.value.startswith("Not trained"), controls.info.value
+    panel = dock.run_panel
+    qtbot.mouseClick(panel.predict_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.state.status.is_final and not panel.busy, timeout=RUN_TIMEOUT_MS)
+    assert panel.controller.wait(60)
+    assert panel.state.status is RunStatus.FINISHED, panel.state.last_error
+    assert not panel.state.histories and panel.state.run_dirs == []
+    layer = viewer.layers[f"{dock.project.name} predictions"]
+    assert len(layer.data) >= 4  # both animals of the labeled frame, two parts each
+    assert set(layer.features["node"]) == {"A", "B"}
+    dock.cleanup()
