@@ -173,6 +173,8 @@ def test_switching_to_bottom_up_shows_its_tab_settings_and_arrows(docked, qtbot)
     dock.pipeline_tab.kind.value = PipelineKind.BOTTOM_UP  # back: the settings were kept
     assert dock.model_tabs[MULTI].heads.edge_sigma.value == 42.0
     _wait_for(qtbot, lambda: _paf_layer(viewer) is not None)
+    dock.cleanup()  # closing the dock takes its arrows away
+    assert PAF_VECTORS not in viewer.layers
 
 
 def test_bottom_up_profiles_are_in_the_tab_profile_choice(docked):
