@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap_train.config.model import ModelKind, PipelineKind
+from napari_sleap_train.config.model import ModelKind, PipelineKind, TrainingConfig
+from napari_sleap_train.config.serialize import load_json
 from napari_sleap_train.config.sleap_json import read_sleap_config
 from napari_sleap_train.protocol.events import Batch, Done, Epoch, Error, ModelFinished, ModelStarted
 from napari_sleap_train.runner.process import EngineProcess
@@ -28,7 +29,7 @@ def _run(job, work, stop_after_epoch: int | None = None):
 
 
 def test_bottom_up_trains_stops_and_predicts_through_the_child(tmp_path):
-    slp = make_tiny_project(tmp_path / "p", n_frames=8, edge=True)
+    slp = make_tiny_project(tmp_path / "p", n_frames=8, edge=("tail", "head"))  # against the node order
     runs = tmp_path / "runs"
     # many epochs: Stop after the second one keeps the best model and goes on to predict
     job = tiny_job(slp, runs, PipelineKind.BOTTOM_UP, epochs=100, batches=2)
@@ -49,8 +50,9 @@ def test_bottom_up_trains_stops_and_predicts_through_the_child(tmp_path):
     run = Path(finished.run_dir)
     assert (run / "best_model.keras").is_file()
     # the run folder names its fields, for SLEAP and for our own predictor
-    cfg = read_sleap_config(run / "training_config.json")
-    assert cfg.kind is ModelKind.MULTI_INSTANCE and cfg.pafs.edges == [["head", "tail"]]
+    for cfg in (read_sleap_config(run / "training_config.json"), load_json(TrainingConfig, run / "config.json")):
+        assert cfg.kind is ModelKind.MULTI_INSTANCE and cfg.pafs.edges == [["tail", "head"]]
+        assert cfg.head.part_names == ["head", "tail"]  # channel order (SLEAP's embedded skeleton lists tail first)
     sleap = json.loads((run / "training_config.json").read_text())
     assert sleap["model"]["heads"]["multi_instance"]["pafs"]["output_stride"] == 4
     # predictions were made on the asked frames and merged into a copy of the project

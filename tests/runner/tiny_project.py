@@ -23,19 +23,24 @@ def _blob(xx, yy, xy, amp):
 
 
 def make_tiny_project(
-    folder: Path, n_frames: int = 10, size: int = 64, n_animals: int = 2, seed: int = 0, edge: bool = False
+    folder: Path,
+    n_frames: int = 10,
+    size: int = 64,
+    n_animals: int = 2,
+    seed: int = 0,
+    edge: tuple[str, str] | None = None,
 ) -> Path:
     """Write ``tiny.mp4`` + ``tiny.slp``: bright head and dimmer tail blobs per animal.
 
-    Every frame is labeled (2-node skeleton ``head``/``tail``, with the edge
-    ``head -> tail`` when ``edge``, as bottom-up models need); returns the .slp path.
+    Every frame is labeled (2-node skeleton ``head``/``tail``, with ``edge``,
+    e.g. ``("head", "tail")``, as bottom-up models need); returns the .slp path.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:size, :size].astype(np.float32)
     frames = np.zeros((n_frames, size, size, 1), np.uint8)
-    skeleton = sio.Skeleton(["head", "tail"], [("head", "tail")]) if edge else sio.Skeleton(["head", "tail"])
+    skeleton = sio.Skeleton(["head", "tail"], [edge]) if edge else sio.Skeleton(["head", "tail"])
     video = None
     all_points = []
     for i in range(n_frames):

@@ -171,7 +171,9 @@ def train_model(
     if cfg.kind == ModelKind.CENTERED_INSTANCE:
         resolved.data.crop_size = int(maker.crop_size)
     if cfg.kind == ModelKind.MULTI_INSTANCE:
-        resolved.pafs.edges = maker.edge_names()  # the run folder says which fields it predicts
+        # the run folder says which maps and fields it predicts, in channel order
+        resolved.head.part_names = [data.node_names[i] for i in maker.parts]
+        resolved.pafs.edges = maker.edge_names()
 
     channel.check_cancel()
     channel.emit(Status(model=kind, stage="compiling", detail="building the network"))
