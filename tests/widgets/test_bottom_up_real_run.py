@@ -51,7 +51,7 @@ def _set_tiny_bottom_up(dock, runs: Path, epochs: int) -> None:
 
 
 def test_tiny_bottom_up_run_from_the_dock_trains_and_predicts(make_napari_viewer, qtbot, tmp_path, notes):
-    slp = make_tiny_project(tmp_path / "tiny", n_frames=16, edge=True)
+    slp = make_tiny_project(tmp_path / "tiny", n_frames=16, edge=("head", "tail"))
     viewer = make_napari_viewer()
     viewer.open(str(slp), plugin="napari-sleap-train")
     _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
