@@ -13,11 +13,11 @@ from pathlib import Path
 
 from napari_sleap_train.cli import build_parser, main
 from napari_sleap_train.cli.train import build_job
-from napari_sleap_train.config.model import ModelKind, Precision, PredictOn, Switch
+from napari_sleap_train.config.model import ModelKind, PipelineKind, Precision, PredictOn, Switch
 from napari_sleap_train.config.serialize import to_dict
 from napari_sleap_train.protocol.job import load_job
 
-CEN, CI = ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE
+CEN, CI, MULTI = ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE, ModelKind.MULTI_INSTANCE
 
 #: the settings, as command-line options
 OPTIONS = [
@@ -158,3 +158,69 @@ def test_dock_and_train_reuse_runs_the_same_way(docked, sample_slp, tmp_path):
         assert job.use == [str(used.resolve())] and job.init_from == [str(start.resolve())] and job.resume == []
         assert job.pipeline.models[CI].model.filters == 12  # the weights' network
     assert _settings(from_dock) == _settings(from_cli)
+
+
+#: bottom-up settings as command-line options (the fields' own settings come with the profile)
+BOTTOM_UP_OPTIONS = [
+    "--pipeline",
+    "bottom-up",
+    "--profile",
+    "cpu.bottomup",
+    "--epochs",
+    "6",
+    "--batch-size",
+    "2",
+    "--learning-rate",
+    "0.003",
+    "--patience",
+    "5",
+    "--time-limit",
+    "9",
+    "--device",
+    "cpu",
+    "--precision",
+    "float32",
+    "--xla",
+    "off",
+    "--tracker",
+    "flow",
+    "--max-tracks",
+    "2",
+]
+
+
+def test_dock_train_and_export_job_make_the_same_bottom_up_job(docked, sample_slp, tmp_path):
+    _, dock = docked
+    tab = dock.pipeline_tab
+    tab.kind.value = PipelineKind.BOTTOM_UP
+    tab.device.value = "cpu"
+    tab.precision.value = Precision.FLOAT32
+    tab.xla.value = Switch.OFF
+    tab.predict_on.value = PredictOn.SUGGESTED_FRAMES
+    tab.time_budget.value = 9
+    tab.tracking.tracker.value = "flow"
+    tab.tracking.max_tracks.value = 2
+    model = dock.model_tabs[MULTI]
+    model.profile.value = "profile:cpu.bottomup"
+    model.epochs.value = 6
+    model.batch_size.value = 2
+    model.learning_rate.value = 0.003
+    model.patience.value = 5
+    from_dock = dock.build_job()
+    assert from_dock is not None
+
+    from_cli = build_job(
+        build_parser().parse_args(["train", str(sample_slp), *BOTTOM_UP_OPTIONS, "--predict", "suggested"])
+    )
+    out = tmp_path / "job.zip"
+    assert main(["export-job", str(sample_slp), "-o", str(out), *BOTTOM_UP_OPTIONS]) == 0
+    with zipfile.ZipFile(out) as zf:
+        zf.extract("job.json", tmp_path)
+    from_export = load_job(tmp_path / "job.json")
+
+    for job in (from_dock, from_cli, from_export):
+        assert job.pipeline.kind is PipelineKind.BOTTOM_UP and list(job.pipeline.models) == [MULTI]
+        cfg = job.pipeline.models[MULTI]
+        assert (cfg.pafs.sigma, cfg.pafs.output_stride, cfg.optimization.batch_size) == (25.0, 8, 2)
+    assert _settings(from_dock) == _settings(from_cli) == _settings(from_export)
+    assert from_dock.predict_frames == from_cli.predict_frames != []

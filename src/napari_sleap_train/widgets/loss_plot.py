@@ -51,6 +51,7 @@ MODEL_TITLES = {
     "centered_instance": "Centered instance",
     "single_instance": "Single instance",
     "bottomup": "Bottom-up",
+    "multi_instance": "Bottom-up",
 }
 
 

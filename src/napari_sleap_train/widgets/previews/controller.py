@@ -1,4 +1,4 @@
-"""Keeps the crop-box and receptive-field layers in step with the settings and the frame.
+"""Keeps the crop-box, receptive-field and part-affinity-field layers in step with the settings and the frame.
 
 Listens to the viewer's frame slider and to the
 :class:`~napari_sleap_train.session.settings.TrainingSession`
@@ -14,22 +14,28 @@ import numpy as np
 from superqt.utils import qdebounced
 
 from napari_sleap_train.config.model import ModelKind
+from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.session.settings import TrainingSession
 
 from .geometry import squares_on_plane
 from .layers import (
     CROP_BOX_COLOR,
     CROP_BOXES,
+    PAF_VECTORS,
     RECEPTIVE_FIELD,
     RF_COLOR,
+    edge_colors,
     remove_previews,
     upsert_rectangles,
+    upsert_vectors,
 )
+from .paf_vectors import paf_arrows
 from .project_frames import ProjectFrames
 from .sizes import crop_side_for_preview, rf_side_in_frame
 
 #: debounce of redraws after a change, milliseconds
 DEBOUNCE_MS = 40
+_ALL = [CROP_BOXES, RECEPTIVE_FIELD, PAF_VECTORS]
 
 
 class PreviewController:
@@ -75,7 +81,7 @@ class PreviewController:
                 signal.disconnect(slot)
             except (TypeError, ValueError, RuntimeError):
                 pass
-        remove_previews(self.viewer, [CROP_BOXES, RECEPTIVE_FIELD])
+        remove_previews(self.viewer, _ALL)
 
     # -- drawing --------------------------------------------------------------
     def update(self) -> None:
@@ -84,7 +90,7 @@ class PreviewController:
             return
         frames = self.frames
         if frames is None or not frames.has_videos:
-            remove_previews(self.viewer, [CROP_BOXES, RECEPTIVE_FIELD])
+            remove_previews(self.viewer, _ALL)
             return
         video, frame = frames.position(self.viewer)
         instances = frames.instances_at(video, frame)
@@ -93,6 +99,7 @@ class PreviewController:
         width = frames.line_width(video)
         self._draw_crop_boxes(frames, video, frame, anchors, scale, translate, width)
         self._draw_receptive_field(frames, video, anchors, scale, translate, width)
+        self._draw_pafs(frames, video, frame, instances, scale, translate, width)
 
     def _draw_crop_boxes(self, frames, video, frame, anchors, scale, translate, width) -> None:
         if ModelKind.CENTERED_INSTANCE not in self.session.model_kinds:
@@ -138,4 +145,39 @@ class PreviewController:
             translate=tuple(translate),
             label=f"receptive field {side:.0f} px",
             label_anchor="lower_left",
+        )
+
+    def _draw_pafs(self, frames, video, frame, instances, scale, translate, width) -> None:
+        """Bottom-up only: the fields of the frame's labeled instances as arrows on their grid."""
+        if ModelKind.MULTI_INSTANCE not in self.session.model_kinds:
+            remove_previews(self.viewer, [PAF_VECTORS])
+            return
+        project = frames.project
+        try:
+            arrows = paf_arrows(
+                instances,
+                self.session.trained_model(ModelKind.MULTI_INSTANCE),
+                project.node_names,
+                project.edges,
+                frames.frame_size(video),
+            )
+        except DataError as exc:  # no edges, or edges the skeleton lacks: said once, nothing drawn
+            self.last_error = str(exc)
+            remove_previews(self.viewer, [PAF_VECTORS])
+            return
+        self.last_error = ""
+        lead = frames.leading_coords(video, frame)
+        n = len(arrows.vectors)
+        vectors = np.zeros((n, 2, len(lead) + 2))
+        vectors[:, 0, : len(lead)] = lead  # on this frame only; the arrows have no extent across frames
+        vectors[:, :, len(lead) :] = arrows.vectors
+        upsert_vectors(
+            self.viewer,
+            PAF_VECTORS,
+            vectors,
+            edge_colors(arrows.edge),
+            # as wide as the crop boxes' lines, but never so wide that neighbouring arrows touch
+            edge_width=min(width, arrows.grid_step * 0.25),
+            scale=(1.0,) * len(lead) + tuple(scale),
+            translate=(0.0,) * len(lead) + tuple(translate),
         )

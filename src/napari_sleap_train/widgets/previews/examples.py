@@ -19,6 +19,7 @@ from napari_sleap_train.data.labels import (
     symmetry_permutation,
 )
 from napari_sleap_train.data.training_inputs import (
+    bottom_up_example,
     centered_instance_examples,
     centroid_example,
     single_instance_example,
@@ -49,6 +50,11 @@ class ExampleStack:
         Network pixels per frame pixel.
     crop_size
         Centered instance only: crop side in frame pixels.
+    pafs
+        Bottom-up only: ``(n, h / paf_stride, w / paf_stride, 2 m)`` part
+        affinity fields (x, y of each edge; :mod:`napari_sleap_train.data.pafs`).
+    paf_stride
+        Bottom-up only: output stride of the fields.
     """
 
     kind: ModelKind
@@ -57,6 +63,8 @@ class ExampleStack:
     output_stride: int
     input_scaling: float
     crop_size: int | None = None
+    pafs: np.ndarray | None = None
+    paf_stride: int | None = None
 
     @property
     def rgb(self) -> bool:
@@ -123,6 +131,7 @@ def model_examples(
             raise NoExamplesError("No labeled instances to compute the crop size from.")
     images: list[np.ndarray] = []
     maps: list[np.ndarray] = []
+    fields: list[np.ndarray] = []
     order = rng.permutation(len(usable))
     attempts = 0
     while len(images) < n and attempts < 4 * n + len(usable):
@@ -134,6 +143,10 @@ def model_examples(
             pairs = [centroid_example(frame, s.instances, cfg, **kw)]
         elif cfg.kind is ModelKind.SINGLE_INSTANCE:
             pairs = [single_instance_example(frame, s.instances, cfg, **kw)]
+        elif cfg.kind is ModelKind.MULTI_INSTANCE:
+            img, cm, paf = bottom_up_example(frame, s.instances, cfg, skeleton_edges=project.edges, **kw)
+            pairs = [(img, cm)]
+            fields.append(paf)
         else:
             pairs = centered_instance_examples(frame, s.instances, cfg, crop_size, **kw)
         for img, cm in pairs[: n - len(images)]:
@@ -148,6 +161,8 @@ def model_examples(
         output_stride=cfg.model.output_stride,
         input_scaling=cfg.data.input_scaling,
         crop_size=crop_size,
+        pafs=_pad_stack(fields) if fields else None,
+        paf_stride=cfg.pafs.output_stride if fields else None,
     )
 
 

@@ -4,17 +4,23 @@ The examples live in their own viewer so their "example" slider never fights
 the video's frame slider, and their network-pixel geometry never overlaps the
 video. Each model gets an image layer (``"SLEAP inputs: <model>"``, a stack of
 augmented inputs) and its confidence maps overlaid (``"... confmaps"``: max over
-channels, additive, upsampled to input pixels through the layer scale). With
-two models the window uses napari's grid so they sit side by side.
+channels, additive, upsampled to input pixels through the layer scale). A
+bottom-up model also gets its part affinity fields as arrows (``"... fields"``,
+a Vectors layer on the fields' grid, one colour per edge). With two models the
+window uses napari's grid so they sit side by side.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from napari_sleap_train.config.model import ModelKind
 
 from .examples import ExampleStack
+from .layers import edge_colors
+from .paf_vectors import field_arrows
 
 TITLE = "SLEAP training inputs"
 
@@ -23,8 +29,10 @@ INPUT_LAYERS = {
     ModelKind.CENTROID: "SLEAP inputs: centroid",
     ModelKind.CENTERED_INSTANCE: "SLEAP inputs: centered instance",
     ModelKind.SINGLE_INSTANCE: "SLEAP inputs: single instance",
+    ModelKind.MULTI_INSTANCE: "SLEAP inputs: bottom-up",
 }
 CONFMAP_SUFFIX = " confmaps"
+FIELDS_SUFFIX = " fields"
 CONFMAP_COLORMAP = "inferno"
 
 
@@ -38,10 +46,33 @@ def confmap_layer_name(kind: ModelKind) -> str:
     return INPUT_LAYERS[kind] + CONFMAP_SUFFIX
 
 
+def fields_layer_name(kind: ModelKind) -> str:
+    """Name of the part affinity field arrows of ``kind`` (bottom-up models)."""
+    return INPUT_LAYERS[kind] + FIELDS_SUFFIX
+
+
+def stack_arrows(stack: ExampleStack) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, 2, 3)`` napari vectors ``[example, y, x]`` of every example's fields, and their edges."""
+    vectors, edges = [], []
+    for i, fields in enumerate(stack.pafs if stack.pafs is not None else []):
+        yx, dyx, edge = field_arrows(fields, stack.paf_stride)
+        v = np.zeros((len(yx), 2, 3))
+        v[:, 0, 0] = i
+        v[:, 0, 1:] = yx - dyx / 2  # centred on the grid point, as on the live viewer
+        v[:, 1, 1:] = dyx
+        vectors.append(v)
+        edges.append(edge)
+    if not vectors:
+        return np.zeros((0, 2, 3)), np.zeros(0, int)
+    return np.concatenate(vectors), np.concatenate(edges)
+
+
 def _caption(stack: ExampleStack) -> str:
     n, h, w = stack.images.shape[:3]
-    what = stack.kind.value.replace("_", " ")
+    what = "bottom-up" if stack.kind is ModelKind.MULTI_INSTANCE else stack.kind.value.replace("_", " ")
     extra = f", crop {stack.crop_size} px" if stack.crop_size is not None else ""
+    if stack.paf_stride is not None:
+        extra += f", fields every {stack.paf_stride} px"
     return f"{what}: {n} examples {w}x{h} (scale {stack.input_scaling:g}{extra})"
 
 
@@ -92,6 +123,7 @@ class TrainingInputsWindow:
         """
         viewer = self._ensure_viewer()
         wanted = {input_layer_name(s.kind) for s in stacks} | {confmap_layer_name(s.kind) for s in stacks}
+        wanted |= {fields_layer_name(s.kind) for s in stacks if s.pafs is not None}
         for layer in list(viewer.layers):
             if layer.name not in wanted:
                 viewer.layers.remove(layer)
@@ -145,6 +177,30 @@ class TrainingInputsWindow:
         j = layers.index(cm_name)
         if j != i + 1:
             layers.move(j, i + 1 if j > i else i)
+        if stack.pafs is not None:
+            self._upsert_fields(viewer, stack)
+
+    def _upsert_fields(self, viewer: Any, stack: ExampleStack) -> None:
+        name = fields_layer_name(stack.kind)
+        vectors, edge = stack_arrows(stack)
+        colors = edge_colors(edge)
+        width = max(1.0, stack.paf_stride * 0.2)  # neighbouring arrows stay apart
+        if name in viewer.layers:
+            layer = viewer.layers[name]
+            layer.data = vectors
+            if len(colors):  # napari refuses an empty colour array
+                layer.edge_color = colors
+            layer.edge_width = width
+        else:
+            viewer.add_vectors(
+                vectors,
+                ndim=3,
+                name=name,
+                edge_color=colors if len(colors) else "white",
+                edge_width=width,
+                length=1.0,
+                vector_style="arrow",
+            )
 
     def close(self) -> None:
         """Close the window if it is open."""

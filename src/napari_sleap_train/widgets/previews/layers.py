@@ -17,11 +17,14 @@ import pandas as pd
 #: layer names (the user sees them in the layer list)
 CROP_BOXES = "SLEAP crop boxes"
 RECEPTIVE_FIELD = "SLEAP receptive field"
+PAF_VECTORS = "SLEAP part affinity fields"
 
 PREVIEW_FLAG = "sleap_preview"
 
 CROP_BOX_COLOR = "#ff9900"  # orange
 RF_COLOR = "#33ccff"  # light blue
+#: one colour per skeleton edge of the part affinity field arrows (cycled), bright on dark video
+EDGE_PALETTE = ("#ff4fd8", "#4fff7a", "#ffe24f", "#4fc3ff", "#ff8a4f", "#b28cff", "#4fffe0", "#ff4f6d")
 
 
 def is_preview(layer: Any) -> bool:
@@ -139,6 +142,52 @@ def upsert_rectangles(
     if translate is not None:
         layer.translate = translate
     layer.editable = False
+    return layer
+
+
+def edge_colors(edge: np.ndarray) -> np.ndarray:
+    """``(n, 4)`` RGBA of each arrow from its edge index (:data:`EDGE_PALETTE`, cycled)."""
+    palette = np.array([[int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0] for c in EDGE_PALETTE], np.float32)
+    return palette[np.asarray(edge, dtype=int) % len(palette)].reshape(-1, 4)
+
+
+def upsert_vectors(
+    viewer: Any,
+    name: str,
+    vectors: np.ndarray,
+    colors: np.ndarray,
+    edge_width: float,
+    scale: Sequence[float],
+    translate: Sequence[float],
+) -> Any:
+    """Set the arrows of Vectors layer ``name`` (``(n, 2, ndim)``), creating it if needed."""
+    ndim = vectors.shape[-1]
+    layer = find_layer(viewer, name)
+    if layer is not None and layer.ndim != ndim:
+        viewer.layers.remove(layer)
+        layer = None
+    if layer is None:
+        with keep_selection(viewer):
+            layer = viewer.add_vectors(
+                vectors,
+                ndim=ndim,
+                name=name,
+                edge_color=colors if len(colors) else EDGE_PALETTE[0],
+                edge_width=edge_width,
+                length=1.0,
+                vector_style="arrow",
+                opacity=0.9,
+                scale=scale,
+                translate=translate,
+                metadata={PREVIEW_FLAG: True},
+            )
+        return layer
+    layer.data = vectors
+    if len(colors):  # napari refuses an empty colour array
+        layer.edge_color = colors
+    layer.edge_width = edge_width
+    layer.scale = scale
+    layer.translate = translate
     return layer
 
 

@@ -24,6 +24,7 @@ from napari_sleap_train.session.settings import TrainingSession
 
 from . import tooltips as tips
 from .binding import Binder
+from .paf_section import PafSection
 from .reuse_controls import ReuseControls
 from .sections import (
     add_qt,
@@ -40,6 +41,7 @@ TITLES = {
     ModelKind.CENTROID: "Centroid",
     ModelKind.CENTERED_INSTANCE: "Centered Instance",
     ModelKind.SINGLE_INSTANCE: "Single Instance",
+    ModelKind.MULTI_INSTANCE: "Multi-Instance",
 }
 
 #: computes the auto crop size (original pixels) for a config, None without labels
@@ -354,12 +356,14 @@ class ModelTab(Container):
             self.up_interpolate, self.rf_info,
         ]  # fmt: skip
 
-        self.sections = {
-            "Data": collapsible("Data", _section(*data_widgets), expanded=True),
-            "Optimization": collapsible("Optimization", _section(*opt_widgets)),
-            "Augmentation": collapsible("Augmentation", _section(*aug_widgets)),
-            "Model": collapsible("Model", _section(*model_widgets), expanded=True),
-        }
+        self.sections = {"Data": collapsible("Data", _section(*data_widgets), expanded=True)}
+        self.heads: PafSection | None = None
+        if kind is ModelKind.MULTI_INSTANCE:  # bottom-up: confidence maps + part affinity fields
+            self.heads = PafSection(binder, cfg)
+            self.sections["Heads"] = collapsible("Heads (body parts, edges)", self.heads, expanded=True)
+        self.sections["Optimization"] = collapsible("Optimization", _section(*opt_widgets))
+        self.sections["Augmentation"] = collapsible("Augmentation", _section(*aug_widgets))
+        self.sections["Model"] = collapsible("Model", _section(*model_widgets), expanded=True)
         for section in self.sections.values():
             add_qt(self, section)
         add_stretch(self)
@@ -373,8 +377,8 @@ class ModelTab(Container):
     def _refresh_trained(self, *_: object) -> None:
         """A model used as it is is not trained: its training settings do not apply."""
         trains = self.reuse.trains
-        for name in ("Data", "Optimization", "Augmentation", "Model"):
-            self.sections[name].setEnabled(trains)
+        for section in self.sections.values():
+            section.setEnabled(trains)
         self.profile.enabled = trains
 
     # -- reactions -----------------------------------------------------------
@@ -411,6 +415,9 @@ class ModelTab(Container):
         if cfg is None:
             return
         self.rf_info.value = receptive_field_text(cfg)
+        if self.heads is not None:
+            project = self.session.project
+            self.heads.refresh(cfg, None if project is None else list(project.edges))
         if self.crop_info is not None:
             try:
                 auto = self._auto_crop(self.session.trained_model(self.kind))

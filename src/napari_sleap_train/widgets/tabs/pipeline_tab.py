@@ -27,6 +27,7 @@ from napari_sleap_train.session.settings import TrainingSession
 
 from . import tooltips as tips
 from .binding import Binder
+from .paf_section import edge_sigma_box
 from .sections import add_qt, add_stretch, collapsible, compact_combo, wrap
 from .tracking_section import TrackingSection
 
@@ -35,6 +36,7 @@ BBOX_CENTER = "(bounding box center)"
 
 PIPELINE_CHOICES = [
     ("Top-down (multiple animals)", PipelineKind.TOP_DOWN),
+    ("Bottom-up (multiple animals)", PipelineKind.BOTTOM_UP),
     ("Single instance (one animal)", PipelineKind.SINGLE_INSTANCE),
 ]
 
@@ -111,6 +113,10 @@ class PipelineTab(Container):
             _sigma_box("Sigma (nodes)", tips.SIGMA_NODES),
             session.model(ModelKind.SINGLE_INSTANCE).head.events.sigma,
         )
+        # bottom-up: SLEAP's "sigma for nodes" and "sigma for edges" (the model tab has them too)
+        multi = session.model(ModelKind.MULTI_INSTANCE)
+        self.sigma_multi = binder.bind(_sigma_box("Sigma (nodes)", tips.SIGMA_NODES), multi.head.events.sigma)
+        self.sigma_edges = binder.bind(edge_sigma_box("Sigma (edges)"), multi.pafs.events.sigma)
         # a float box with no decimals: superqt's integer box never shows a special text for 0
         self.max_instances = FloatSpinBox(min=0, max=1000, step=1, label="Max instances", tooltip=tips.MAX_INSTANCES)
         self.max_instances.native.setDecimals(0)
@@ -190,6 +196,8 @@ class PipelineTab(Container):
                 self.sigma_centroid,
                 self.sigma_nodes,
                 self.sigma_single,
+                self.sigma_multi,
+                self.sigma_edges,
                 self.max_instances,
                 self.runs_folder,
                 self.run_prefix,
@@ -221,12 +229,15 @@ class PipelineTab(Container):
     def _refresh_visible(self, *_: object) -> None:
         if self._closed:
             return
-        top_down = self.session.pipeline.kind is PipelineKind.TOP_DOWN
+        kind = self.session.pipeline.kind
+        top_down = kind is PipelineKind.TOP_DOWN
+        bottom_up = kind is PipelineKind.BOTTOM_UP
         self.anchor.visible = top_down
         self.sigma_centroid.visible = top_down
         self.sigma_nodes.visible = top_down
-        self.max_instances.visible = top_down
-        self.sigma_single.visible = not top_down
+        self.max_instances.visible = top_down or bottom_up
+        self.sigma_single.visible = kind is PipelineKind.SINGLE_INSTANCE
+        self.sigma_multi.visible = self.sigma_edges.visible = bottom_up
         self.predict_n.visible = self.session.pipeline.predict_on in _RANDOM
 
     def close(self) -> None:

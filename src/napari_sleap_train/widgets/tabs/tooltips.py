@@ -3,6 +3,8 @@
 PIPELINE = (
     "Top-down finds each animal's centre first (centroid model), then its body parts "
     "in a crop around that centre (centered-instance model). Use it for several animals. "
+    "Bottom-up finds every body part in the whole frame at once and joins them into animals "
+    "along part affinity fields (one network; its cost does not grow with the number of animals). "
     "Single instance finds the body parts of one animal in the whole frame."
 )
 ANCHOR = (
@@ -128,3 +130,16 @@ XLA = (
     "compile of a few seconds at the start, slower on a CPU and not available on Apple "
     "GPUs. Automatic turns it on for NVIDIA GPUs only."
 )
+
+# -- bottom-up (multi-instance model): confidence maps + part affinity fields ----------------
+SIGMA_EDGES = (
+    "SLEAP's 'sigma for edges': how far from each skeleton edge its part affinity field reaches "
+    "(network-input pixels; 75 reaches about 9 px each side, 25 about 5 px). The preview arrows show it."
+)
+PAF_OUTPUT_STRIDE = (
+    "The part affinity fields are this many times smaller than the input. A multiple of the "
+    "confidence maps' output stride, at most the max stride; coarser is faster, finer joins close animals better."
+)
+CONFMAP_LOSS_WEIGHT = "Weight of the confidence-map loss next to the part affinity field loss."
+PAF_LOSS_WEIGHT = "Weight of the part affinity field loss next to the confidence-map loss."
+PAF_EDGES = "Edges with a part affinity field: every edge of the skeleton, in the skeleton's order."
