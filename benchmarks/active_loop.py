@@ -249,10 +249,14 @@ def benchmark(
 
 
 def _better(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """``a`` beats ``b``: higher OKS mAP, or as high with a lower median error."""
-    if a["oks_map"] != b["oks_map"]:
-        return a["oks_map"] > b["oks_map"]
-    return a["median_px"] < b["median_px"]
+    """``a`` beats ``b``: higher OKS mAP, else more nodes detected, else a lower median error."""
+    inf = float("inf")
+
+    def key(m: dict[str, Any]) -> tuple[float, float, float]:
+        median = m.get("median_px")
+        return (m.get("oks_map") or 0.0, m.get("detected") or 0.0, -(inf if median is None else median))
+
+    return key(a) > key(b)
 
 
 def _f(value, spec: str) -> str:
