@@ -313,8 +313,9 @@ def write_whole_video_predictions(slp: Path, out: Path) -> int:
 def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0) -> dict:
     """Probe the event loop while the dock brings in a whole-video predictions file (no training).
 
-    The file is read in a worker thread (:class:`~napari_sleap_train.widgets.prediction_loader.PredictionLoader`);
-    the merge into the project and the layer update run on the GUI thread.
+    The file is read and merged into a snapshot of the project in a worker thread, which also
+    builds the layer tables (:class:`~napari_sleap_train.widgets.prediction_loader.PredictionLoader`);
+    the GUI thread applies the merge and sets the layers.
     """
     import napari
 

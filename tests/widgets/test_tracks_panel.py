@@ -118,3 +118,55 @@ def test_set_track_of_the_selected_instance(fly_dock):
     at3 = feats[preds.data[:, 0] == 3]
     moved = at3[at3["instance"] == feats["instance"].to_numpy()[first[0]]]
     assert set(moved["track"]) == {panel.new_track.value}
+
+
+@pytest.fixture
+def two_video_dock(make_napari_viewer, shared_data, tmp_path):
+    """The fly clip's tracked predictions on two videos: both tracks on video 0, only "female" on video 1."""
+    labels = sio.load_slp(str(shared_data / "fly/clip.predictions.slp"), open_videos=False)
+    for name in ("clip.mp4", "clip2.mp4"):
+        (tmp_path / name).symlink_to(shared_data / "fly/clip.mp4")
+    first = labels.videos[0]
+    first.replace_filename(str(tmp_path / "clip.mp4"), open=False)
+    second = sio.Video(filename=str(tmp_path / "clip2.mp4"), open_backend=False)
+    frames = [lf for lf in labels.labeled_frames if lf.frame_idx < N_FRAMES]
+    copies = [
+        sio.LabeledFrame(
+            video=second,
+            frame_idx=lf.frame_idx,
+            instances=[i for i in lf.predicted_instances if i.track is not None and i.track.name == "female"],
+        )
+        for lf in frames[:20]
+    ]
+    labels.labeled_frames[:] = frames + copies
+    labels.videos.append(second)
+    path = tmp_path / "two.predictions.slp"
+    sio.save_slp(labels, str(path))
+    viewer = make_napari_viewer()
+    viewer.open(str(path), plugin="napari-sleap-train")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
+    yield viewer, dock
+    dock.cleanup()
+
+
+def test_several_videos_show_the_current_videos_tracks(two_video_dock):
+    viewer, dock = two_video_dock
+    panel, project = dock.tracks_panel, dock.project
+    assert project.multi_video
+    viewer.dims.set_current_step(0, 0)
+    panel.show.value = True
+    layer = _tracks_layer(viewer)
+    assert layer is not None and layer.visible and layer.name.endswith("tracks (video 0)")
+    assert layer.ndim == 3  # [frame, y, x]: lined up with the frame axis of [video, frame, y, x]
+    assert sorted(set(layer.data[:, 0].astype(int))) == [0, 1] and len(layer.data) == 2 * N_FRAMES
+    assert "2 track(s) of video 0 shown" in panel.status.value
+    # moving to the second video redraws its tracks: only the female, 20 frames
+    viewer.dims.set_current_step(0, 1)
+    female = [t.name for t in project.labels.tracks].index("female")
+    assert layer.name.endswith("tracks (video 1)")
+    assert set(layer.data[:, 0].astype(int)) == {female} and len(layer.data) == 20
+    assert "1 track(s) of video 1 shown" in panel.status.value
+    # hidden: moving between videos leaves it alone
+    panel.show.value = False
+    viewer.dims.set_current_step(0, 0)
+    assert not layer.visible and layer.name.endswith("tracks (video 1)")

@@ -13,7 +13,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from napari_sleap_train.cli.job_options import JobOptionsError, add_settings_options, pipeline_from_args
+from napari_sleap_train.cli.job_options import (
+    JobOptionsError,
+    add_reuse_options,
+    add_settings_options,
+    pipeline_from_args,
+    reuse_args,
+)
 
 
 class ExportCliError(ValueError):
@@ -47,6 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="hardware the default profiles are chosen for (default: gpu, or cpu with --device cpu)",
     )
     add_settings_options(p)
+    add_reuse_options(p)  # the runs are copied into the package: train.sh reuses them there
     p.add_argument("--name", default=None, help="name of the .pkg.slp inside the zip (default: the project's)")
     p.add_argument("--slurm", action="store_true", help="also write train.slurm (SLURM batch script template)")
     p.add_argument("--slurm-partition", default=None, metavar="NAME", help="SLURM partition (default: left commented)")
@@ -115,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
     )
     output = Path(args.output) if args.output else _default_output(project)
     try:
-        result = export_job_package(project, pipeline, output, name=args.name, slurm=slurm, overwrite=args.force)
+        result = export_job_package(
+            project, pipeline, output, name=args.name, slurm=slurm, overwrite=args.force, reuse=reuse_args(args)
+        )
     except (PackageExistsError, MissingVideoError) as exc:
         return fail(str(exc))
     except (ExportCancelledError, ExportWriteError) as exc:
@@ -129,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
         f"  {c.project_file}: {c.n_labeled} labeled, {c.n_suggested} suggested frames; "
         f"{result.n_embedded} frame images embedded"
     )
-    print(f"  {', '.join(n for n in result.files if n != c.project_file)}")
+    print(f"  {', '.join(n for n in result.files if n != c.project_file and '/' not in n)}")
+    carried = sorted({"/".join(n.split("/")[:2]) for n in result.files if "/" in n})
+    if carried:
+        print(f"  reused runs carried along: {', '.join(carried)}")
     print("Unzip it where napari-sleap-train is installed and run ./train.sh (see README.txt).")
     return 0

@@ -21,6 +21,7 @@ No TensorFlow here: sleap-io writes the project, the rest is text.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import tempfile
@@ -40,6 +41,7 @@ from napari_sleap_train.export.errors import (
     MissingVideoError,
     PackageExistsError,
 )
+from napari_sleap_train.export.runs import CarriedRun, copy_runs, plan_runs, relative_reuse
 from napari_sleap_train.export.scripts import (
     JOB_FILE,
     PREDICT_SCRIPT,
@@ -106,6 +108,7 @@ def export_job(
     slurm: bool | SlurmOptions = False,
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
+    reuse: dict[str, list[str]] | None = None,
 ) -> Path:
     """Write a training job package and return the zip's path.
 
@@ -120,6 +123,7 @@ def export_job(
         slurm=slurm,
         overwrite=overwrite,
         progress=progress,
+        reuse=reuse,
     ).path
 
 
@@ -133,6 +137,7 @@ def export_job_package(
     slurm: bool | SlurmOptions = False,
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
+    reuse: dict[str, list[str]] | None = None,
 ) -> ExportResult:
     """Write a training job package (zip) for ``project`` and ``pipeline``.
 
@@ -162,6 +167,11 @@ def export_job_package(
         Replace an existing zip.
     progress
         Called while frames are embedded and written; return ``False`` to cancel.
+    reuse
+        Trained run folders the job reuses (``{"use": [...], "init_from": [...],
+        "resume": [...]}``, as :func:`~napari_sleap_train.session.reuse.reuse_lists`
+        gives them). They are checked as a job checks them and copied into the
+        package (:mod:`~napari_sleap_train.export.runs`), so ``train.sh`` reuses them too.
 
     Returns
     -------
@@ -183,7 +193,8 @@ def export_job_package(
     labels, source, loaded = _load(project)
     project_name = _project_name(name, source, labels)
     project_file = f"{project_name}.pkg.slp"
-    job = _package_job(pipeline, labels, project_file)
+    carried = plan_runs(reuse or {}, PACKAGE_RUNS_FOLDER)
+    job = _package_job(pipeline, labels, project_file, carried)
     pipeline = job.pipeline
     slurm_options = _slurm_options(slurm)
 
@@ -208,6 +219,7 @@ def export_job_package(
                 version=__version__,
             )
             files = _write_text_files(folder, job, labels, contents, slurm_options, project_name)
+            files += copy_runs(carried, folder)
             zip_folder(folder, [project_file, *files], out)
     finally:
         for sf in added:
@@ -281,18 +293,25 @@ def _missing_message(path: Path | None, videos: list[str]) -> str:
     )
 
 
-def _package_job(pipeline: PipelineConfig, labels: sio.Labels, project_file: str) -> TrainJob:
+def _package_job(
+    pipeline: PipelineConfig, labels: sio.Labels, project_file: str, carried: list[CarriedRun]
+) -> TrainJob:
     """The package's job: made as the dock makes its job, checked against the project.
 
-    Its paths (the embedded project, the runs folder) are relative to the package.
+    Its paths (the embedded project, the runs folder, the reused runs' copies)
+    are relative to the package; the reused runs are checked where they are now.
     """
-    try:
-        job = make_train_job(pipeline, project_file, runs_folder=PACKAGE_RUNS_FOLDER)
-    except JobError as exc:
-        raise ExportJobError(str(exc)) from exc
     if not labels.skeletons:
         raise ExportJobError("The project has no skeleton; there is nothing to train.")
     nodes = labels.skeletons[0].node_names
+    here: dict[str, list[str]] = {"use": [], "init_from": [], "resume": []}
+    for run in carried:
+        here[run.field].append(str(run.source))
+    try:
+        job = make_train_job(pipeline, project_file, runs_folder=PACKAGE_RUNS_FOLDER, node_names=nodes, **here)
+    except JobError as exc:
+        raise ExportJobError(str(exc)) from exc
+    job = dataclasses.replace(job, **relative_reuse(carried))
     wanted = [job.pipeline.anchor_part] if job.pipeline.anchor_part else []
     for cfg in job.pipeline.models.values():
         wanted += cfg.head.part_names or []

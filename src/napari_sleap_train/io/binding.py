@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,12 +33,14 @@ from napari_sleap_train.io.layers import (
     PROJECT_KEY,
     ROLE_KEY,
     LayerData,
+    empty_prediction_layers,
     labels_layer,
     prediction_layers,
     skeleton_layer,
 )
 from napari_sleap_train.io.live_skeleton import SkeletonFollower
 from napari_sleap_train.project.edits import EditSummary
+from napari_sleap_train.project.merge_plan import LayerTables
 from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.project.tables import fingerprint
 
@@ -231,7 +234,12 @@ def _is_layer_list(layers: Any) -> bool:
     return all(hasattr(layers, name) for name in ("insert", "index", "selection"))
 
 
-def refresh_layers(project: SleapProject, layers: Any, roles: Iterable[str] = PREDICTION_ROLES) -> LayerRefresh:
+def refresh_layers(
+    project: SleapProject,
+    layers: Any,
+    roles: Iterable[str] = PREDICTION_ROLES,
+    tables: LayerTables | None = None,
+) -> LayerRefresh:
     """Bring the project's layers of some roles up to date with its labels.
 
     Existing layers are updated in place (data and features; name, colours,
@@ -248,6 +256,11 @@ def refresh_layers(project: SleapProject, layers: Any, roles: Iterable[str] = PR
         ``viewer.layers`` (preferred) or an iterable of napari layers.
     roles
         Layer roles to refresh; default the predictions and their skeleton.
+    tables
+        The predictions' rows, features and skeleton vectors, built already
+        (:meth:`SleapProject.apply_merge`): set as they are, the skeleton is
+        not recomputed from the rows. New layers are inserted empty and then
+        filled, which costs napari less than creating them full.
     """
     roles = tuple(roles)
     current = bind_project(project, layers)
@@ -255,27 +268,35 @@ def refresh_layers(project: SleapProject, layers: Any, roles: Iterable[str] = PR
     size = float(np.mean(labels.size)) if labels is not None and len(labels.data) else None
     wanted: dict[str, LayerData] = {}
     if any(r in roles for r in PREDICTION_ROLES):
-        for item in prediction_layers(project, size):
+        for item in prediction_layers(project, size, tables):
             wanted[item[1]["metadata"][ROLE_KEY]] = item
     if "skeleton" in roles and project.edges:
         wanted["skeleton"] = skeleton_layer(project, size)
     if "labels" in roles:
         wanted["labels"] = labels_layer(project, size)
     out = LayerRefresh()
-    for role in roles:
-        layer = current.get(role)
-        item = wanted.get(role)
-        if layer is not None:
-            if item is None:  # nothing to show any more: empty the layer, keep it
-                data = np.empty((0, 2, layer.ndim)) if role.endswith("skeleton") else np.empty((0, layer.ndim))
-                layer_sync.replace_content(layer, data, None if role.endswith("skeleton") else layer.features.iloc[:0])
-            else:
-                layer_sync.replace_content(layer, item[0], item[1].get("features"))
-            if role == "labels":
-                bind_points_layer(project, layer)
-            out.updated.append(layer)
-        elif item is not None:
-            out.to_add.append(item)
+    if tables is not None and _is_layer_list(layers) and any(current.get(r) is None for r in PREDICTION_ROLES):
+        out.added += add_empty_prediction_layers(project, layers)
+        current = bind_project(project, layers)
+    predictions_follower = follower(project, "predictions")
+    muted = predictions_follower.muted() if tables is not None and predictions_follower is not None else nullcontext()
+    with muted:  # the skeleton vectors come with the tables: not recomputed from the rows
+        for role in roles:
+            layer = current.get(role)
+            item = wanted.get(role)
+            if layer is not None:
+                if item is None:  # nothing to show any more: empty the layer, keep it
+                    skeleton = role.endswith("skeleton")
+                    data = np.empty((0, 2, layer.ndim)) if skeleton else np.empty((0, layer.ndim))
+                    layer_sync.replace_content(layer, data, None if skeleton else layer.features.iloc[:0])
+                else:
+                    layer_sync.replace_content(layer, item[0], item[1].get("features"))
+                if role == "labels":
+                    bind_points_layer(project, layer)
+                if layer not in out.added:
+                    out.updated.append(layer)
+            elif item is not None:
+                out.to_add.append(item)
     if out.to_add and _is_layer_list(layers):
         for data, kwargs, kind in out.to_add:
             layer = Layer.create(data, kwargs, kind)
@@ -284,11 +305,31 @@ def refresh_layers(project: SleapProject, layers: Any, roles: Iterable[str] = PR
             out.added.append(layer)
         out.to_add = []
     bind_project(project, layers)
-    for role in ("labels", "predictions"):
+    for role in ("labels",) if tables is not None else ("labels", "predictions"):
         fol = follower(project, role)
         if fol is not None:
             fol.refresh(None)
     return out
+
+
+def add_empty_prediction_layers(project: SleapProject, layers: Any) -> list[Layer]:
+    """Insert the project's predictions layers that are missing, without rows (a merge fills them).
+
+    napari takes long to insert a layer (controls, visuals); an empty one costs
+    that alone, and filling it later costs what setting its data costs.
+    """
+    current = bind_project(project, layers)
+    labels = current.get("labels")
+    size = float(np.mean(labels.size)) if labels is not None and len(labels.data) else None
+    added = []
+    for data, kwargs, kind in empty_prediction_layers(project, size):
+        role = kwargs["metadata"][ROLE_KEY]
+        if current.get(role) is None:
+            layer = Layer.create(data, kwargs, kind)
+            layers.insert(_insert_index(project, layers, role), layer)
+            added.append(layer)
+    bind_project(project, layers)
+    return added
 
 
 def _insert_index(project: SleapProject, layers: Any, role: str) -> int:

@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from napari_sleap_train.project.merge_plan import LayerTables
 from napari_sleap_train.project.model import SleapProject
+from napari_sleap_train.project.tables import empty_features
 
 LayerData = tuple[Any, dict[str, Any], str]
 
@@ -98,7 +100,7 @@ def _points_layer(
         "symbol": "disc" if user else "diamond",
         "opacity": 1.0 if user else 0.7,
         "text": {
-            "string": "{node}",
+            "string": "node",  # the feature itself: a format string is evaluated row by row
             "visible": False,
             "size": 8,
             "color": "white",
@@ -149,22 +151,52 @@ def video_layers(project: SleapProject) -> list[LayerData]:
     return out
 
 
-def prediction_layers(project: SleapProject, size: float | None = None) -> list[LayerData]:
-    """``"<project> predictions skeleton"`` and ``"<project> predictions"`` (empty without predictions)."""
-    if not project.has_predictions:
-        return []
+def prediction_layers(
+    project: SleapProject, size: float | None = None, tables: LayerTables | None = None
+) -> list[LayerData]:
+    """``"<project> predictions skeleton"`` and ``"<project> predictions"`` (empty without predictions).
+
+    ``tables`` (rows, features, skeleton vectors) built already, e.g. by a merge
+    off the GUI thread (:meth:`SleapProject.apply_merge`), are used as they are.
+    """
+    if tables is None:
+        if not project.has_predictions:
+            return []
+        data, feats = project.predicted_points()
+        vectors = project.skeleton_vectors(user=False)
+    else:
+        data, feats, vectors = tables
+        if not len(data):
+            return []
     size = _point_size(project) if size is None else size
-    data, feats = project.predicted_points()
     return [
         _skeleton_layer(
             project,
-            project.skeleton_vectors(user=False),
+            vectors,
             f"{project.name} predictions skeleton",
             "predictions_skeleton",
             PREDICTIONS_EDGE_COLOR,
             max(1.0, size / 4),
         ),
         _points_layer(project, data, feats, f"{project.name} predictions", "predictions", size, user=False),
+    ]
+
+
+def empty_prediction_layers(project: SleapProject, size: float | None = None) -> list[LayerData]:
+    """The two predictions layers with no rows yet (inserted before a merge fills them)."""
+    ndim = len(project.points_axes)
+    empty = (np.empty((0, ndim)), empty_features(project.node_names), np.empty((0, 2, ndim)))
+    size = _point_size(project) if size is None else size
+    return [
+        _skeleton_layer(
+            project,
+            empty[2],
+            f"{project.name} predictions skeleton",
+            "predictions_skeleton",
+            PREDICTIONS_EDGE_COLOR,
+            max(1.0, size / 4),
+        ),
+        _points_layer(project, empty[0], empty[1], f"{project.name} predictions", "predictions", size, user=False),
     ]
 
 

@@ -16,7 +16,8 @@ uses napari's event objects by duck typing and imports neither napari nor Qt.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -145,6 +146,7 @@ class SkeletonFollower:
         self._vectors = weakref.ref(vectors)
         self._pending: set[int] = set()
         self._pending_all = False
+        self._muted = 0
         points.events.data.connect(self._on_data)
         # ``properties`` fires when the features table is replaced (not on every move)
         points.events.properties.connect(self._on_features_replaced)
@@ -171,6 +173,17 @@ class SkeletonFollower:
             except (TypeError, ValueError, RuntimeError):
                 pass
 
+    @contextmanager
+    def muted(self) -> Iterator[None]:
+        """Ignore the Points layer's edits inside (the caller sets the skeleton itself)."""
+        self._muted += 1
+        try:
+            yield
+        finally:
+            self._muted -= 1
+            self._pending.clear()
+            self._pending_all = False
+
     def _alive(self) -> tuple[Any, Any] | None:
         points, vectors = self._points(), self._vectors()
         if points is None or vectors is None:
@@ -187,6 +200,8 @@ class SkeletonFollower:
         return set(frame_codes(np.asarray(data)[idx], self.multi_video).tolist())
 
     def _on_data(self, event: Any) -> None:
+        if self._muted:
+            return
         layers = self._alive()
         if layers is None:
             return
@@ -215,7 +230,7 @@ class SkeletonFollower:
         self.refresh(frames)
 
     def _on_features_replaced(self, _event: Any = None) -> None:
-        if self._alive() is not None:
+        if not self._muted and self._alive() is not None:
             self.refresh(None)
 
     def refresh(self, frames: Iterable[int] | None = None) -> int:

@@ -18,6 +18,8 @@ from napari_sleap_train.project.model import SleapProject
 
 #: role of the Tracks layer in its metadata
 TRACKS_ROLE = "tracks"
+#: metadata key: the video whose trajectories the Tracks layer shows
+VIDEO_KEY = "sleap_tracks_video"
 #: one colour per track, in track order (matplotlib's tab10)
 TRACK_COLORS = [
     "#1f77b4",
@@ -68,35 +70,45 @@ def color_predictions_by_track(viewer: Any, project: SleapProject, on: bool = Tr
     return layer
 
 
-def show_tracks(viewer: Any, project: SleapProject, video_index: int = 0, tail_length: int = 30) -> Any | None:
+def show_tracks(
+    viewer: Any, project: SleapProject, video_index: int | None = None, tail_length: int = 30
+) -> Any | None:
     """Add (or update) the ``"<project> tracks"`` layer and colour the predictions by track (same colours).
 
-    Returns the Tracks layer, ``None`` when no prediction is on a track (or the
-    project shows several videos: the Tracks layer's time axis is the frame axis
-    of a single video).
+    The Tracks layer's time axis is the frame axis of one video, so with
+    several videos it shows the trajectories of one of them (``video_index``;
+    default: the video the viewer shows) as a ``[frame, y, x]`` layer, which
+    napari lines up with the last three axes of ``[video, frame, y, x]``; the
+    dock redraws it when the viewer moves to another video
+    (:func:`tracks_video`). Returns the Tracks layer, ``None`` when no
+    prediction of that video is on a track (the layer is then hidden).
     """
     from napari.layers import Tracks
 
     color_predictions_by_track(viewer, project)
+    if video_index is None:
+        video_index = current_frame(viewer, project)[0]
     # the mean of the visible nodes, not the anchor part: that may be missing on many frames
     traj = edits.anchor_trajectories(project.labels, video_index)
     layer = _tracks_layer(viewer, project)
-    if project.multi_video or not len(traj.data):
+    if not len(traj.data):
         if layer is not None:
             layer.visible = False
+            layer.metadata[VIDEO_KEY] = video_index
         return None
+    name = f"{project.name} tracks" + (f" (video {video_index})" if project.multi_video else "")
     props = _track_properties(traj.names, traj.data[:, 0])
     if layer is None:
         layer = Tracks(
             traj.data,
             features=props,
-            name=f"{project.name} tracks",
+            name=name,
             tail_length=tail_length,
             tail_width=3,
             head_length=0,
             color_by="track_index",
             colormaps_dict={"track_index": _cmap(traj.data[:, 0])},
-            metadata={ROLE_KEY: TRACKS_ROLE, PROJECT_KEY: project},
+            metadata={ROLE_KEY: TRACKS_ROLE, PROJECT_KEY: project, VIDEO_KEY: video_index},
         )
         viewer.layers.append(layer)
     else:
@@ -106,8 +118,16 @@ def show_tracks(viewer: Any, project: SleapProject, video_index: int = 0, tail_l
         layer.colormaps_dict = {"track_index": _cmap(traj.data[:, 0])}
         layer.color_by = "track_index"
         layer.tail_length = tail_length
+        layer.name = name
+        layer.metadata[VIDEO_KEY] = video_index
         layer.visible = True
     return layer
+
+
+def tracks_video(viewer: Any, project: SleapProject) -> int | None:
+    """The video whose trajectories the Tracks layer holds (``None``: no layer yet)."""
+    layer = _tracks_layer(viewer, project)
+    return None if layer is None else layer.metadata.get(VIDEO_KEY)
 
 
 def _cmap(ids: np.ndarray):

@@ -13,10 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import sleap_io as sio
 
-from napari_sleap_train.predictions.merge import MergeError, merge_with_report
 from napari_sleap_train.project.errors import PredictionsError
+from napari_sleap_train.project.merge_plan import (
+    LayerTables,
+    PreparedMerge,
+    layer_tables,
+    plan_frame,
+    prepare_merge,
+    take_snapshot,
+)
 from napari_sleap_train.project.tables import InstanceRef, points_table
 
 
@@ -164,65 +172,90 @@ class PredictionMerging:
         PredictionsError
             The file cannot be read, or its predictions do not fit the project.
         """
-        predicted = unused_predictions(load_predictions(predictions))
+        update, _tables = self.apply_merge(prepare_merge(take_snapshot(self), predictions))
+        return update
+
+    def apply_merge(self, prepared: PreparedMerge) -> tuple[PredictionsUpdate, LayerTables]:
+        """Apply a merge worked out off the GUI thread (:mod:`.merge_plan`); cheap.
+
+        Frames whose instances changed since the snapshot (the user added,
+        deleted or accepted an instance meanwhile) are merged again from what
+        they hold now, so no edit made during the merge is lost.
+
+        Returns
+        -------
+        update : PredictionsUpdate
+        tables : (data, features, vectors)
+            The predictions layer's rows, features and skeleton vectors after the merge.
+        """
         self.sync()
-        # Merge into a light stand-in (user instances only, same videos and
-        # skeletons) so the merge's deep copy is small; its frames with predicted
-        # instances are exactly the frames that got new ones.
-        stand_in = sio.Labels(
-            labeled_frames=[
-                sio.LabeledFrame(video=lf.video, frame_idx=lf.frame_idx, instances=list(lf.user_instances))
-                for lf in self.labels.labeled_frames
-                if lf.user_instances
-            ],
-            videos=list(self.labels.videos),
-            skeletons=list(self.labels.skeletons),
-            tracks=list(self.labels.tracks),
-        )
-        try:
-            result = merge_with_report(stand_in, predicted)
-        except MergeError as exc:
-            raise PredictionsError(f"The predictions do not fit {self.name}: {exc}") from exc
-        merged = result.labels
-        video_of = {id(v): i for i, v in enumerate(merged.videos)}
-        skeleton_of = {id(s): self.labels.skeletons[i] for i, s in enumerate(merged.skeletons)}
-        update = PredictionsUpdate(warnings=list(result.warnings))
-        for lf in merged.labeled_frames:
-            new = list(lf.predicted_instances)
-            if not new:
+        snap = prepared.snapshot
+        current = {key: tuple(lf.instances) for key, lf in self._frames.items()}
+        changed = {
+            key
+            for key in set(current) | set(snap.frames)
+            if [id(i) for i in current.get(key, ())] != [id(i) for i in snap.frames.get(key, ())]
+        }
+        plans = dict(prepared.plans)
+        for key in changed:
+            new = plans[key].new if key in plans else prepared.skipped.get(key)
+            if new is None:
                 continue
-            key = (video_of[id(lf.video)], int(lf.frame_idx))
-            for inst in new:  # attach to the project's own skeleton objects
-                inst.skeleton = skeleton_of.get(id(inst.skeleton), self.skeleton)
+            plan = plan_frame(current.get(key, ()), new)
+            if plan is None:
+                plans.pop(key, None)
+            else:
+                plans[key] = plan
+        update = PredictionsUpdate(warnings=list(prepared.warnings))
+        for key, plan in plans.items():
             target = self._frames.get(key)
             if target is None:
                 target = sio.LabeledFrame(video=self.labels.videos[key[0]], frame_idx=key[1])
-                self.labels.append(target)
+                self.labels.append(target, update=False)  # the project's video; no instances yet
                 self._frames[key] = target
-            users = [i for i in target.instances if not isinstance(i, sio.PredictedInstance)]
-            old = [i for i in target.instances if isinstance(i, sio.PredictedInstance)]
-            if _same_predictions(old, new):
-                continue  # the project's own predictions, written back with the snapshot: not new
-            hidden, on_hand_labels = _link_to_accepted(new, users)
-            update.n_hidden += len(hidden)
-            update.n_duplicates += on_hand_labels
-            # a prediction a user instance was made from stays (hidden) as its source
-            sources = {id(u.from_predicted) for u in users if u.from_predicted is not None}
-            kept = [i for i in old if id(i) in sources]
-            target.instances = users + kept + new
-            update.n_replaced += len(old) - len(kept)
-            if len(new) == len(hidden):
-                continue
-            update.n_instances += len(new) - len(hidden)
-            update.frames.append(key)
+            target.instances = plan.instances
+            for user, source in plan.links:
+                user.from_predicted = source
+            update.n_hidden += plan.n_hidden
+            update.n_duplicates += plan.n_duplicates
+            update.n_replaced += plan.n_replaced
+            if plan.n_instances:
+                update.n_instances += plan.n_instances
+                update.frames.append(key)
         update.frames.sort()
         update.n_frames = len(update.frames)
-        self._reindex_predictions()
-        return update
+        base = self._next_id
+        self._next_id += len(prepared.new_order)
+        self._reindex_predictions({id(inst): base + k for k, inst in enumerate(prepared.new_order)})
+        return update, self._final_tables(prepared, base, changed)
 
-    def _reindex_predictions(self) -> None:
-        """Rebuild the predicted-instance index after predictions changed (ids of kept ones stay)."""
+    def _final_tables(self, prepared: PreparedMerge, base: int, changed: set[tuple[int, int]]) -> LayerTables:
+        """The prepared layer tables with real ids, the frames changed meanwhile rebuilt from the project."""
+        data, features, vectors = prepared.data, prepared.features.copy(), prepared.vectors
+        ids = features["instance"].to_numpy(dtype=np.int64, copy=True)
+        placeholder = ids < 0
+        ids[placeholder] = base - 1 - ids[placeholder]
+        features["instance"] = ids
+        if not changed:
+            return data, features, vectors
+        codes = {_frame_code(k, self.multi_video) for k in changed}
+        keep = ~np.isin(_row_codes(data, self.multi_video), list(codes))
+        keep_vec = ~np.isin(_row_codes(vectors[:, 0, :], self.multi_video), list(codes))
+        refs = [r for r in self._shown_predictions() if (r.video_index, r.frame_index) in changed]
+        more_data, more_features, more_vectors = layer_tables(refs, self.node_names, self.multi_video)
+        data = np.concatenate([data[keep], more_data])
+        features = pd.concat([features[keep], more_features], ignore_index=True)
+        features["node"] = pd.Categorical(features["node"].astype(object), categories=list(self.node_names))
+        vectors = np.concatenate([vectors[keep_vec], more_vectors])
+        return data, features, vectors
+
+    def _reindex_predictions(self, new_ids: dict[int, int] | None = None) -> None:
+        """Rebuild the predicted-instance index after predictions changed (ids of kept ones stay).
+
+        ``new_ids`` gives ids chosen already (``id(instance) -> id``); others get the next free ones.
+        """
         old_ids = {id(r.instance): r.inst_id for r in self._pred_refs.values()}
+        old_ids.update(new_ids or {})
         refs: dict[tuple[int, int, int], InstanceRef] = {}
         for (vi, fi), lf in self._frames.items():
             for inst in lf.instances:
@@ -234,6 +267,18 @@ class PredictionMerging:
                     self._next_id += 1
                 refs[(vi, fi, inst_id)] = InstanceRef(inst_id, vi, fi, inst)
         self._pred_refs = refs
+
+
+def _frame_code(key: tuple[int, int], multi_video: bool) -> int:
+    return (key[0] << 32) + key[1] if multi_video else key[1]
+
+
+def _row_codes(rows: np.ndarray, multi_video: bool) -> np.ndarray:
+    """One code per row for its frame (as :func:`_frame_code`)."""
+    if not len(rows):
+        return np.empty(0, np.int64)
+    lead = np.rint(rows[:, : 2 if multi_video else 1]).astype(np.int64)
+    return (lead[:, 0] << 32) + lead[:, 1] if multi_video else lead[:, 0]
 
 
 def _mean_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -275,8 +320,10 @@ def _same_predictions(old: list[sio.PredictedInstance], new: list[sio.PredictedI
     return True
 
 
-def _link_to_accepted(new: list[sio.PredictedInstance], users: list[sio.Instance]) -> tuple[set[int], int]:
-    """Hide the new predictions that lie on an accepted user instance; count those on hand-placed ones.
+def _link_to_accepted(
+    new: list[sio.PredictedInstance], users: list[sio.Instance]
+) -> tuple[set[int], int, list[tuple[sio.Instance, sio.PredictedInstance]]]:
+    """Find the new predictions that lie on an accepted user instance; count those on hand-placed ones.
 
     An accepted instance (one made from a prediction, ``from_predicted``) takes
     the nearest new prediction within :func:`replaced_radius` as its source, so
@@ -289,15 +336,20 @@ def _link_to_accepted(new: list[sio.PredictedInstance], users: list[sio.Instance
         Indices into ``new`` now hidden.
     on_hand_labels : int
         New predictions lying on a hand-placed user instance.
+    links : list of (user instance, prediction)
+        Each accepted instance and the new prediction to become its source
+        (``from_predicted``; set by whoever applies the merge).
     """
     if not users or not new:
-        return set(), 0
+        return set(), 0, []
     pairs = sorted(
         (_mean_distance(p.numpy(), u.numpy()), pi, ui) for pi, p in enumerate(new) for ui, u in enumerate(users)
     )
     radius = [replaced_radius(u.numpy()) for u in users]
     taken: set[int] = set()
     matched: set[int] = set()
+    hidden: set[int] = set()
+    links: list[tuple[sio.Instance, sio.PredictedInstance]] = []
     on_hand = 0
     for d, pi, ui in pairs:
         if pi in taken or ui in matched or d > radius[ui]:
@@ -305,11 +357,11 @@ def _link_to_accepted(new: list[sio.PredictedInstance], users: list[sio.Instance
         taken.add(pi)
         matched.add(ui)
         if users[ui].from_predicted is not None:
-            users[ui].from_predicted = new[pi]
+            links.append((users[ui], new[pi]))
+            hidden.add(pi)
         else:
             on_hand += 1
-    hidden = {pi for pi in taken if any(u.from_predicted is new[pi] for u in users)}
-    return hidden, on_hand
+    return hidden, on_hand, links
 
 
 def unused_predictions(labels: sio.Labels) -> sio.Labels:

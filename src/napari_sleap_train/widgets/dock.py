@@ -40,6 +40,7 @@ from napari_sleap_train.session.predict_on import predict_note
 from napari_sleap_train.session.profiles import pipeline_from_file
 from napari_sleap_train.session.settings import TrainingSession
 
+from .export_actions import ExportActions
 from .labeling_panel import LabelingPanel, project_line
 from .previews.controller import PreviewController
 from .previews.examples import ExampleStack, NoExamplesError, pipeline_examples
@@ -139,6 +140,9 @@ class TrainingDock(QWidget):
         self.pipeline_tab.view_inputs.changed.connect(lambda *_: self.view_training_inputs())
         self.pipeline_tab.save_config.changed.connect(lambda *_: self._save_dialog())
         self.pipeline_tab.load_config.changed.connect(lambda *_: self._load_dialog())
+        self.exports = ExportActions(self, self.session, self.current_position)
+        self.pipeline_tab.export_job.changed.connect(lambda *_: self.exports.export_job_dialog())
+        self.pipeline_tab.save_sleap_configs.changed.connect(lambda *_: self.exports.save_configs_dialog())
         napari_viewer.layers.events.inserted.connect(self._on_layers_changed)
         napari_viewer.layers.events.removed.connect(self._on_layers_changed)
         napari_viewer.dims.events.current_step.connect(self._on_frame_changed)
@@ -407,6 +411,7 @@ class TrainingDock(QWidget):
             tab.close()
         self.pipeline_tab.close()
         self.labeling.close_panel()
+        self.tracks_panel.stop_following()
         close_panel = getattr(self.run_panel, "close", None)
         if callable(close_panel):
             close_panel()

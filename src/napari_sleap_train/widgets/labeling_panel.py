@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -131,7 +131,12 @@ class LabelingPanel(QWidget):
         self.section.addWidget(self)
         self.section.expand(animate=False)
         viewer.dims.events.current_step.connect(self._on_step)
-        # a run's first predictions arrive as a new layer: follow it
+        # a run's first predictions arrive as new layers: follow them, once per batch of
+        # insertions (each rebind and review list costs time a merge's GUI step has not)
+        self._layers_timer = QTimer(self)
+        self._layers_timer.setSingleShot(True)
+        self._layers_timer.setInterval(0)
+        self._layers_timer.timeout.connect(self._rebind_now)
         viewer.layers.events.inserted.connect(self._on_layers)
         viewer.layers.events.removed.connect(self._on_layers)
         self.set_project(None)
@@ -233,12 +238,16 @@ class LabelingPanel(QWidget):
             self.refresh(full=False)
 
     def _on_layers(self, *_: Any) -> None:
+        self._layers_timer.start()
+
+    def _rebind_now(self) -> None:
         if self.controller is not None:
             self.controller.rebind()
             self.refresh()
 
     def close_panel(self) -> None:
         """Disconnect from the viewer (the dock's cleanup)."""
+        self._layers_timer.stop()
         for signal, slot in (
             (self.viewer.dims.events.current_step, self._on_step),
             (self.viewer.layers.events.inserted, self._on_layers),

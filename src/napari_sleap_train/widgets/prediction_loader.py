@@ -1,26 +1,33 @@
 """Bring a run's predictions into the viewer without freezing it.
 
-Reading a predictions ``.slp`` (a whole video: thousands of frames) runs in a
-napari ``thread_worker`` with a progress bar in napari's activity dock; the
-merge into the project and the layer update follow on the GUI thread (they
-touch the project the layers are bound to and the layers themselves), under
-a second progress bar. One load at a time: a newer one replaces the older.
+A whole-video predictions file is thousands of frames. Reading it, merging it
+into the project (SLEAP's rules) and building the predictions layer's rows and
+skeleton run in a napari ``thread_worker``, on a snapshot of the project taken
+when the load starts (:mod:`~napari_sleap_train.project.merge_plan`), with a
+progress bar in napari's activity dock. Back on the GUI thread only cheap steps
+remain: the frames take their new instance lists (frames the user changed
+meanwhile are merged again from what they hold now, so no edit is lost) and the
+layers are set once from the tables built in the worker. One load at a time: a
+newer one replaces the older.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from napari.qt.threading import thread_worker
 from napari.utils import progress
+from qtpy.QtCore import QTimer
 
+from napari_sleap_train.io.binding import add_empty_prediction_layers
 from napari_sleap_train.project.errors import PredictionsError
 from napari_sleap_train.project.merge import load_predictions
+from napari_sleap_train.project.merge_plan import MergeSnapshot, PreparedMerge, prepare_merge, take_snapshot
 
-from .results import ResultsError, ShownPredictions, show_predictions
+from .results import ResultsError, ShownPredictions, show_merged, show_predictions
 
 
 @dataclass(frozen=True)
@@ -30,23 +37,42 @@ class _ReadFailed:
     message: str
 
 
-def _read(path: str) -> Any:
-    """Worker thread: read the file (sleap-io only; no Qt, no layers)."""
+def _read(path: str, snapshot: MergeSnapshot | None) -> Iterator[None]:
+    """Worker thread: read the file and, with a project, merge it against its snapshot (no Qt, no layers).
+
+    A generator: each ``yield`` moves the activity dock's progress bar on.
+    """
     try:
-        return load_predictions(path)
+        labels = load_predictions(path)
+        yield
+        if snapshot is None:
+            return labels
+        return prepare_merge(snapshot, labels)
     except PredictionsError as exc:
         return _ReadFailed(str(exc))
     except Exception as exc:  # noqa: BLE001 - sleap-io/h5py raise many kinds; the user reads it
         return _ReadFailed(f"The predictions file {Path(path).name} could not be read ({type(exc).__name__}: {exc}).")
 
 
+def _next_turn(step: Callable[[], None]) -> None:
+    """Run ``step`` in a later turn of the Qt event loop (the GUI draws in between)."""
+    QTimer.singleShot(0, step)
+
+
 class PredictionLoader:
-    """Loads predictions off the GUI thread and shows them (see the module docstring)."""
+    """Loads and merges predictions off the GUI thread and shows them (see the module docstring)."""
 
     def __init__(self, viewer: Any) -> None:
         self.viewer = viewer
         self._worker = None
         self._generation = 0
+        #: called on the GUI thread when a load starts or ends (the dock shows it)
+        self.on_busy_changed: Callable[[bool], None] | None = None
+
+    @property
+    def worker(self) -> Any:
+        """The napari worker of the load under way (``None`` when idle)."""
+        return self._worker
 
     @property
     def busy(self) -> bool:
@@ -60,41 +86,58 @@ class PredictionLoader:
         on_shown: Callable[[ShownPredictions], None],
         on_error: Callable[[str], None],
     ) -> None:
-        """Read ``path`` in a worker, then merge it into ``project`` and call ``on_shown`` (GUI thread)."""
+        """Read and merge ``path`` in a worker, then show it and call ``on_shown`` (GUI thread)."""
         self._generation += 1
         generation = self._generation
+        snapshot = take_snapshot(project) if project is not None else None
+        # napari takes long to insert a layer: do it now, while the worker reads
+        added = add_empty_prediction_layers(project, self.viewer.layers) if project is not None else []
         worker = thread_worker(
             _read,
             start_thread=False,
-            progress={"total": 0, "desc": f"Reading predictions {Path(path).name}"},
-        )(str(path))
+            progress={"total": 2, "desc": f"Reading and merging predictions {Path(path).name}"},
+        )(str(path), snapshot)
 
-        def returned(labels: Any) -> None:
+        def returned(result: Any) -> None:
             if generation != self._generation:
                 return  # a newer load took over
-            self._worker = None
-            if isinstance(labels, _ReadFailed):
-                on_error(labels.message)
+            self._set_busy(None)
+            if isinstance(result, _ReadFailed):
+                self._remove_if_empty(added)
+                on_error(result.message)
                 return
-            with progress(total=2, desc="Merging predictions into the project") as bar:
-                try:
-                    source = labels if project is not None else path  # alone: named after its file
-                    shown = show_predictions(self.viewer, source, project, on_merged=lambda: bar.update(1))
-                except ResultsError as exc:
-                    on_error(str(exc))
-                    return
-                bar.update(1)
+            try:
+                if isinstance(result, PreparedMerge):
+                    shown = show_merged(self.viewer, project, result, defer=_next_turn)
+                else:  # no project: the file's predictions on their own, named after it
+                    with progress(total=0, desc="Showing predictions"):
+                        shown = show_predictions(self.viewer, path, None)
+            except ResultsError as exc:
+                on_error(str(exc))
+                return
             on_shown(shown)
 
         def errored(exc: BaseException) -> None:
             if generation == self._generation:
-                self._worker = None
+                self._set_busy(None)
+                self._remove_if_empty(added)
                 on_error(f"The predictions could not be read: {exc}")
 
         worker.returned.connect(returned)
         worker.errored.connect(errored)
-        self._worker = worker
+        self._set_busy(worker)
         worker.start()
+
+    def _remove_if_empty(self, layers: list) -> None:
+        """Take out the empty layers a failed load added (the user's layers stay)."""
+        for layer in layers:
+            if layer in self.viewer.layers and not len(layer.data):
+                self.viewer.layers.remove(layer)
+
+    def _set_busy(self, worker: Any) -> None:
+        self._worker = worker
+        if self.on_busy_changed is not None:
+            self.on_busy_changed(worker is not None)
 
     def wait(self, timeout: float = 30.0) -> None:
         """Block until the current load finished (tests; processes Qt events)."""

@@ -18,10 +18,11 @@ from typing import Any
 import sleap_io as sio
 from napari.layers import Layer
 
-from napari_sleap_train.io.binding import refresh_layers
+from napari_sleap_train.io.binding import project_layer, refresh_layers
 from napari_sleap_train.io.layers import PREDICTION_ROLES, ROLE_KEY, project_layer_data
 from napari_sleap_train.project.errors import PredictionsError
 from napari_sleap_train.project.merge import PredictionsUpdate
+from napari_sleap_train.project.merge_plan import PreparedMerge
 from napari_sleap_train.project.model import SleapProject
 
 
@@ -114,6 +115,37 @@ def show_predictions(
         kwargs["name"] = f"{view.name} predictions" if role == "predictions" else f"{view.name} predictions skeleton"
         shown.layers.append(_replace_or_insert(viewer, Layer.create(data, kwargs, kind)))
     return shown
+
+
+def show_merged(
+    viewer: Any,
+    project: SleapProject,
+    prepared: PreparedMerge,
+    defer: Callable[[Callable[[], None]], None] | None = None,
+) -> ShownPredictions:
+    """Apply a merge prepared off the GUI thread and set the layers from its tables (GUI thread).
+
+    The project and its predictions Points layer change together (the layer's
+    ids are the project's); with ``defer`` (e.g. a zero-time ``QTimer``) the
+    skeleton layer is set in a later turn of the event loop, so neither step
+    holds the GUI long.
+
+    Raises
+    ------
+    ResultsError
+        The predictions do not fit the project.
+    """
+    try:
+        update, tables = project.apply_merge(prepared)
+    except PredictionsError as exc:
+        raise ResultsError(f"The predictions of this run cannot be shown: {exc}") from exc
+    if defer is None:
+        refresh_layers(project, viewer.layers, tables=tables)
+    else:
+        refresh_layers(project, viewer.layers, roles=("predictions",), tables=tables)
+        defer(lambda: refresh_layers(project, viewer.layers, roles=("predictions_skeleton",), tables=tables))
+    layers = [la for la in (project_layer(project, role) for role in PREDICTION_ROLES) if la is not None]
+    return ShownPredictions(layers=layers, counts=update, merged_labels=project.labels)
 
 
 def _replace_or_insert(viewer: Any, layer: Layer) -> Layer:

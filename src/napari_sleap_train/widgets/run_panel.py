@@ -79,6 +79,7 @@ class RunPanel(QWidget):
         #: called on Predict; returns a PredictJob or ``None`` (after showing why); no button without it
         self.build_predict_job = build_predict_job
         self.loader = PredictionLoader(viewer)
+        self.loader.on_busy_changed = lambda _busy: self._refresh()  # the headline says it is merging
         self._predicting_only = False
         self.project_getter = project_getter or self._find_project
         self.state = TrainingState()
@@ -389,6 +390,8 @@ class RunPanel(QWidget):
         )
         self.cancel_button.setEnabled(running and not self.controller.cancel_requested)
         text = headline(state, self.controller.stop_requested)
+        if self.loader.busy and not running:
+            text = "Reading and merging the predictions…"
         if self.controller.cancel_requested and running:
             text = "Cancelling…"
         if self.headline.text() != text:

@@ -1,7 +1,8 @@
 """Tracks on the viewer and proofreading basics, under the Tracking section of the dock.
 
 * *Show tracks*: a Tracks layer of each track's anchor trajectory (tail length
-  in frames) and the predictions coloured by track, as SLEAP draws them;
+  in frames) and the predictions coloured by track, as SLEAP draws them; with
+  several videos, of the video the viewer shows (redrawn on moving to another);
 * *Swap from this frame*: swap two tracks on the current frame and every later one;
 * *Set track*: put the selected instance (select one of its points) on a track.
 
@@ -69,6 +70,22 @@ class TracksPanel(Container):
         self.tail_length.changed.connect(self._on_show)
         self.swap.changed.connect(self.swap_from_here)
         self.set_track.changed.connect(self.set_selected)
+        # several videos: the Tracks layer shows the current video's tracks
+        viewer.dims.events.current_step.connect(self._on_step)
+
+    def _on_step(self, *_: Any) -> None:
+        project = self.project
+        if project is None or not project.multi_video or not self.show.value:
+            return
+        if tl.current_frame(self.viewer, project)[0] != tl.tracks_video(self.viewer, project):
+            self._on_show()
+
+    def stop_following(self) -> None:
+        """Stop following the viewer (the dock's cleanup)."""
+        try:
+            self.viewer.dims.events.current_step.disconnect(self._on_step)
+        except (TypeError, ValueError, RuntimeError):
+            pass
 
     def set_project(self, project: SleapProject | None) -> None:
         """Follow the dock's project."""
@@ -89,10 +106,11 @@ class TracksPanel(Container):
             return
         if self.show.value:
             layer = tl.show_tracks(self.viewer, self.project, tail_length=int(self.tail_length.value))
+            video = f" of video {tl.current_frame(self.viewer, self.project)[0]}" if self.project.multi_video else ""
             if layer is None:
-                self.status.value = "No prediction is on a track yet."
+                self.status.value = f"No prediction{video} is on a track yet."
             else:
-                self.status.value = f"{len(set(layer.data[:, 0].astype(int)))} track(s) shown."
+                self.status.value = f"{len(set(layer.data[:, 0].astype(int)))} track(s){video} shown."
         else:
             tl.hide_tracks(self.viewer, self.project)
             self.status.value = ""

@@ -188,6 +188,11 @@ class PipelineTab(Container):
             labels=False,
         )
         config_row.margins = (0, 0, 0, 0)
+        # what export-job writes, from these settings (the dock connects them: widgets/export_actions.py)
+        self.export_job = PushButton(text="Export job...", tooltip=tips.EXPORT_JOB)
+        self.save_sleap_configs = PushButton(text="Save SLEAP configs...", tooltip=tips.SAVE_SLEAP_CONFIGS)
+        export_row = Container(widgets=[self.export_job, self.save_sleap_configs], layout="horizontal", labels=False)
+        export_row.margins = (0, 0, 0, 0)
 
         self.form = Container(
             widgets=[
@@ -215,7 +220,7 @@ class PipelineTab(Container):
         self.extend([self.form])
         self.tracking = TrackingSection(session)  # the tracker of the predictions
         add_qt(self, collapsible("Tracking", self.tracking, expanded=True))
-        self.extend([self.view_inputs, config_row])
+        self.extend([self.view_inputs, config_row, export_row])
         add_stretch(self)
         p.kind.connect(self._refresh_visible)
         p.predict_on.connect(self._refresh_visible)

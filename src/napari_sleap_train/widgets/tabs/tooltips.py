@@ -26,6 +26,12 @@ VIEW_INPUTS = (
     "with the confidence maps it must learn drawn on top. Nothing is trained."
 )
 SAVE_CONFIG = "Save all settings of every tab to a file."
+EXPORT_JOB = (
+    "Write a zip that trains on another machine (GPU workstation, cluster) without napari or the "
+    "videos: the project with its frames embedded, these settings, the runs the models reuse, and "
+    "train.sh / predict.sh (as napari-sleap-train export-job)."
+)
+SAVE_SLEAP_CONFIGS = "Save each model's settings as a SLEAP training_config.json (one file per model) in a folder."
 LOAD_CONFIG = "Load settings saved with 'Save configuration...', a run's config.json, or a SLEAP training_config.json."
 PROFILE = (
     "Copy the settings (not the weights) of a run you trained before (listed first, newest "
