@@ -201,7 +201,7 @@ class LossPlot(QWidget):
         self.log_checkbox.setToolTip("Show the loss on a logarithmic axis")
 
         self.plot_widget = pg.PlotWidget(background=None)
-        self.plot_widget.setMinimumHeight(180)
+        self.plot_widget.setMinimumHeight(140)
         self.plot_widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         plot = self.plot_widget.getPlotItem()
         plot.setLabel("bottom", "epoch")

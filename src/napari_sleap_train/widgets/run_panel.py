@@ -33,6 +33,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QCollapsible
 
 from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.session.run_state import RunStatus, TrainingState
@@ -43,6 +44,8 @@ from napari_sleap_train.widgets.run_controller import ProcessFactory, RunControl
 from napari_sleap_train.widgets.run_text import format_metrics, headline
 from napari_sleap_train.widgets.tabs import tooltips as tips
 
+#: Qt's "no maximum" size
+QWIDGETSIZE_MAX = (1 << 24) - 1
 LINK_COLOR = "#6fb3ff"  # readable on napari's dark and light themes
 
 
@@ -126,6 +129,14 @@ class RunPanel(QWidget):
         self.timer.setInterval(REDRAW_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
         self.plot = LossPlot(self.state, timer=self.timer)
+        # folded while no run has been started: before Run the settings need the room
+        self.plot_section = QCollapsible("Loss plot")
+        self.plot_section.setObjectName("section:Loss plot")
+        self.plot_section.setDuration(0)
+        self.plot_section.layout().setContentsMargins(0, 0, 0, 0)
+        self.plot_section.addWidget(self.plot)
+        self.plot_section.collapse(animate=False)
+        self.plot_section.toggled.connect(self._fit_height)
 
         self.metrics_label = QLabel()
         self.metrics_label.setWordWrap(True)
@@ -163,7 +174,7 @@ class RunPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.predict_note)
         layout.addWidget(self.progress)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot_section, 1)
         layout.addWidget(self.metrics_label)
         layout.addWidget(self.folder_row)
 
@@ -173,6 +184,7 @@ class RunPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         # psygnal holds these bound methods weakly: no cycle through the state.
         self.state.changed.connect(self._on_changed)
+        self.state.reset.connect(self._on_reset)  # a new run: show its plot
         self.state.error.connect(self._on_error)
         self.state.message.connect(self._on_message)
         self.state.predictions_ready.connect(self._on_predictions)
@@ -185,6 +197,7 @@ class RunPanel(QWidget):
         controller = self.controller
         self.destroyed.connect(lambda *_: controller.shutdown())
         self._refresh()
+        self._fit_height()
 
     # ------------------------------------------------------------ actions
 
@@ -224,6 +237,7 @@ class RunPanel(QWidget):
         """Say under the buttons what a run will predict on, and why (empty: hide)."""
         self.predict_note.setText(text)
         self.predict_note.setVisible(bool(text))
+        self._fit_height()
 
     @property
     def busy(self) -> bool:
@@ -270,6 +284,11 @@ class RunPanel(QWidget):
         if event.type() in (QEvent.Type.Show, QEvent.Type.ParentChange):
             self._close_guard.watch(main_window_of(self))
         return super().event(event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width() and not self.plot_section.isExpanded():
+            self._fit_height()  # wrapped notes take more or fewer lines
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         self.end_for_close()
@@ -319,6 +338,24 @@ class RunPanel(QWidget):
             self._dirty = True
             if not self.timer.isActive():
                 self.timer.start()
+
+    def _on_reset(self) -> None:
+        self.plot_section.expand(animate=False)
+
+    def _fit_height(self, *_: Any) -> None:
+        """Folded plot: no taller than the buttons and notes (the tabs above get the room); open: it grows."""
+        content = self.plot_section.content()
+        if self.plot_section.isExpanded():
+            content.setMaximumHeight(QWIDGETSIZE_MAX)  # QCollapsible caps it at its size hint
+            self.plot_section.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+            self.setMaximumHeight(QWIDGETSIZE_MAX)
+            return
+        self.plot_section.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        layout = self.layout()
+        layout.activate()
+        width = max(self.width(), 1)
+        height = layout.heightForWidth(width) if layout.hasHeightForWidth() else -1
+        self.setMaximumHeight(height if height > 0 else layout.sizeHint().height())
 
     def _tick(self) -> None:
         if self._dirty:

@@ -1,4 +1,8 @@
-"""The *Training Pipeline* tab: pipeline kind, anchor part, sigmas, output and predict-on."""
+"""The *Training Pipeline* tab: pipeline kind, anchor part, sigmas, output and predict-on.
+
+Short fields share rows and the rarely changed ones (run name, device, precision, XLA) sit in
+a folded *Advanced* section, so the tab fits a 1366x768 screen without scrolling.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from napari_sleap_train.session.settings import TrainingSession
 
 from . import tooltips as tips
 from .binding import Binder
-from .sections import add_qt, add_stretch, collapsible, compact_combo, wrap
+from .sections import add_qt, add_stretch, collapsible, compact_combo, inline_label, pair_row, wrap
 from .tracking_section import TrackingSection
 
 #: label shown for "no anchor part"
@@ -123,8 +127,9 @@ class PipelineTab(Container):
         )
         # the pipeline's budget, as the command line's --time-limit (per-model limits are in the model tabs)
         self.time_budget = FloatSpinBox(
-            min=0, max=100000, step=1, label="Time budget (min)", tooltip=tips.PIPELINE_TIME_LIMIT
+            min=0, max=100000, step=1, label="Time budget", tooltip=tips.PIPELINE_TIME_LIMIT
         )
+        self.time_budget.native.setSuffix(" min")
         self.time_budget.native.setSpecialValueText("no budget")  # shown for 0
         binder.bind(
             self.time_budget,
@@ -174,8 +179,9 @@ class PipelineTab(Container):
         for combo in (self.kind, self.anchor, self.predict_on, self.device, self.precision, self.xla):
             compact_combo(combo)
         self.view_inputs = PushButton(text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS)
-        self.save_config = PushButton(text="Save configuration...", tooltip=tips.SAVE_CONFIG)
-        self.load_config = PushButton(text="Load configuration...", tooltip=tips.LOAD_CONFIG)
+        self.save_config = PushButton(text="Save config...", tooltip=tips.SAVE_CONFIG)
+        self.load_config = PushButton(text="Load config...", tooltip=tips.LOAD_CONFIG)
+        # short names: the row has room for more buttons (job export)
         config_row = Container(
             widgets=[self.save_config, self.load_config],
             layout="horizontal",
@@ -183,20 +189,31 @@ class PipelineTab(Container):
         )
         config_row.margins = (0, 0, 0, 0)
 
+        # Short fields share a row (two columns) so that everything needed before Run
+        # fits a 1366x768 screen; the labels inside a row name the second field.
+        self._centroid_label = inline_label("centroids", tips.SIGMA_CENTROID)
+        self._nodes_label = inline_label("nodes", tips.SIGMA_NODES)
+        self._single_label = inline_label("nodes", tips.SIGMA_NODES)
+        self._max_label = inline_label("Max instances", tips.MAX_INSTANCES)
+        sigma_row = pair_row(
+            "Sigma",
+            [
+                self._centroid_label,
+                self.sigma_centroid,
+                self._nodes_label,
+                self.sigma_nodes,
+                self._single_label,
+                self.sigma_single,
+            ],
+        )
+        budget_row = pair_row("Time budget", [self.time_budget, self._max_label, self.max_instances])
         self.form = Container(
             widgets=[
                 self.kind,
                 self.anchor,
-                self.sigma_centroid,
-                self.sigma_nodes,
-                self.sigma_single,
-                self.max_instances,
+                sigma_row,
+                budget_row,
                 self.runs_folder,
-                self.run_prefix,
-                self.time_budget,
-                self.device,
-                self.precision,
-                self.xla,
                 self.predict_on,
                 self.predict_n,
                 self.predict_info,
@@ -204,9 +221,15 @@ class PipelineTab(Container):
             labels=True,
         )
         self.form.margins = (0, 0, 0, 0)
+        # rarely changed: folded away
+        self.advanced = Container(widgets=[self.run_prefix, self.device, self.precision, self.xla], labels=True)
+        self.advanced.margins = (0, 0, 0, 0)
         self.extend([self.form])
         self.tracking = TrackingSection(session)  # the tracker of the predictions
-        add_qt(self, collapsible("Tracking", self.tracking, expanded=True))
+        self.tracking_section = collapsible("Tracking", self.tracking)
+        self.advanced_section = collapsible("Advanced (run name, device, precision)", self.advanced)
+        add_qt(self, self.tracking_section)
+        add_qt(self, self.advanced_section)
         self.extend([self.view_inputs, config_row])
         add_stretch(self)
         p.kind.connect(self._refresh_visible)
@@ -227,6 +250,13 @@ class PipelineTab(Container):
         self.sigma_nodes.visible = top_down
         self.max_instances.visible = top_down
         self.sigma_single.visible = not top_down
+        for label, shown in (
+            (self._centroid_label, top_down),
+            (self._nodes_label, top_down),
+            (self._max_label, top_down),
+            (self._single_label, not top_down),
+        ):
+            label.visible = shown
         self.predict_n.visible = self.session.pipeline.predict_on in _RANDOM
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ VIEW_INPUTS = (
     "with the confidence maps it must learn drawn on top. Nothing is trained."
 )
 SAVE_CONFIG = "Save all settings of every tab to a file."
-LOAD_CONFIG = "Load settings saved with 'Save configuration...', a run's config.json, or a SLEAP training_config.json."
+LOAD_CONFIG = "Load settings saved with 'Save config...', a run's config.json, or a SLEAP training_config.json."
 PROFILE = (
     "Copy the settings (not the weights) of a run you trained before (listed first, newest "
     "first) or of a built-in profile. Every setting below can still be changed. To start from a "
