@@ -102,7 +102,7 @@ def test_after_a_run_the_plot_shows_and_the_settings_keep_their_rows(make_napari
     apply_event(state, ev.Done(status="finished", run_dirs=[str(tmp_path)]))
     _settle()
     assert fully_shown(panel.plot.plot_widget, window)
-    assert panel.plot.plot_widget.height() >= 140
+    assert panel.plot.plot_widget.height() >= 120
     controls = _before_run(dock)
     assert fully_shown(panel.run_button, window)
     dock.labeling.section.collapse(animate=False)  # the user folds Labeling away to watch the plot
