@@ -16,7 +16,7 @@ from superqt.utils import qdebounced
 from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.session.settings import TrainingSession
 
-from .geometry import squares_on_plane
+from .geometry import inside_frame, labeled_boxes, squares_on_plane
 from .layers import (
     CROP_BOX_COLOR,
     CROP_BOXES,
@@ -105,6 +105,8 @@ class PreviewController:
             return
         lead = frames.leading_coords(video, frame)
         rects = squares_on_plane(anchors, side, leading=lead)
+        text = f"crop {side:.0f} px"
+        labels = [text if keep else "" for keep in labeled_boxes(anchors, side)]
         upsert_rectangles(
             self.viewer,
             CROP_BOXES,
@@ -114,7 +116,8 @@ class PreviewController:
             edge_width=width,
             scale=(1.0,) * len(lead) + tuple(scale),
             translate=(0.0,) * len(lead) + tuple(translate),
-            label=f"crop {side:.0f} px",
+            label=text,
+            labels=labels,
         )
 
     def _draw_receptive_field(self, frames, video, anchors, scale, translate, width) -> None:
@@ -124,7 +127,14 @@ class PreviewController:
             remove_previews(self.viewer, [RECEPTIVE_FIELD])
             return
         finite = anchors[np.all(np.isfinite(anchors), axis=1)] if len(anchors) else anchors
-        center = finite[0] if len(finite) else frames.view_center_xy(self.viewer, video)
+        label = f"receptive field {side:.0f} px"
+        if len(finite):
+            center = finite[0]
+        else:  # nothing to centre it on: say where it is
+            center = frames.view_center_xy(self.viewer, video)
+            label += " (view centre: no labels on this frame)"
+        # kept inside the frame, so that neither box nor label is cut at the image edge
+        center = inside_frame(center, side, frames.frame_size(video))
         # 2-D layer: napari shows it on every frame; it moves with the first instance.
         rects = squares_on_plane(np.asarray(center)[None], side)
         upsert_rectangles(
@@ -136,6 +146,6 @@ class PreviewController:
             edge_width=width,
             scale=tuple(scale),
             translate=tuple(translate),
-            label=f"receptive field {side:.0f} px",
+            label=label,
             label_anchor="lower_left",
         )
