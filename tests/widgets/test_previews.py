@@ -186,6 +186,8 @@ def test_inside_frame_moves_a_square_into_the_frame():
     np.testing.assert_allclose(inside_frame([10, 370], 100, (384, 500)), [49.5, 333.5])
     np.testing.assert_allclose(inside_frame([200, 150], 100, (384, 500)), [200, 150])  # already inside
     assert inside_frame([10, 10], 500, (384, 384))[0] == pytest.approx(191.5)  # larger than the frame: centred
+    np.testing.assert_allclose(inside_frame([10, 370], 100, (384, 500), margin=10), [59.5, 323.5])
+    assert inside_frame([10, 10], 380, (384, 384), margin=10)[0] == pytest.approx(189.5)  # no room for the margin
 
 
 def _wait(qtbot, predicate) -> None:

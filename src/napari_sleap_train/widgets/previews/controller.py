@@ -30,6 +30,8 @@ from .sizes import crop_side_for_preview, rf_side_in_frame
 
 #: debounce of redraws after a change, milliseconds
 DEBOUNCE_MS = 40
+#: the receptive-field square keeps 1/40 of the frame free at the image edge, where its label starts
+LABEL_MARGIN_DIVISOR = 40
 
 
 class PreviewController:
@@ -134,7 +136,8 @@ class PreviewController:
             center = frames.view_center_xy(self.viewer, video)
             label += " (view centre: no labels on this frame)"
         # kept inside the frame, so that neither box nor label is cut at the image edge
-        center = inside_frame(center, side, frames.frame_size(video))
+        frame_hw = frames.frame_size(video)
+        center = inside_frame(center, side, frame_hw, margin=max(frame_hw) / LABEL_MARGIN_DIVISOR)
         # 2-D layer: napari shows it on every frame; it moves with the first instance.
         rects = squares_on_plane(np.asarray(center)[None], side)
         upsert_rectangles(

@@ -69,17 +69,19 @@ def labeled_boxes(centers_xy: np.ndarray, side: float) -> list[bool]:
     return out
 
 
-def inside_frame(center_xy: Sequence[float], side: float, frame_hw: tuple[int, int]) -> np.ndarray:
+def inside_frame(center_xy: Sequence[float], side: float, frame_hw: tuple[int, int], margin: float = 0.0) -> np.ndarray:
     """``center_xy`` moved so a square of ``side`` around it lies inside the frame (when it fits).
 
-    Pixel edges run from ``-0.5`` to ``size - 0.5``; on an axis shorter than the
-    square, the square is centred on the frame.
+    Pixel edges run from ``-0.5`` to ``size - 0.5``; ``margin`` pixels more are kept
+    free where the square fits with them (room for its label at the image edge).
+    On an axis shorter than the square, the square is centred on the frame.
     """
     c = np.asarray(center_xy, dtype=float).copy()
     h, w = frame_hw
     for axis, size in ((0, w), (1, h)):
         if size <= 0:
             continue
-        lo, hi = -0.5 + side / 2.0, size - 0.5 - side / 2.0
+        room = margin if side + 2 * margin <= size else 0.0
+        lo, hi = -0.5 + room + side / 2.0, size - 0.5 - room - side / 2.0
         c[axis] = (size - 1) / 2.0 if lo > hi else min(max(c[axis], lo), hi)
     return c
