@@ -30,6 +30,12 @@ def fully_shown(widget, window) -> bool:
     return False
 
 
+def _epoch_title_in(plot, window) -> QRect:
+    label = plot.plot_widget.getPlotItem().getAxis("bottom").label
+    rect = plot.plot_widget.mapFromScene(label.sceneBoundingRect()).boundingRect()
+    return QRect(plot.plot_widget.mapTo(window, rect.topLeft()), rect.size())
+
+
 def _settle() -> None:
     for _ in range(5):
         QApplication.processEvents()
@@ -99,14 +105,27 @@ def test_after_a_run_the_plot_shows_and_the_settings_keep_their_rows(make_napari
             apply_event(state, ev.Batch(model="centroid", epoch=epoch, batch=batch, loss=1.0 / (1 + epoch)))
         loss = 1 / (1 + epoch)
         apply_event(state, ev.Epoch(model="centroid", epoch=epoch, train_loss=loss, val_loss=loss, best_epoch=epoch))
+    # the evaluation line is long enough to wrap in the dock
+    values = {"oks_map": 0.004, "pixel_error": {"mean": 3.77, "p90": 6.72}, "pck": {"5": 0.55}}
+    apply_event(state, ev.Metrics(model="", values={**values, "detected_fraction": 0.72, "n_frames": 4}))
     apply_event(state, ev.Done(status="finished", run_dirs=[str(tmp_path)]))
     _settle()
     assert fully_shown(panel.plot.plot_widget, window)
+    assert fully_shown(panel.metrics_label, window) and fully_shown(panel.plot.status_label, window)
+    # nothing squeezed: the plot's epoch title sits above the status text
+    title = _epoch_title_in(panel.plot, window)
+    assert _rect_in(panel.plot.plot_widget, window).contains(title)
+    assert not _rect_in(panel.plot.status_label, window).intersects(title)
     assert panel.plot.plot_widget.height() >= 120
     controls = _before_run(dock)
     assert fully_shown(panel.run_button, window)
-    dock.labeling.section.collapse(animate=False)  # the user folds Labeling away to watch the plot
-    _settle()
+    # on this screen Labeling and the plot take turns: the run folded Labeling to show the plot
+    assert not dock.labeling.section.isExpanded()
     shown = [name for name in controls if name not in _hidden(window, controls)]
     assert len(shown) >= 11, f"only {shown} in sight after a run"  # 8 setting rows, Run, Predict, note
+    # opening Labeling again (to review the predictions) folds the plot; the settings stay in sight
+    dock.labeling.section.expand(animate=False)
+    _settle()
+    assert not panel.plot_section.isExpanded()
+    assert _hidden(window, _before_run(dock)) == []
     assert fully_shown(panel.run_button, window)

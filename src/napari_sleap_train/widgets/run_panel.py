@@ -287,7 +287,7 @@ class RunPanel(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)
-        if event.oldSize().width() != event.size().width() and not self.plot_section.isExpanded():
+        if event.oldSize().width() != event.size().width():
             self._fit_height()  # wrapped notes take more or fewer lines
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
@@ -345,16 +345,21 @@ class RunPanel(QWidget):
     def _fit_height(self, *_: Any) -> None:
         """Folded plot: no taller than the buttons and notes (the tabs above get the room); open: it grows."""
         content = self.plot_section.content()
+        layout = self.layout()
+        layout.invalidate()  # a label was shown, hidden or given new text
+        width = max(self.width(), 1)
+        wraps = layout.hasHeightForWidth()
         if self.plot_section.isExpanded():
             content.setMaximumHeight(QWIDGETSIZE_MAX)  # QCollapsible caps it at its size hint
             self.plot_section.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
             self.setMaximumHeight(QWIDGETSIZE_MAX)
+            # The splitter knows only the minimum size hint, which ignores wrapped lines (the
+            # evaluation line): without this it squeezed the plot under the status text.
+            self.setMinimumHeight(layout.minimumHeightForWidth(width) if wraps else 0)
             return
         self.plot_section.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        layout = self.layout()
-        layout.activate()
-        width = max(self.width(), 1)
-        height = layout.heightForWidth(width) if layout.hasHeightForWidth() else -1
+        self.setMinimumHeight(0)
+        height = layout.heightForWidth(width) if wraps else -1
         self.setMaximumHeight(height if height > 0 else layout.sizeHint().height())
 
     def _tick(self) -> None:
@@ -378,6 +383,7 @@ class RunPanel(QWidget):
         self.metrics_label.setText(text)
         self.metrics_label.setToolTip("\n".join(f"{m or 'pipeline'}: {v}" for m, v in self.state.metrics.items()))
         self.metrics_label.setVisible(bool(text))
+        self._fit_height()
 
     def _on_predictions(self, event: ev.Predictions) -> None:
         if not event.path or event.n_frames == 0 or event.n_instances == 0:
@@ -402,6 +408,7 @@ class RunPanel(QWidget):
             url = QUrl.fromLocalFile(folder).toString()
             self.folder_label.setText(f'Run folder: <a href="{url}" style="color: {LINK_COLOR};">{folder}</a>')
             self.folder_row.setVisible(True)
+            self._fit_height()
         if done.status == "finished" and self._predicting_only:
             show_info(f"Prediction finished ({format_duration(self.state.elapsed())}).")
         elif done.status == "finished":

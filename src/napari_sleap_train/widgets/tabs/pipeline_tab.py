@@ -221,6 +221,8 @@ class PipelineTab(Container):
             labels=True,
         )
         self.form.margins = (0, 0, 0, 0)
+        for container in (self, self.form):  # tighter rows: more of them in sight beside the loss plot
+            container.native.layout().setSpacing(3)
         # rarely changed: folded away
         self.advanced = Container(widgets=[self.run_prefix, self.device, self.precision, self.xla], labels=True)
         self.advanced.margins = (0, 0, 0, 0)
