@@ -118,7 +118,8 @@ def test_plateau_halves_after_patience_then_cools_down():
 
 
 def test_cosine_schedule_warms_up_and_decays():
-    lrs = [cosine_lr(e, 10, 1e-3, warmup_epochs=2, min_lr=0.0) for e in range(10)]
+    lrs = [cosine_lr(e, 10, 1e-3, warmup_epochs=2, min_lr=0.0) for e in range(11)]  # 10: the end of the run
     assert lrs[0] == pytest.approx(5e-4) and lrs[1] == pytest.approx(1e-3) and lrs[2] == pytest.approx(1e-3)
     assert lrs[-1] == pytest.approx(0.0, abs=1e-12)
+    assert lrs[-2] > 1e-5  # the last epoch still starts above the floor
     assert all(a >= b for a, b in zip(lrs[2:], lrs[3:]))

@@ -113,6 +113,24 @@ def test_deadline_stops_training_and_anneals_the_rate(tmp_path):
     assert all(e.eta is None or e.eta <= 3.0 for e in epochs)
 
 
+def test_a_three_epoch_cosine_run_reaches_the_minimum_only_at_its_end(tmp_path):
+    """Issue 15: "0.001 -> 2e-06 -> 1e-06" over 3 epochs: the last epoch was trained at the floor."""
+    buf = io.StringIO()
+    opt = OptimizationConfig(epochs=3, learning_rate=1e-3, lr_schedule=LRSchedule.COSINE, warmup_epochs=1)
+    opt.plateau.min_lr = 1e-6
+    monitor = TrainingMonitor("centroid", Channel(buf), tmp_path, opt, save_checkpoints=False, batches_per_epoch=4)
+    model = tiny_model(1e-3)
+    x, y = regression_data(16)
+    model.fit(x, y, batch_size=4, epochs=3, validation_data=(x, y), callbacks=[monitor], verbose=0)
+    lrs = [e.learning_rate for e in events_of(buf) if isinstance(e, Epoch)]
+    assert len(lrs) == 3 and lrs[0] == pytest.approx(1e-3)
+    assert lrs[1] > 0.3 * lrs[0]  # the middle epoch ends about half way down (it was near the floor)
+    assert opt.plateau.min_lr < lrs[2] < 0.1 * lrs[1]  # the last one decays towards the floor, all of it used
+    # the schedule ends at the floor exactly when the last epoch ends
+    assert cosine_lr(3.0, 3, 1e-3, 1, 1e-6) == pytest.approx(1e-6)
+    assert cosine_lr(2.0, 3, 1e-3, 1, 1e-6) == pytest.approx(0.5 * (1e-3 + 1e-6))
+
+
 def test_set_lr_rescales_the_cosine_schedule(tmp_path):
     buf = io.StringIO()
     opt = OptimizationConfig(epochs=4, learning_rate=1e-2, lr_schedule=LRSchedule.COSINE, warmup_epochs=0)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
+from qtpy.QtCore import QRect
 
 from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.session.run_state import TrainingState, apply_event
@@ -70,12 +72,12 @@ def test_batch_and_epoch_points_are_drawn(plot: LossPlot, state: TrainingState) 
     assert x.size == 30
     np.testing.assert_allclose(x, state.history.batch_x.data)
     np.testing.assert_allclose(y, state.history.batch_loss.data)
-    # epoch lines from the second epoch on
+    # epoch lines from the first epoch on
     tx, ty = plot.epoch_lines()["train"]
     vx, vy = plot.epoch_lines()["val"]
-    assert len(tx) == len(vx) == 5
-    np.testing.assert_allclose(vx, [2, 3, 4, 5, 6])
-    np.testing.assert_allclose(ty, [1 / (1 + e) for e in range(1, 6)])
+    assert len(tx) == len(vx) == 6
+    np.testing.assert_allclose(vx, [1, 2, 3, 4, 5, 6])
+    np.testing.assert_allclose(ty, [1 / (1 + e) for e in range(6)])
     # best epoch 3 (0-based) ends at x = 4
     assert plot.best_line.isVisible() and plot.best_line.value() == pytest.approx(4.0)
     sx, sy = plot.best_star.getData()
@@ -118,7 +120,7 @@ def test_log_scale_toggle_keeps_points(plot: LossPlot, state: TrainingState) -> 
     x, y = plot.batch_points()
     assert x.size == 12 and np.all(y > 0)
     np.testing.assert_allclose(y, state.history.batch_loss.data[:12])
-    np.testing.assert_allclose(plot.epoch_lines()["train"][1], [1 / 2, 1 / 3])
+    np.testing.assert_allclose(plot.epoch_lines()["train"][1], [1, 1 / 2, 1 / 3])
     plot.log_checkbox.setChecked(False)
     plot.refresh()
     assert plot.batch_points()[0].size == 13
@@ -132,12 +134,12 @@ def test_next_model_gets_its_own_curves(plot: LossPlot, state: TrainingState) ->
     plot.refresh()
     assert plot.shown_model == "centered_instance"
     assert plot.batch_points()[0].size == 10
-    assert plot.epoch_lines()["val"][0].size == 1
+    assert plot.epoch_lines()["val"][0].size == 2
     # the first model is still there to look at
     assert plot.model_combo.count() == 2
     plot.show_model("centroid")
     assert plot.batch_points()[0].size == 12
-    assert plot.epoch_lines()["val"][0].size == 3
+    assert plot.epoch_lines()["val"][0].size == 4
     assert plot.best_line.value() == pytest.approx(2.0)
 
 
@@ -241,3 +243,70 @@ def test_view_follows_the_data_in_steps_until_the_user_moves_it(plot: LossPlot, 
     plot.refresh()
     assert view.viewRange()[0][1] == pytest.approx(8.0)  # last batch at epoch 6
     assert not any(view.autoRangeEnabled())
+
+
+# ---------------------------------------------------------------- what a user reads off the plot (issue 15)
+
+
+def test_a_three_epoch_run_shows_both_segments_and_epoch_one_in_range(plot: LossPlot, state: TrainingState) -> None:
+    feed_model(state, "centroid", n_epochs=3, bpe=4, best=2)
+    plot.refresh()
+    (_, _), (y0, y1) = plot.plot_widget.getPlotItem().getViewBox().viewRange()
+    for name in ("train", "val"):
+        x, y = plot.epoch_lines()[name]
+        np.testing.assert_allclose(x, [1, 2, 3])  # two segments, not one
+        assert y0 <= y.min() and y.max() <= y1, f"{name} loss of some epoch is off the y-range"
+
+
+def test_the_legend_is_outside_the_data_and_only_the_best_epoch_has_a_star(
+    qtbot, plot: LossPlot, state: TrainingState
+) -> None:
+    feed_model(state, "centroid", n_epochs=6, bpe=5, best=3)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.refresh()
+    scene_items = plot.plot_widget.scene().items()
+    assert not [i for i in scene_items if isinstance(i, pg.LegendItem)], "a legend is drawn over the data"
+    stars = [i for i in scene_items if isinstance(i, pg.ScatterPlotItem) and i.opts.get("symbol") == "star"]
+    assert sum(len(i.data) for i in stars) == 1  # the best epoch, nothing else
+    assert plot.legend.isVisible() and "best epoch" in plot.legend.text()
+    legend = plot.legend.geometry()
+    assert legend.bottom() <= plot.plot_widget.geometry().top()
+
+
+def _bottom_title_rect(plot: LossPlot) -> QRect:
+    label = plot.plot_widget.getPlotItem().getAxis("bottom").label
+    rect = plot.plot_widget.mapFromScene(label.sceneBoundingRect()).boundingRect()
+    return QRect(plot.plot_widget.mapTo(plot, rect.topLeft()), rect.size())
+
+
+@pytest.mark.parametrize("height", [420, 260])
+def test_the_epoch_axis_title_is_not_covered_by_the_status_text(
+    qtbot, plot: LossPlot, state: TrainingState, height: int
+) -> None:
+    feed_model(state, "centroid", n_epochs=4, bpe=3, best=2)
+    plot.resize(420, height)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.refresh()
+    qtbot.wait(50)
+    assert len(plot.status_label.text().split("\n")) >= 3
+    title = _bottom_title_rect(plot)
+    assert plot.plot_widget.geometry().contains(title)
+    assert not plot.status_label.geometry().intersects(title)
+
+
+def test_picking_another_model_shows_that_models_status(plot: LossPlot, state: TrainingState) -> None:
+    feed_model(state, "centroid", n_epochs=4, bpe=2, best=1)
+    apply_event(state, ev.ModelFinished(model="centroid", reason="completed", best_epoch=1, epochs_trained=4))
+    feed_model(state, "centered_instance", n_epochs=2, bpe=2, best=1, scale=3.0)
+    plot.refresh()
+    assert plot.shown_model == "centered_instance"
+    assert plot.status_label.text().startswith("Centered instance (2/2)")
+    plot.show_model("centroid")
+    text = plot.status_label.text()
+    assert text.startswith("Centroid (1/2) · finished · 4 epochs trained"), text
+    assert "best 0.5 at epoch 2" in text  # the centroid's best, not the centered instance's
+    assert "no improvement for 2/10 epochs" in text
+    plot.show_model("centered_instance")
+    assert plot.status_label.text().startswith("Centered instance (2/2)")

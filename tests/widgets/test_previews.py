@@ -167,3 +167,113 @@ def test_crop_boxes_are_really_drawn_on_the_canvas(make_napari_viewer, sample_sl
     qtbot.wait(50)
     assert _orange(viewer.screenshot(canvas_only=True, flash=False)).sum() < 20
     dock.cleanup()
+
+
+# ---------------------------------------------------------------- labels and placement (issue 15)
+
+
+def test_labeled_boxes_skip_boxes_overlapping_a_labeled_one():
+    from napari_sleap_train.widgets.previews.geometry import labeled_boxes
+
+    centers = np.array([[100, 100], [130, 110], [400, 400], [np.nan, np.nan], [420, 300], [460, 410]])
+    # touching: none; overlapping boxes with labels far enough apart: both
+    assert labeled_boxes(centers, 96) == [True, False, True, True, True]
+
+
+def test_inside_frame_moves_a_square_into_the_frame():
+    from napari_sleap_train.widgets.previews.geometry import inside_frame
+
+    np.testing.assert_allclose(inside_frame([10, 370], 100, (384, 500)), [49.5, 333.5])
+    np.testing.assert_allclose(inside_frame([200, 150], 100, (384, 500)), [200, 150])  # already inside
+    assert inside_frame([10, 10], 500, (384, 384))[0] == pytest.approx(191.5)  # larger than the frame: centred
+    np.testing.assert_allclose(inside_frame([10, 370], 100, (384, 500), margin=10), [59.5, 323.5])
+    assert inside_frame([10, 10], 380, (384, 384), margin=10)[0] == pytest.approx(189.5)  # no room for the margin
+
+
+def _wait(qtbot, predicate) -> None:
+    def check() -> bool:
+        try:
+            return bool(predicate())
+        except (ValueError, IndexError):
+            return False
+
+    qtbot.waitUntil(check, timeout=3000)
+
+
+def _labels_layer(viewer):
+    return next(lyr for lyr in viewer.layers if lyr.metadata.get("sleap_role") == "labels")
+
+
+def _box_labels(layer) -> list[str]:
+    return [str(t) for t in layer.features["label"]]
+
+
+def _frame_with_two_instances(dock) -> int:
+    return next(f for v, f in sorted(dock.project.user_frames()) if len(dock.project.labeled_instances(v, f)) >= 2)
+
+
+def test_crop_labels_do_not_pile_up_when_animals_touch(docked, qtbot):
+    from napari_sleap_train.widgets.previews.layers import CROP_BOXES
+
+    viewer, dock = docked
+    frame = _frame_with_two_instances(dock)
+    viewer.dims.set_current_step(0, frame)
+    boxes = viewer.layers[CROP_BOXES]
+    _wait(qtbot, lambda: len(boxes.data) == 2 and _box_labels(boxes)[1] != "")  # apart: both labeled
+    labels = _labels_layer(viewer)
+    data = np.array(labels.data)
+    inst = np.asarray(labels.features["instance"])
+    on_frame = np.rint(data[:, 0]) == frame
+    ids = sorted(set(inst[on_frame]))
+    first, second = (on_frame & (inst == i) for i in ids[:2])
+    # the second animal now lies against the first one
+    data[second, 1:] += data[first, 1:].mean(axis=0) - data[second, 1:].mean(axis=0) + (12, 20)
+    labels.data = data
+    _wait(qtbot, lambda: len(boxes.data) == 2 and _box_labels(boxes).count("") == 1)
+    assert [t for t in _box_labels(boxes) if t][0].startswith("crop ")  # one label for the touching pair
+
+
+def test_receptive_field_stays_in_the_frame_and_says_where_it_is_on_unlabeled_frames(docked, qtbot):
+    from napari_sleap_train.widgets.previews.layers import RECEPTIVE_FIELD
+
+    viewer, dock = docked
+    frame = _frame_with_two_instances(dock)
+    viewer.dims.set_current_step(0, frame)
+    rf = viewer.layers[RECEPTIVE_FIELD]
+    labels = _labels_layer(viewer)
+    data = np.array(labels.data)
+    on_frame = np.rint(data[:, 0]) == frame
+    data[on_frame, 2] -= data[on_frame, 2].min() - 2.0  # every animal against the left edge
+    labels.data = data
+    h, w = dock.frames.frame_size(0)
+
+    def inside() -> bool:
+        yx = np.asarray(rf.data[0])[:, -2:]
+        return yx[:, 1].min() >= -0.5 - 1e-6 and yx[:, 1].max() <= w - 0.5 + 1e-6
+
+    _wait(qtbot, inside)
+    assert "view centre" not in _box_labels(rf)[0]
+    unlabeled = next(f for f in range(h) if not len(dock.project.labeled_instances(0, f)))
+    viewer.dims.set_current_step(0, unlabeled)
+    _wait(qtbot, lambda: "view centre: no labels on this frame" in _box_labels(rf)[0])
+
+
+def test_training_inputs_fit_each_model_to_the_view(docked):
+    from napari_sleap_train.widgets.previews.inputs_window import confmap_layer_name, input_layer_name
+
+    _, dock = docked
+    ci = dock.model_tabs[ModelKind.CENTERED_INSTANCE]
+    ci.crop_auto.value = False
+    ci.crop_size.value = 64
+    dock.view_training_inputs(n=2, seed=0)
+    window = dock.inputs_window.viewer
+    cen = window.layers[input_layer_name(ModelKind.CENTROID)]
+    crops = window.layers[input_layer_name(ModelKind.CENTERED_INSTANCE)]
+    assert crops.data.shape[1] < cen.data.shape[1]  # in network pixels the crop is smaller
+    cen_side = (np.asarray(cen.data.shape[1:3]) * np.asarray(cen.scale)[1:]).max()
+    crop_side = (np.asarray(crops.data.shape[1:3]) * np.asarray(crops.scale)[1:]).max()
+    assert crop_side == pytest.approx(cen_side)  # on screen both fill their grid cell
+    for kind in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE):  # the maps stay on their inputs
+        image, cm = window.layers[input_layer_name(kind)], window.layers[confmap_layer_name(kind)]
+        stride = dock.session.model(kind).model.output_stride
+        np.testing.assert_allclose(np.asarray(cm.scale)[1:], np.asarray(image.scale)[1:] * stride)

@@ -68,7 +68,7 @@ def test_fake_run_shows_status_plot_and_run_folder(
     panel.plot.refresh()
     x, _ = panel.plot.batch_points()
     assert x.size == 20
-    assert panel.plot.epoch_lines()["val"][0].size == 3
+    assert panel.plot.epoch_lines()["val"][0].size == 4  # every epoch, the first included
     assert panel.plot.best_line.value() == pytest.approx(2.0)
     assert "Training on CPU (2 cores)" in panel.plot.status_label.text()
     # run folder: both model folders share the runs folder

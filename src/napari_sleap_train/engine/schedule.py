@@ -94,7 +94,8 @@ def cosine_lr(
         Epochs done; may be fractional (``epoch + batch / batches_per_epoch``)
         so the rate moves every batch.
     epochs
-        Last epoch of the decay (the configured maximum).
+        Epochs of the run (the configured maximum): the rate reaches ``min_lr``
+        as the last epoch ends (``epoch == epochs``), so that epoch still learns.
     base_lr, min_lr
         Peak and final learning rate.
     warmup_epochs
@@ -106,7 +107,7 @@ def cosine_lr(
     """
     if warmup_epochs > 0 and epoch < warmup_epochs:
         return min(base_lr, base_lr * (epoch + 1) / warmup_epochs)
-    span = max(1, epochs - warmup_epochs - 1)
+    span = max(1, epochs - warmup_epochs)
     t = max((epoch - warmup_epochs) / span, time_fraction)
     t = min(1.0, max(0.0, t))
     return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + math.cos(math.pi * t))

@@ -3,7 +3,9 @@
 Layout, top to bottom: a hint line (project name, or what to do without one),
 the tabs (*Training Pipeline* and one per model of the pipeline, each
 scrollable with collapsible sections) and the run panel (Run / Stop / Cancel,
-loss plot), which stays visible below the tabs.
+loss plot), which stays visible below the tabs. The loss plot is folded until a
+run starts, so that before Run every needed setting fits a 1366x768 screen
+(``tests/widgets/test_dock_layout.py``).
 
 The settings live in a Qt-free :class:`~napari_sleap_train.session.settings.TrainingSession`
 (``dock.session``); the tabs bind to its evented fields, the previews draw from
@@ -68,6 +70,10 @@ _POSITION_CHOICES = (
 )
 #: preferred dock width in pixels
 DOCK_WIDTH = 420
+#: dock height (px) below which Labeling and the loss plot are not open together
+ROOM_FOR_BOTH = 900
+#: share of the dock's height the opened loss plot and run panel take (the settings keep the rest)
+PLOT_SHARE = 0.45
 
 
 class TrainingDock(QWidget):
@@ -123,7 +129,10 @@ class TrainingDock(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([650, 350])
+        # a run opens the folded loss plot: give it its share of the height
+        self.run_panel.plot_section.toggled.connect(self._on_plot_toggled)
         self.labeling = LabelingPanel(napari_viewer)  # folds away to give the tabs room
+        self.labeling.section.toggled.connect(self._on_labeling_toggled)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -232,6 +241,27 @@ class TrainingDock(QWidget):
         if not self._closed:
             self.refresh_profiles()
             self.tracks_panel.refresh()  # new predictions may be on tracks
+
+    def _on_plot_toggled(self, expanded: bool) -> None:
+        if expanded and not self._closed:
+            self._fold_if_crowded(self.labeling.section)
+            total = sum(self.splitter.sizes())
+            plot = max(int(total * PLOT_SHARE), self.splitter.widget(1).minimumSizeHint().height())
+            self.splitter.setSizes([total - plot, plot])
+
+    def _on_labeling_toggled(self, expanded: bool) -> None:
+        if expanded and not self._closed:
+            self._fold_if_crowded(self.run_panel.plot_section)
+
+    def _fold_if_crowded(self, other) -> None:
+        """On a short screen Labeling and the loss plot take turns: the one just opened folds ``other``.
+
+        Both open, with a run's status and evaluation lines, need more height than a
+        1366x768 screen has; Qt would then squeeze every widget below its minimum
+        (the plot under its status text).
+        """
+        if other.isExpanded() and self.isVisible() and self.height() < ROOM_FOR_BOTH:
+            other.collapse(animate=False)
 
     def _auto_crop(self, cfg) -> int | None:
         if self.frames is None:

@@ -179,6 +179,7 @@ class LabelingPanel(QWidget):
         if c is None:
             self.status.setText("Open a SLEAP project to label it.")
             self.review.clear()
+            self.review.hide()
             self.warning.hide()
             return
         project = c.project
@@ -215,6 +216,7 @@ class LabelingPanel(QWidget):
             self.review.addItem(row)
         if self.review.count():
             self._fit_review(self.review.sizeHintForRow(0))
+        self.review.setVisible(bool(queue))  # an empty list would only take the settings' room
         self.review_title.setText(
             f"To review (lowest score first): {len(queue)} frame(s)" if queue else "To review: no predictions waiting."
         )

@@ -9,12 +9,14 @@ What is drawn (per model, picked in the combo box; the box follows the model
 being trained):
 
 * blue points: the loss of every training batch, at its fractional epoch;
-* lines: per-epoch training and validation loss, from the second epoch on (as
-  SLEAP does: the first epoch's loss is so high it would flatten everything);
+* lines: per-epoch training and validation loss, from the first epoch on (a
+  short run shows every segment, and the y-range holds them all);
 * a dashed vertical line and a star at the best validation epoch.
 
-First-epoch batch points stay visible but stop counting for the automatic
-y-range once later points exist, for the same reason. The view range follows
+The legend is a line of text above the plot, never over the data. First-epoch
+batch points stay visible but stop counting for the automatic y-range once
+later points exist: the first batches' loss is so high it would flatten
+everything. The view range follows
 the data in steps (:class:`~.axis_range.StableRange`) so the axes are not
 re-rendered on every redraw; panning or zooming by hand stops the following,
 pyqtgraph's "A" (auto-range) button resumes it.
@@ -22,15 +24,20 @@ pyqtgraph's "A" (auto-range) button resumes it.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from napari_sleap_train.session.run_state import LossHistory, RunStatus, TrainingState
+from napari_sleap_train.session.run_state import LossHistory, TrainingState
 from napari_sleap_train.widgets.axis_range import StableRange
+from napari_sleap_train.widgets.loss_status import (  # noqa: F401 (re-exported: the plot's text helpers)
+    format_duration,
+    format_loss,
+    model_title,
+    stage_text,
+    status_lines,
+)
 from napari_sleap_train.widgets.status_text import StatusText
 
 # At most 2 redraws per second. Any widget repaint in a window that holds an
@@ -41,97 +48,27 @@ from napari_sleap_train.widgets.status_text import StatusText
 REDRAW_INTERVAL_MS = 500
 
 BATCH_BRUSH = (70, 140, 255, 110)
-TRAIN_PEN = pg.mkPen((255, 170, 60), width=2)
-VAL_PEN = pg.mkPen((240, 80, 110), width=2)
+TRAIN_COLOR = (255, 170, 60)
+VAL_COLOR = (240, 80, 110)
+TRAIN_PEN = pg.mkPen(TRAIN_COLOR, width=2)
+VAL_PEN = pg.mkPen(VAL_COLOR, width=2)
 BEST_PEN = pg.mkPen((120, 220, 120), width=1, style=Qt.PenStyle.DashLine)
 BEST_BRUSH = (120, 220, 120, 255)
 
-MODEL_TITLES = {
-    "centroid": "Centroid",
-    "centered_instance": "Centered instance",
-    "single_instance": "Single instance",
-    "bottomup": "Bottom-up",
-    "multi_instance": "Bottom-up",
-}
+
+def _css(color: tuple[int, ...]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*color[:3])
 
 
-def model_title(model: str) -> str:
-    """Plain name of a model kind for labels."""
-    return MODEL_TITLES.get(model, model.replace("_", " ").capitalize())
-
-
-def format_duration(seconds: float | None) -> str:
-    """``75`` -> ``"1:15"``, ``3725`` -> ``"1:02:05"``; ``None`` -> ``"?"``."""
-    if seconds is None or not math.isfinite(seconds):
-        return "?"
-    seconds = int(round(max(seconds, 0.0)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def format_loss(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    return f"{value:.4g}"
-
-
-def stage_text(state: TrainingState) -> str:
-    """``"Building pipeline (preparing training examples)…"``; predicting shows frames done."""
-    stage = state.stage
-    if stage == "predicting" and state.predict_total:
-        stage += f" {state.predict_done}/{state.predict_total} frames"
-    elif state.stage_detail:
-        stage += f" ({state.stage_detail})"
-    return stage[:1].upper() + stage[1:] + "…"
-
-
-def status_lines(state: TrainingState) -> list[str]:
-    """The text under the plot, one string per line (empty list when idle).
-
-    Line 1: what runs now (model, epoch, batch or stage) with elapsed / ETA.
-    Then: losses and best epoch; the early-stopping count; the hardware.
-    """
-    if state.status is RunStatus.IDLE:
-        return []
-    lines: list[str] = []
-    parts: list[str] = []
-    if state.model:
-        index, total = state.model_position
-        prefix = f"{model_title(state.model)}"
-        if total > 1:
-            prefix += f" ({index}/{total})"
-        parts.append(prefix)
-    if state.status.is_running and state.stage and state.stage != "training":
-        parts.append(stage_text(state))
-    elif state.status is RunStatus.TRAINING and state.epochs:
-        shown_epoch = min(state.current_epoch + 1, state.epochs)
-        epoch_text = f"epoch {shown_epoch}/{state.epochs}"
-        if state.batch is not None and state.batches_per_epoch:
-            epoch_text += f", batch {state.batch + 1}/{state.batches_per_epoch}"
-        elif state.stage_detail:
-            epoch_text += f", {state.stage_detail}…"  # e.g. the first batch is being traced
-        parts.append(epoch_text)
-    parts.append(f"elapsed {format_duration(state.elapsed())}")
-    eta = state.eta_now()
-    if eta is not None:
-        parts.append(f"ETA {format_duration(eta)}")
-    lines.append(" · ".join(parts))
-
-    losses: list[str] = []
-    if state.last_batch_loss is not None and state.status is RunStatus.TRAINING:
-        losses.append(f"batch {format_loss(state.last_batch_loss)}")
-    if state.last_val_loss is not None:
-        losses.append(f"val {format_loss(state.last_val_loss)}")
-    if state.best_epoch is not None and state.best_val_loss is not None:
-        losses.append(f"best {format_loss(state.best_val_loss)} at epoch {state.best_epoch + 1}")
-    if losses:
-        lines.append("Loss: " + " · ".join(losses))
-    if state.patience and state.epoch is not None:
-        lines.append(f"Early stopping: no improvement for {state.epochs_without_improvement}/{state.patience} epochs")
-    if state.hardware:
-        lines.append(f"Training on {state.hardware}")
-    return lines
+def legend_html() -> str:
+    """The legend line: a coloured mark and a word per drawn item."""
+    marks = [
+        (_css(BATCH_BRUSH), "●", "batch loss"),
+        (_css(TRAIN_COLOR), "━", "train (epoch)"),
+        (_css(VAL_COLOR), "━", "val (epoch)"),
+        (_css(BEST_BRUSH), "┆★", "best epoch"),
+    ]
+    return "&nbsp;&nbsp;".join(f'<span style="color: {c};">{m}</span>&nbsp;{w}' for c, m, w in marks)
 
 
 class _BatchScatter(pg.ScatterPlotItem):
@@ -202,10 +139,12 @@ class LossPlot(QWidget):
         self.log_checkbox.setToolTip("Show the loss on a logarithmic axis")
 
         self.plot_widget = pg.PlotWidget(background=None)
-        self.plot_widget.setMinimumHeight(180)
+        self.plot_widget.setMinimumHeight(120)
         self.plot_widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         plot = self.plot_widget.getPlotItem()
         plot.setLabel("bottom", "epoch")
+        # the axis title's box reaches a few pixels below the axis: room for it above the status text
+        plot.setContentsMargins(0, 0, 0, 6)
         plot.setLabel("left", "loss")
         plot.getAxis("left").enableAutoSIPrefix(False)
         plot.showGrid(x=True, y=True, alpha=0.15)
@@ -216,7 +155,10 @@ class LossPlot(QWidget):
         view.sigRangeChangedManually.connect(self._on_user_range)
         self.ranges = StableRange()
         self._follow = True
-        self.legend = plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        # the legend sits outside the data area: inside it covered points and its star read as a second best mark
+        self.legend = QLabel(legend_html())
+        self.legend.setObjectName("sleapLossLegend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
 
         scatter_kwargs = dict(pen=None, symbol="o", size=4, brush=BATCH_BRUSH)
         self.batch_item = _BatchScatter(name="batch loss", **scatter_kwargs)
@@ -257,6 +199,7 @@ class LossPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.status_label)
 
@@ -445,10 +388,8 @@ class LossPlot(QWidget):
             self.best_line.setVisible(False)
             return
 
-        later = history.epoch_index.data >= 1  # epoch lines from the second epoch on
-        ex = history.epoch_x[later]
-        for curve, values in ((self.train_curve, history.train_loss.data), (self.val_curve, history.val_loss.data)):
-            y = values[later]
+        ex = history.epoch_x
+        for curve, y in ((self.train_curve, history.train_loss.data), (self.val_curve, history.val_loss.data)):
             keep = self._finite(y)
             curve.setData(ex[keep], y[keep])
 
@@ -486,7 +427,7 @@ class LossPlot(QWidget):
         return x[order], y[order]
 
     def _update_status(self) -> None:
-        lines = status_lines(self.state)
+        lines = status_lines(self.state, self._shown_model)  # the text speaks of the model drawn
         text = "\n".join(lines)
         if text != self._last_status:
             self._last_status = text

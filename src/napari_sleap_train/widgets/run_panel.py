@@ -33,6 +33,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QCollapsible
 
 from napari_sleap_train.protocol import events as ev
 from napari_sleap_train.session.run_state import RunStatus, TrainingState
@@ -43,6 +44,8 @@ from napari_sleap_train.widgets.run_controller import ProcessFactory, RunControl
 from napari_sleap_train.widgets.run_text import format_metrics, headline
 from napari_sleap_train.widgets.tabs import tooltips as tips
 
+#: Qt's "no maximum" size
+QWIDGETSIZE_MAX = (1 << 24) - 1
 LINK_COLOR = "#6fb3ff"  # readable on napari's dark and light themes
 
 
@@ -127,6 +130,14 @@ class RunPanel(QWidget):
         self.timer.setInterval(REDRAW_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
         self.plot = LossPlot(self.state, timer=self.timer)
+        # folded while no run has been started: before Run the settings need the room
+        self.plot_section = QCollapsible("Loss plot")
+        self.plot_section.setObjectName("section:Loss plot")
+        self.plot_section.setDuration(0)
+        self.plot_section.layout().setContentsMargins(0, 0, 0, 0)
+        self.plot_section.addWidget(self.plot)
+        self.plot_section.collapse(animate=False)
+        self.plot_section.toggled.connect(self._fit_height)
 
         self.metrics_label = QLabel()
         self.metrics_label.setWordWrap(True)
@@ -164,7 +175,7 @@ class RunPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.predict_note)
         layout.addWidget(self.progress)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot_section, 1)
         layout.addWidget(self.metrics_label)
         layout.addWidget(self.folder_row)
 
@@ -174,6 +185,7 @@ class RunPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         # psygnal holds these bound methods weakly: no cycle through the state.
         self.state.changed.connect(self._on_changed)
+        self.state.reset.connect(self._on_reset)  # a new run: show its plot
         self.state.error.connect(self._on_error)
         self.state.message.connect(self._on_message)
         self.state.predictions_ready.connect(self._on_predictions)
@@ -186,6 +198,7 @@ class RunPanel(QWidget):
         controller = self.controller
         self.destroyed.connect(lambda *_: controller.shutdown())
         self._refresh()
+        self._fit_height()
 
     # ------------------------------------------------------------ actions
 
@@ -225,6 +238,7 @@ class RunPanel(QWidget):
         """Say under the buttons what a run will predict on, and why (empty: hide)."""
         self.predict_note.setText(text)
         self.predict_note.setVisible(bool(text))
+        self._fit_height()
 
     @property
     def busy(self) -> bool:
@@ -271,6 +285,11 @@ class RunPanel(QWidget):
         if event.type() in (QEvent.Type.Show, QEvent.Type.ParentChange):
             self._close_guard.watch(main_window_of(self))
         return super().event(event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self._fit_height()  # wrapped notes take more or fewer lines
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         self.end_for_close()
@@ -321,6 +340,29 @@ class RunPanel(QWidget):
             if not self.timer.isActive():
                 self.timer.start()
 
+    def _on_reset(self) -> None:
+        self.plot_section.expand(animate=False)
+
+    def _fit_height(self, *_: Any) -> None:
+        """Folded plot: no taller than the buttons and notes (the tabs above get the room); open: it grows."""
+        content = self.plot_section.content()
+        layout = self.layout()
+        layout.invalidate()  # a label was shown, hidden or given new text
+        width = max(self.width(), 1)
+        wraps = layout.hasHeightForWidth()
+        if self.plot_section.isExpanded():
+            content.setMaximumHeight(QWIDGETSIZE_MAX)  # QCollapsible caps it at its size hint
+            self.plot_section.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+            self.setMaximumHeight(QWIDGETSIZE_MAX)
+            # The splitter knows only the minimum size hint, which ignores wrapped lines (the
+            # evaluation line): without this it squeezed the plot under the status text.
+            self.setMinimumHeight(layout.minimumHeightForWidth(width) if wraps else 0)
+            return
+        self.plot_section.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.setMinimumHeight(0)
+        height = layout.heightForWidth(width) if wraps else -1
+        self.setMaximumHeight(height if height > 0 else layout.sizeHint().height())
+
     def _tick(self) -> None:
         if self._dirty:
             self._refresh()
@@ -342,6 +384,7 @@ class RunPanel(QWidget):
         self.metrics_label.setText(text)
         self.metrics_label.setToolTip("\n".join(f"{m or 'pipeline'}: {v}" for m, v in self.state.metrics.items()))
         self.metrics_label.setVisible(bool(text))
+        self._fit_height()
 
     def _on_predictions(self, event: ev.Predictions) -> None:
         if not event.path or event.n_frames == 0 or event.n_instances == 0:
@@ -366,6 +409,7 @@ class RunPanel(QWidget):
             url = QUrl.fromLocalFile(folder).toString()
             self.folder_label.setText(f'Run folder: <a href="{url}" style="color: {LINK_COLOR};">{folder}</a>')
             self.folder_row.setVisible(True)
+            self._fit_height()
         if done.status == "finished" and self._predicting_only:
             show_info(f"Prediction finished ({format_duration(self.state.elapsed())}).")
         elif done.status == "finished":

@@ -17,7 +17,7 @@ from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.session.settings import TrainingSession
 
-from .geometry import squares_on_plane
+from .geometry import inside_frame, labeled_boxes, squares_on_plane
 from .layers import (
     CROP_BOX_COLOR,
     CROP_BOXES,
@@ -36,6 +36,8 @@ from .sizes import crop_side_for_preview, rf_side_in_frame
 #: debounce of redraws after a change, milliseconds
 DEBOUNCE_MS = 40
 _ALL = [CROP_BOXES, RECEPTIVE_FIELD, PAF_VECTORS]
+#: the receptive-field square keeps 1/40 of the frame free at the image edge, where its label starts
+LABEL_MARGIN_DIVISOR = 40
 
 
 class PreviewController:
@@ -112,6 +114,8 @@ class PreviewController:
             return
         lead = frames.leading_coords(video, frame)
         rects = squares_on_plane(anchors, side, leading=lead)
+        text = f"crop {side:.0f} px"
+        labels = [text if keep else "" for keep in labeled_boxes(anchors, side)]
         upsert_rectangles(
             self.viewer,
             CROP_BOXES,
@@ -121,7 +125,8 @@ class PreviewController:
             edge_width=width,
             scale=(1.0,) * len(lead) + tuple(scale),
             translate=(0.0,) * len(lead) + tuple(translate),
-            label=f"crop {side:.0f} px",
+            label=text,
+            labels=labels,
         )
 
     def _draw_receptive_field(self, frames, video, anchors, scale, translate, width) -> None:
@@ -131,7 +136,15 @@ class PreviewController:
             remove_previews(self.viewer, [RECEPTIVE_FIELD])
             return
         finite = anchors[np.all(np.isfinite(anchors), axis=1)] if len(anchors) else anchors
-        center = finite[0] if len(finite) else frames.view_center_xy(self.viewer, video)
+        label = f"receptive field {side:.0f} px"
+        if len(finite):
+            center = finite[0]
+        else:  # nothing to centre it on: say where it is
+            center = frames.view_center_xy(self.viewer, video)
+            label += " (view centre: no labels on this frame)"
+        # kept inside the frame, so that neither box nor label is cut at the image edge
+        frame_hw = frames.frame_size(video)
+        center = inside_frame(center, side, frame_hw, margin=max(frame_hw) / LABEL_MARGIN_DIVISOR)
         # 2-D layer: napari shows it on every frame; it moves with the first instance.
         rects = squares_on_plane(np.asarray(center)[None], side)
         upsert_rectangles(
@@ -143,7 +156,7 @@ class PreviewController:
             edge_width=width,
             scale=tuple(scale),
             translate=tuple(translate),
-            label=f"receptive field {side:.0f} px",
+            label=label,
             label_anchor="lower_left",
         )
 

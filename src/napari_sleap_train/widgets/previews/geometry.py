@@ -47,3 +47,41 @@ def squares_on_plane(centers_xy: np.ndarray, side: float, leading: Sequence[floa
         yx = square_corners(c, side)
         out.append(np.concatenate([np.broadcast_to(lead, (4, lead.size)), yx], axis=1))
     return out
+
+
+def labeled_boxes(centers_xy: np.ndarray, side: float) -> list[bool]:
+    """Which of the squares of ``side`` around the finite ``centers_xy`` carry a label.
+
+    The label sits at the square's upper-left corner and is about half a side wide
+    at full-frame zoom. A square whose corner lies that close to a labeled one's
+    (half a side across, a quarter down) gets none: touching animals would
+    otherwise stack identical labels on top of each other.
+    """
+    kept: list[np.ndarray] = []
+    out = []
+    for c in np.asarray(centers_xy, dtype=float).reshape(-1, 2):
+        if not np.all(np.isfinite(c)):
+            continue
+        free = all(abs(c[0] - k[0]) >= side / 2.0 or abs(c[1] - k[1]) >= side / 4.0 for k in kept)
+        if free:
+            kept.append(c)
+        out.append(free)
+    return out
+
+
+def inside_frame(center_xy: Sequence[float], side: float, frame_hw: tuple[int, int], margin: float = 0.0) -> np.ndarray:
+    """``center_xy`` moved so a square of ``side`` around it lies inside the frame (when it fits).
+
+    Pixel edges run from ``-0.5`` to ``size - 0.5``; ``margin`` pixels more are kept
+    free where the square fits with them (room for its label at the image edge).
+    On an axis shorter than the square, the square is centred on the frame.
+    """
+    c = np.asarray(center_xy, dtype=float).copy()
+    h, w = frame_hw
+    for axis, size in ((0, w), (1, h)):
+        if size <= 0:
+            continue
+        room = margin if side + 2 * margin <= size else 0.0
+        lo, hi = -0.5 + room + side / 2.0, size - 0.5 - room - side / 2.0
+        c[axis] = (size - 1) / 2.0 if lo > hi else min(max(c[axis], lo), hi)
+    return c

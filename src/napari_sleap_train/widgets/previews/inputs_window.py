@@ -7,7 +7,10 @@ augmented inputs) and its confidence maps overlaid (``"... confmaps"``: max over
 channels, additive, upsampled to input pixels through the layer scale). A
 bottom-up model also gets its part affinity fields as arrows (``"... fields"``,
 a Vectors layer on the fields' grid, one colour per edge). With two models the
-window uses napari's grid so they sit side by side.
+window uses napari's grid so they sit side by side. The grid's cells share one
+camera, so each model's stack is scaled to the same on-screen size
+(:func:`fit_scale`): a 96 px crop beside a 600 px frame is not a thumbnail. The
+caption gives the real sizes.
 """
 
 from __future__ import annotations
@@ -76,6 +79,12 @@ def _caption(stack: ExampleStack) -> str:
     return f"{what}: {n} examples {w}x{h} (scale {stack.input_scaling:g}{extra})"
 
 
+def fit_scale(stack: ExampleStack, extent: float) -> float:
+    """World units per input pixel that make ``stack``'s longer side ``extent`` long."""
+    h, w = stack.images.shape[1:3]
+    return extent / max(h, w, 1)
+
+
 def _grid_and_text(viewer: Any) -> tuple[Any, Any]:
     """Grid settings and text overlay (moved under ``viewer.canvas`` in napari 0.9)."""
     canvas = getattr(viewer, "canvas", None)
@@ -127,8 +136,10 @@ class TrainingInputsWindow:
         for layer in list(viewer.layers):
             if layer.name not in wanted:
                 viewer.layers.remove(layer)
+        # every model's cell fits the view (one camera for all cells)
+        extent = float(max((max(s.images.shape[1:3]) for s in stacks), default=1))
         for stack in stacks:
-            self._upsert(viewer, stack)
+            self._upsert(viewer, stack, fit_scale(stack, extent))
         # grid: one cell per model (its inputs + confmaps)
         grid, text = _grid_and_text(viewer)
         grid.stride = 2
@@ -144,19 +155,21 @@ class TrainingInputsWindow:
         viewer.reset_view()
         return viewer
 
-    def _upsert(self, viewer: Any, stack: ExampleStack) -> None:
+    def _upsert(self, viewer: Any, stack: ExampleStack, fit: float = 1.0) -> None:
         images = stack.images if stack.rgb else stack.images[..., 0]
         name = input_layer_name(stack.kind)
         cm_name = confmap_layer_name(stack.kind)
-        os_ = float(stack.output_stride)
+        os_ = float(stack.output_stride) * fit
         # confmap pixel j sits on input pixel j * output_stride
         cm_scale = (1.0, os_, os_)
+        scale = (1.0, fit, fit)
         if name in viewer.layers and viewer.layers[name].rgb == stack.rgb:
             viewer.layers[name].data = images
+            viewer.layers[name].scale = scale
         else:
             if name in viewer.layers:
                 viewer.layers.remove(name)
-            viewer.add_image(images, name=name, rgb=stack.rgb, contrast_limits=(0.0, 1.0))
+            viewer.add_image(images, name=name, rgb=stack.rgb, contrast_limits=(0.0, 1.0), scale=scale)
         if cm_name in viewer.layers:
             layer = viewer.layers[cm_name]
             layer.data = stack.confmaps

@@ -66,6 +66,7 @@ def upsert_rectangles(
     translate: Sequence[float] | None = None,
     label: str = "",
     label_anchor: str = "upper_left",
+    labels: Sequence[str] | None = None,
 ) -> Any:
     """Set the rectangles of Shapes layer ``name``, creating it if needed.
 
@@ -87,6 +88,8 @@ def upsert_rectangles(
         World transform copied from the video layer (``None``: identity).
     label, label_anchor
         Text drawn at every rectangle (e.g. its size) and where.
+    labels
+        One text per rectangle instead (``""``: none on that one).
 
     Returns
     -------
@@ -95,7 +98,8 @@ def upsert_rectangles(
     """
     data = [(np.asarray(r, dtype=float), "rectangle") for r in rectangles]
     # object dtype: an empty table must not turn the text column into floats
-    features = pd.DataFrame({"label": pd.Series([label] * len(data), dtype=object)})
+    texts = [label] * len(data) if labels is None else list(labels)
+    features = pd.DataFrame({"label": pd.Series(texts, dtype=object)})
     layer = find_layer(viewer, name)
     if layer is not None and layer.ndim != ndim:
         viewer.layers.remove(layer)

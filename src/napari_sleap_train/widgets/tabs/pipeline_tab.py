@@ -1,4 +1,8 @@
-"""The *Training Pipeline* tab: pipeline kind, anchor part, sigmas, output and predict-on."""
+"""The *Training Pipeline* tab: pipeline kind, anchor part, sigmas, output and predict-on.
+
+Short fields share rows and the rarely changed ones (run name, device, precision, XLA) sit in
+a folded *Advanced* section, so the tab fits a 1366x768 screen without scrolling.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from napari_sleap_train.session.settings import TrainingSession
 from . import tooltips as tips
 from .binding import Binder
 from .paf_section import edge_sigma_box
-from .sections import add_qt, add_stretch, collapsible, compact_combo, wrap
+from .sections import add_qt, add_stretch, collapsible, compact_combo, inline_label, pair_row, wrap
 from .tracking_section import TrackingSection
 
 #: label shown for "no anchor part"
@@ -129,8 +133,9 @@ class PipelineTab(Container):
         )
         # the pipeline's budget, as the command line's --time-limit (per-model limits are in the model tabs)
         self.time_budget = FloatSpinBox(
-            min=0, max=100000, step=1, label="Time budget (min)", tooltip=tips.PIPELINE_TIME_LIMIT
+            min=0, max=100000, step=1, label="Time budget", tooltip=tips.PIPELINE_TIME_LIMIT
         )
+        self.time_budget.native.setSuffix(" min")
         self.time_budget.native.setSpecialValueText("no budget")  # shown for 0
         binder.bind(
             self.time_budget,
@@ -180,8 +185,9 @@ class PipelineTab(Container):
         for combo in (self.kind, self.anchor, self.predict_on, self.device, self.precision, self.xla):
             compact_combo(combo)
         self.view_inputs = PushButton(text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS)
-        self.save_config = PushButton(text="Save configuration...", tooltip=tips.SAVE_CONFIG)
-        self.load_config = PushButton(text="Load configuration...", tooltip=tips.LOAD_CONFIG)
+        self.save_config = PushButton(text="Save config...", tooltip=tips.SAVE_CONFIG)
+        self.load_config = PushButton(text="Load config...", tooltip=tips.LOAD_CONFIG)
+        # short names: the row has room for more buttons (job export)
         config_row = Container(
             widgets=[self.save_config, self.load_config],
             layout="horizontal",
@@ -194,22 +200,37 @@ class PipelineTab(Container):
         export_row = Container(widgets=[self.export_job, self.save_sleap_configs], layout="horizontal", labels=False)
         export_row.margins = (0, 0, 0, 0)
 
+        # Short fields share a row (two columns) so that everything needed before Run
+        # fits a 1366x768 screen; the labels inside a row name the second field.
+        self._centroid_label = inline_label("centroids", tips.SIGMA_CENTROID)
+        self._nodes_label = inline_label("nodes", tips.SIGMA_NODES)
+        self._single_label = inline_label("nodes", tips.SIGMA_NODES)
+        self._multi_label = inline_label("nodes", tips.SIGMA_NODES)
+        self._edges_label = inline_label("edges", tips.SIGMA_EDGES)
+        self._max_label = inline_label("Max instances", tips.MAX_INSTANCES)
+        sigma_row = pair_row(
+            "Sigma",
+            [
+                self._centroid_label,
+                self.sigma_centroid,
+                self._nodes_label,
+                self.sigma_nodes,
+                self._single_label,
+                self.sigma_single,
+                self._multi_label,
+                self.sigma_multi,
+                self._edges_label,
+                self.sigma_edges,
+            ],
+        )
+        budget_row = pair_row("Time budget", [self.time_budget, self._max_label, self.max_instances])
         self.form = Container(
             widgets=[
                 self.kind,
                 self.anchor,
-                self.sigma_centroid,
-                self.sigma_nodes,
-                self.sigma_single,
-                self.sigma_multi,
-                self.sigma_edges,
-                self.max_instances,
+                sigma_row,
+                budget_row,
                 self.runs_folder,
-                self.run_prefix,
-                self.time_budget,
-                self.device,
-                self.precision,
-                self.xla,
                 self.predict_on,
                 self.predict_n,
                 self.predict_info,
@@ -217,9 +238,17 @@ class PipelineTab(Container):
             labels=True,
         )
         self.form.margins = (0, 0, 0, 0)
+        for container in (self, self.form):  # tighter rows: more of them in sight beside the loss plot
+            container.native.layout().setSpacing(3)
+        # rarely changed: folded away
+        self.advanced = Container(widgets=[self.run_prefix, self.device, self.precision, self.xla], labels=True)
+        self.advanced.margins = (0, 0, 0, 0)
         self.extend([self.form])
         self.tracking = TrackingSection(session)  # the tracker of the predictions
-        add_qt(self, collapsible("Tracking", self.tracking, expanded=True))
+        self.tracking_section = collapsible("Tracking", self.tracking)
+        self.advanced_section = collapsible("Advanced (run name, device, precision)", self.advanced)
+        add_qt(self, self.tracking_section)
+        add_qt(self, self.advanced_section)
         self.extend([self.view_inputs, config_row, export_row])
         add_stretch(self)
         p.kind.connect(self._refresh_visible)
@@ -243,6 +272,15 @@ class PipelineTab(Container):
         self.max_instances.visible = top_down or bottom_up
         self.sigma_single.visible = kind is PipelineKind.SINGLE_INSTANCE
         self.sigma_multi.visible = self.sigma_edges.visible = bottom_up
+        for label, shown in (
+            (self._centroid_label, top_down),
+            (self._nodes_label, top_down),
+            (self._max_label, top_down or bottom_up),
+            (self._single_label, kind is PipelineKind.SINGLE_INSTANCE),
+            (self._multi_label, bottom_up),
+            (self._edges_label, bottom_up),
+        ):
+            label.visible = shown
         self.predict_n.visible = self.session.pipeline.predict_on in _RANDOM
 
     def close(self) -> None:

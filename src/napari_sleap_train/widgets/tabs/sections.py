@@ -84,3 +84,30 @@ def choose_folder(parent, caption: str, start: str) -> str:
     from qtpy.QtWidgets import QFileDialog
 
     return QFileDialog.getExistingDirectory(getattr(parent, "native", parent), caption, start)
+
+
+def inline_label(text: str, tooltip: str = ""):
+    """A small label inside a :func:`pair_row`, naming the field after it."""
+    from magicgui.widgets import Label
+
+    label = Label(value=text, tooltip=tooltip)
+    label.native.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+    return label
+
+
+def pair_row(label: str, widgets: list) -> Container:
+    """Short fields side by side in one form row (the dock must fit a 1366x768 screen).
+
+    Spin boxes lose their +/- buttons (arrow keys and the wheel still step) so two fit the dock's width.
+    """
+    from qtpy.QtWidgets import QAbstractSpinBox
+
+    for widget in widgets:
+        if isinstance(widget.native, QAbstractSpinBox):
+            widget.native.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
+            # napari's style sheet gives spin boxes a 90 px minimum width; a style sheet beats setMinimumWidth
+            widget.native.setStyleSheet("min-width: 56px;")
+    row = Container(widgets=widgets, layout="horizontal", labels=False, label=label)
+    row.margins = (0, 0, 0, 0)
+    row.native.layout().setSpacing(4)
+    return row

@@ -32,7 +32,7 @@ EXPORT_JOB = (
     "train.sh / predict.sh (as napari-sleap-train export-job)."
 )
 SAVE_SLEAP_CONFIGS = "Save each model's settings as a SLEAP training_config.json (one file per model) in a folder."
-LOAD_CONFIG = "Load settings saved with 'Save configuration...', a run's config.json, or a SLEAP training_config.json."
+LOAD_CONFIG = "Load settings saved with 'Save config...', a run's config.json, or a SLEAP training_config.json."
 PROFILE = (
     "Copy the settings (not the weights) of a run you trained before (listed first, newest "
     "first) or of a built-in profile. Every setting below can still be changed. To start from a "
