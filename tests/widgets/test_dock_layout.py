@@ -37,7 +37,18 @@ def _epoch_title_in(plot, window) -> QRect:
 
 
 def _settle() -> None:
+    """Let Qt finish laying out: a loaded machine can need more than a few event-loop turns."""
+    import time
+
     for _ in range(5):
+        QApplication.processEvents()
+    last = None
+    for _ in range(40):  # until no widget moves between two passes (layouts run in later turns)
+        now = [(w.geometry().getRect(), w.isVisible()) for w in QApplication.allWidgets()]
+        if now == last:
+            return
+        last = now
+        time.sleep(0.02)
         QApplication.processEvents()
 
 

@@ -187,18 +187,16 @@ class PipelineTab(Container):
         self.view_inputs = PushButton(text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS)
         self.save_config = PushButton(text="Save config...", tooltip=tips.SAVE_CONFIG)
         self.load_config = PushButton(text="Load config...", tooltip=tips.LOAD_CONFIG)
-        # short names: the row has room for more buttons (job export)
-        config_row = Container(
-            widgets=[self.save_config, self.load_config],
-            layout="horizontal",
-            labels=False,
-        )
-        config_row.margins = (0, 0, 0, 0)
         # what export-job writes, from these settings (the dock connects them: widgets/export_actions.py)
         self.export_job = PushButton(text="Export job...", tooltip=tips.EXPORT_JOB)
-        self.save_sleap_configs = PushButton(text="Save SLEAP configs...", tooltip=tips.SAVE_SLEAP_CONFIGS)
-        export_row = Container(widgets=[self.export_job, self.save_sleap_configs], layout="horizontal", labels=False)
-        export_row.margins = (0, 0, 0, 0)
+        self.save_sleap_configs = PushButton(text="SLEAP configs...", tooltip=tips.SAVE_SLEAP_CONFIGS)
+        # two rows of buttons, short names: the dock must fit a 1366x768 screen
+        inputs_row = Container(widgets=[self.view_inputs, self.export_job], layout="horizontal", labels=False)
+        config_row = Container(
+            widgets=[self.save_config, self.load_config, self.save_sleap_configs], layout="horizontal", labels=False
+        )
+        for row in (inputs_row, config_row):
+            row.margins = (0, 0, 0, 0)
 
         # Short fields share a row (two columns) so that everything needed before Run
         # fits a 1366x768 screen; the labels inside a row name the second field.
@@ -249,7 +247,7 @@ class PipelineTab(Container):
         self.advanced_section = collapsible("Advanced (run name, device, precision)", self.advanced)
         add_qt(self, self.tracking_section)
         add_qt(self, self.advanced_section)
-        self.extend([self.view_inputs, config_row, export_row])
+        self.extend([inputs_row, config_row])
         add_stretch(self)
         p.kind.connect(self._refresh_visible)
         p.predict_on.connect(self._refresh_visible)
