@@ -99,7 +99,7 @@ def prepare_environment(device: str = "auto") -> None:
 
 
 #: the TensorFlow requirement of pyproject.toml (tests/test_install.py keeps them equal)
-TENSORFLOW_REQUIREMENT = "tensorflow>=2.16.1"
+TENSORFLOW_REQUIREMENT = "tensorflow>=2.18.0"
 
 
 def tensorflow_install_command(reinstall: bool = False) -> str:
