@@ -164,7 +164,7 @@ def benchmark(
         result["error"] = f"training failed (exit {run['returncode']}):\n" + "\n".join(log)
         return result
 
-    order = [m for m in ("centroid", "centered_instance", "single_instance") if m in models]
+    order = [m for m in ("centroid", "centered_instance", "single_instance", "multi_instance") if m in models]
     output = workdir / "sample.predictions.slp"
     pred = predict(sample.labels_path, [models[m].run_dir for m in order], frames, output, max_instances)
     result["predict"] = pred

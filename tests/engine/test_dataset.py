@@ -90,3 +90,29 @@ def test_training_split_files(labels, tmp_path):
         data.samples[i].frame_index for i in data.val_idx
     )
     assert len(train.labeled_frames) + len(val.labeled_frames) == 10
+
+
+def test_bottom_up_batches_hold_maps_and_fields_on_their_strides(tmp_path):
+    labels = sio.load_slp(str(make_tiny_project(tmp_path, n_frames=6, edge=("head", "tail"))))
+    cfg = tiny_config(ModelKind.MULTI_INSTANCE)  # maps at stride 2, fields at stride 4
+    data = LabeledData.from_labels(labels, 0.2)
+    maker = ExampleMaker(cfg, data, FrameStore(labels, [s.key for s in data.samples]))
+    assert maker.edge_names() == [["head", "tail"]] and maker.n_edges == 1
+    sets = make_datasets(
+        maker, batch_size=2, batches_per_epoch=None, min_batches_per_epoch=1, val_batches_per_epoch=None
+    )
+    x, (cm, pafs) = next(iter(sets.train))
+    assert x.shape == (2, 64, 64, 1) and cm.shape == (2, 32, 32, 2) and pafs.shape == (2, 16, 16, 2)
+    # every frame has two animals: the head channel has two peaks, the fields unit vectors along the edges
+    _, (cm_val, pafs_val) = next(iter(sets.val))
+    assert np.sort(np.asarray(cm_val[0, ..., 0]).ravel())[-1] > 0.9
+    norms = np.linalg.norm(np.asarray(pafs_val[0]), axis=-1)
+    assert 0.9 < norms.max() < 2.01 and norms.min() == 0.0
+
+
+def test_bottom_up_without_edges_is_a_data_error(labels):
+    from napari_sleap_train.engine.errors import EngineDataError
+
+    data = LabeledData.from_labels(labels, 0.2)  # the plain tiny skeleton has no edges
+    with pytest.raises(EngineDataError, match="skeleton has none"):
+        ExampleMaker(tiny_config(ModelKind.MULTI_INSTANCE), data, FrameStore(labels, [s.key for s in data.samples]))

@@ -22,17 +22,25 @@ def _blob(xx, yy, xy, amp):
     return amp * np.exp(-((xx - xy[0]) ** 2 + (yy - xy[1]) ** 2) / 8.0)
 
 
-def make_tiny_project(folder: Path, n_frames: int = 10, size: int = 64, n_animals: int = 2, seed: int = 0) -> Path:
+def make_tiny_project(
+    folder: Path,
+    n_frames: int = 10,
+    size: int = 64,
+    n_animals: int = 2,
+    seed: int = 0,
+    edge: tuple[str, str] | None = None,
+) -> Path:
     """Write ``tiny.mp4`` + ``tiny.slp``: bright head and dimmer tail blobs per animal.
 
-    Every frame is labeled (2-node skeleton ``head``/``tail``); returns the .slp path.
+    Every frame is labeled (2-node skeleton ``head``/``tail``, with ``edge``,
+    e.g. ``("head", "tail")``, as bottom-up models need); returns the .slp path.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:size, :size].astype(np.float32)
     frames = np.zeros((n_frames, size, size, 1), np.uint8)
-    skeleton = sio.Skeleton(["head", "tail"])
+    skeleton = sio.Skeleton(["head", "tail"], [edge]) if edge else sio.Skeleton(["head", "tail"])
     video = None
     all_points = []
     for i in range(n_frames):
@@ -74,6 +82,9 @@ def tiny_config(kind: ModelKind, epochs: int = 2, batches: int = 3, **opt) -> Tr
     cfg.head.sigma = 2.0
     if kind == ModelKind.CENTROID:
         cfg.data.input_scaling = 0.5
+    if kind == ModelKind.MULTI_INSTANCE:
+        cfg.pafs.output_stride = 4
+        cfg.pafs.sigma = 10.0  # fields about 3.4 px either side of the 12 px edge
     return cfg
 
 

@@ -128,6 +128,20 @@ def architecture_differences(a: UNetConfig, b: UNetConfig) -> list[str]:
     return out
 
 
+def network_differences(run: TrainingConfig, settings: TrainingConfig) -> list[str]:
+    """:func:`architecture_differences` plus, for bottom-up models, the field head's stride and edges."""
+    out = architecture_differences(run.model, settings.model)
+    if ModelKind(settings.kind) is ModelKind.MULTI_INSTANCE:
+        if run.pafs.output_stride != settings.pafs.output_stride:
+            out.append(
+                f"part affinity field output stride {run.pafs.output_stride} in the run, "
+                f"{settings.pafs.output_stride} in the settings"
+            )
+        if None not in (run.pafs.edges, settings.pafs.edges) and run.pafs.edges != settings.pafs.edges:
+            out.append(f"part affinity field edges {run.pafs.edges} in the run, {settings.pafs.edges} in the settings")
+    return out
+
+
 def check_reuse(
     pipeline: PipelineConfig,
     *,
@@ -186,7 +200,7 @@ def check_reuse(
                     "(SLEAP folders and finished copies can be used or started from, not resumed)"
                 )
             if name in ("init_from", "resume") and kind in pipeline.models:
-                diff = architecture_differences(run.config.model, pipeline.models[kind].model)
+                diff = network_differences(run.config, pipeline.models[kind])
                 if diff:
                     raise RunError(
                         f"cannot {verb} {run.folder.name} for the {kind.value} model: its network differs "

@@ -6,7 +6,9 @@ The geometry of every example comes from :mod:`napari_sleap_train.data.training_
 * :class:`~napari_sleap_train.engine.labeled_data.FrameStore` (no TensorFlow)
   decodes each labeled frame once and keeps it in memory within a budget;
 * :class:`ExampleMaker` turns one labeled frame into network inputs/targets for
-  a model kind, padded to one shape for the whole project;
+  a model kind, padded to one shape for the whole project (bottom-up models
+  have two targets, confidence maps and part affinity fields, each on its
+  own stride);
 * :func:`make_datasets` builds the shuffled, augmented, batched, prefetched
   ``tf.data`` pipelines (example building runs in parallel map calls so both
   cores stay busy while the model trains).
@@ -32,8 +34,10 @@ from napari_sleap_train.data.scaling import padded_shape, scaled_shape
 from napari_sleap_train.data.training_inputs import (
     anchor_index_of,
     auto_crop_size_for,
+    bottom_up_example,
     centered_instance_examples,
     centroid_example,
+    paf_edges_of,
     part_indices_of,
     single_instance_example,
 )
@@ -70,6 +74,16 @@ class ExampleMaker:
             self.parts = part_indices_of(cfg, data.node_names, n_nodes)
         except DataError as exc:
             raise EngineDataError(str(exc), hint="check the anchor part and part names") from exc
+        self.multi = self.kind == ModelKind.MULTI_INSTANCE
+        self.edges = np.zeros((0, 2), dtype=int)
+        if self.multi:
+            try:
+                self.edges = paf_edges_of(cfg, data.node_names, data.edge_names)
+            except DataError as exc:
+                raise EngineDataError(
+                    str(exc), hint="add edges to the skeleton or fix the part affinity field edges"
+                ) from exc
+        self.n_edges = len(self.edges)
         first = as_hwc(frames[data.samples[0].key])
         self.channels = convert_channels(first, cfg.data.ensure_rgb, cfg.data.ensure_grayscale).shape[2]
         stride, out_stride = cfg.model.max_stride, cfg.model.output_stride
@@ -86,6 +100,13 @@ class ExampleMaker:
             self.input_hw = (max(s[0] for s in shapes), max(s[1] for s in shapes))
         self.output_hw = (math.ceil(self.input_hw[0] / out_stride), math.ceil(self.input_hw[1] / out_stride))
         self.n_outputs = 1 if self.kind == ModelKind.CENTROID else len(self.parts)
+        paf_stride = cfg.pafs.output_stride
+        self.paf_hw = (math.ceil(self.input_hw[0] / paf_stride), math.ceil(self.input_hw[1] / paf_stride))
+
+    def edge_names(self) -> list[list[str]]:
+        """The part affinity field edges as ``[source, destination]`` node names."""
+        names = [self.data.node_names[i] for i in self.parts]
+        return [[names[a], names[b]] for a, b in self.edges]
 
     def _auto_crop_size(self) -> int:
         # the same rule the crop-box preview in napari uses
@@ -112,11 +133,13 @@ class ExampleMaker:
             return array
         return np.pad(array, ((0, dh), (0, dw), (0, 0)))
 
-    def make(self, index: int, augment: bool) -> tuple[np.ndarray, np.ndarray]:
+    def make(self, index: int, augment: bool) -> tuple[np.ndarray, ...]:
         """Inputs and targets of sample ``index``.
 
-        Returns ``(h, w, C)`` / ``(h', w', k)`` for whole-frame models and
-        ``(n, S, S, C)`` / ``(n, S', S', k)`` (one per instance) for centered instance.
+        Returns ``(h, w, C)`` / ``(h', w', k)`` for whole-frame models,
+        ``(n, S, S, C)`` / ``(n, S', S', k)`` (one per instance) for centered
+        instance, and ``(h, w, C)`` / ``(h', w', k)`` / ``(h'', w'', 2 m)``
+        (input, maps, fields) for bottom-up.
         """
         sample = self.data.samples[int(index)]
         image = self.frames[sample.key]
@@ -130,6 +153,11 @@ class ExampleMaker:
             if not pairs:
                 return (np.zeros((0, *self.input_hw, c), np.float32), np.zeros((0, *self.output_hw, k), np.float32))
             return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+        if self.multi:
+            x, cm, pafs = bottom_up_example(
+                image, sample.instances, self.cfg, rng, augment, skeleton_edges=self.edge_names(), **kwargs
+            )
+            return self._pad(x, self.input_hw), self._pad(cm, self.output_hw), self._pad(pafs, self.paf_hw)
         fn = centroid_example if self.kind == ModelKind.CENTROID else single_instance_example
         x, y = fn(image, sample.instances, self.cfg, rng, augment, **kwargs)
         return self._pad(x, self.input_hw), self._pad(y, self.output_hw)
@@ -150,6 +178,8 @@ class Datasets:
 def _map_fn(maker: ExampleMaker, augment: bool):
     c, k = maker.channels, maker.n_outputs
     per_instance = maker.kind == ModelKind.CENTERED_INSTANCE
+    if maker.multi:
+        return _map_fn_bottom_up(maker, augment)
 
     def build(index):
         x, y = maker.make(int(index), augment)
@@ -164,6 +194,22 @@ def _map_fn(maker: ExampleMaker, augment: bool):
             x.set_shape((*maker.input_hw, c))
             y.set_shape((*maker.output_hw, k))
         return x, y
+
+    return tf_build
+
+
+def _map_fn_bottom_up(maker: ExampleMaker, augment: bool):
+    """Map of a bottom-up model: input and the two targets ``(confmaps, pafs)``."""
+
+    def build(index):
+        return tuple(a.astype(np.float32, copy=False) for a in maker.make(int(index), augment))
+
+    def tf_build(index):
+        x, cm, pafs = tf.numpy_function(build, [index], (tf.float32,) * 3, stateful=augment)
+        x.set_shape((*maker.input_hw, maker.channels))
+        cm.set_shape((*maker.output_hw, maker.n_outputs))
+        pafs.set_shape((*maker.paf_hw, 2 * maker.n_edges))
+        return x, (cm, pafs)
 
     return tf_build
 
@@ -211,7 +257,11 @@ def make_datasets(
     # up from the start of the set instead of being short (a short batch would
     # trace the evaluation step a second time).
     val = val.repeat().take(int(val_batches_per_epoch) * batch_size)
-    example_bytes = 4 * (np.prod(maker.input_hw) * maker.channels + np.prod(maker.output_hw) * maker.n_outputs)
+    example_bytes = 4 * (
+        np.prod(maker.input_hw) * maker.channels
+        + np.prod(maker.output_hw) * maker.n_outputs
+        + np.prod(maker.paf_hw) * 2 * maker.n_edges
+    )
     if val_batches_per_epoch * batch_size * example_bytes < 512 * 1024**2:
         val = val.cache()  # validation examples never change: build them once
     # Repeat + explicit steps: Keras then never runs off the end of the data.

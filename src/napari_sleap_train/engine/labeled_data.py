@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +152,8 @@ class LabeledData:
     symmetry: np.ndarray | None
     train_idx: np.ndarray
     val_idx: np.ndarray
+    #: ``(source, destination)`` node names of the skeleton's edges (bottom-up fields)
+    edge_names: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_labels(cls, labels: sio.Labels, validation_fraction: float, seed: int = 0) -> LabeledData:
@@ -177,7 +179,8 @@ class LabeledData:
             symmetry = symmetry_permutation(labels)
         except DataError as exc:
             raise EngineDataError(str(exc)) from exc
-        return cls(labels, samples, node_names, symmetry, train_idx, val_idx)
+        edges = [tuple(e) for e in labels.skeleton.edge_names]
+        return cls(labels, samples, node_names, symmetry, train_idx, val_idx, edges)
 
     def subset_labels(self, indices: Sequence[int]) -> sio.Labels:
         """A new :class:`sio.Labels` with the labeled frames of the given samples."""

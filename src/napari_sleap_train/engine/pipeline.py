@@ -249,7 +249,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
 
         # Deferred imports: the checks above run before TensorFlow loads.
         from napari_sleap_train.data.errors import DataError
-        from napari_sleap_train.data.training_inputs import anchor_index_of
+        from napari_sleap_train.data.training_inputs import anchor_index_of, paf_edges_of
         from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
         from napari_sleap_train.engine.preflight import check_job
 
@@ -259,6 +259,11 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                 anchor_index_of(cfg, data.node_names)
             except DataError as exc:
                 raise EngineConfigError(str(exc), hint="choose an anchor part from the skeleton") from exc
+            if cfg.kind == ModelKind.MULTI_INSTANCE:
+                try:
+                    paf_edges_of(cfg, data.node_names, data.edge_names)
+                except DataError as exc:
+                    raise EngineConfigError(str(exc), hint="add edges to the skeleton") from exc
         check_job(job, models, labels, channel.emit)  # output folders; batch, crop, memory, network size
         channel.check_cancel()
 

@@ -261,22 +261,26 @@ def load_h5_weights(model: keras.Model, h5_path: str | Path) -> list[str]:
 
 
 def _paf_edges(cfg: TrainingConfig, folder: Path, n_parts: int, n_edges: int) -> np.ndarray:
-    """Channel pairs of a bottom-up model's fields, from its config (or its embedded skeleton)."""
+    """Channel pairs of a bottom-up model's fields, from its config.
+
+    The part names must be in the config (SLEAP and our training record them):
+    the skeleton embedded in ``training_config.json`` lists its nodes in the
+    order of its edges, not of the channels. Edges may come from it.
+    """
     from napari_sleap_train.config.serialize import ConfigError
     from napari_sleap_train.config.sleap_json import read_sleap_skeletons
 
     names, edges = cfg.head.part_names, cfg.pafs.edges
-    if names is None or edges is None:
+    if edges is None:
         try:
             skeletons = read_sleap_skeletons(folder / "training_config.json")
         except ConfigError:
             skeletons = []
         if skeletons:
-            names = names or list(skeletons[0].node_names)
-            edges = edges or [list(e) for e in skeletons[0].edge_names]
+            edges = [list(e) for e in skeletons[0].edge_names]
     if names is None or edges is None:
         raise ModelLoadError(
-            f"{folder}: the bottom-up model's config names neither its body parts and edges nor a skeleton."
+            f"{folder}: the bottom-up model's config does not name its body parts and part affinity field edges."
         )
     if len(names) != n_parts or len(edges) != n_edges:
         raise ModelLoadError(

@@ -84,11 +84,17 @@ def check_config(cfg: TrainingConfig) -> None:
 
 def _compile(model: keras.Model, cfg: TrainingConfig, xla: bool = False) -> None:
     # Keras wraps the optimizer in a LossScaleOptimizer when the model is mixed_float16.
-    model.compile(
-        optimizer=make_optimizer(cfg),
-        loss=make_loss(cfg.optimization.hard_keypoint_mining),
-        jit_compile=xla,
-    )
+    loss = make_loss(cfg.optimization.hard_keypoint_mining)
+    if cfg.kind == ModelKind.MULTI_INSTANCE:
+        # confidence maps and part affinity fields, each with its SLEAP loss weight
+        model.compile(
+            optimizer=make_optimizer(cfg),
+            loss=[loss, keras.losses.MeanSquaredError(name="paf_mse")],
+            loss_weights=[cfg.head.loss_weight, cfg.pafs.loss_weight],
+            jit_compile=xla,
+        )
+        return
+    model.compile(optimizer=make_optimizer(cfg), loss=loss, jit_compile=xla)
 
 
 def train_model(
@@ -164,6 +170,10 @@ def train_model(
     resolved = copy.deepcopy(cfg)
     if cfg.kind == ModelKind.CENTERED_INSTANCE:
         resolved.data.crop_size = int(maker.crop_size)
+    if cfg.kind == ModelKind.MULTI_INSTANCE:
+        # the run folder says which maps and fields it predicts, in channel order
+        resolved.head.part_names = [data.node_names[i] for i in maker.parts]
+        resolved.pafs.edges = maker.edge_names()
 
     channel.check_cancel()
     channel.emit(Status(model=kind, stage="compiling", detail="building the network"))
@@ -175,7 +185,7 @@ def train_model(
         if resume and latest.exists():
             model = keras.models.load_model(latest, compile=True)
         else:
-            model = build_model(cfg, maker.n_outputs, maker.channels, maker.input_hw)
+            model = build_model(cfg, maker.n_outputs, maker.channels, maker.input_hw, n_edges=maker.n_edges)
             if init_from is not None:
                 channel.emit(Status(model=kind, stage="compiling", detail=f"loading weights of {Path(init_from).name}"))
                 copy_run_weights(model, init_from)

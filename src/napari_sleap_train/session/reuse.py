@@ -78,7 +78,11 @@ def take_run_settings(cfg: TrainingConfig, how: Reuse, run: str | Path) -> Train
     """
     out = copy.deepcopy(cfg)
     if how is Reuse.INIT_FROM:
-        out.model = copy.deepcopy(read_run(run).config.model)
+        source = read_run(run).config
+        out.model = copy.deepcopy(source.model)
+        if out.kind is ModelKind.MULTI_INSTANCE:  # the field head is part of the network
+            out.pafs.output_stride = source.pafs.output_stride
+            out.pafs.edges = copy.deepcopy(source.pafs.edges)
     elif how is Reuse.RESUME:
         out = copy.deepcopy(read_run(run).config)
         out.kind = cfg.kind
