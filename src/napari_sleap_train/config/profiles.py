@@ -246,11 +246,13 @@ PROFILES: dict[str, TrainingConfig] = {
     # Identity models: the top-down / bottom-up recipes with SLEAP 1.4's class heads
     # (class vectors pooled from the deepest features through 3 x 64 units as in
     # SLEAP's own multi-class test models; class maps of sigma 5 on the confidence
-    # maps' grid).
+    # maps' grid). The class vectors' cross-entropy gets SLEAP's test model's weight
+    # 0.01: at weight 1 it swamps the confidence-map loss (about 0.01); on the tiny
+    # two-animal project the classes were then right but the maps stayed flat.
     "baseline_medium_rf.topdown_id": _identity(
         _profile(ModelKind.CENTERED_INSTANCE, max_stride=16, output_stride=4, filters=24, filters_rate=2.0),
         ModelKind.MULTI_CLASS_TOPDOWN,
-        IdentityConfig(output_stride=16, num_fc_layers=3, num_fc_units=64, global_pool=True, loss_weight=1.0),
+        IdentityConfig(output_stride=16, num_fc_layers=3, num_fc_units=64, global_pool=True, loss_weight=0.01),
     ),
     "baseline_medium_rf.bottomup_id": _identity(
         _profile(ModelKind.MULTI_INSTANCE, max_stride=32, output_stride=4, filters=16, filters_rate=2.0),
@@ -267,7 +269,7 @@ PROFILES: dict[str, TrainingConfig] = {
             max_stride=32,
         ),
         ModelKind.MULTI_CLASS_TOPDOWN,
-        IdentityConfig(output_stride=32, num_fc_layers=2, num_fc_units=64, global_pool=True, loss_weight=1.0),
+        IdentityConfig(output_stride=32, num_fc_layers=2, num_fc_units=64, global_pool=True, loss_weight=0.01),
     ),
     "cpu.bottomup_id": _identity(
         _cpu_profile(
