@@ -54,3 +54,15 @@ def test_identity_models_that_make_no_pipeline_are_refused(clip, shared_data, ca
     args = [a for f in folders for a in ("-m", str(shared_data / (MODELS + f)))]
     assert main(["predict", str(clip), *args, "--frames", "frame:0:1", "-o", str(out)]) == 2
     assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_a_tracker_does_not_retrack_identity_predictions(clip, shared_data, capsys):
+    out = clip.parent / "out.slp"
+    model = ["-m", str(shared_data / (MODELS + "bottomup_multiclass"))]
+    argv = ["predict", str(clip), *model, "--frames", "frame:0:10", "-o", str(out), "--tracker", "flow"]
+    assert main([*argv, "--max-tracks", "2"]) == 0
+    assert "the identity model's classes are the tracks" in capsys.readouterr().err
+    labels = sio.load_slp(str(out))
+    assert [t.name for t in labels.tracks] == ["female", "male"]
+    lf = next(lf for lf in labels.labeled_frames if lf.frame_idx == 10)
+    assert sorted(i.track.name for i in lf.predicted_instances) == ["female", "male"]
