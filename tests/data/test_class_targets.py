@@ -29,19 +29,27 @@ def test_class_vectors_are_one_hot_with_their_weight_last():
     assert class_vector_target(NO_CLASS, 3).tolist() == [0, 0, 0, 0]  # weight 0: out of the loss
 
 
-def test_class_maps_peak_on_every_node_of_their_class():
+def test_class_maps_cover_every_node_of_their_class():
     pts = np.array([[[8.0, 8.0], [16.0, 8.0]], [[40.0, 40.0], [np.nan, np.nan]]])
-    out = class_maps_target(pts, np.array([1, 0]), 2, 64, 64, sigma=2.0, output_stride=2)
+    out = class_maps_target(pts, np.array([1, 0]), 2, 64, 64, sigma=1.0, output_stride=2)
     assert out.shape == (32, 32, 3)
-    assert out[4, 4, 1] == pytest.approx(1.0) and out[4, 8, 1] == pytest.approx(1.0)  # both nodes of class 1
-    assert out[20, 20, 0] == pytest.approx(1.0) and out[20, 20, 1] == pytest.approx(0.0)
-    assert out[4, 4, 0] == pytest.approx(0.0)
+    # 1 on the cells around both nodes of class 1 (sigma: 1 cell = 2 px), 0 elsewhere
+    assert out[4, 4, 1] == 1 and out[4, 8, 1] == 1 and out[4, 5, 1] == 1 and out[4, 12, 1] == 0
+    assert out[20, 20, 0] == 1 and out[20, 20, 1] == 0 and out[4, 4, 0] == 0
+    assert set(np.unique(out[..., :2])) == {0.0, 1.0}
     assert (out[..., 2] == 1).all()  # every instance has a class: every cell counts
 
 
-def test_cells_near_an_unclassed_instance_are_out_of_the_class_loss():
+def test_overlapping_animals_share_the_cells_by_their_map_values():
+    pts = np.array([[[10.0, 10.0]], [[12.0, 10.0]]])
+    out = class_maps_target(pts, np.array([0, 1]), 2, 32, 32, sigma=2.0, output_stride=2)
+    np.testing.assert_allclose(out[5, 5, :2].sum(), 1.0, rtol=1e-6)  # shared, not both 1
+    assert out[5, 5, 0] > out[5, 5, 1]  # the cell is on the first animal's node
+
+
+def test_cells_of_an_unclassed_instance_are_out_of_the_class_loss():
     pts = np.array([[[8.0, 8.0], [16.0, 8.0]], [[40.0, 40.0], [44.0, 40.0]]])
-    out = class_maps_target(pts, np.array([0, NO_CLASS]), 2, 64, 64, sigma=2.0, output_stride=2)
+    out = class_maps_target(pts, np.array([0, NO_CLASS]), 2, 64, 64, sigma=1.0, output_stride=2)
     weight = out[..., 2]
     assert weight[20, 20] == 0 and weight[20, 22] == 0  # on its nodes
     assert weight[4, 4] == 1 and weight[0, 31] == 1  # elsewhere
@@ -67,14 +75,14 @@ def test_bottom_up_id_example_follows_the_augmented_points():
     rng = np.random.default_rng(0)
     img, cm, maps = bottom_up_id_example(image, pts, np.array([0, 1]), cfg, rng, augment=False, node_names=["a", "b"])
     assert img.shape == (64, 64, 1) and cm.shape == (32, 32, 2) and maps.shape == (32, 32, 3)
-    assert maps[10, 5, 0] == pytest.approx(1.0) and maps[25, 20, 1] == pytest.approx(1.0)
+    assert maps[10, 5, 0] == 1 and maps[25, 20, 1] == 1
     # with augmentation the class maps stay on the confidence maps' peaks
     for seed in range(4):
         _, cm, maps = bottom_up_id_example(
             image, pts, np.array([0, 1]), cfg, np.random.default_rng(seed), augment=True, node_names=["a", "b"]
         )
         peak = np.unravel_index(np.argmax(cm[..., 0]), cm.shape[:2])
-        assert maps[peak][:2].max() >= cm[peak][0] - 1e-6 > 0.5
+        assert maps[peak][:2].max() == 1 and cm[peak][0] > 0.5
 
 
 def test_top_down_id_examples_give_each_crop_its_instances_class():

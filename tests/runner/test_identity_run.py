@@ -76,9 +76,10 @@ def test_a_project_without_two_tracks_is_refused_before_tensorflow_loads(tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize("pipeline", list(KINDS))
 def test_tiny_identity_model_learns_who_is_who(tmp_path, pipeline):
-    slp = make_tiny_project(tmp_path / "p", n_frames=12, tracks=("female", "male"))
-    job = tiny_job(slp, tmp_path / "runs", pipeline, epochs=40, batches=8)
-    job.predict_frames = [(0, i) for i in range(12)]
+    slp = make_tiny_project(tmp_path / "p", n_frames=24, tracks=("female", "male"))
+    job = tiny_job(slp, tmp_path / "runs", pipeline, epochs=30, batches=8)
+    job.pipeline.models[KINDS[pipeline]].model.filters = 16  # as the bottom-up slow test
+    job.predict_frames = [(0, i) for i in range(24)]
     job.predictions_path = str(tmp_path / "pred.slp")
     events = _run(job, tmp_path / "work")
     assert isinstance(events[-1], Done) and events[-1].status == "finished"
@@ -91,4 +92,4 @@ def test_tiny_identity_model_learns_who_is_who(tmp_path, pipeline):
             if found:
                 near = min(found, key=lambda p: np.nanmean(np.linalg.norm(p.numpy() - user.numpy(), axis=1)))
                 right += near.track is not None and near.track.name == user.track.name
-    assert n == 24 and right >= 20, f"{right} of {n} identities right"
+    assert n == 48 and right >= 0.8 * n, f"{right} of {n} identities right"

@@ -38,7 +38,7 @@ def make_tiny_project(
     e.g. ``("head", "tail")``, as bottom-up models need); returns the .slp path.
     With ``tracks`` (one name per animal, e.g. ``("female", "male")``) each
     animal's instances are on its track and the animals look different (the
-    second one's tail is as bright as its head), as identity models need;
+    second one is dimmer), as identity models need;
     the first ``untracked`` instances (frame order) are then left without one.
     """
     folder = Path(folder)
@@ -58,8 +58,8 @@ def make_tiny_project(
             angle = rng.uniform(0, 2 * np.pi)
             d = np.array([np.cos(angle), np.sin(angle)]) * 6.0
             head, tail = np.array([cx, cy]) + d, np.array([cx, cy]) - d
-            tail_amp = 200.0 if tracks and a % 2 else 90.0
-            img += _blob(xx, yy, head, 200.0) + _blob(xx, yy, tail, tail_amp)
+            dim = 0.6 if tracks and a % 2 else 1.0  # a tracked project's second animal is dimmer
+            img += dim * (_blob(xx, yy, head, 200.0) + _blob(xx, yy, tail, 90.0))
             points.append(np.stack([head, tail]))
         frames[i, ..., 0] = np.clip(img, 0, 255).astype(np.uint8)
         all_points.append(points)

@@ -301,8 +301,8 @@ class IdentityConfig:
     Classes are the project's track names: a top-down-id model gives each crop
     a vector of class probabilities (global pooling of the deepest features,
     fully connected layers, softmax); a bottom-up-id model predicts one map per
-    class (a Gaussian of ``sigma`` on every node of the instances of that
-    class), read at each part's peaks.
+    class (1 on the cells its instances cover, SLEAP's class maps), read at
+    each part's peaks.
 
     Attributes
     ----------
@@ -310,7 +310,9 @@ class IdentityConfig:
         Class (track) names in output order; ``None``: the project's tracks,
         resolved when the job is made.
     sigma
-        Class maps only: spread of the Gaussians in network-input pixels.
+        Class maps only: an instance covers the cells where the Gaussians of
+        ``sigma`` grid cells (SLEAP's unit: ``sigma * output_stride`` input
+        pixels) on its nodes exceed 0.2.
     output_stride
         Class maps: their grid stride; class vectors: the stride of the
         features they pool.

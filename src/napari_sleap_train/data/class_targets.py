@@ -7,10 +7,10 @@ loss, not taught as "no class":
 
 * top-down-id: one class vector per crop, one-hot, with a last entry holding
   the loss weight (1, or 0 for an instance without a class);
-* bottom-up-id: one map per class (the maximum of Gaussians of ``sigma`` on
-  every node of that class's instances, SLEAP's class maps) and a last
-  channel holding the loss weight of each cell: 0 near the nodes of instances
-  without a class, so the network is not taught that they belong to none.
+* bottom-up-id: one map per class, 1 on the cells its instances cover (where
+  their confidence maps exceed 0.2, SLEAP's class maps), and a last channel
+  holding the loss weight of each cell: 0 on the cells of instances without
+  a class, so the network is not taught that they belong to none.
 
 The extra weight entry/channel is read by the class losses of the engine.
 """
@@ -25,8 +25,8 @@ from .confmaps import confidence_maps
 
 #: Class index of an instance left out of the class loss.
 NO_CLASS = -1
-#: Cells where an unclassed instance's node Gaussian exceeds this get no class loss.
-UNCLASSED_MASK_LEVEL = 0.05
+#: An instance covers the cells where its confidence map is above this (SLEAP 1.4's threshold).
+CLASS_MAP_THRESHOLD = 0.2
 
 
 def project_classes(track_names: Sequence[str], used_track_ids: Sequence[int | None]) -> list[str]:
@@ -67,7 +67,13 @@ def class_maps_target(
     sigma: float,
     output_stride: int,
 ) -> np.ndarray:
-    """Class maps of one frame and their loss weights.
+    """Class maps of one frame and their loss weights, as SLEAP 1.4 makes them.
+
+    Each instance covers the cells where its confidence map (the maximum of
+    Gaussians on its nodes, of ``sigma`` grid cells, i.e. ``sigma *
+    output_stride`` input pixels, SLEAP's units) is above
+    :data:`CLASS_MAP_THRESHOLD`; there its class map is 1, shared by the
+    instances' relative map values where animals overlap.
 
     Parameters
     ----------
@@ -81,29 +87,37 @@ def class_maps_target(
     height, width
         Network input size.
     sigma, output_stride
-        Spread of the Gaussians (input pixels) and stride of the maps.
+        Spread of the instances' maps (grid cells) and stride of the maps.
 
     Returns
     -------
     numpy.ndarray
         ``(ceil(height / stride), ceil(width / stride), n_classes + 1)``:
-        the class maps, then the weight channel.
+        the class maps, then the weight channel (0 on the cells of
+        instances without a class, 1 elsewhere).
     """
     pts = np.asarray(points, dtype=np.float32).reshape(-1, *np.shape(points)[-2:])
     classes = np.asarray(classes, dtype=np.int64).reshape(-1)
     if len(classes) != len(pts):
         raise ValueError(f"{len(classes)} class indices for {len(pts)} instances")
-    n, k = pts.shape[:2]
-    empty = confidence_maps(np.zeros((0, 1, 2)), height, width, sigma, output_stride)
+    sigma_px = float(sigma) * int(output_stride)
+    empty = confidence_maps(np.zeros((0, 1, 2)), height, width, sigma_px, output_stride)
     oh, ow = empty.shape[:2]
     out = np.zeros((oh, ow, n_classes + 1), dtype=np.float32)
     out[..., -1] = 1.0
+    if len(pts) == 0:
+        return out
+    # (h, w, n): each instance's map, the maximum over its nodes
+    maps = np.stack(
+        [confidence_maps(p[None], height, width, sigma_px, output_stride).max(axis=-1) for p in pts], axis=-1
+    )
+    total = maps.sum(axis=-1, keepdims=True)
+    share = np.where(maps > CLASS_MAP_THRESHOLD, maps / np.maximum(total, 1e-12), 0.0)
     for c in range(n_classes):
-        mine = pts[classes == c]
-        if len(mine):
-            out[..., c] = confidence_maps(mine.reshape(1, -1, 2), height, width, sigma, output_stride).max(axis=-1)
-    unclassed = pts[classes == NO_CLASS]
-    if len(unclassed):
-        near = confidence_maps(unclassed.reshape(1, -1, 2), height, width, sigma, output_stride).max(axis=-1)
-        out[..., -1] = np.where(near > UNCLASSED_MASK_LEVEL, 0.0, 1.0)
+        mine = classes == c
+        if mine.any():
+            out[..., c] = share[..., mine].max(axis=-1)
+    unclassed = classes == NO_CLASS
+    if unclassed.any():
+        out[..., -1] = np.where(share[..., unclassed].max(axis=-1) > 0, 0.0, 1.0)
     return out
