@@ -30,6 +30,15 @@ samples/s and reached only 73% (mAP 0.30): on a CPU the cheaper samples
 matter as much as the receptive field.
 Online hard keypoint mining with sigma 3.5 kept the centered-instance loss
 flat for 12+ epochs, so both stay off.
+
+``cpu.bottomup`` is the same recipe for the bottom-up model: half-size frames,
+max stride 16, confidence maps at stride 4 and part affinity fields at stride
+8 with edge sigma 25 (fields about 5 px either side of an edge in the
+half-size frame, the width of the sample mouse's body there). On the
+procedural sample (``benchmarks/sample_accuracy.py``, 10-minute budget, 2
+shared cores at load 9-10) it trained at 21 samples/s and found 100% of the
+nodes of the 260 unlabeled frames, median error 0.63 px, p90 1.33 px, OKS mAP
+0.94, no animal missed or invented.
 """
 
 from __future__ import annotations
