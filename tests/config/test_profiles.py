@@ -216,3 +216,20 @@ def test_list_trained_runs_newest_first(tmp_path, shared_data):
     assert list_trained_runs(tmp_path, "centered_instance") == [c]
     assert list_trained_runs(tmp_path) == [b, c, a, tmp_path / "sleap_run"]
     assert list_trained_runs(tmp_path / "missing", ModelKind.CENTROID) == []
+
+
+@pytest.mark.parametrize("hardware", ["cpu", "gpu"])
+def test_identity_pipelines_have_default_profiles(hardware):
+    from napari_sleap_train.config.model import ModelKind, PipelineKind
+    from napari_sleap_train.config.profiles import default_pipeline
+
+    td = default_pipeline(PipelineKind.TOP_DOWN_ID, hardware)
+    assert list(td.models) == [ModelKind.CENTROID, ModelKind.MULTI_CLASS_TOPDOWN]
+    ident = td.models[ModelKind.MULTI_CLASS_TOPDOWN]
+    assert ident.kind is ModelKind.MULTI_CLASS_TOPDOWN and ident.identity.global_pool
+    assert ident.identity.output_stride == ident.model.max_stride  # the class vectors pool the deepest features
+    bu = default_pipeline(PipelineKind.BOTTOM_UP_ID, hardware)
+    assert list(bu.models) == [ModelKind.MULTI_CLASS_BOTTOMUP]
+    assert bu.models[ModelKind.MULTI_CLASS_BOTTOMUP].identity.sigma == 5.0
+    td.anchor_part = "thorax"
+    assert td.trained_models()[ModelKind.MULTI_CLASS_TOPDOWN].head.anchor_part == "thorax"

@@ -103,7 +103,8 @@ def test_written_file_has_every_key_sleap_wrote(sleap_model, tmp_path):
     assert _keys(original) <= _keys(written)
     # values SLEAP needs to rebuild the network are the same
     assert written["model"]["backbone"]["unet"] == original["model"]["backbone"]["unet"]
-    assert written["model"]["heads"] == original["model"]["heads"]
+    heads = {k: v for k, v in written["model"]["heads"].items() if v is not None}
+    assert heads == {k: v for k, v in original["model"]["heads"].items() if v is not None}
     assert written["data"]["instance_cropping"] == original["data"]["instance_cropping"]
     assert written["data"]["preprocessing"]["input_scaling"] == original["data"]["preprocessing"]["input_scaling"]
 
@@ -145,8 +146,17 @@ def test_write_into_folder(tmp_path):
         (lambda d: d["model"]["backbone"]["unet"].update(max_stride="big"), "max_stride should be int"),
         (lambda d: d["model"]["heads"].update(centroid=None), "exactly one of the heads"),
         (lambda d: d["model"]["heads"].update(multi_instance={"confmaps": {}}), "exactly one of the heads"),
-        (lambda d: d["model"]["heads"].update(centroid=None, multi_class_bottomup={}), "identity classes"),
-        (lambda d: d["model"]["heads"].update(centroid=None, multi_class_topdown={}), "not supported yet"),
+        (lambda d: d["model"]["heads"].update(centroid=None, multi_class_bottomup={}), "confmaps"),
+        (
+            lambda d: d["model"]["heads"].update(centroid=None, multi_class_topdown={"confmaps": {}}),
+            "missing setting model.heads.multi_class_topdown.class_vectors",
+        ),
+        (
+            lambda d: d["model"]["heads"].update(
+                centroid=None, multi_class_bottomup={"confmaps": {}, "class_maps": {"classes": ["a", "a"]}}
+            ),
+            "names a class twice",
+        ),
         (
             lambda d: d["model"]["heads"].update(
                 centroid=None, multi_instance={"confmaps": {}, "pafs": {"edges": ["A"]}}
@@ -187,3 +197,43 @@ def test_initial_config_without_skeleton_reads(shared_data, tmp_path):
     cfg = read_sleap_config(tmp_path / "initial_config.json")
     assert cfg.model.max_stride == 8
     assert read_sleap_skeletons(tmp_path / "initial_config.json") == []
+
+
+@pytest.mark.parametrize(
+    ("folder", "kind"),
+    [("topdown_multiclass", ModelKind.MULTI_CLASS_TOPDOWN), ("bottomup_multiclass", ModelKind.MULTI_CLASS_BOTTOMUP)],
+)
+def test_sleap_identity_configs_round_trip(shared_data, tmp_path, folder, kind):
+    src = shared_data / "models" / f"min_tracks_2node.UNet.{folder}"
+    cfg = read_sleap_config(src)
+    assert cfg.kind is kind
+    assert cfg.identity.classes == ["female", "male"]
+    skel = read_sleap_skeletons(src / "training_config.json")[0]
+    out = write_sleap_config(cfg, tmp_path / "training_config.json", skeleton=skel)
+    assert read_sleap_config(out) == cfg
+    original = json.loads((src / "training_config.json").read_text())
+    written = json.loads(out.read_text())
+    assert written["model"]["heads"][kind.value] == original["model"]["heads"][kind.value]
+    assert written["model"]["backbone"]["unet"] == original["model"]["backbone"]["unet"]
+    assert written["data"]["instance_cropping"] == original["data"]["instance_cropping"]
+    assert _keys(original["model"]) <= _keys(written["model"])
+
+
+def test_sleap_identity_values(shared_data):
+    td = read_sleap_config(shared_data / "models" / "min_tracks_2node.UNet.topdown_multiclass")
+    assert (td.identity.num_fc_layers, td.identity.num_fc_units, td.identity.global_pool) == (3, 64, True)
+    assert (td.identity.output_stride, td.identity.loss_weight) == (16, 0.01)
+    assert (td.head.anchor_part, td.head.sigma, td.data.crop_size) == ("thorax", 1.5, 128)
+    bu = read_sleap_config(shared_data / "models" / "min_tracks_2node.UNet.bottomup_multiclass")
+    assert (bu.identity.sigma, bu.identity.output_stride, bu.identity.loss_weight) == (5.0, 2, 2.0)
+    assert bu.head.part_names == ["head", "thorax"] and bu.head.anchor_part is None
+
+
+def test_identity_classes_default_to_sleaps_when_missing(shared_data, tmp_path):
+    src = shared_data / "models" / "min_tracks_2node.UNet.topdown_multiclass" / "training_config.json"
+    data = json.loads(src.read_text())
+    data["model"]["heads"]["multi_class_topdown"]["class_vectors"] = {"classes": None}
+    (tmp_path / "training_config.json").write_text(json.dumps(data))
+    cfg = read_sleap_config(tmp_path)
+    assert cfg.identity.classes is None
+    assert (cfg.identity.num_fc_layers, cfg.identity.output_stride, cfg.identity.loss_weight) == (1, 1, 1.0)

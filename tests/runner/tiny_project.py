@@ -29,11 +29,17 @@ def make_tiny_project(
     n_animals: int = 2,
     seed: int = 0,
     edge: tuple[str, str] | None = None,
+    tracks: tuple[str, ...] | None = None,
+    untracked: int = 0,
 ) -> Path:
     """Write ``tiny.mp4`` + ``tiny.slp``: bright head and dimmer tail blobs per animal.
 
     Every frame is labeled (2-node skeleton ``head``/``tail``, with ``edge``,
     e.g. ``("head", "tail")``, as bottom-up models need); returns the .slp path.
+    With ``tracks`` (one name per animal, e.g. ``("female", "male")``) each
+    animal's instances are on its track and the animals look different (the
+    second one is dimmer), as identity models need;
+    the first ``untracked`` instances (frame order) are then left without one.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -52,7 +58,8 @@ def make_tiny_project(
             angle = rng.uniform(0, 2 * np.pi)
             d = np.array([np.cos(angle), np.sin(angle)]) * 6.0
             head, tail = np.array([cx, cy]) + d, np.array([cx, cy]) - d
-            img += _blob(xx, yy, head, 200.0) + _blob(xx, yy, tail, 90.0)
+            dim = 0.6 if tracks and a % 2 else 1.0  # a tracked project's second animal is dimmer
+            img += dim * (_blob(xx, yy, head, 200.0) + _blob(xx, yy, tail, 90.0))
             points.append(np.stack([head, tail]))
         frames[i, ..., 0] = np.clip(img, 0, 255).astype(np.uint8)
         all_points.append(points)
@@ -60,10 +67,17 @@ def make_tiny_project(
     sio.save_video(frames, str(video_path), fps=10, crf=1)
     video = sio.Video.from_filename(str(video_path))
     lfs = []
+    track_objs = [sio.Track(name=n) for n in tracks] if tracks else []
+    left = untracked
     for i, points in enumerate(all_points):
         insts = [sio.Instance.from_numpy(p, skeleton=skeleton) for p in points]
+        for a, inst in enumerate(insts):
+            if track_objs and left > 0:
+                left -= 1
+            elif track_objs:
+                inst.track = track_objs[a % len(track_objs)]
         lfs.append(sio.LabeledFrame(video=video, frame_idx=i, instances=insts))
-    labels = sio.Labels(labeled_frames=lfs, videos=[video], skeletons=[skeleton])
+    labels = sio.Labels(labeled_frames=lfs, videos=[video], skeletons=[skeleton], tracks=track_objs)
     path = folder / "tiny.slp"
     sio.save_slp(labels, str(path), verbose=False)
     return path
@@ -85,6 +99,11 @@ def tiny_config(kind: ModelKind, epochs: int = 2, batches: int = 3, **opt) -> Tr
     if kind == ModelKind.MULTI_INSTANCE:
         cfg.pafs.output_stride = 4
         cfg.pafs.sigma = 10.0  # fields about 3.4 px either side of the 12 px edge
+    if kind == ModelKind.MULTI_CLASS_TOPDOWN:
+        cfg.identity.output_stride, cfg.identity.num_fc_layers, cfg.identity.num_fc_units = 8, 1, 16
+        cfg.identity.loss_weight = 0.01  # as the topdown_id profiles (weight 1 kept the maps flat here)
+    if kind == ModelKind.MULTI_CLASS_BOTTOMUP:
+        cfg.identity.output_stride, cfg.identity.sigma = 2, 2.0
     return cfg
 
 

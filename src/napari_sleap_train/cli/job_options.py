@@ -23,7 +23,7 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
     """Register the training-settings options on ``p``."""
     p.add_argument(
         "--pipeline",
-        choices=["top-down", "bottom-up", "single-instance"],
+        choices=["top-down", "bottom-up", "single-instance", "top-down-id", "bottom-up-id"],
         default=None,
         help="pipeline kind (default: top-down)",
     )

@@ -92,7 +92,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         required=True,
         metavar="RUN_DIR",
         help="model folder; give the centroid and the centered-instance folder (top-down), "
-        "or one bottom-up or single-instance folder",
+        "the centroid and the top-down-id folder (or the top-down-id folder alone: it runs on the "
+        "user instances' anchors), or one bottom-up, bottom-up-id or single-instance folder",
     )
     parser.add_argument(
         "--frames",

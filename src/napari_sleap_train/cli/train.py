@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Register the ``train`` subcommand."""
     p = subparsers.add_parser(
         "train",
-        help="train a top-down, bottom-up or single-instance pipeline on a SLEAP project",
+        help="train a top-down, bottom-up, single-instance, top-down-id or bottom-up-id pipeline on a SLEAP project",
         description=(
             "Train every model of a pipeline on the user-labeled frames of PROJECT, in a child "
             "process, printing progress. Run folders go to --run-dir "

@@ -32,6 +32,18 @@ class ModelKind(str, Enum):
     CENTERED_INSTANCE = "centered_instance"
     SINGLE_INSTANCE = "single_instance"
     MULTI_INSTANCE = "multi_instance"  # bottom-up: confidence maps of every part + part affinity fields
+    MULTI_CLASS_TOPDOWN = "multi_class_topdown"  # centered instance + a class vector per crop (identity)
+    MULTI_CLASS_BOTTOMUP = "multi_class_bottomup"  # confidence maps of every part + class maps (identity)
+
+    @property
+    def is_identity(self) -> bool:
+        """The model learns identity classes (track names)."""
+        return self in (ModelKind.MULTI_CLASS_TOPDOWN, ModelKind.MULTI_CLASS_BOTTOMUP)
+
+    @property
+    def is_cropped(self) -> bool:
+        """The model sees crops centred on an anchor (centered instance, top-down identity)."""
+        return self in (ModelKind.CENTERED_INSTANCE, ModelKind.MULTI_CLASS_TOPDOWN)
 
 
 class PipelineKind(str, Enum):
@@ -40,6 +52,8 @@ class PipelineKind(str, Enum):
     TOP_DOWN = "top-down"
     SINGLE_INSTANCE = "single-instance"
     BOTTOM_UP = "bottom-up"
+    TOP_DOWN_ID = "top-down-id"  # centroid + multi-class centered instance
+    BOTTOM_UP_ID = "bottom-up-id"  # confidence maps + class maps
 
     @property
     def model_kinds(self) -> tuple[ModelKind, ...]:
@@ -48,6 +62,10 @@ class PipelineKind(str, Enum):
             return (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE)
         if self is PipelineKind.BOTTOM_UP:
             return (ModelKind.MULTI_INSTANCE,)
+        if self is PipelineKind.TOP_DOWN_ID:
+            return (ModelKind.CENTROID, ModelKind.MULTI_CLASS_TOPDOWN)
+        if self is PipelineKind.BOTTOM_UP_ID:
+            return (ModelKind.MULTI_CLASS_BOTTOMUP,)
         return (ModelKind.SINGLE_INSTANCE,)
 
     @classmethod
@@ -277,6 +295,46 @@ class PafConfig:
 
 
 @dataclass
+class IdentityConfig:
+    """Identity head of a top-down-id or bottom-up-id model (SLEAP's ``class_vectors`` / ``class_maps``).
+
+    Classes are the project's track names: a top-down-id model gives each crop
+    a vector of class probabilities (global pooling of the deepest features,
+    fully connected layers, softmax); a bottom-up-id model predicts one map per
+    class (1 on the cells its instances cover, SLEAP's class maps), read at
+    each part's peaks.
+
+    Attributes
+    ----------
+    classes
+        Class (track) names in output order; ``None``: the project's tracks,
+        resolved when the job is made.
+    sigma
+        Class maps only: an instance covers the cells where the Gaussians of
+        ``sigma`` grid cells (SLEAP's unit: ``sigma * output_stride`` input
+        pixels) on its nodes exceed 0.2.
+    output_stride
+        Class maps: their grid stride; class vectors: the stride of the
+        features they pool.
+    num_fc_layers, num_fc_units, global_pool
+        Class vectors only: fully connected layers before the softmax, and
+        global max pooling (else the features are flattened, fixing the crop size).
+    loss_weight
+        Weight of the class loss next to the confidence-map loss.
+    """
+
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
+
+    classes: list[str] | None = None
+    sigma: float = 5.0
+    output_stride: int = 16
+    num_fc_layers: int = 1
+    num_fc_units: int = 64
+    global_pool: bool = True
+    loss_weight: float = 1.0
+
+
+@dataclass
 class TrainingConfig:
     """Everything needed to train one model."""
 
@@ -287,6 +345,7 @@ class TrainingConfig:
     model: UNetConfig = field(default_factory=UNetConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     pafs: PafConfig = field(default_factory=PafConfig)  # used by multi-instance (bottom-up) models only
+    identity: IdentityConfig = field(default_factory=IdentityConfig)  # used by identity models only
     optimization: OptimizationConfig = field(default_factory=OptimizationConfig)
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     run_name: str | None = None  # None: "<timestamp>.<kind>"
@@ -342,7 +401,7 @@ class PipelineConfig:
                 continue
             cfg = copy.deepcopy(self.models[kind])
             cfg.kind = kind
-            if kind in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE):
+            if kind is ModelKind.CENTROID or kind.is_cropped:
                 cfg.head.anchor_part = self.anchor_part
             out[kind] = cfg
         return out

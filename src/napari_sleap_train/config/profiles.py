@@ -57,6 +57,7 @@ from .model import (
     DataConfig,
     EarlyStoppingConfig,
     HeadConfig,
+    IdentityConfig,
     LRSchedule,
     ModelKind,
     OptimizationConfig,
@@ -175,6 +176,13 @@ def _bottom_up(cfg: TrainingConfig, pafs: PafConfig, plateau_patience: int | Non
     return cfg
 
 
+def _identity(cfg: TrainingConfig, kind: ModelKind, identity: IdentityConfig) -> TrainingConfig:
+    """``cfg`` (a centered-instance or multi-instance profile) as an identity model of ``kind``."""
+    cfg.kind = kind
+    cfg.identity = identity
+    return cfg
+
+
 #: Built-in profiles by name (SLEAP 1.4 names). Use :func:`get_profile` for a copy.
 PROFILES: dict[str, TrainingConfig] = {
     "baseline.centroid": _profile(
@@ -244,6 +252,46 @@ PROFILES: dict[str, TrainingConfig] = {
         ),
         PafConfig(edges=None, sigma=25.0, output_stride=8, loss_weight=1.0),
     ),
+    # Identity models: the top-down / bottom-up recipes with SLEAP 1.4's class heads
+    # (class vectors pooled from the deepest features through 3 x 64 units as in
+    # SLEAP's own multi-class test models; class maps of sigma 5 on the confidence
+    # maps' grid). The class vectors' cross-entropy gets SLEAP's test model's weight
+    # 0.01: at weight 1 it swamps the confidence-map loss (about 0.01); on the tiny
+    # two-animal project the classes were then right but the maps stayed flat.
+    "baseline_medium_rf.topdown_id": _identity(
+        _profile(ModelKind.CENTERED_INSTANCE, max_stride=16, output_stride=4, filters=24, filters_rate=2.0),
+        ModelKind.MULTI_CLASS_TOPDOWN,
+        IdentityConfig(output_stride=16, num_fc_layers=3, num_fc_units=64, global_pool=True, loss_weight=0.01),
+    ),
+    "baseline_medium_rf.bottomup_id": _identity(
+        _profile(ModelKind.MULTI_INSTANCE, max_stride=32, output_stride=4, filters=16, filters_rate=2.0),
+        ModelKind.MULTI_CLASS_BOTTOMUP,
+        IdentityConfig(sigma=5.0, output_stride=4, loss_weight=1.0),
+    ),
+    "cpu.topdown_id": _identity(
+        _cpu_profile(
+            ModelKind.CENTERED_INSTANCE,
+            input_scaling=0.5,
+            output_stride=2,
+            sigma=2.5,
+            time_share=0.7,
+            max_stride=32,
+        ),
+        ModelKind.MULTI_CLASS_TOPDOWN,
+        IdentityConfig(output_stride=32, num_fc_layers=2, num_fc_units=64, global_pool=True, loss_weight=0.01),
+    ),
+    "cpu.bottomup_id": _identity(
+        _cpu_profile(
+            ModelKind.MULTI_INSTANCE,
+            input_scaling=0.5,
+            output_stride=4,
+            sigma=2.5,
+            time_share=1.0,
+            max_stride=16,
+        ),
+        ModelKind.MULTI_CLASS_BOTTOMUP,
+        IdentityConfig(sigma=5.0, output_stride=4, loss_weight=1.0),
+    ),
 }
 
 #: Profile each model of a default pipeline starts from, per hardware.
@@ -256,6 +304,10 @@ DEFAULT_PROFILES: dict[tuple[str, ModelKind], str] = {
     ("cpu", ModelKind.SINGLE_INSTANCE): "cpu.single",
     ("gpu", ModelKind.MULTI_INSTANCE): "baseline_medium_rf.bottomup",
     ("cpu", ModelKind.MULTI_INSTANCE): "cpu.bottomup",
+    ("gpu", ModelKind.MULTI_CLASS_TOPDOWN): "baseline_medium_rf.topdown_id",
+    ("cpu", ModelKind.MULTI_CLASS_TOPDOWN): "cpu.topdown_id",
+    ("gpu", ModelKind.MULTI_CLASS_BOTTOMUP): "baseline_medium_rf.bottomup_id",
+    ("cpu", ModelKind.MULTI_CLASS_BOTTOMUP): "cpu.bottomup_id",
 }
 
 

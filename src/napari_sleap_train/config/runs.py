@@ -227,11 +227,21 @@ def check_prediction_models(runs: list[TrainedRun]) -> None:
     names = ", ".join(f"{run.folder.name} ({run.kind.value})" for run in runs) or "none"
     if len(set(kinds)) != len(kinds):
         raise RunError(f"two models of the same kind were given ({names}); give one of each")
-    for alone, what in ((ModelKind.SINGLE_INSTANCE, "single-instance"), (ModelKind.MULTI_INSTANCE, "bottom-up")):
+    alone_kinds = (
+        (ModelKind.SINGLE_INSTANCE, "single-instance"),
+        (ModelKind.MULTI_INSTANCE, "bottom-up"),
+        (ModelKind.MULTI_CLASS_BOTTOMUP, "bottom-up-id"),
+    )
+    for alone, what in alone_kinds:
         if kinds == [alone]:
             return
         if alone in kinds:
             raise RunError(f"a {what} model predicts alone, without other models ({names})")
+    if ModelKind.MULTI_CLASS_TOPDOWN in kinds:
+        # SLEAP runs a top-down-id model alone on given anchors; here a centroid model finds them
+        if ModelKind.CENTERED_INSTANCE in kinds:
+            raise RunError(f"give a centered-instance or a top-down-id model, not both ({names})")
+        return  # with a centroid model, or alone on the user instances' anchors (as SLEAP does)
     missing = [k.value.replace("_", "-") for k in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE) if k not in kinds]
     if missing:
         raise RunError(

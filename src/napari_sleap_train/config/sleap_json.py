@@ -16,6 +16,13 @@ settings under ``multi_instance.confmaps`` (our ``head`` and
 ``model.output_stride``) and their part affinity fields under
 ``multi_instance.pafs`` (our ``pafs``); the U-Net's own output stride is the
 finer of the two.
+
+Identity models keep their confidence maps under ``<head>.confmaps`` too and
+their class head under ``multi_class_topdown.class_vectors`` or
+``multi_class_bottomup.class_maps`` (our ``identity``). The U-Net of a
+top-down-id model runs down to the confidence maps' stride (the class vectors
+pool the deepest features); that of a bottom-up-id model to the finer of the
+maps' strides.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from .model import (
     DataConfig,
     EarlyStoppingConfig,
     HeadConfig,
+    IdentityConfig,
     LRSchedule,
     ModelKind,
     OptimizationConfig,
@@ -41,14 +49,25 @@ from .model import (
 )
 from .serialize import ConfigError, read_json_object
 from .sizes import network_crop_side
+from .sleap_identity import class_head_dict, read_class_head
 
 _HEAD_KEYS = {
     ModelKind.CENTROID: ("anchor_part", "sigma", "output_stride", "offset_refinement"),
     ModelKind.CENTERED_INSTANCE: ("anchor_part", "part_names", "sigma", "output_stride", "offset_refinement"),
     ModelKind.SINGLE_INSTANCE: ("part_names", "sigma", "output_stride", "offset_refinement"),
     ModelKind.MULTI_INSTANCE: ("part_names", "sigma", "output_stride", "loss_weight", "offset_refinement"),
+    ModelKind.MULTI_CLASS_TOPDOWN: (
+        "anchor_part",
+        "part_names",
+        "sigma",
+        "output_stride",
+        "loss_weight",
+        "offset_refinement",
+    ),
+    ModelKind.MULTI_CLASS_BOTTOMUP: ("part_names", "sigma", "output_stride", "loss_weight", "offset_refinement"),
 }
-_IDENTITY_HEADS = ("multi_class_bottomup", "multi_class_topdown")
+#: Heads whose confidence-map settings sit under ``<head>.confmaps``.
+_NESTED_CONFMAPS = (ModelKind.MULTI_INSTANCE, ModelKind.MULTI_CLASS_TOPDOWN, ModelKind.MULTI_CLASS_BOTTOMUP)
 _OPTIMIZERS = {"adam": "adam", "adamw": "adamw", "amsgrad": "adam"}
 _MISSING = object()
 
@@ -109,12 +128,6 @@ def is_sleap_config(data: dict) -> bool:
 def _kind(r: _Reader) -> ModelKind:
     heads = r.get("model.heads", dict)
     present = [k for k, v in heads.items() if v is not None]
-    for name in _IDENTITY_HEADS:
-        if name in present:
-            raise ConfigError(
-                f"{r.source}: {name} models (identity classes learned from tracks) are not supported yet; "
-                "use a top-down, bottom-up or single-instance model"
-            )
     kinds = [k for k in ModelKind if k.value in present]
     if len(kinds) != 1:
         raise ConfigError(
@@ -143,9 +156,10 @@ def config_from_sleap_dict(data: dict, source: str = "training_config.json") -> 
         other = [k for k, v in r.get("model.backbone", dict, {}).items() if v is not None]
         raise ConfigError(f"{source}: only U-Net backbones are supported, this model uses {other or 'no backbone'}")
     multi = kind is ModelKind.MULTI_INSTANCE
-    head = f"model.heads.{kind.value}" + (".confmaps" if multi else "")
+    head = f"model.heads.{kind.value}" + (".confmaps" if kind in _NESTED_CONFMAPS else "")
+    if kind in _NESTED_CONFMAPS:
+        r.get(head, dict)  # a bottom-up or identity head without confidence maps is not one we can train
     if multi:
-        r.get(head, dict)  # a bottom-up head without confidence maps is not one we can train
         r.get("model.heads.multi_instance.pafs", dict)
     u = "model.backbone.unet"
     scaling = r.get("data.preprocessing.input_scaling", float, 1.0)
@@ -180,7 +194,7 @@ def config_from_sleap_dict(data: dict, source: str = "training_config.json") -> 
         raise ConfigError(f"{source}: {head}.part_names should be a list of node names, got {part_names!r}")
     head_cfg = HeadConfig(
         sigma=r.get(f"{head}.sigma", float, 2.5),
-        anchor_part=anchor if kind in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE) else None,
+        anchor_part=anchor if kind is ModelKind.CENTROID or kind.is_cropped else None,
         part_names=None if kind is ModelKind.CENTROID else part_names,
         offset_refinement=r.get(f"{head}.offset_refinement", bool, False),
         loss_weight=r.get(f"{head}.loss_weight", float, 1.0),
@@ -194,6 +208,7 @@ def config_from_sleap_dict(data: dict, source: str = "training_config.json") -> 
             output_stride=r.get(f"{p}.output_stride", int, 8),
             loss_weight=r.get(f"{p}.loss_weight", float, 1.0),
         )
+    identity = read_class_head(r, kind) if kind.is_identity else IdentityConfig()
     o = "optimization"
     opt_name = r.get(f"{o}.optimizer", str, "adam").lower()
     if opt_name not in _OPTIMIZERS:
@@ -254,6 +269,7 @@ def config_from_sleap_dict(data: dict, source: str = "training_config.json") -> 
         model=model_cfg,
         head=head_cfg,
         pafs=pafs_cfg,
+        identity=identity,
         optimization=opt_cfg,
         augmentation=aug_cfg,
         run_name=r.get("outputs.run_name", (str, type(None)), None),
@@ -317,6 +333,8 @@ def config_to_sleap_dict(cfg: TrainingConfig, skeleton: sio.Skeleton | None = No
         "centroid": None,
         "centered_instance": None,
         "multi_instance": None,
+        "multi_class_bottomup": None,
+        "multi_class_topdown": None,
     }
     head = {k: head_values[k] for k in _HEAD_KEYS[kind]}
     unet_stride = m.output_stride
@@ -328,8 +346,12 @@ def config_to_sleap_dict(cfg: TrainingConfig, skeleton: sio.Skeleton | None = No
         pafs = {"edges": edges, "sigma": p.sigma, "output_stride": p.output_stride, "loss_weight": p.loss_weight}
         head = {"confmaps": head, "pafs": pafs}
         unet_stride = min(m.output_stride, p.output_stride)
+    if kind.is_identity:
+        head = {"confmaps": head, **class_head_dict(kind, cfg.identity)}
+        if kind is ModelKind.MULTI_CLASS_BOTTOMUP:
+            unet_stride = min(m.output_stride, cfg.identity.output_stride)
     heads[kind.value] = head
-    centered = kind is ModelKind.CENTERED_INSTANCE
+    centered = kind.is_cropped
     crop = None
     if centered and d.crop_size is not None:
         crop = network_crop_side(d.crop_size, d.input_scaling, m.max_stride)
@@ -353,7 +375,7 @@ def config_to_sleap_dict(cfg: TrainingConfig, skeleton: sio.Skeleton | None = No
                 "pad_to_stride": 1 if centered else m.max_stride,
             },
             "instance_cropping": {
-                "center_on_part": h.anchor_part if kind in (ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE) else None,
+                "center_on_part": h.anchor_part if kind is ModelKind.CENTROID or kind.is_cropped else None,
                 "crop_size": crop,
                 "crop_size_detection_padding": d.crop_padding,
             },

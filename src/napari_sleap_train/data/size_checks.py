@@ -85,7 +85,7 @@ def _anchor_index(cfg: TrainingConfig, node_names: Sequence[str]) -> int | None:
 
 def count_training_examples(cfg: TrainingConfig, labels: LabelSizes) -> int:
     """Examples per pass over the training frames: frames, or instances with an anchor."""
-    if cfg.kind != ModelKind.CENTERED_INSTANCE:
+    if not ModelKind(cfg.kind).is_cropped:
         return len(labels.train_frames)
     anchor = _anchor_index(cfg, labels.node_names)
     total = 0
@@ -112,7 +112,7 @@ def auto_crop(cfg: TrainingConfig, labels: LabelSizes) -> int:
 
 def input_size(cfg: TrainingConfig, labels: LabelSizes) -> tuple[int, int] | None:
     """Network input ``(h, w)`` of one example (``None``: frame size unknown)."""
-    if cfg.kind == ModelKind.CENTERED_INSTANCE:
+    if ModelKind(cfg.kind).is_cropped:
         crop = cfg.data.crop_size or auto_crop(cfg, labels)
         side = crop_network_size(crop, cfg.data.input_scaling, cfg.model.max_stride)
         return side, side
@@ -167,7 +167,7 @@ def _parts_inside(cfg: TrainingConfig, labels: LabelSizes, crop: float) -> tuple
 def check_crop_size(cfg: TrainingConfig, labels: LabelSizes) -> SizeFinding | None:
     """A set crop size must hold the animals and not dwarf the frames."""
     crop = cfg.data.crop_size
-    if cfg.kind != ModelKind.CENTERED_INSTANCE or not crop:
+    if not ModelKind(cfg.kind).is_cropped or not crop:
         return None
     model = cfg.kind.value
     auto = auto_crop(cfg, labels)

@@ -87,7 +87,7 @@ class ExampleMaker:
         first = as_hwc(frames[data.samples[0].key])
         self.channels = convert_channels(first, cfg.data.ensure_rgb, cfg.data.ensure_grayscale).shape[2]
         stride, out_stride = cfg.model.max_stride, cfg.model.output_stride
-        if self.kind == ModelKind.CENTERED_INSTANCE:
+        if ModelKind(self.kind).is_cropped:
             self.crop_size = crop_size or cfg.data.crop_size or self._auto_crop_size()
             side = crop_network_size(self.crop_size, cfg.data.input_scaling, stride)
             self.input_hw = (side, side)
@@ -102,6 +102,14 @@ class ExampleMaker:
         self.n_outputs = 1 if self.kind == ModelKind.CENTROID else len(self.parts)
         paf_stride = cfg.pafs.output_stride
         self.paf_hw = (math.ceil(self.input_hw[0] / paf_stride), math.ceil(self.input_hw[1] / paf_stride))
+        # identity models: class indices from the tracks (engine/identity_data.py)
+        self.identity = None
+        if ModelKind(self.kind).is_identity:
+            from napari_sleap_train.engine.identity_data import IdentityTargets
+
+            self.identity = IdentityTargets.of(cfg, data)
+            cs = cfg.identity.output_stride
+            self.class_hw = (math.ceil(self.input_hw[0] / cs), math.ceil(self.input_hw[1] / cs))
 
     def edge_names(self) -> list[list[str]]:
         """The part affinity field edges as ``[source, destination]`` node names."""
@@ -114,7 +122,7 @@ class ExampleMaker:
 
     def count_examples(self, indices: Sequence[int]) -> int:
         """Examples the samples give: one per frame, or one per instance with an anchor."""
-        if self.kind != ModelKind.CENTERED_INSTANCE:
+        if not ModelKind(self.kind).is_cropped:
             return len(indices)
         total = 0
         for i in indices:
@@ -141,6 +149,10 @@ class ExampleMaker:
         instance, and ``(h, w, C)`` / ``(h', w', k)`` / ``(h'', w'', 2 m)``
         (input, maps, fields) for bottom-up.
         """
+        if self.identity is not None:
+            from napari_sleap_train.engine.identity_data import make_identity_example
+
+            return make_identity_example(self, index, augment)
         sample = self.data.samples[int(index)]
         image = self.frames[sample.key]
         kwargs = dict(node_names=self.data.node_names, symmetry=self.data.symmetry)
@@ -180,6 +192,10 @@ def _map_fn(maker: ExampleMaker, augment: bool):
     per_instance = maker.kind == ModelKind.CENTERED_INSTANCE
     if maker.multi:
         return _map_fn_bottom_up(maker, augment)
+    if maker.identity is not None:
+        from napari_sleap_train.engine.identity_data import identity_map_fn
+
+        return identity_map_fn(maker, augment)
 
     def build(index):
         x, y = maker.make(int(index), augment)
@@ -229,7 +245,7 @@ def make_datasets(
     ``min_batches_per_epoch``, as SLEAP).
     """
     data = maker.data
-    per_instance = maker.kind == ModelKind.CENTERED_INSTANCE
+    per_instance = ModelKind(maker.kind).is_cropped
     n_train = maker.count_examples(data.train_idx)
     n_val = maker.count_examples(data.val_idx)
     if n_train == 0:

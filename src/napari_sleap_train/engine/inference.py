@@ -72,6 +72,9 @@ class FramePrediction:
         ``(n,)`` instance scores (mean point score).
     centroids, centroid_scores
         ``(n, 2)`` and ``(n,)`` for top-down models (NaN for single instance).
+    classes, class_scores
+        Identity models: ``(n,)`` class index of each instance (distinct) and
+        its identity score; ``None`` for the other models.
     """
 
     points: np.ndarray
@@ -79,10 +82,13 @@ class FramePrediction:
     scores: np.ndarray
     centroids: np.ndarray
     centroid_scores: np.ndarray
+    classes: np.ndarray | None = None
+    class_scores: np.ndarray | None = None
 
     @classmethod
-    def empty(cls, k: int) -> FramePrediction:
-        return cls(np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros(0), np.zeros((0, 2)), np.zeros(0))
+    def empty(cls, k: int, identity: bool = False) -> FramePrediction:
+        ids = (np.zeros(0, dtype=int), np.zeros(0)) if identity else (None, None)
+        return cls(np.zeros((0, k, 2)), np.zeros((0, k)), np.zeros(0), np.zeros((0, 2)), np.zeros(0), *ids)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -170,10 +176,18 @@ class Predictor:
         self.centered = by_kind.get(ModelKind.CENTERED_INSTANCE)
         self.single = by_kind.get(ModelKind.SINGLE_INSTANCE)
         self.multi = by_kind.get(ModelKind.MULTI_INSTANCE)
-        for alone, what in ((self.single, "single-instance"), (self.multi, "bottom-up")):
+        self.multi_id = by_kind.get(ModelKind.MULTI_CLASS_BOTTOMUP)
+        self.centered_id = by_kind.get(ModelKind.MULTI_CLASS_TOPDOWN)
+        if self.centered_id is not None and self.centered is not None:
+            raise EngineConfigError("Give a centered-instance or a top-down-id model, not both.")
+        self.centered = self.centered or self.centered_id
+        alone_kinds = ((self.single, "single-instance"), (self.multi, "bottom-up"), (self.multi_id, "bottom-up-id"))
+        for alone, what in alone_kinds:
             if alone is not None and len(models) > 1:
                 raise EngineConfigError(f"A {what} model is used alone, not with other models.")
-        if self.single is None and self.multi is None and not (self.centroid and self.centered):
+        if self.centered_id is not None and self.centroid is None and len(models) == 1:
+            pass  # top-down-id alone runs on given anchors (the user instances', as SLEAP does)
+        elif all(m is None for m in (self.single, self.multi, self.multi_id)) and not (self.centroid and self.centered):
             have = ", ".join(m.kind.value for m in models) or "none"
             raise EngineConfigError(
                 f"Top-down prediction needs a centroid model and a centered-instance model (given: {have})."
@@ -197,7 +211,13 @@ class Predictor:
     @property
     def node_model(self) -> LoadedModel:
         """The model that predicts the nodes."""
-        return next(m for m in (self.single, self.multi, self.centered) if m is not None)
+        return next(m for m in (self.single, self.multi, self.multi_id, self.centered) if m is not None)
+
+    @property
+    def classes(self) -> list[str] | None:
+        """Class (track) names of an identity pipeline, else ``None``."""
+        ident = self.multi_id or self.centered_id
+        return None if ident is None else list(ident.classes or [])
 
     @property
     def n_parts(self) -> int:
@@ -246,10 +266,20 @@ class Predictor:
             from napari_sleap_train.engine.bottom_up import predict_bottom_up
 
             return predict_bottom_up(self.multi, images, self.peak_threshold, self.refinement, self.grouping)
+        if self.multi_id is not None:
+            from napari_sleap_train.engine.identity import predict_bottom_up_id
+
+            return predict_bottom_up_id(self.multi_id, images, self.peak_threshold, self.refinement)
+        if centroids is None and self.centroid is None:
+            raise EngineConfigError("A top-down-id model without a centroid model needs the anchors of each frame.")
         if centroids is None:
             found = self.find_centroids(images)
         else:
             found = [(np.asarray(c, dtype=np.float64).reshape(-1, 2), np.ones(len(c))) for c in centroids]
+        if self.centered_id is not None:
+            from napari_sleap_train.engine.identity import predict_top_down_id
+
+            return predict_top_down_id(self.centered_id, images, found, self.peak_threshold, self.refinement)
         return self._predict_centered(images, found)
 
     def _predict_single(self, images: Sequence[np.ndarray]) -> list[FramePrediction]:
@@ -399,12 +429,21 @@ class Predictor:
         order = self._part_order(skeleton)
         have = order >= 0
         out = sio.Labels(videos=list(labels.videos), skeletons=[skeleton])
+        tracks = None
+        if self.classes is not None:
+            from napari_sleap_train.engine.identity import class_tracks, user_anchors
+
+            tracks = class_tracks(self.classes, labels)
+            out.tracks = list(tracks)
         total = len(frames)
         done = 0
         for chunk, images in self.iter_batches(labels, frames):
             if should_stop is not None and should_stop():
                 break
-            for (vi, fi), pred in zip(chunk, self.predict_instances(images)):
+            anchors = None
+            if self.centered_id is not None and self.centroid is None:
+                anchors = user_anchors(labels, chunk, self.centered_id.config.head.anchor_part)
+            for (vi, fi), pred in zip(chunk, self.predict_instances(images, anchors)):
                 if len(pred) == 0:
                     continue
                 instances = []
@@ -418,6 +457,9 @@ class Predictor:
                             pts, skeleton=skeleton, point_scores=scores, score=float(pred.scores[j])
                         )
                     )
+                    if tracks is not None:  # identity models: the class is the track
+                        instances[-1].track = tracks[int(pred.classes[j])]
+                        instances[-1].tracking_score = float(pred.class_scores[j])
                 out.append(sio.LabeledFrame(video=labels.videos[vi], frame_idx=fi, instances=instances), update=False)
             done += len(chunk)
             if progress is not None:

@@ -251,7 +251,7 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
         from napari_sleap_train.data.errors import DataError
         from napari_sleap_train.data.training_inputs import anchor_index_of, paf_edges_of
         from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
-        from napari_sleap_train.engine.preflight import check_job
+        from napari_sleap_train.engine.preflight import check_job, resolve_identity_classes
 
         for cfg in models:
             data = LabeledData.from_labels(labels, cfg.data.validation_fraction, cfg.optimization.seed)
@@ -264,6 +264,8 @@ def run_train_job(job: TrainJob, channel: Channel) -> str:
                     paf_edges_of(cfg, data.node_names, data.edge_names)
                 except DataError as exc:
                     raise EngineConfigError(str(exc), hint="add edges to the skeleton") from exc
+            if cfg.kind.is_identity:
+                resolve_identity_classes(cfg, data, channel.emit)  # the track names; two at least
         check_job(job, models, labels, channel.emit)  # output folders; batch, crop, memory, network size
         channel.check_cancel()
 

@@ -190,6 +190,17 @@ def run_prediction(
         )
         return None, None
     predicted = predictor.predict(labels, frames, _throttled_progress(emit, len(frames)), should_stop)
+    if predictor.classes is not None and tracking is not None and tracking.enabled:
+        # identity models put every animal on its class's track: a tracker would only undo that
+        from napari_sleap_train.protocol.events import Message
+
+        emit(
+            Message(
+                level="warning",
+                text=f"No {tracking.tracker} tracking: the identity model's classes are the tracks.",
+            )
+        )
+        tracking = None
     report = track_predictions(predicted, tracking, project, emit) if predicted.labeled_frames else None
     out_path, result = write_predictions(labels, predicted, labels_path, output_path)
     for warning in result.warnings:

@@ -107,3 +107,49 @@ def check_job(
     """Everything a train job can be refused for before TensorFlow loads: output folders, then sizes."""
     check_output_folders(job)
     check_sizes(models, labels, job.pipeline.device, emit)
+
+
+def resolve_identity_classes(cfg: TrainingConfig, data: LabeledData, emit: Callable[[object], None]) -> None:
+    """Set an identity model's classes (the project's track names when not given) or refuse.
+
+    Classes are the names of the tracks the user instances are on. A project
+    with fewer than two is refused in plain words, before TensorFlow loads;
+    user instances without a track are counted in a message (they are left
+    out of the class loss).
+
+    Raises
+    ------
+    EngineDataError
+        Fewer than two classes.
+    """
+    from napari_sleap_train.data.class_targets import NO_CLASS, class_indices, project_classes
+
+    names = [t.name for t in data.labels.tracks]
+    track_ids = [t for s in data.samples for t in s.track_ids]
+    classes = list(cfg.identity.classes) if cfg.identity.classes else project_classes(names, track_ids)
+    what = "top-down-id" if cfg.kind.value == "multi_class_topdown" else "bottom-up-id"
+    if len(classes) < 2:
+        on = f"only the track {classes[0]!r}" if classes else "no track"
+        raise EngineDataError(
+            f"The {what} model learns who is who from the tracks of the labeled animals, but the "
+            f"project's user instances are on {on}.",
+            hint="put each animal's labeled instances on its own track (at least two tracks, e.g. "
+            "female and male), or train a top-down or bottom-up pipeline",
+        )
+    cfg.identity.classes = classes
+    unclassed = sum(int((class_indices(s.track_ids, names, classes) == NO_CLASS).sum()) for s in data.samples)
+    total = sum(len(s.track_ids) for s in data.samples)
+    emit(
+        Message(
+            text=(
+                f"The {what} model learns {len(classes)} classes ({', '.join(classes)}) from "
+                f"{total - unclassed} of the {total} labeled instances"
+                + (
+                    f"; {unclassed} without a track {'is' if unclassed == 1 else 'are'} left out of the class loss."
+                    if unclassed
+                    else "."
+                )
+            ),
+            level="warning" if unclassed else "info",
+        )
+    )

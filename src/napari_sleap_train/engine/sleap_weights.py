@@ -79,6 +79,8 @@ class LoadedModel:
     paf_edges
         Bottom-up models: ``(m, 2)`` ``[source, destination]`` confidence-map
         channels of each part affinity field, in the fields' order.
+    classes
+        Identity models: the class (track) names of the class head's outputs.
     """
 
     kind: ModelKind
@@ -93,6 +95,7 @@ class LoadedModel:
     point_convention: str = POINTS_PIXEL_CENTRE
     loaded_layers: list[str] = field(default_factory=list)
     paf_edges: np.ndarray | None = None
+    classes: list[str] | None = None
     _predict_fn: object = field(default=None, init=False, repr=False)
 
     @property
@@ -290,6 +293,21 @@ def _paf_edges(cfg: TrainingConfig, folder: Path, n_parts: int, n_edges: int) ->
         raise ModelLoadError(f"{folder}: an edge of the config names a body part the model does not predict.") from None
 
 
+def _classes(cfg: TrainingConfig, folder: Path, head: list[np.ndarray] | None) -> list[str]:
+    """Class names of an identity model's class head (the weights give their number)."""
+    if head is None:
+        raise ModelLoadError(f"{folder}: the identity model has no class head in its weights.")
+    n = int(head[0].shape[-1])
+    classes = cfg.identity.classes
+    if classes is None:
+        classes = cfg.identity.classes = [f"class_{i}" for i in range(n)]
+    if len(classes) != n:
+        raise ModelLoadError(
+            f"{folder}: the config names {len(classes)} classes ({', '.join(classes)}) but the network predicts {n}."
+        )
+    return list(classes)
+
+
 def _head_shapes(stored: dict[str, list[np.ndarray]], kind: ModelKind) -> tuple[int, int, bool]:
     """Input channels, confidence-map channels and offset head presence from the weights."""
     first = stored.get("stack0_enc0_conv0")
@@ -327,6 +345,11 @@ def load_sleap_model(folder: str | Path) -> LoadedModel:
             raise ModelLoadError(f"{h5} is a bottom-up model without its {PAF_HEAD_NAME} layer.")
         n_edges = int(stored[PAF_HEAD_NAME][0].shape[-1]) // 2
         paf_edges = _paf_edges(cfg, folder, n_out, n_edges)
+    classes = None
+    if cfg.kind.is_identity:
+        from napari_sleap_train.engine.identity_net import CLASS_HEAD_NAMES
+
+        classes = _classes(cfg, folder, stored.get(CLASS_HEAD_NAMES[cfg.kind]))
     model = build_model(cfg, n_out, channels, n_edges=n_edges)
     loaded = load_h5_weights(model, h5)
     return LoadedModel(
@@ -342,6 +365,7 @@ def load_sleap_model(folder: str | Path) -> LoadedModel:
         point_convention=POINTS_MULTIPLY,
         loaded_layers=loaded,
         paf_edges=paf_edges,
+        classes=classes,
     )
 
 
@@ -357,6 +381,7 @@ def load_keras_model(folder: str | Path) -> LoadedModel:
     outputs = model.outputs
     head = outputs[0]
     multi = cfg.kind == ModelKind.MULTI_INSTANCE
+    identity = cfg.kind.is_identity
     n_edges = int(outputs[1].shape[-1]) // 2 if multi and len(outputs) > 1 else 0
     if multi and not n_edges:
         raise ModelLoadError(f"{path} is a bottom-up model without part affinity fields.")
@@ -375,9 +400,10 @@ def load_keras_model(folder: str | Path) -> LoadedModel:
         channels=int(model.inputs[0].shape[-1]),
         n_outputs=int(head.shape[-1]),
         part_names=list(cfg.head.part_names) if cfg.head.part_names else None,
-        has_offsets=len(outputs) > (2 if multi else 1),
+        has_offsets=len(outputs) > (2 if multi or identity else 1),
         point_convention=POINTS_PIXEL_CENTRE,
         paf_edges=_paf_edges(cfg, folder, int(head.shape[-1]), n_edges) if multi else None,
+        classes=list(cfg.identity.classes) if identity else None,
     )
 
 

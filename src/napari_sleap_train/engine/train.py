@@ -33,12 +33,13 @@ from napari_sleap_train.engine.callbacks import (
 from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
+from napari_sleap_train.engine.identity_losses import WeightedClassMapsLoss, WeightedClassVectorLoss
 from napari_sleap_train.engine.init_weights import copy_run_weights
 from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 from napari_sleap_train.engine.losses import make_loss
 from napari_sleap_train.engine.run_files import save_model
 from napari_sleap_train.engine.unet import build_model
-from napari_sleap_train.protocol.events import ModelStarted, Status
+from napari_sleap_train.protocol.events import Message, ModelStarted, Status
 
 
 @dataclass
@@ -91,6 +92,16 @@ def _compile(model: keras.Model, cfg: TrainingConfig, xla: bool = False) -> None
             optimizer=make_optimizer(cfg),
             loss=[loss, keras.losses.MeanSquaredError(name="paf_mse")],
             loss_weights=[cfg.head.loss_weight, cfg.pafs.loss_weight],
+            jit_compile=xla,
+        )
+        return
+    if ModelKind(cfg.kind).is_identity:
+        # confidence maps and the class head (weighted: instances without a track count 0)
+        vectors = cfg.kind == ModelKind.MULTI_CLASS_TOPDOWN
+        model.compile(
+            optimizer=make_optimizer(cfg),
+            loss=[loss, WeightedClassVectorLoss() if vectors else WeightedClassMapsLoss()],
+            loss_weights=[cfg.head.loss_weight, cfg.identity.loss_weight],
             jit_compile=xla,
         )
         return
@@ -168,8 +179,24 @@ def train_model(
     if sets.n_val == 0:
         raise EngineDataError("No validation examples: label more frames or raise the validation fraction.")
     resolved = copy.deepcopy(cfg)
-    if cfg.kind == ModelKind.CENTERED_INSTANCE:
+    if ModelKind(cfg.kind).is_cropped:
         resolved.data.crop_size = int(maker.crop_size)
+    if maker.identity is not None:
+        resolved.head.part_names = [data.node_names[i] for i in maker.parts]
+        resolved.identity.classes = list(maker.identity.classes)
+        unclassed, total = maker.identity.unclassed(data.train_idx)
+        if unclassed:
+            channel.emit(
+                Message(
+                    level="warning",
+                    text=(
+                        f"{unclassed} of the {total} training instances of the {kind} model "
+                        f"{'has' if unclassed == 1 else 'have'} no track (or one that is not among the "
+                        f"classes {', '.join(maker.identity.classes)}) and {'is' if unclassed == 1 else 'are'} "
+                        "left out of the class loss."
+                    ),
+                )
+            )
     if cfg.kind == ModelKind.MULTI_INSTANCE:
         # the run folder says which maps and fields it predicts, in channel order
         resolved.head.part_names = [data.node_names[i] for i in maker.parts]

@@ -47,6 +47,9 @@ CONFMAP_HEAD_NAMES: dict[ModelKind, str] = {
     ModelKind.CENTERED_INSTANCE: "CenteredInstanceConfmapsHead_0",
     ModelKind.SINGLE_INSTANCE: "SingleInstanceConfmapsHead_0",
     ModelKind.MULTI_INSTANCE: "MultiInstanceConfmapsHead_0",
+    # identity models (built by engine/identity_net.py): SLEAP 1.4's names, no suffix on the top-down one
+    ModelKind.MULTI_CLASS_TOPDOWN: "CenteredInstanceConfmapsHead",
+    ModelKind.MULTI_CLASS_BOTTOMUP: "MultiInstanceConfmapsHead_0",
 }
 OFFSET_HEAD_NAME = "OffsetRefinementHead_0"
 PAF_HEAD_NAME = "PartAffinityFieldsHead_0"
@@ -226,6 +229,10 @@ def build_model(
     ``n_edges`` is the number of part affinity fields of a bottom-up model
     (ignored for the other kinds).
     """
+    if ModelKind(cfg.kind).is_identity:
+        from napari_sleap_train.engine.identity_net import build_identity_model
+
+        return build_identity_model(cfg, n_parts, channels, input_hw)
     n_out = 1 if cfg.kind == ModelKind.CENTROID else n_parts
     multi = cfg.kind == ModelKind.MULTI_INSTANCE
     if multi and n_edges < 1:
