@@ -91,6 +91,8 @@ SETTINGS: dict[str, Settings] = {
     "sample_accuracy": Settings(quick_args=("--quick",), quick_timeout=210.0),
     # 20-minute budget: only in a full run or with --only time_to_accuracy
     "time_to_accuracy": Settings(quick_timeout=240.0, in_quick=False),
+    # installs sleap-nn (a few GB) on first use: only in a full run or with --only peer
+    "peer": Settings(quick_args=("--quick",), quick_timeout=600.0, in_quick=False, full_timeout=7200.0),
 }
 
 
