@@ -90,7 +90,7 @@ class Settings:
     repeats: int
 
 
-QUICK = Settings(train_frames=24, infer_frames=20, warmup=1, batches=3, default_batches=1, repeats=1)
+QUICK = Settings(train_frames=16, infer_frames=12, warmup=1, batches=2, default_batches=1, repeats=1)
 FULL = Settings(train_frames=60, infer_frames=200, warmup=2, batches=10, default_batches=3, repeats=1)
 
 
