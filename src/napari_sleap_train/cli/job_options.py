@@ -204,6 +204,7 @@ def pipeline_from_args(args: argparse.Namespace, base=None):
             opt.batch_size = args.batch_size
         if args.learning_rate is not None:
             opt.learning_rate = args.learning_rate
+            opt.fine_tune_learning_rate = args.learning_rate  # explicit: also the rate of --init-from runs
         if args.patience is not None:
             opt.early_stopping.patience = args.patience
         if args.model_time_limit is not None:
