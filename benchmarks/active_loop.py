@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -134,7 +135,9 @@ def train_round(project: Path, runs: Path, minutes: float, init_from: list[str],
     from napari_sleap_train.protocol.events import ModelFinished, ModelStarted
 
     extra = [arg for run in init_from for arg in ("--init-from", run)]
+    load_before = os.getloadavg()[0]
     run = train(project, runs, minutes, [], extra, log)
+    load_after = os.getloadavg()[0]
     events = run["events"]
     started = {e.model: e for _, e in events if isinstance(e, ModelStarted)}
     finished = {e.model: e for _, e in events if isinstance(e, ModelFinished)}
@@ -145,6 +148,8 @@ def train_round(project: Path, runs: Path, minutes: float, init_from: list[str],
         "runs": [started[m].run_dir for m in ORDER if m in started],
         "epochs": {m: finished[m].epochs_trained for m in finished},
         "wall_s": round(run["wall_seconds"], 1),
+        # the machine is shared: epochs-by-time depend on its load, so each arm says what it had
+        "load": (round(load_before, 1), round(load_after, 1)),
     }
 
 
@@ -275,15 +280,16 @@ def report(result: dict[str, Any]) -> str:
         f"{result['suggested']} suggested frames predicted and corrected, {result['test_frames']} held-out "
         "test frames scored against the hidden truth.",
         "",
-        "| round | training frames | minutes | starts from | epochs (centroid / instance) | detected "
-        "| median px | p90 px | OKS mAP |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| round | training frames | minutes | starts from | epochs (centroid / instance) | load (start, end) "
+        "| detected | median px | p90 px | OKS mAP |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in result["rounds"].items():
         a = r["accuracy"]
         epochs = " / ".join(str(r["epochs"].get(m, "-")) for m in ORDER[:2])
         lines.append(
-            f"| {name} | {r['frames']} | {r['minutes']:g} | {r['start']} | {epochs} | {_f(a['detected'], '.3f')} "
+            f"| {name} | {r['frames']} | {r['minutes']:g} | {r['start']} | {epochs} "
+            f"| {r['load'][0]:g}, {r['load'][1]:g} | {_f(a['detected'], '.3f')} "
             f"| {_f(a['median_px'], '.2f')} | {_f(a['p90_px'], '.2f')} | {_f(a['oks_map'], '.3f')} |"
         )
     lines += [

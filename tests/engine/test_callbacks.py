@@ -123,3 +123,13 @@ def test_cosine_schedule_warms_up_and_decays():
     assert lrs[-1] == pytest.approx(0.0, abs=1e-12)
     assert lrs[-2] > 1e-5  # the last epoch still starts above the floor
     assert all(a >= b for a, b in zip(lrs[2:], lrs[3:]))
+
+
+def test_fine_tune_schedule_lowers_the_peak_and_drops_the_warm_up():
+    from napari_sleap_train.engine.schedule import FINE_TUNE_LR_FRACTION, fine_tune_schedule
+
+    plan = fine_tune_schedule(1e-3, 1, None, "run_a")
+    assert plan.learning_rate == pytest.approx(1e-3 * FINE_TUNE_LR_FRACTION) and plan.warmup_epochs == 0
+    assert "run_a" in plan.reason and "instead of 1 warm-up epochs" in plan.reason
+    explicit = fine_tune_schedule(1e-3, 0, 2e-4, "run_a")
+    assert explicit.learning_rate == 2e-4 and "set for this model" in explicit.reason

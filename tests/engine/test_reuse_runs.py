@@ -17,6 +17,7 @@ from napari_sleap_train.config.model import ModelKind, PipelineKind
 from napari_sleap_train.engine.channel import Channel
 from napari_sleap_train.engine.init_weights import copy_run_weights
 from napari_sleap_train.engine.pipeline import run_train_job
+from napari_sleap_train.engine.schedule import FINE_TUNE_LR_FRACTION
 from napari_sleap_train.engine.sleap_weights import ModelLoadError
 from napari_sleap_train.engine.unet import build_model
 from napari_sleap_train.protocol.events import (
@@ -82,6 +83,52 @@ def test_start_from_a_run_begins_with_a_lower_loss_than_scratch(trained, tmp_pat
     new_dir = Path(tuned[-1].run_dirs[0])
     assert new_dir != run and new_dir.parent == tmp_path / "b"
     assert any("starts from the weights of" in e.text for e in tuned if isinstance(e, Message))
+
+
+def _train_losses(run: Path) -> list[float]:
+    rows = (run / "training_log.csv").read_text().splitlines()
+    col = rows[0].split(",").index("loss")
+    return [float(r.split(",")[col]) for r in rows[1:]]
+
+
+def test_start_from_a_run_uses_the_fine_tuning_schedule_and_keeps_what_it_knew(trained, tmp_path):
+    slp, run = trained
+    job = _single_job(slp, tmp_path / "tuned", epochs=2)
+    opt = job.pipeline.models[SI].optimization
+    opt.learning_rate, opt.warmup_epochs = 3e-3, 1  # the source run's scratch rate, with a warm-up
+    job.init_from = [str(run)]
+    status, events = _run(job)
+    assert status == "finished", [e for e in events if isinstance(e, Error)]
+    notes = [e.text for e in events if isinstance(e, Message) and "Fine-tuning schedule" in e.text]
+    assert len(notes) == 1 and run.name in notes[0] and "no warm-up" in notes[0], notes
+    epochs = [e for e in events if isinstance(e, Epoch)]
+    assert epochs[0].learning_rate == pytest.approx(3e-3 * FINE_TUNE_LR_FRACTION)  # no warm-up, lower peak
+    # the first epoch refines the trained weights instead of undoing them
+    assert epochs[0].train_loss <= _train_losses(run)[-1]
+    # the run folder records the rate it trained with
+    cfg = json.loads((Path(events[-1].run_dirs[0]) / "config.json").read_text())
+    assert cfg["optimization"]["learning_rate"] == pytest.approx(3e-3 * FINE_TUNE_LR_FRACTION)
+
+
+def test_an_explicit_fine_tuning_rate_wins(trained, tmp_path):
+    slp, run = trained
+    job = _single_job(slp, tmp_path / "tuned", epochs=1)
+    job.pipeline.models[SI].optimization.fine_tune_learning_rate = 5e-4
+    job.init_from = [str(run)]
+    status, events = _run(job)
+    assert status == "finished", [e for e in events if isinstance(e, Error)]
+    assert next(e for e in events if isinstance(e, Epoch)).learning_rate == pytest.approx(5e-4)
+    assert any("fine-tuning learning rate set for this model" in e.text for e in events if isinstance(e, Message))
+
+
+def test_scratch_runs_keep_the_configured_schedule(trained, tmp_path):
+    slp, _ = trained
+    job = _single_job(slp, tmp_path / "scratch", epochs=1)
+    opt = job.pipeline.models[SI].optimization
+    status, events = _run(job)
+    assert status == "finished", [e for e in events if isinstance(e, Error)]
+    assert not any("Fine-tuning schedule" in e.text for e in events if isinstance(e, Message))
+    assert next(e for e in events if isinstance(e, Epoch)).learning_rate == pytest.approx(opt.learning_rate)
 
 
 def test_start_from_another_network_is_refused_before_training(trained, tmp_path):
@@ -180,6 +227,7 @@ def test_resume_continues_epochs_and_the_learning_rate_schedule(trained, tmp_pat
     assert status == "finished", [e for e in second if isinstance(e, Error)]
     epochs = [e for e in second if isinstance(e, Epoch)]
     assert [e.epoch for e in epochs] == [3, 4]  # after the last epoch, not from 0
+    assert not any("Fine-tuning schedule" in e.text for e in second if isinstance(e, Message))
     assert second[-1].run_dirs == [run]  # the same folder, no new run
     # the rate goes on from where it was (optimizer state and plateau restored), never back to the start
     assert epochs[0].learning_rate <= last_lr < opt.learning_rate

@@ -40,3 +40,34 @@ def test_nodes_more_than_the_threshold_off_are_moved_missing_animals_labeled_ext
     np.testing.assert_allclose(first[:2], [[11.0, 10.0], [20.0, 10.0]])  # kept / moved to the truth
     assert np.isnan(first[2]).all()
     assert len(frames[1].instances) == 1  # the extra prediction is gone
+
+
+def test_the_report_says_each_arms_epochs_and_load():
+    from benchmarks.active_loop import report
+
+    acc = {"detected": 0.8, "median_px": 2.0, "p90_px": 4.0, "oks_map": 0.2}
+    arm = {"frames": 40, "minutes": 2, "accuracy": acc}
+    result = {
+        "seed": 0,
+        "labeled": 20,
+        "suggested": 20,
+        "test_frames": 60,
+        "correct_px": 3.0,
+        "rounds": {
+            "round 2, fine-tuned": {**arm, "start": "round-1 runs", "epochs": {"centroid": 2}, "load": (7.5, 9.0)},
+            "round 2, from scratch": {
+                **arm,
+                "start": "scratch",
+                "epochs": {"centroid": 3, "centered_instance": 5},
+                "load": (9.0, 8.2),
+            },
+        },
+        "corrections": {"frames": 20, "moved": 1, "nodes": 10, "share": 0.1, "removed": 0},
+        "second_round_beats_first": True,
+        "fine_tuning_beats_scratch": False,
+        "wall_s": 60.0,
+    }
+    result["corrections"].update(animals_added=0, animals_deleted=0)
+    rows = report(result).splitlines()
+    assert "| round 2, fine-tuned | 40 | 2 | round-1 runs | 2 / - | 7.5, 9 | 0.800 |" in rows[4]
+    assert "| 3 / 5 | 9, 8.2 |" in rows[5]

@@ -44,7 +44,13 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs per model")
     p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="peak learning rate, also for runs started with --init-from (default: the profile's; "
+        "started-from runs then use a tenth of it, with no warm-up)",
+    )
     p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs")
     p.add_argument(
         "--time-limit",
@@ -204,6 +210,7 @@ def pipeline_from_args(args: argparse.Namespace, base=None):
             opt.batch_size = args.batch_size
         if args.learning_rate is not None:
             opt.learning_rate = args.learning_rate
+            opt.fine_tune_learning_rate = args.learning_rate  # explicit: also the rate of --init-from runs
         if args.patience is not None:
             opt.early_stopping.patience = args.patience
         if args.model_time_limit is not None:

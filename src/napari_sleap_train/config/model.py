@@ -211,6 +211,9 @@ class OptimizationConfig:
     weight_decay: float = 0.0  # only used by adamw
     lr_schedule: LRSchedule = LRSchedule.PLATEAU
     warmup_epochs: int = 0
+    # peak rate of a run started from trained weights (engine/schedule.py fine_tune_schedule);
+    # None: FINE_TUNE_LR_FRACTION of learning_rate
+    fine_tune_learning_rate: float | None = None
     batches_per_epoch: int | None = None  # None: one pass, at least min_batches_per_epoch
     min_batches_per_epoch: int = 200
     val_batches_per_epoch: int | None = None  # None: whole validation set

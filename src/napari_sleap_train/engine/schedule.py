@@ -111,3 +111,45 @@ def cosine_lr(
     t = max((epoch - warmup_epochs) / span, time_fraction)
     t = min(1.0, max(0.0, t))
     return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + math.cos(math.pi * t))
+
+
+#: Peak learning rate of a run started from trained weights, as a share of the scratch rate.
+#: A tenth, as in common fine-tuning practice (PyTorch Lightning's backbone ratio); for the
+#: CPU recipe's 1e-3 it gives SLEAP's usual 1e-4.
+FINE_TUNE_LR_FRACTION = 0.1
+
+
+@dataclass
+class FineTuneSchedule:
+    """The optimisation settings a started-from run uses, and why (for the log)."""
+
+    learning_rate: float
+    warmup_epochs: int
+    reason: str
+
+
+def fine_tune_schedule(
+    learning_rate: float, warmup_epochs: int, fine_tune_learning_rate: float | None, source: str
+) -> FineTuneSchedule:
+    """The schedule of a run whose weights come from the trained run ``source``.
+
+    The scratch schedule (a warm-up to the full rate) would push trained
+    weights far from where they were, and the first epochs would undo part of
+    what they knew. A started-from run instead begins at a lower peak rate with
+    no warm-up and then follows the configured schedule (cosine decay over the
+    epochs or time budget, or the plateau rule). An explicit
+    ``fine_tune_learning_rate`` (the command line's ``--learning-rate``, or a
+    config file's) is used as it is; otherwise the peak is
+    :data:`FINE_TUNE_LR_FRACTION` of ``learning_rate``.
+    """
+    if fine_tune_learning_rate is not None:
+        peak, why = float(fine_tune_learning_rate), "the fine-tuning learning rate set for this model"
+    else:
+        peak = learning_rate * FINE_TUNE_LR_FRACTION
+        why = f"{FINE_TUNE_LR_FRACTION:g} of the scratch rate {learning_rate:.2g}"
+    warm = f" (instead of {warmup_epochs} warm-up epochs)" if warmup_epochs else ""
+    reason = (
+        f"Fine-tuning schedule: starting from {source}, so learning rate {peak:.2g} ({why}) "
+        f"with no warm-up{warm}, so the trained weights are refined rather than relearned."
+    )
+    return FineTuneSchedule(learning_rate=peak, warmup_epochs=0, reason=reason)

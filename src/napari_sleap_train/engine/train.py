@@ -38,6 +38,7 @@ from napari_sleap_train.engine.init_weights import copy_run_weights
 from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 from napari_sleap_train.engine.losses import make_loss
 from napari_sleap_train.engine.run_files import save_model
+from napari_sleap_train.engine.schedule import fine_tune_schedule
 from napari_sleap_train.engine.unet import build_model
 from napari_sleap_train.protocol.events import Message, ModelStarted, Status
 
@@ -74,6 +75,8 @@ def check_config(cfg: TrainingConfig) -> None:
         raise EngineConfigError(f"Epochs must be at least 1, got {opt.epochs}.")
     if not opt.learning_rate > 0:
         raise EngineConfigError(f"Learning rate must be positive, got {opt.learning_rate}.")
+    if opt.fine_tune_learning_rate is not None and not opt.fine_tune_learning_rate > 0:
+        raise EngineConfigError(f"Fine-tuning learning rate must be positive, got {opt.fine_tune_learning_rate}.")
     if not cfg.data.input_scaling > 0:
         raise EngineConfigError(f"Input scaling must be positive, got {cfg.data.input_scaling}.")
     if cfg.head.offset_refinement:
@@ -154,7 +157,8 @@ def train_model(
     init_from
         A trained run folder (ours or SLEAP 1.4's) whose weights start this
         model (fine-tuning; :func:`~.init_weights.copy_run_weights`). The
-        optimizer, epochs and schedules start fresh.
+        optimizer and epochs start fresh, on the fine-tuning schedule
+        (:func:`with_fine_tune_schedule`: a lower peak rate, no warm-up).
 
     Returns
     -------
@@ -163,6 +167,8 @@ def train_model(
     check_config(cfg)
     run_dir = Path(run_dir)
     kind = cfg.kind.value
+    if init_from is not None and not resume:
+        cfg = with_fine_tune_schedule(cfg, Path(init_from).name, channel)
     opt = cfg.optimization
     channel.emit(Status(model=kind, stage="building pipeline", detail="preparing training examples"))
     maker = ExampleMaker(cfg, data, frames, seed=opt.seed)
@@ -260,6 +266,21 @@ def train_model(
         epochs_trained=initial_epoch + monitor.epochs_done,
         resolved=resolved,
     )
+
+
+def with_fine_tune_schedule(cfg: TrainingConfig, source: str, channel: Channel) -> TrainingConfig:
+    """``cfg`` with the fine-tuning schedule of a run started from ``source``'s weights (logged).
+
+    See :func:`~napari_sleap_train.engine.schedule.fine_tune_schedule`; the run
+    folder's config records the rate actually used.
+    """
+    opt = cfg.optimization
+    plan = fine_tune_schedule(opt.learning_rate, opt.warmup_epochs, opt.fine_tune_learning_rate, source)
+    tuned = copy.deepcopy(cfg)
+    tuned.optimization.learning_rate = plan.learning_rate
+    tuned.optimization.warmup_epochs = plan.warmup_epochs
+    channel.emit(Message(text=f"{cfg.kind.value}: {plan.reason}"))
+    return tuned
 
 
 def fit(model: keras.Model, sets, epochs: int, initial_epoch: int, monitor: TrainingMonitor) -> None:
