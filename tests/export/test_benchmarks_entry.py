@@ -130,3 +130,43 @@ def test_child_mode_prints_the_run_dict_as_one_marked_line(monkeypatch, capsys):
     figures = _flatten(json.loads(line[len(RESULT_MARK) :]))
     assert figures["fps"] == 12.5 and figures["stages.centroid"] == 3.0
     assert figures["peak RSS of the process (MB)"] > 0
+
+
+@pytest.mark.parametrize("pipeline", ["top-down", "bottom-up"])
+def test_time_to_accuracy_passes_the_pipeline_to_train(pipeline):
+    """``--pipeline`` reaches ``train`` as the pipeline it trains; top-down stays the default with its anchor."""
+    from benchmarks.time_to_accuracy import _extra, build_parser
+    from napari_sleap_train.cli import build_parser as cli_parser
+    from napari_sleap_train.cli.job_options import pipeline_from_args
+    from napari_sleap_train.config.model import ModelKind, PipelineKind
+
+    argv = [] if pipeline == "top-down" else ["--pipeline", pipeline]
+    extra = _extra(build_parser().parse_args(argv))
+    train_args = cli_parser().parse_args(["train", "project.slp", "--device", "cpu", *extra])
+    made = pipeline_from_args(train_args)
+    assert made.kind is PipelineKind(pipeline)
+    if pipeline == "top-down":
+        assert made.anchor_part == "thorax"
+        assert made.models[ModelKind.CENTERED_INSTANCE].profile == "cpu.centered_instance"
+    else:
+        assert "--anchor-part" not in extra  # a centroid setting; bottom-up has no centroid model
+        assert made.kind.model_kinds == (ModelKind.MULTI_INSTANCE,)
+        assert made.models[ModelKind.MULTI_INSTANCE].profile == "cpu.bottomup"
+
+
+def test_time_to_accuracy_predicts_every_model_of_the_pipeline():
+    from benchmarks.time_to_accuracy import model_order
+
+    assert model_order({"centered_instance": 1, "centroid": 1}) == ["centroid", "centered_instance"]
+    assert model_order({"multi_instance": 1}) == ["multi_instance"]
+    assert model_order({"single_instance": 1}) == ["single_instance"]
+
+
+def test_time_to_accuracy_targets_by_pipeline():
+    from benchmarks.time_to_accuracy import TARGETS, meets_target
+
+    bottom_up = {"detected": 0.92, "median_px": 2.5, "p90_px": 20.0, "oks_map": 0.5}
+    assert meets_target(bottom_up, TARGETS["bottom-up"])
+    assert not meets_target(bottom_up, TARGETS["top-down"])  # p90 and mAP too weak for top-down
+    assert not meets_target({**bottom_up, "median_px": 3.5}, TARGETS["bottom-up"])
+    assert not meets_target({**bottom_up, "detected": None}, TARGETS["bottom-up"])
