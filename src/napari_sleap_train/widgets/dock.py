@@ -37,6 +37,7 @@ from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.io.binding import find_project
 from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY
 from napari_sleap_train.project.model import SleapProject
+from napari_sleap_train.session.identity import run_block
 from napari_sleap_train.session.job import JobError, dock_predict_job, dock_train_job, predict_selection
 from napari_sleap_train.session.predict_on import predict_note
 from napari_sleap_train.session.profiles import pipeline_from_file
@@ -214,6 +215,7 @@ class TrainingDock(QWidget):
             self.frames.invalidate()
         for tab in self.model_tabs.values():
             tab._refresh_info()
+        self.run_panel.set_blocked(run_block(self.session))  # tracks may have been edited
         self.previews._on_change()
 
     # -- tabs ---------------------------------------------------------------------
@@ -289,6 +291,7 @@ class TrainingDock(QWidget):
         """Say in plain words which frames *Predict on* selects right now."""
         if self._closed:
             return
+        self.run_panel.set_blocked(run_block(self.session))  # identity pipelines need two tracks
         if self.project is None:
             self.pipeline_tab.predict_info.value = ""
             self.run_panel.set_predict_note("")
