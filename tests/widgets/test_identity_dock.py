@@ -18,6 +18,7 @@ from napari_sleap_train.widgets.previews.inputs_window import (
     input_layer_name,
 )
 from napari_sleap_train.widgets.previews.layers import CROP_BOXES
+from napari_sleap_train.widgets.tabs.pipeline_tab import IDENTITY_TRACKING_TITLE
 from tests.runner.tiny_project import make_tiny_project
 
 TD_ID, BU_ID = PipelineKind.TOP_DOWN_ID, PipelineKind.BOTTOM_UP_ID
@@ -59,7 +60,8 @@ def test_switching_to_the_identity_pipelines_shows_their_tabs_and_fields(docked)
     assert _shown(dock, tab.anchor) and _shown(dock, tab.sigma_centroid) and _shown(dock, tab.sigma_nodes_id)
     assert not _shown(dock, tab.sigma_nodes)
     # the tracker has nothing to do: its section is disabled, with a note saying why
-    assert not tab.tracking_section.isEnabled() and _shown(dock, tab.tracking_note)
+    assert not tab.tracking_section.isEnabled() and tab.tracking_section.text() == IDENTITY_TRACKING_TITLE
+    assert not tab.tracking_section.isExpanded()
     heads = dock.model_tabs[MCT].heads
     assert heads.classes.value.startswith("mouse1, mouse2")  # the sample's track names
     heads.fc_layers.value = 4
@@ -85,7 +87,7 @@ def test_switching_to_the_identity_pipelines_shows_their_tabs_and_fields(docked)
     assert not tab.tracking_section.isEnabled()
 
     tab.kind.value = PipelineKind.TOP_DOWN  # back: the tracker is the user's again
-    assert tab.tracking_section.isEnabled() and not _shown(dock, tab.tracking_note)
+    assert tab.tracking_section.isEnabled() and tab.tracking_section.text() == "Tracking"
     assert dock.model_tab_titles()[1:] == ["Centroid", "Centered Instance"]
 
 
@@ -96,7 +98,7 @@ def test_run_is_refused_next_to_run_on_a_project_without_tracks(untracked_docked
     dock.pipeline_tab.kind.value = BU_ID
     expected = too_few_classes(BU_ID, [])
     assert panel.block_note.text() == expected and _shown(dock, panel.block_note)
-    assert not panel.run_button.isEnabled()
+    assert not panel.run_button.isEnabled() and panel.headline.text() == "Run is off: see why below."
     assert "no track" in expected and "at least two tracks" in expected
     assert panel.run() is False and not panel.is_running
     assert any(expected in text for _, text in notes)

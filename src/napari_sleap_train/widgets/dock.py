@@ -215,7 +215,7 @@ class TrainingDock(QWidget):
             self.frames.invalidate()
         for tab in self.model_tabs.values():
             tab._refresh_info()
-        self.run_panel.set_blocked(run_block(self.session))  # tracks may have been edited
+        self._refresh_run_block()  # tracks may have been edited
         self.previews._on_change()
 
     # -- tabs ---------------------------------------------------------------------
@@ -287,11 +287,22 @@ class TrainingDock(QWidget):
         if not self._closed and self.session.pipeline.predict_on in _POSITION_CHOICES:
             self.refresh_predict_info()
 
+    def _refresh_run_block(self) -> None:
+        """Refuse Run, saying why next to it, while the settings cannot train (identity without two tracks)."""
+        text = run_block(self.session)
+        if text == self.run_panel.block_note.text():
+            return
+        self.run_panel.set_blocked(text)
+        if not self.run_panel.plot_section.isExpanded():  # the splitter does not grow a pane by itself
+            total = sum(self.splitter.sizes())
+            panel = min(self.run_panel.maximumHeight(), total // 2)
+            self.splitter.setSizes([total - panel, panel])
+
     def refresh_predict_info(self, *_: Any) -> None:
         """Say in plain words which frames *Predict on* selects right now."""
         if self._closed:
             return
-        self.run_panel.set_blocked(run_block(self.session))  # identity pipelines need two tracks
+        self._refresh_run_block()
         if self.project is None:
             self.pipeline_tab.predict_info.value = ""
             self.run_panel.set_predict_note("")

@@ -453,6 +453,8 @@ class RunPanel(QWidget):
         )
         self.cancel_button.setEnabled(running and not self.controller.cancel_requested)
         text = headline(state, self.controller.stop_requested)
+        if self.block_note.text() and not running and state.status is RunStatus.IDLE:
+            text = "Run is off: see why below."
         if self.loader.busy and not running:
             text = "Reading and merging the predictions…"
         if self.controller.cancel_requested and running:
