@@ -7,6 +7,7 @@ tests, the same project without tracks, and the fly clip (``female``/``male``).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from napari_sleap_train.config.model import ModelKind, PipelineKind
@@ -150,3 +151,24 @@ def test_fly_clip_top_down_id(make_napari_viewer, shared_data):
         assert dock.run_panel.run_button.isEnabled()
     finally:
         dock.cleanup()
+
+
+def test_putting_the_animals_on_two_tracks_lets_run_start(untracked_docked):
+    viewer, dock = untracked_docked
+    dock.pipeline_tab.kind.value = TD_ID
+    assert not dock.run_panel.run_button.isEnabled()
+    labels = next(la for la in viewer.layers if la.name.endswith("labels"))
+    viewer.layers.selection.active = labels
+    rows = np.flatnonzero(labels.data[:, 0] == 0)
+    instance = labels.features["instance"].to_numpy()
+    panel = dock.tracks_panel
+    for name, which in (("female", instance[rows[0]]), ("male", None)):
+        labels = next(la for la in viewer.layers if la.name.endswith("labels"))
+        rows = np.flatnonzero(labels.data[:, 0] == 0)
+        instance = labels.features["instance"].to_numpy()
+        which = instance[rows[0]] if which is not None else next(i for i in instance[rows] if i != instance[rows[0]])
+        labels.selected_data = set(rows[instance[rows] == which].tolist())
+        panel.new_track.value = name
+        panel.set_track.clicked.emit()
+    assert dock.model_tabs[MCT].heads.classes.value.startswith("female, male")
+    assert dock.run_panel.run_button.isEnabled() and not dock.run_panel.block_note.text()
