@@ -102,6 +102,19 @@ def test_everything_needed_before_run_is_in_sight_with_labeling_open(make_napari
     assert _hidden(window, _before_run(dock)) == []
 
 
+def test_top_down_id_keeps_everything_before_run_in_sight(make_napari_viewer, sample_slp):
+    from napari_sleap_train.config.model import PipelineKind
+
+    dock = open_on_laptop(make_napari_viewer, sample_slp)
+    window = dock.window()
+    dock.pipeline_tab.kind.value = PipelineKind.TOP_DOWN_ID
+    _settle()
+    controls = _before_run(dock)
+    controls["Sigma"] = dock.pipeline_tab.sigma_nodes_id.native  # the identity model's own sigma
+    controls["Tracking (disabled, says why)"] = dock.pipeline_tab.tracking_section
+    assert _hidden(window, controls) == []
+
+
 def test_after_a_run_the_plot_shows_and_the_settings_keep_their_rows(make_napari_viewer, sample_slp, tmp_path):
     dock = open_on_laptop(make_napari_viewer, sample_slp)
     window = dock.window()

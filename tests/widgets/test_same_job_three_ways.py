@@ -11,6 +11,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from napari_sleap_train.cli import build_parser, main
 from napari_sleap_train.cli.train import build_job
 from napari_sleap_train.config.model import ModelKind, PipelineKind, Precision, PredictOn, Switch
@@ -222,5 +224,54 @@ def test_dock_train_and_export_job_make_the_same_bottom_up_job(docked, sample_sl
         assert job.pipeline.kind is PipelineKind.BOTTOM_UP and list(job.pipeline.models) == [MULTI]
         cfg = job.pipeline.models[MULTI]
         assert (cfg.pafs.sigma, cfg.pafs.output_stride, cfg.optimization.batch_size) == (25.0, 8, 2)
+    assert _settings(from_dock) == _settings(from_cli) == _settings(from_export)
+    assert from_dock.predict_frames == from_cli.predict_frames != []
+
+
+def _identity_options(pipeline: str, profiles: list[str]) -> list[str]:
+    """Identity-pipeline settings as command-line options (no tracker: the classes are the tracks)."""
+    out = ["--pipeline", pipeline]
+    for profile in profiles:
+        out += ["--profile", profile]
+    return out + ["--epochs", "4", "--batch-size", "2", "--device", "cpu", "--precision", "float32", "--xla", "off"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "profiles"),
+    [
+        (PipelineKind.TOP_DOWN_ID, ["cpu.centroid", "cpu.topdown_id"]),
+        (PipelineKind.BOTTOM_UP_ID, ["cpu.bottomup_id"]),
+    ],
+)
+def test_dock_train_and_export_job_make_the_same_identity_job(docked, sample_slp, tmp_path, kind, profiles):
+    _, dock = docked
+    tab = dock.pipeline_tab
+    assert dock.session.pipeline.tracking.tracker != "none"  # the tracked sample suggests a tracker ...
+    tab.kind.value = kind
+    tab.device.value = "cpu"
+    tab.precision.value = Precision.FLOAT32
+    tab.xla.value = Switch.OFF
+    tab.predict_on.value = PredictOn.SUGGESTED_FRAMES
+    for model_kind, profile in zip(kind.model_kinds, profiles, strict=True):
+        model = dock.model_tabs[model_kind]
+        model.profile.value = f"profile:{profile}"
+        model.epochs.value = 4
+        model.batch_size.value = 2
+    from_dock = dock.build_job()
+    assert from_dock is not None
+
+    options = _identity_options(kind.value, profiles)
+    from_cli = build_job(build_parser().parse_args(["train", str(sample_slp), *options, "--predict", "suggested"]))
+    out = tmp_path / "job.zip"
+    assert main(["export-job", str(sample_slp), "-o", str(out), *options]) == 0
+    with zipfile.ZipFile(out) as zf:
+        zf.extract("job.json", tmp_path)
+    from_export = load_job(tmp_path / "job.json")
+
+    identity = next(k for k in kind.model_kinds if k.is_identity)
+    for job in (from_dock, from_cli, from_export):
+        assert job.pipeline.kind is kind and tuple(job.pipeline.models) == kind.model_kinds
+        assert job.pipeline.tracking.tracker == "none"  # ... which an identity pipeline does not use
+        assert job.pipeline.models[identity].optimization.batch_size == 2
     assert _settings(from_dock) == _settings(from_cli) == _settings(from_export)
     assert from_dock.predict_frames == from_cli.predict_frames != []

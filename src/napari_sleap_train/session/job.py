@@ -13,6 +13,7 @@ project file is never touched.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,9 +22,11 @@ from typing import Any
 from napari_sleap_train.config.model import ModelKind, PipelineConfig, PredictOn
 from napari_sleap_train.config.profiles import list_trained_runs
 from napari_sleap_train.config.runs import RunError, check_reuse, read_run
+from napari_sleap_train.config.tracking import TrackerSettings
 from napari_sleap_train.predictions.frame_selection import FrameSelection, select_frames
 from napari_sleap_train.protocol.job import PredictJob, TrainJob
 
+from .identity import is_identity_pipeline, run_block
 from .reuse import Reuse, reuse_lists
 from .settings import TrainingSession
 
@@ -166,7 +169,12 @@ def dock_train_job(session: TrainingSession, video: int = 0, frame: int = 0) -> 
         raise JobError("Open a SLEAP project (.slp) before training.")
     if not project.user_frames():
         raise JobError(f"{project.name} has no labeled frames: label a few frames before training.")
+    block = run_block(session)
+    if block:
+        raise JobError(block)
     pipeline = session.pipeline
+    if is_identity_pipeline(pipeline.kind):  # the classes are the tracks: no tracker, as `train` has it
+        pipeline = dataclasses.replace(pipeline, tracking=TrackerSettings(tracker="none"))
     reuse = reuse_lists(session.reuse, pipeline.kind.model_kinds)
     try:  # before anything is written
         check_reuse(session.snapshot(), node_names=list(project.node_names), **reuse)

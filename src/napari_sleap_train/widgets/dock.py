@@ -37,6 +37,7 @@ from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.io.binding import find_project
 from napari_sleap_train.io.layers import PROJECT_KEY, ROLE_KEY
 from napari_sleap_train.project.model import SleapProject
+from napari_sleap_train.session.identity import run_block
 from napari_sleap_train.session.job import JobError, dock_predict_job, dock_train_job, predict_selection
 from napari_sleap_train.session.predict_on import predict_note
 from napari_sleap_train.session.profiles import pipeline_from_file
@@ -214,6 +215,7 @@ class TrainingDock(QWidget):
             self.frames.invalidate()
         for tab in self.model_tabs.values():
             tab._refresh_info()
+        self._refresh_run_block()  # tracks may have been edited
         self.previews._on_change()
 
     # -- tabs ---------------------------------------------------------------------
@@ -285,10 +287,22 @@ class TrainingDock(QWidget):
         if not self._closed and self.session.pipeline.predict_on in _POSITION_CHOICES:
             self.refresh_predict_info()
 
+    def _refresh_run_block(self) -> None:
+        """Refuse Run, saying why next to it, while the settings cannot train (identity without two tracks)."""
+        text = run_block(self.session)
+        if text == self.run_panel.block_note.text():
+            return
+        self.run_panel.set_blocked(text)
+        if not self.run_panel.plot_section.isExpanded():  # the splitter does not grow a pane by itself
+            total = sum(self.splitter.sizes())
+            panel = min(self.run_panel.maximumHeight(), total // 2)
+            self.splitter.setSizes([total - panel, panel])
+
     def refresh_predict_info(self, *_: Any) -> None:
         """Say in plain words which frames *Predict on* selects right now."""
         if self._closed:
             return
+        self._refresh_run_block()
         if self.project is None:
             self.pipeline_tab.predict_info.value = ""
             self.run_panel.set_predict_note("")

@@ -17,6 +17,8 @@ MODEL_TITLES = {
     "single_instance": "Single instance",
     "bottomup": "Bottom-up",
     "multi_instance": "Bottom-up",
+    "multi_class_topdown": "Centered instance (identity)",
+    "multi_class_bottomup": "Bottom-up (identity)",
 }
 
 

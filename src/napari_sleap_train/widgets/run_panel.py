@@ -115,6 +115,12 @@ class RunPanel(QWidget):
         self.predict_note.setWordWrap(True)
         self.predict_note.setObjectName("sleapPredictNote")
         self.predict_note.setVisible(False)
+        # why Run cannot start with these settings (set by the dock), right under the buttons
+        self.block_note = QLabel()
+        self.block_note.setWordWrap(True)
+        self.block_note.setObjectName("sleapRunBlocked")
+        self.block_note.setStyleSheet("color: #f0a030;")
+        self.block_note.setVisible(False)
 
         self.headline = QLabel()
         self.headline.setWordWrap(True)
@@ -173,6 +179,7 @@ class RunPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
+        layout.addWidget(self.block_note)
         layout.addWidget(self.predict_note)
         layout.addWidget(self.progress)
         layout.addWidget(self.plot_section, 1)
@@ -210,6 +217,9 @@ class RunPanel(QWidget):
         """Build the job and start training (what the Run button does)."""
         if self.is_running:
             return False
+        if self.block_note.text():
+            show_error(self.block_note.text())
+            return False
         try:
             job = self.build_job()
         except Exception as exc:  # noqa: BLE001 (the user must hear why nothing starts)
@@ -233,6 +243,15 @@ class RunPanel(QWidget):
             return False
         self._predicting_only = True
         return self._start(job)
+
+    def set_blocked(self, text: str) -> None:
+        """Refuse Run with ``text`` shown under the buttons (empty: Run may start)."""
+        if text == self.block_note.text():
+            return
+        self.block_note.setText(text)
+        self.block_note.setVisible(bool(text))
+        self._refresh()
+        self._fit_height()
 
     def set_predict_note(self, text: str) -> None:
         """Say under the buttons what a run will predict on, and why (empty: hide)."""
@@ -424,7 +443,7 @@ class RunPanel(QWidget):
         state = self.state
         self._last_status = state.status
         running = self.is_running
-        self.run_button.setEnabled(not running)
+        self.run_button.setEnabled(not running and not self.block_note.text())
         self.predict_button.setEnabled(not running)
         self.stop_button.setEnabled(
             running
@@ -434,6 +453,8 @@ class RunPanel(QWidget):
         )
         self.cancel_button.setEnabled(running and not self.controller.cancel_requested)
         text = headline(state, self.controller.stop_requested)
+        if self.block_note.text() and not running and state.status is RunStatus.IDLE:
+            text = "Run is off: see why below."
         if self.loader.busy and not running:
             text = "Reading and merging the predictions…"
         if self.controller.cancel_requested and running:

@@ -104,10 +104,11 @@ class PreviewController:
         self._draw_pafs(frames, video, frame, instances, scale, translate, width)
 
     def _draw_crop_boxes(self, frames, video, frame, anchors, scale, translate, width) -> None:
-        if ModelKind.CENTERED_INSTANCE not in self.session.model_kinds:
+        cropped = [k for k in self.session.model_kinds if k.is_cropped]  # centered instance, with or without identity
+        if not cropped:
             remove_previews(self.viewer, [CROP_BOXES])
             return
-        cfg = self.session.trained_model(ModelKind.CENTERED_INSTANCE)
+        cfg = self.session.trained_model(cropped[0])
         side = crop_side_for_preview(cfg, frames.all_instances(), frames.project.node_names)
         if side is None:
             remove_previews(self.viewer, [CROP_BOXES])

@@ -7,12 +7,15 @@ inputs and confidence maps from :mod:`napari_sleap_train.data.training_inputs`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from napari_sleap_train.config.model import ModelKind, PipelineConfig, TrainingConfig
+from napari_sleap_train.data.class_targets import NO_CLASS, class_indices, project_classes
 from napari_sleap_train.data.errors import DataError
+from napari_sleap_train.data.identity_inputs import bottom_up_id_example, top_down_id_examples
 from napari_sleap_train.data.labels import (
     FrameSample,
     collect_samples,
@@ -55,6 +58,15 @@ class ExampleStack:
         affinity fields (x, y of each edge; :mod:`napari_sleap_train.data.pafs`).
     paf_stride
         Bottom-up only: output stride of the fields.
+    classes
+        Identity models only: the class (track) names, in output order.
+    class_maps
+        Bottom-up-id only: ``(n, h / class_stride, w / class_stride, len(classes))``
+        class maps (their loss-weight channel left out).
+    class_stride
+        Bottom-up-id only: output stride of the class maps.
+    example_classes
+        Top-down-id only: the class of each crop (``None``: no track, left out of the class loss).
     """
 
     kind: ModelKind
@@ -65,6 +77,10 @@ class ExampleStack:
     crop_size: int | None = None
     pafs: np.ndarray | None = None
     paf_stride: int | None = None
+    classes: list[str] = field(default_factory=list)
+    class_maps: np.ndarray | None = None
+    class_stride: int | None = None
+    example_classes: list[str | None] | None = None
 
     @property
     def rgb(self) -> bool:
@@ -125,13 +141,20 @@ def model_examples(
     names = list(project.skeleton.node_names)
     symmetry = symmetry_permutation(project.skeleton)
     crop_size = None
-    if cfg.kind is ModelKind.CENTERED_INSTANCE:
+    track_names = [t.name for t in project.labels.tracks]
+    if cfg.kind.is_identity and not cfg.identity.classes:  # the engine's rule: the user instances' track names
+        classes = project_classes(track_names, [t for s in samples for t in s.track_ids])
+        cfg = dataclasses.replace(cfg, identity=dataclasses.replace(cfg.identity, classes=classes))
+    classes = list(cfg.identity.classes or []) if cfg.kind.is_identity else []
+    if cfg.kind.is_cropped:
         crop_size = crop_size_of(cfg, [s.instances for s in samples], names)
         if crop_size is None:
             raise NoExamplesError("No labeled instances to compute the crop size from.")
     images: list[np.ndarray] = []
     maps: list[np.ndarray] = []
     fields: list[np.ndarray] = []
+    class_maps: list[np.ndarray] = []
+    crop_classes: list[str | None] = []
     order = rng.permutation(len(usable))
     attempts = 0
     while len(images) < n and attempts < 4 * n + len(usable):
@@ -147,6 +170,16 @@ def model_examples(
             img, cm, paf = bottom_up_example(frame, s.instances, cfg, skeleton_edges=project.edges, **kw)
             pairs = [(img, cm)]
             fields.append(paf)
+        elif cfg.kind is ModelKind.MULTI_CLASS_BOTTOMUP:
+            ids = class_indices(s.track_ids, track_names, classes)
+            img, cm, maps_and_weight = bottom_up_id_example(frame, s.instances, ids, cfg, **kw)
+            pairs = [(img, cm)]
+            class_maps.append(maps_and_weight[..., :-1])  # the last channel is the loss weight
+        elif cfg.kind is ModelKind.MULTI_CLASS_TOPDOWN:
+            ids = class_indices(s.track_ids, track_names, classes)
+            triples = top_down_id_examples(frame, s.instances, ids, cfg, crop_size, **kw)[: n - len(images)]
+            pairs = [(img, cm) for img, cm, _ in triples]
+            crop_classes += [_class_name(vector, classes) for _, _, vector in triples]
         else:
             pairs = centered_instance_examples(frame, s.instances, cfg, crop_size, **kw)
         for img, cm in pairs[: n - len(images)]:
@@ -163,7 +196,19 @@ def model_examples(
         crop_size=crop_size,
         pafs=_pad_stack(fields) if fields else None,
         paf_stride=cfg.pafs.output_stride if fields else None,
+        classes=classes,
+        class_maps=_pad_stack(class_maps) if class_maps else None,
+        class_stride=cfg.identity.output_stride if class_maps else None,
+        example_classes=crop_classes if cfg.kind is ModelKind.MULTI_CLASS_TOPDOWN else None,
     )
+
+
+def _class_name(vector: np.ndarray, classes: list[str]) -> str | None:
+    """The class a one-hot class vector (last entry: its loss weight) names; ``None`` for no class."""
+    if not len(classes) or vector[-1] == 0:
+        return None
+    index = int(np.argmax(vector[:-1]))
+    return classes[index] if index != NO_CLASS else None
 
 
 def pipeline_examples(project, pipeline: PipelineConfig, n: int = 8, seed: int = 0) -> list[ExampleStack]:

@@ -6,7 +6,9 @@ video. Each model gets an image layer (``"SLEAP inputs: <model>"``, a stack of
 augmented inputs) and its confidence maps overlaid (``"... confmaps"``: max over
 channels, additive, upsampled to input pixels through the layer scale). A
 bottom-up model also gets its part affinity fields as arrows (``"... fields"``,
-a Vectors layer on the fields' grid, one colour per edge). With two models the
+a Vectors layer on the fields' grid, one colour per edge). A bottom-up-id
+model gets one layer per class map (``"... class <track>"``, one colour per
+class) and a top-down-id model's caption names each crop's class. With two models the
 window uses napari's grid so they sit side by side. The grid's cells share one
 camera, so each model's stack is scaled to the same on-screen size
 (:func:`fit_scale`): a 96 px crop beside a 600 px frame is not a thumbnail. The
@@ -33,7 +35,17 @@ INPUT_LAYERS = {
     ModelKind.CENTERED_INSTANCE: "SLEAP inputs: centered instance",
     ModelKind.SINGLE_INSTANCE: "SLEAP inputs: single instance",
     ModelKind.MULTI_INSTANCE: "SLEAP inputs: bottom-up",
+    ModelKind.MULTI_CLASS_TOPDOWN: "SLEAP inputs: centered instance ID",
+    ModelKind.MULTI_CLASS_BOTTOMUP: "SLEAP inputs: bottom-up ID",
 }
+#: plain names in the caption
+CAPTION_NAMES = {
+    ModelKind.MULTI_INSTANCE: "bottom-up",
+    ModelKind.MULTI_CLASS_TOPDOWN: "centered instance ID",
+    ModelKind.MULTI_CLASS_BOTTOMUP: "bottom-up ID",
+}
+#: colour of each class map, in class order (repeats after six classes)
+CLASS_COLORMAPS = ["green", "magenta", "cyan", "yellow", "blue", "red"]
 CONFMAP_SUFFIX = " confmaps"
 FIELDS_SUFFIX = " fields"
 CONFMAP_COLORMAP = "inferno"
@@ -54,6 +66,24 @@ def fields_layer_name(kind: ModelKind) -> str:
     return INPUT_LAYERS[kind] + FIELDS_SUFFIX
 
 
+def class_layer_name(kind: ModelKind, class_name: str) -> str:
+    """Name of the layer of one class map of ``kind`` (bottom-up-id models)."""
+    return f"{INPUT_LAYERS[kind]} class {class_name}"
+
+
+def _class_layer_names(stack: ExampleStack) -> list[str]:
+    return [class_layer_name(stack.kind, c) for c in stack.classes] if stack.class_maps is not None else []
+
+
+def crop_classes_text(stack: ExampleStack) -> str:
+    """Top-down-id: each example's class, in example order (``""`` for other models)."""
+    if stack.example_classes is None:
+        return ""
+    return "classes of the examples: " + ", ".join(
+        f"{i} {c if c is not None else '(no track)'}" for i, c in enumerate(stack.example_classes)
+    )
+
+
 def stack_arrows(stack: ExampleStack) -> tuple[np.ndarray, np.ndarray]:
     """``(n, 2, 3)`` napari vectors ``[example, y, x]`` of every example's fields, and their edges."""
     vectors, edges = [], []
@@ -72,11 +102,17 @@ def stack_arrows(stack: ExampleStack) -> tuple[np.ndarray, np.ndarray]:
 
 def _caption(stack: ExampleStack) -> str:
     n, h, w = stack.images.shape[:3]
-    what = "bottom-up" if stack.kind is ModelKind.MULTI_INSTANCE else stack.kind.value.replace("_", " ")
+    what = CAPTION_NAMES.get(stack.kind, stack.kind.value.replace("_", " "))
     extra = f", crop {stack.crop_size} px" if stack.crop_size is not None else ""
     if stack.paf_stride is not None:
         extra += f", fields every {stack.paf_stride} px"
-    return f"{what}: {n} examples {w}x{h} (scale {stack.input_scaling:g}{extra})"
+    text = f"{what}: {n} examples {w}x{h} (scale {stack.input_scaling:g}{extra})"
+    if stack.class_maps is not None:
+        colours = ", ".join(f"{c} {CLASS_COLORMAPS[i % len(CLASS_COLORMAPS)]}" for i, c in enumerate(stack.classes))
+        text += f"\n  class maps every {stack.class_stride} px: {colours}"
+    if stack.example_classes is not None:
+        text += "\n  " + crop_classes_text(stack)
+    return text
 
 
 def fit_scale(stack: ExampleStack, extent: float) -> float:
@@ -133,6 +169,7 @@ class TrainingInputsWindow:
         viewer = self._ensure_viewer()
         wanted = {input_layer_name(s.kind) for s in stacks} | {confmap_layer_name(s.kind) for s in stacks}
         wanted |= {fields_layer_name(s.kind) for s in stacks if s.pafs is not None}
+        wanted |= {name for s in stacks for name in _class_layer_names(s)}
         for layer in list(viewer.layers):
             if layer.name not in wanted:
                 viewer.layers.remove(layer)
@@ -192,6 +229,27 @@ class TrainingInputsWindow:
             layers.move(j, i + 1 if j > i else i)
         if stack.pafs is not None:
             self._upsert_fields(viewer, stack)
+        if stack.class_maps is not None:
+            self._upsert_class_maps(viewer, stack, fit)
+
+    def _upsert_class_maps(self, viewer: Any, stack: ExampleStack, fit: float) -> None:
+        """One additive layer per class map, on the class maps' grid."""
+        s = float(stack.class_stride) * fit
+        for i, name in enumerate(_class_layer_names(stack)):
+            data = stack.class_maps[..., i]
+            if name in viewer.layers:
+                viewer.layers[name].data = data
+                viewer.layers[name].scale = (1.0, s, s)
+            else:
+                viewer.add_image(
+                    data,
+                    name=name,
+                    colormap=CLASS_COLORMAPS[i % len(CLASS_COLORMAPS)],
+                    blending="additive",
+                    opacity=0.5,
+                    contrast_limits=(0.0, 1.0),
+                    scale=(1.0, s, s),
+                )
 
     def _upsert_fields(self, viewer: Any, stack: ExampleStack) -> None:
         name = fields_layer_name(stack.kind)

@@ -19,11 +19,13 @@ from napari.utils.notifications import show_error
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.config.serialize import ConfigError
 from napari_sleap_train.data.errors import DataError
+from napari_sleap_train.session.identity import classes_of
 from napari_sleap_train.session.profiles import NO_PROFILE, load_model_choice, profile_choices
 from napari_sleap_train.session.settings import TrainingSession
 
 from . import tooltips as tips
 from .binding import Binder
+from .identity_section import IdentitySection
 from .paf_section import PafSection
 from .reuse_controls import ReuseControls
 from .sections import (
@@ -42,6 +44,8 @@ TITLES = {
     ModelKind.CENTERED_INSTANCE: "Centered Instance",
     ModelKind.SINGLE_INSTANCE: "Single Instance",
     ModelKind.MULTI_INSTANCE: "Multi-Instance",
+    ModelKind.MULTI_CLASS_TOPDOWN: "Centered Instance ID",
+    ModelKind.MULTI_CLASS_BOTTOMUP: "Multi-Instance ID",
 }
 
 #: computes the auto crop size (original pixels) for a config, None without labels
@@ -124,7 +128,7 @@ class ModelTab(Container):
         )
         data_widgets = [self.input_scaling]
         self.crop_auto = self.crop_size = self.crop_info = None
-        if kind is ModelKind.CENTERED_INSTANCE:
+        if kind.is_cropped:  # centered instance, with or without identity
             self.crop_auto = binder.bind(
                 CheckBox(text="Auto", tooltip=tips.CROP_AUTO),
                 data.crop_size,
@@ -357,10 +361,13 @@ class ModelTab(Container):
         ]  # fmt: skip
 
         self.sections = {"Data": collapsible("Data", _section(*data_widgets), expanded=True)}
-        self.heads: PafSection | None = None
+        self.heads: PafSection | IdentitySection | None = None
         if kind is ModelKind.MULTI_INSTANCE:  # bottom-up: confidence maps + part affinity fields
             self.heads = PafSection(binder, cfg)
             self.sections["Heads"] = collapsible("Heads (body parts, edges)", self.heads, expanded=True)
+        elif kind.is_identity:  # confidence maps + a class head; the classes are the tracks
+            self.heads = IdentitySection(binder, cfg)
+            self.sections["Heads"] = collapsible("Heads (classes)", self.heads, expanded=True)
         self.sections["Optimization"] = collapsible("Optimization", _section(*opt_widgets))
         self.sections["Augmentation"] = collapsible("Augmentation", _section(*aug_widgets))
         self.sections["Model"] = collapsible("Model", _section(*model_widgets), expanded=True)
@@ -415,7 +422,9 @@ class ModelTab(Container):
         if cfg is None:
             return
         self.rf_info.value = receptive_field_text(cfg)
-        if self.heads is not None:
+        if isinstance(self.heads, IdentitySection):
+            self.heads.refresh(cfg, classes_of(self.session.project))
+        elif self.heads is not None:
             project = self.session.project
             self.heads.refresh(cfg, None if project is None else list(project.edges))
         if self.crop_info is not None:

@@ -42,7 +42,14 @@ PIPELINE_CHOICES = [
     ("Top-down (multiple animals)", PipelineKind.TOP_DOWN),
     ("Bottom-up (multiple animals)", PipelineKind.BOTTOM_UP),
     ("Single instance (one animal)", PipelineKind.SINGLE_INSTANCE),
+    ("Top-down with identity (top-down-id)", PipelineKind.TOP_DOWN_ID),
+    ("Bottom-up with identity (bottom-up-id)", PipelineKind.BOTTOM_UP_ID),
 ]
+#: the Tracking section's title, and its tooltip, while an identity pipeline is chosen (no extra row: it fits 1366x768)
+IDENTITY_TRACKING_TITLE = "Tracking: none, the identity classes are the tracks"
+IDENTITY_TRACKING_NOTE = (
+    "No tracker for identity models: their classes are the tracks (each prediction lands on its class's track)."
+)
 
 PRECISION_CHOICES = [
     ("Automatic (tensor cores)", Precision.AUTO),
@@ -116,6 +123,15 @@ class PipelineTab(Container):
         self.sigma_single = binder.bind(
             _sigma_box("Sigma (nodes)", tips.SIGMA_NODES),
             session.model(ModelKind.SINGLE_INSTANCE).head.events.sigma,
+        )
+        # identity pipelines: the sigmas of their own models
+        self.sigma_nodes_id = binder.bind(
+            _sigma_box("Sigma (nodes)", tips.SIGMA_NODES),
+            session.model(ModelKind.MULTI_CLASS_TOPDOWN).head.events.sigma,
+        )
+        self.sigma_multi_id = binder.bind(
+            _sigma_box("Sigma (nodes)", tips.SIGMA_NODES),
+            session.model(ModelKind.MULTI_CLASS_BOTTOMUP).head.events.sigma,
         )
         # bottom-up: SLEAP's "sigma for nodes" and "sigma for edges" (the model tab has them too)
         multi = session.model(ModelKind.MULTI_INSTANCE)
@@ -205,6 +221,8 @@ class PipelineTab(Container):
         self._single_label = inline_label("nodes", tips.SIGMA_NODES)
         self._multi_label = inline_label("nodes", tips.SIGMA_NODES)
         self._edges_label = inline_label("edges", tips.SIGMA_EDGES)
+        self._nodes_id_label = inline_label("nodes", tips.SIGMA_NODES)
+        self._multi_id_label = inline_label("nodes", tips.SIGMA_NODES)
         self._max_label = inline_label("Max instances", tips.MAX_INSTANCES)
         sigma_row = pair_row(
             "Sigma",
@@ -219,6 +237,10 @@ class PipelineTab(Container):
                 self.sigma_multi,
                 self._edges_label,
                 self.sigma_edges,
+                self._nodes_id_label,
+                self.sigma_nodes_id,
+                self._multi_id_label,
+                self.sigma_multi_id,
             ],
         )
         budget_row = pair_row("Time budget", [self.time_budget, self._max_label, self.max_instances])
@@ -262,23 +284,37 @@ class PipelineTab(Container):
         if self._closed:
             return
         kind = self.session.pipeline.kind
+        top_down_id, bottom_up_id = kind is PipelineKind.TOP_DOWN_ID, kind is PipelineKind.BOTTOM_UP_ID
         top_down = kind is PipelineKind.TOP_DOWN
         bottom_up = kind is PipelineKind.BOTTOM_UP
-        self.anchor.visible = top_down
-        self.sigma_centroid.visible = top_down
+        crops = top_down or top_down_id  # a centroid model and crops around its anchors
+        many = kind is not PipelineKind.SINGLE_INSTANCE
+        self.anchor.visible = crops
+        self.sigma_centroid.visible = crops
         self.sigma_nodes.visible = top_down
-        self.max_instances.visible = top_down or bottom_up
+        self.max_instances.visible = many
         self.sigma_single.visible = kind is PipelineKind.SINGLE_INSTANCE
         self.sigma_multi.visible = self.sigma_edges.visible = bottom_up
+        self.sigma_nodes_id.visible = top_down_id
+        self.sigma_multi_id.visible = bottom_up_id
         for label, shown in (
-            (self._centroid_label, top_down),
+            (self._centroid_label, crops),
             (self._nodes_label, top_down),
-            (self._max_label, top_down or bottom_up),
+            (self._max_label, many),
             (self._single_label, kind is PipelineKind.SINGLE_INSTANCE),
             (self._multi_label, bottom_up),
             (self._edges_label, bottom_up),
+            (self._nodes_id_label, top_down_id),
+            (self._multi_id_label, bottom_up_id),
         ):
             label.visible = shown
+        # identity models put predictions on their classes' tracks: a tracker has nothing to do
+        identity = top_down_id or bottom_up_id
+        self.tracking_section.setEnabled(not identity)
+        if identity:
+            self.tracking_section.collapse(animate=False)
+        self.tracking_section.setText(IDENTITY_TRACKING_TITLE if identity else "Tracking")
+        self.tracking_section.setToolTip(IDENTITY_TRACKING_NOTE if identity else "")
         self.predict_n.visible = self.session.pipeline.predict_on in _RANDOM
 
     def close(self) -> None:
