@@ -178,6 +178,8 @@ def test_labeled_boxes_skip_boxes_overlapping_a_labeled_one():
     centers = np.array([[100, 100], [130, 110], [400, 400], [np.nan, np.nan], [420, 300], [460, 410]])
     # touching: none; overlapping boxes with labels far enough apart: both
     assert labeled_boxes(centers, 96) == [True, False, True, True, True]
+    # zoomed out, a label is wider than the box: labels of neighbouring boxes would overlap
+    assert labeled_boxes(centers, 96, label_size=(200, 30)) == [True, False, True, True, False]
 
 
 def test_inside_frame_moves_a_square_into_the_frame():

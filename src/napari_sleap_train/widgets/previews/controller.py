@@ -103,6 +103,14 @@ class PreviewController:
         self._draw_receptive_field(frames, video, anchors, scale, translate, width)
         self._draw_pafs(frames, video, frame, instances, scale, translate, width)
 
+    def _label_size(self, text: str, scale) -> tuple[float, float]:
+        """A preview label's (width, height) in frame pixels at the current zoom (9 pt text, generous)."""
+        scene = getattr(self.viewer, "scene", None)  # napari >= 0.9; older: viewer.camera
+        camera = scene.camera if scene is not None else self.viewer.camera
+        zoom = float(camera.zoom) or 1.0  # screen pixels per world unit
+        per_pixel = zoom * float(np.mean(np.asarray(scale, dtype=float)[-2:]))  # screen pixels per frame pixel
+        return 7.5 * len(text) / per_pixel, 16.0 / per_pixel
+
     def _draw_crop_boxes(self, frames, video, frame, anchors, scale, translate, width) -> None:
         cropped = [k for k in self.session.model_kinds if k.is_cropped]  # centered instance, with or without identity
         if not cropped:
@@ -116,7 +124,7 @@ class PreviewController:
         lead = frames.leading_coords(video, frame)
         rects = squares_on_plane(anchors, side, leading=lead)
         text = f"crop {side:.0f} px"
-        labels = [text if keep else "" for keep in labeled_boxes(anchors, side)]
+        labels = [text if keep else "" for keep in labeled_boxes(anchors, side, self._label_size(text, scale))]
         upsert_rectangles(
             self.viewer,
             CROP_BOXES,

@@ -49,20 +49,23 @@ def squares_on_plane(centers_xy: np.ndarray, side: float, leading: Sequence[floa
     return out
 
 
-def labeled_boxes(centers_xy: np.ndarray, side: float) -> list[bool]:
+def labeled_boxes(centers_xy: np.ndarray, side: float, label_size: tuple[float, float] | None = None) -> list[bool]:
     """Which of the squares of ``side`` around the finite ``centers_xy`` carry a label.
 
-    The label sits at the square's upper-left corner and is about half a side wide
-    at full-frame zoom. A square whose corner lies that close to a labeled one's
-    (half a side across, a quarter down) gets none: touching animals would
-    otherwise stack identical labels on top of each other.
+    The label sits at the square's upper-left corner. A square whose corner lies
+    closer to a labeled one's than a label's width across and its height down gets
+    none: touching animals would otherwise stack identical labels on top of each
+    other. ``label_size`` is the label's (width, height) in frame pixels at the
+    current zoom; at least half a side across and a quarter down are kept free.
     """
+    width, height = label_size if label_size is not None else (0.0, 0.0)
+    width, height = max(width, side / 2.0), max(height, side / 4.0)
     kept: list[np.ndarray] = []
     out = []
     for c in np.asarray(centers_xy, dtype=float).reshape(-1, 2):
         if not np.all(np.isfinite(c)):
             continue
-        free = all(abs(c[0] - k[0]) >= side / 2.0 or abs(c[1] - k[1]) >= side / 4.0 for k in kept)
+        free = all(abs(c[0] - k[0]) >= width or abs(c[1] - k[1]) >= height for k in kept)
         if free:
             kept.append(c)
         out.append(free)
