@@ -98,7 +98,8 @@ class Probe:
         self._since = (now, cpu)
         self.phase = phase
         if phase is not None:
-            self.ticks.setdefault(phase, [])
+            # from the last tick on: a phase that starts with a long call counts its gap
+            self.ticks.setdefault(phase, []).extend([self.last_tick] if self.last_tick else [])
 
     def cpu_share(self, phase: str) -> float | None:
         """CPU time of this process over wall time in ``phase`` (1.0 = one core busy)."""
@@ -184,7 +185,7 @@ class StallSampler(threading.Thread):
         return "\n".join(lines)
 
 
-def _stack_text(frame, depth: int = 7) -> str:
+def _stack_text(frame, depth: int = int(os.environ.get("GUI_LATENCY_STACK_DEPTH", "7"))) -> str:
     """The innermost ``depth`` frames, outermost first, as ``file:function`` items."""
     names = []
     while frame is not None and len(names) < depth:
@@ -310,7 +311,7 @@ def write_whole_video_predictions(slp: Path, out: Path) -> int:
     return n
 
 
-def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0) -> dict:
+def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0, stalls: StallSampler | None = None) -> dict:
     """Probe the event loop while the dock brings in a whole-video predictions file (no training).
 
     The file is read and merged into a snapshot of the project in a worker thread, which also
@@ -334,6 +335,8 @@ def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0) -> dic
         shown: list = []
         probe = Probe(interval_ms)
         probe.start()
+        if stalls is not None:
+            stalls.watch(probe)
         try:
             probe.begin("idle")
             wait(idle_s)
@@ -346,6 +349,8 @@ def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0) -> dic
             probe.begin(None)
         finally:
             probe.stop()
+            if stalls is not None:
+                stalls.running = False
             viewer.close()
         figures["merged"] = shown[0].summary if shown and not isinstance(shown[0], str) else str(shown)
     for phase in ("idle", "merge"):
@@ -447,7 +452,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     if args.merge_frames:
-        print(report(measure_merge(args.merge_frames, args.interval_ms), args.interval_ms), flush=True)
+        stalls = StallSampler("merge") if args.stalls else None
+        print(report(measure_merge(args.merge_frames, args.interval_ms, stalls=stalls), args.interval_ms), flush=True)
+        if stalls is not None:
+            print(stalls.report(), flush=True)
         return 0
     stalls = StallSampler("training") if args.stalls else None
     figures = measure(args.window_seconds, args.idle_seconds, args.interval_ms, args.batches_per_epoch, stalls=stalls)

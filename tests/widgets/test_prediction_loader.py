@@ -86,3 +86,32 @@ def test_whole_video_merge_runs_in_a_worker_and_keeps_edits_made_meanwhile(docke
     )
     assert accepted and all(i not in predictions.features["instance"].to_numpy() for i in accepted)
     assert "merging" not in dock.run_panel.headline.text()
+
+
+def test_predictions_layers_come_in_one_per_turn_and_the_users_layer_stays_active(docked, sample_slp, tmp_path, qtbot):
+    viewer, dock = docked
+    project = dock.project
+    truth = sample_slp.with_name("sample.truth.slp")
+    path = tmp_path / "whole.predictions.slp"
+    sio.save_slp(predictions_from_truth(truth, list(range(60)), shift=1.0), str(path), verbose=False)
+    assert project_layer(project, "predictions") is None and project_layer(project, "predictions_skeleton") is None
+    labels = project_layer(project, "labels")
+    viewer.layers.selection.active = labels  # the user is labeling
+
+    loader = dock.run_panel.loader
+    shown, errors = [], []
+    loader.load(path, project, shown.append, errors.append)
+    # the first layer is in, the second waits for a later turn of the event loop (napari draws between)
+    assert project_layer(project, "predictions_skeleton") is not None
+    assert project_layer(project, "predictions") is None
+    assert viewer.layers.selection.active is labels and set(viewer.layers.selection) == {labels}
+
+    loader.wait(120)
+    qtbot.wait(50)
+    assert errors == [] and len(shown) == 1
+    predictions = project_layer(project, "predictions")
+    assert predictions is not None and len(predictions.data) == len(project.predicted_points()[0]) > 0
+    assert len(project_layer(project, "predictions_skeleton").data) > 0
+    # below the user's layers, and the labels layer is still the one the controls edit
+    assert viewer.layers.index(predictions) < viewer.layers.index(labels)
+    assert viewer.layers.selection.active is labels and set(viewer.layers.selection) == {labels}

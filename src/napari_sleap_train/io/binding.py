@@ -312,22 +312,35 @@ def refresh_layers(
     return out
 
 
-def add_empty_prediction_layers(project: SleapProject, layers: Any) -> list[Layer]:
-    """Insert the project's predictions layers that are missing, without rows (a merge fills them).
+def add_empty_prediction_layers(
+    project: SleapProject, layers: Any, roles: Iterable[str] = PREDICTION_ROLES
+) -> list[Layer]:
+    """Insert the project's predictions layers of ``roles`` that are missing, without rows (a merge fills them).
 
     napari takes long to insert a layer (controls, visuals); an empty one costs
-    that alone, and filling it later costs what setting its data costs.
+    that alone, and filling it later costs what setting its data costs. napari
+    makes an inserted layer the active one; the user's selection is put back
+    (they may be labeling), so the layer controls they use stay.
     """
+    roles = tuple(roles)
     current = bind_project(project, layers)
     labels = current.get("labels")
     size = float(np.mean(labels.size)) if labels is not None and len(labels.data) else None
+    selection = getattr(layers, "selection", None)
+    kept = (set(selection), selection.active) if selection is not None else None
     added = []
     for data, kwargs, kind in empty_prediction_layers(project, size):
         role = kwargs["metadata"][ROLE_KEY]
-        if current.get(role) is None:
+        if role in roles and current.get(role) is None:
             layer = Layer.create(data, kwargs, kind)
             layers.insert(_insert_index(project, layers, role), layer)
             added.append(layer)
+    if added and kept is not None and kept[0]:
+        if kept[1] is not None and kept[0] == {kept[1]}:
+            selection.active = kept[1]
+        else:
+            selection.clear()
+            selection.update(kept[0])
     bind_project(project, layers)
     return added
 

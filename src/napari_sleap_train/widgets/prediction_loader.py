@@ -23,6 +23,7 @@ from napari.utils import progress
 from qtpy.QtCore import QTimer
 
 from napari_sleap_train.io.binding import add_empty_prediction_layers
+from napari_sleap_train.io.layers import PREDICTION_ROLES
 from napari_sleap_train.project.errors import PredictionsError
 from napari_sleap_train.project.merge import load_predictions
 from napari_sleap_train.project.merge_plan import MergeSnapshot, PreparedMerge, prepare_merge, take_snapshot
@@ -59,6 +60,10 @@ def _next_turn(step: Callable[[], None]) -> None:
     QTimer.singleShot(0, step)
 
 
+#: Time between inserting the two predictions layers (ms), so napari draws in between.
+INSERT_SPACING_MS = 30
+
+
 class PredictionLoader:
     """Loads and merges predictions off the GUI thread and shows them (see the module docstring)."""
 
@@ -90,8 +95,7 @@ class PredictionLoader:
         self._generation += 1
         generation = self._generation
         snapshot = take_snapshot(project) if project is not None else None
-        # napari takes long to insert a layer: do it now, while the worker reads
-        added = add_empty_prediction_layers(project, self.viewer.layers) if project is not None else []
+        added: list = []
         worker = thread_worker(
             _read,
             start_thread=False,
@@ -126,7 +130,29 @@ class PredictionLoader:
         worker.returned.connect(returned)
         worker.errored.connect(errored)
         self._set_busy(worker)
-        worker.start()
+        if project is None:
+            worker.start()
+        else:  # napari takes long to insert a layer: do it first, then read in the worker
+            self._insert_empty_layers(project, generation, added, then=worker.start)
+
+    def _insert_empty_layers(self, project: Any, generation: int, added: list, then: Callable[[], None]) -> None:
+        """Insert the missing predictions layers empty, one per turn of the event loop, then call ``then``.
+
+        Each insertion holds the GUI for a while (layer controls, visuals, a
+        repaint); one per turn lets napari draw and handle input in between.
+        They come before the worker starts: while it runs Python, the GUI
+        thread shares the interpreter with it and the same work takes twice
+        as long. A load replaced meanwhile inserts and starts nothing.
+        """
+        roles = list(PREDICTION_ROLES)
+
+        def step() -> None:
+            if generation != self._generation:
+                return
+            added.extend(add_empty_prediction_layers(project, self.viewer.layers, roles=(roles.pop(0),)))
+            QTimer.singleShot(INSERT_SPACING_MS, step if roles else then)
+
+        step()
 
     def _remove_if_empty(self, layers: list) -> None:
         """Take out the empty layers a failed load added (the user's layers stay)."""
