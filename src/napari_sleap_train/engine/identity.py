@@ -27,8 +27,7 @@ import numpy as np
 from napari_sleap_train.data.augmentation import transform_points
 from napari_sleap_train.data.image import convert_channels, to_float255
 from napari_sleap_train.data.scaling import pad_to_stride
-from napari_sleap_train.data.training_inputs import crop_instances
-from napari_sleap_train.engine.inference import FramePrediction, _prepare_frame, _stack_inputs, _unscale
+from napari_sleap_train.engine.inference import FramePrediction, _prepare_frame, _stack_inputs, _unscale, crops_around
 from napari_sleap_train.engine.sleap_weights import POINTS_MULTIPLY, LoadedModel
 from napari_sleap_train.predictions.class_assignment import (
     assign_classes,
@@ -123,18 +122,10 @@ def predict_top_down_id(
     ``found`` holds each image's ``(n, 2)`` anchors in frame pixels and their scores.
     """
     k = model.n_outputs
-    crops, mats, owners = [], [], []
-    for i, (img, (anchors, _)) in enumerate(zip(images, found)):
-        if len(anchors) == 0:
-            continue
-        frame = convert_channels(img, model.channels == 3, model.channels == 1)
-        c, m = crop_instances(frame, anchors, model.crop_size, model.input_scaling, model.max_stride)
-        crops.append(c)
-        mats.append(m)
-        owners.extend([i] * len(c))
-    if not crops:
+    gathered = crops_around(model, images, found)
+    if gathered is None:
         return [FramePrediction.empty(k, identity=True) for _ in images]
-    crops_arr, mats_arr = np.concatenate(crops), np.concatenate(mats)
+    crops_arr, mats_arr, owners = gathered
     pts_all, vals_all, probs_all = [], [], []
     for s in range(0, len(crops_arr), chunk):
         cms, vectors, offsets = _outputs(model, crops_arr[s : s + chunk])

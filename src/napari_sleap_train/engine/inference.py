@@ -58,6 +58,28 @@ from napari_sleap_train.predictions.peaks import (
 )
 
 
+def crops_around(
+    model, images: Sequence[np.ndarray], found: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
+    """The crops of a cropped model around each image's ``(n, 2)`` anchors, in one batch.
+
+    Returns ``(crops, crop-to-frame matrices, index of each crop's image)``, or
+    ``None`` when no image has an anchor.
+    """
+    crops, mats, owners = [], [], []
+    for i, (img, (anchors, _)) in enumerate(zip(images, found)):
+        if len(anchors) == 0:
+            continue
+        frame = convert_channels(img, model.channels == 3, model.channels == 1)
+        c, m = crop_instances(frame, anchors, model.crop_size, model.input_scaling, model.max_stride)
+        crops.append(c)
+        mats.append(m)
+        owners.extend([i] * len(c))
+    if not crops:
+        return None
+    return np.concatenate(crops), np.concatenate(mats), owners
+
+
 @dataclass
 class FramePrediction:
     """Instances found on one frame, in frame pixels.
@@ -307,19 +329,10 @@ class Predictor:
     ) -> list[FramePrediction]:
         model = self.centered
         k = model.n_outputs
-        crops, mats, owners = [], [], []
-        for i, (img, (cents, _)) in enumerate(zip(images, found)):
-            if len(cents) == 0:
-                continue
-            frame = convert_channels(img, model.channels == 3, model.channels == 1)
-            c, m = crop_instances(frame, cents, model.crop_size, model.input_scaling, model.max_stride)
-            crops.append(c)
-            mats.append(m)
-            owners.extend([i] * len(c))
-        if not crops:
+        gathered = crops_around(model, images, found)
+        if gathered is None:
             return [FramePrediction.empty(k) for _ in images]
-        crops_arr = np.concatenate(crops)
-        mats_arr = np.concatenate(mats)
+        crops_arr, mats_arr, owners = gathered
         # several crops per frame: run them in chunks of a few batches' worth
         chunk = max(1, self.batch_size * 4)
         pts_all, vals_all = [], []
