@@ -164,3 +164,30 @@ def test_written_predictions_open_in_sleap_io_with_user_instances_intact(shared_
         write_predictions(labels, pred, proj, output_path=proj)
     with pytest.raises(MergeError, match="exists already"):
         write_predictions(labels, pred, proj, output_path=out)
+
+
+def test_merging_keeps_the_projects_video_readers_open(shared_data):
+    """A merge runs in a worker while napari reads frames: it must not close the project's videos.
+
+    (sleap-io's ``Video.__deepcopy__`` closes and reopens the original's reader; a copy made
+    with ``Labels.copy()`` in the worker aborted the GUI thread's frame read.)
+    """
+    labels = sio.load_slp(str(shared_data / "fly" / "clip.2node.slp"))
+    labels.labeled_frames = labels.labeled_frames[:5]
+    video = labels.videos[0]
+    assert video.is_open
+    backend = video.backend
+    predicted = sio.Labels(
+        labeled_frames=[
+            sio.LabeledFrame(
+                video=sio.Video(filename=video.filename, open_backend=False, backend_metadata=dict(shape=video.shape)),
+                frame_idx=100,
+                instances=[sio.PredictedInstance.from_numpy(pts(40, 40), skeleton=labels.skeleton, score=0.9)],
+            )
+        ]
+    )
+    result = merge_with_report(labels, predicted)
+    assert video.backend is backend and video.is_open  # never closed, so never reopened under a reader
+    assert result.labels.videos[0] is video
+    assert any(lf.frame_idx == 100 and lf.predicted_instances for lf in result.labels.labeled_frames)
+    assert len(labels.labeled_frames) == 5  # the project itself is not changed

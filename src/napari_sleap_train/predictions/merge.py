@@ -17,6 +17,7 @@ The project object passed in is not modified: the merge works on a copy, and
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,9 +134,10 @@ def merge_with_report(labels: sio.Labels, predicted_labels: sio.Labels, duplicat
     -------
     MergeResult
     """
-    # Labels.copy() is deep but shares no file handles; videos and skeletons
-    # stay shared between the frames of the copy
-    merged = labels.copy()
+    # A deep copy that keeps the project's own Video objects: sleap-io's
+    # Video.__deepcopy__ closes and reopens the original's reader, which another
+    # thread (the GUI, reading frames while a worker merges) may be using.
+    merged = copy.deepcopy(labels, {id(v): v for v in labels.videos})
     if not merged.skeletons:
         raise MergeError("The project has no skeleton to attach predictions to.")
     skeleton = merged.skeletons[0]

@@ -84,6 +84,10 @@ class PreparedMerge:
 def take_snapshot(project) -> MergeSnapshot:
     """The project's frames as they are now (GUI thread; folds in pending edits first)."""
     project.sync()
+    for video in project.labels.videos:
+        # sleap-io caches a video's shape on its first read (a frame decode): do that here, so
+        # the worker's video matching never reads a frame from a reader the GUI thread uses
+        _ = video.shape
     return MergeSnapshot(
         frames={key: tuple(lf.instances) for key, lf in project._frames.items()},
         pred_ids={id(r.instance): r.inst_id for r in project._pred_refs.values()},
