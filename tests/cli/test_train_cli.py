@@ -64,7 +64,7 @@ def test_build_job_applies_overrides(tmp_path, tiny_slp):
     for cfg in job.pipeline.models.values():
         assert cfg.optimization.epochs == 7 and cfg.optimization.batch_size == 2
         assert cfg.optimization.learning_rate == 0.01 and cfg.optimization.early_stopping.patience == 3
-        assert cfg.optimization.fine_tune_learning_rate == 0.01  # explicit: --init-from runs use it as it is
+        assert cfg.optimization.fine_tune_learning_rate is None  # --init-from runs: a tenth, as in the dock
         assert cfg.optimization.time_limit_minutes is None and cfg.head.anchor_part == "head"
     assert job.pipeline.time_limit_minutes == 1.5  # --time-limit is the whole pipeline's budget
     assert job.pipeline.models[ModelKind.CENTROID].profile == "baseline.centroid"

@@ -48,8 +48,8 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
         "--learning-rate",
         type=float,
         default=None,
-        help="peak learning rate, also for runs started with --init-from (default: the profile's; "
-        "started-from runs then use a tenth of it, with no warm-up)",
+        help="peak learning rate (default: the profile's); runs started with --init-from use a "
+        "tenth of it, with no warm-up, as in the dock",
     )
     p.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs")
     p.add_argument(
@@ -209,8 +209,8 @@ def pipeline_from_args(args: argparse.Namespace, base=None):
         if args.batch_size is not None:
             opt.batch_size = args.batch_size
         if args.learning_rate is not None:
+            # the scratch rate only: --init-from runs take a tenth of it, as the dock's field does
             opt.learning_rate = args.learning_rate
-            opt.fine_tune_learning_rate = args.learning_rate  # explicit: also the rate of --init-from runs
         if args.patience is not None:
             opt.early_stopping.patience = args.patience
         if args.model_time_limit is not None:
