@@ -29,6 +29,23 @@ NO_CLASS = -1
 CLASS_MAP_THRESHOLD = 0.2
 
 
+def too_few_classes(what: str, classes: Sequence[str]) -> tuple[str, str]:
+    """Why an identity model (``what``: "top-down-id" or "bottom-up-id") cannot train, and the hint.
+
+    One wording for the engine's refusal and the dock's note next to Run.
+    """
+    on = f"only the track {classes[0]!r}" if classes else "no track"
+    message = (
+        f"The {what} model learns who is who from the tracks of the labeled animals, but the "
+        f"project's user instances are on {on}."
+    )
+    hint = (
+        "put each animal's labeled instances on its own track (at least two tracks, e.g. "
+        "female and male), or train a top-down or bottom-up pipeline"
+    )
+    return message, hint
+
+
 def project_classes(track_names: Sequence[str], used_track_ids: Sequence[int | None]) -> list[str]:
     """Class names of a project: the names of the tracks its user instances use, in track order.
 

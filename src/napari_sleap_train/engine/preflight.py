@@ -122,20 +122,15 @@ def resolve_identity_classes(cfg: TrainingConfig, data: LabeledData, emit: Calla
     EngineDataError
         Fewer than two classes.
     """
-    from napari_sleap_train.data.class_targets import NO_CLASS, class_indices, project_classes
+    from napari_sleap_train.data.class_targets import NO_CLASS, class_indices, project_classes, too_few_classes
 
     names = [t.name for t in data.labels.tracks]
     track_ids = [t for s in data.samples for t in s.track_ids]
     classes = list(cfg.identity.classes) if cfg.identity.classes else project_classes(names, track_ids)
     what = "top-down-id" if cfg.kind.value == "multi_class_topdown" else "bottom-up-id"
     if len(classes) < 2:
-        on = f"only the track {classes[0]!r}" if classes else "no track"
-        raise EngineDataError(
-            f"The {what} model learns who is who from the tracks of the labeled animals, but the "
-            f"project's user instances are on {on}.",
-            hint="put each animal's labeled instances on its own track (at least two tracks, e.g. "
-            "female and male), or train a top-down or bottom-up pipeline",
-        )
+        message, hint = too_few_classes(what, classes)
+        raise EngineDataError(message, hint=hint)
     cfg.identity.classes = classes
     unclassed = sum(int((class_indices(s.track_ids, names, classes) == NO_CLASS).sum()) for s in data.samples)
     total = sum(len(s.track_ids) for s in data.samples)

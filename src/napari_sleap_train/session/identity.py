@@ -4,7 +4,8 @@ Classes are the names of the tracks the project's user instances are on
 (:func:`~napari_sleap_train.data.class_targets.project_classes`, as the
 engine resolves them). A project with fewer than two cannot train an identity
 model: the dock says so next to Run, with the words the engine's preflight
-uses (``engine/preflight.py``; the dock may not import the engine).
+uses (:func:`~napari_sleap_train.data.class_targets.too_few_classes`, shared
+with ``engine/preflight.py``; the dock may not import the engine).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from napari_sleap_train.config.model import PipelineKind
 from napari_sleap_train.data.class_targets import project_classes
+from napari_sleap_train.data.class_targets import too_few_classes as refusal
 from napari_sleap_train.data.labels import collect_samples
 
 #: what the two identity pipelines are called in messages, by pipeline kind
@@ -35,12 +37,8 @@ def classes_of(project: Any) -> list[str]:
 
 def too_few_classes(kind: PipelineKind, classes: list[str]) -> str:
     """The engine's refusal of an identity model with fewer than two classes, and its hint."""
-    on = f"only the track {classes[0]!r}" if classes else "no track"
-    return (
-        f"The {_WHAT[PipelineKind(kind)]} model learns who is who from the tracks of the labeled animals, but the "
-        f"project's user instances are on {on}. Put each animal's labeled instances on its own track (at least "
-        "two tracks, e.g. female and male), or train a top-down or bottom-up pipeline."
-    )
+    message, hint = refusal(_WHAT[PipelineKind(kind)], classes)
+    return f"{message} {hint[0].upper()}{hint[1:]}."
 
 
 def run_block(session: Any) -> str:
