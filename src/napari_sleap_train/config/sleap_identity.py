@@ -25,7 +25,7 @@ CLASS_HEADS: dict[ModelKind, tuple[str, tuple[str, ...]]] = {
 
 
 def read_class_head(r: Any, kind: ModelKind) -> IdentityConfig:
-    """The class head of an identity model, read with :class:`~.sleap_json._Reader` ``r``.
+    """The class head of an identity model, read with :class:`~.sleap_keys.KeyReader` ``r``.
 
     Defaults for missing keys are SLEAP 1.4's (one fully connected layer of 64
     units, global pooling, class maps of sigma 5, output stride 1).

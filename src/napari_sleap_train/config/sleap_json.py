@@ -47,9 +47,10 @@ from .model import (
     TrainingConfig,
     UNetConfig,
 )
-from .serialize import ConfigError, read_json_object
+from .serialize import ConfigError
 from .sizes import network_crop_side
 from .sleap_identity import class_head_dict, read_class_head
+from .sleap_keys import KeyReader, edge_list, head_kind, load_config_json
 
 _HEAD_KEYS = {
     ModelKind.CENTROID: ("anchor_part", "sigma", "output_stride", "offset_refinement"),
@@ -69,54 +70,6 @@ _HEAD_KEYS = {
 #: Heads whose confidence-map settings sit under ``<head>.confmaps``.
 _NESTED_CONFMAPS = (ModelKind.MULTI_INSTANCE, ModelKind.MULTI_CLASS_TOPDOWN, ModelKind.MULTI_CLASS_BOTTOMUP)
 _OPTIMIZERS = {"adam": "adam", "adamw": "adamw", "amsgrad": "adam"}
-_MISSING = object()
-
-
-class _Reader:
-    """Typed access to nested keys with messages that name the file and key."""
-
-    def __init__(self, data: dict, source: str):
-        self.data = data
-        self.source = source
-
-    def get(self, dotted: str, kind: type | tuple, default: Any = _MISSING) -> Any:
-        node: Any = self.data
-        for part in dotted.split("."):
-            if not isinstance(node, dict) or part not in node:
-                if default is _MISSING:
-                    raise ConfigError(f"{self.source}: missing setting {dotted}")
-                return default
-            node = node[part]
-        if node is None and default is not _MISSING:
-            return default
-        return self._check(dotted, node, kind)
-
-    def _check(self, dotted: str, value: Any, kind: type | tuple) -> Any:
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if value is None and type(None) in kinds:
-            return None
-        if float in kinds and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if int in kinds and isinstance(value, (int, float)) and not isinstance(value, bool) and int(value) == value:
-            return int(value)
-        if bool in kinds and isinstance(value, bool):
-            return value
-        if str in kinds and isinstance(value, str):
-            return value
-        if list in kinds and isinstance(value, list):
-            return value
-        if dict in kinds and isinstance(value, dict):
-            return value
-        names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
-        raise ConfigError(f"{self.source}: {dotted} should be {names}, got {value!r}")
-
-
-def _load(path: str | Path) -> tuple[dict, str]:
-    path = Path(path)
-    if path.is_dir():
-        path = path / "training_config.json"
-    data = read_json_object(path, missing="Training configuration not found", holds="a training configuration")
-    return data, str(path)
 
 
 def is_sleap_config(data: dict) -> bool:
@@ -125,33 +78,12 @@ def is_sleap_config(data: dict) -> bool:
     return isinstance(model, dict) and ("heads" in model or "backbone" in model)
 
 
-def _kind(r: _Reader) -> ModelKind:
-    heads = r.get("model.heads", dict)
-    present = [k for k, v in heads.items() if v is not None]
-    kinds = [k for k in ModelKind if k.value in present]
-    if len(kinds) != 1:
-        raise ConfigError(
-            f"{r.source}: expected exactly one of the heads {', '.join(k.value for k in ModelKind)}; "
-            f"found {present or 'none'}"
-        )
-    return kinds[0]
-
-
-def _edges(r: _Reader, dotted: str) -> list[list[str]] | None:
-    edges = r.get(dotted, (list, type(None)), None)
-    if edges is None:
-        return None
-    if not all(isinstance(e, (list, tuple)) and len(e) == 2 and all(isinstance(n, str) for n in e) for e in edges):
-        raise ConfigError(f"{r.source}: {dotted} should be a list of [source, destination] node names, got {edges!r}")
-    return [list(e) for e in edges]
-
-
 def config_from_sleap_dict(data: dict, source: str = "training_config.json") -> TrainingConfig:
     """Build a :class:`TrainingConfig` from a parsed SLEAP ``training_config.json``."""
-    r = _Reader(data, source)
+    r = KeyReader(data, source)
     if not is_sleap_config(data):
         raise ConfigError(f"{source} is not a SLEAP training configuration (no model.heads)")
-    kind = _kind(r)
+    kind = head_kind(r)
     if r.get("model.backbone.unet", (dict, type(None)), None) is None:
         other = [k for k, v in r.get("model.backbone", dict, {}).items() if v is not None]
         raise ConfigError(f"{source}: only U-Net backbones are supported, this model uses {other or 'no backbone'}")
@@ -203,7 +135,7 @@ def config_from_sleap_dict(data: dict, source: str = "training_config.json") -> 
     if multi:
         p = "model.heads.multi_instance.pafs"
         pafs_cfg = PafConfig(
-            edges=_edges(r, f"{p}.edges"),
+            edges=edge_list(r, f"{p}.edges"),
             sigma=r.get(f"{p}.sigma", float, 75.0),
             output_stride=r.get(f"{p}.output_stride", int, 8),
             loss_weight=r.get(f"{p}.loss_weight", float, 1.0),
@@ -286,7 +218,7 @@ def read_sleap_config(path: str | Path) -> TrainingConfig:
         type this plugin cannot train (identity models, non-U-Net backbones), or
         holds a value of the wrong type.
     """
-    data, source = _load(path)
+    data, source = load_config_json(path)
     return config_from_sleap_dict(data, source)
 
 
@@ -294,7 +226,7 @@ def read_sleap_skeletons(path: str | Path) -> list[sio.Skeleton]:
     """Skeletons embedded in a SLEAP ``training_config.json`` (empty list if none)."""
     from sleap_io.io.skeleton import decode_training_config
 
-    data, source = _load(path)
+    data, source = load_config_json(path)
     if not data.get("data", {}).get("labels", {}).get("skeletons"):
         return []
     try:

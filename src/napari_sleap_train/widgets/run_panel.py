@@ -41,7 +41,7 @@ from napari_sleap_train.widgets.loss_plot import REDRAW_INTERVAL_MS, LossPlot, f
 from napari_sleap_train.widgets.prediction_loader import PredictionLoader
 from napari_sleap_train.widgets.run_close import CloseChoice, CloseGuard, ask_how_to_end, main_window_of
 from napari_sleap_train.widgets.run_controller import ProcessFactory, RunController
-from napari_sleap_train.widgets.run_text import format_metrics, headline
+from napari_sleap_train.widgets.run_text import format_metrics, headline, progress_view
 from napari_sleap_train.widgets.tabs import tooltips as tips
 
 #: Qt's "no maximum" size
@@ -464,39 +464,14 @@ class RunPanel(QWidget):
         self._update_progress()
 
     def _update_progress(self) -> None:
-        state, bar = self.state, self.progress
-        if state.status is RunStatus.IDLE:
-            bar.setVisible(False)
+        view, bar = progress_view(self.state), self.progress
+        bar.setVisible(view.visible)
+        if not view.visible:
             return
-        bar.setVisible(True)
-        if state.status is RunStatus.STARTING:
-            bar.setRange(0, 0)  # busy: loading labels, building the pipeline, compiling
-            bar.setFormat(state.stage or "starting")
-        elif state.status is RunStatus.TRAINING and state.stage != "training":
-            bar.setRange(0, 0)  # between models, evaluating
-            bar.setFormat(state.stage)
-        elif state.status is RunStatus.TRAINING and state.batch is None and state.epoch is None:
-            bar.setRange(0, 0)  # the first batch is being traced: can take a while
-            bar.setFormat("first batch")
-        elif state.status is RunStatus.TRAINING and state.epochs and state.batches_per_epoch:
-            total = state.epochs * state.batches_per_epoch
-            done = state.current_epoch * state.batches_per_epoch + (0 if state.batch is None else state.batch + 1)
-            bar.setRange(0, total)
-            bar.setValue(min(done, total))
-            bar.setFormat(f"epoch {min(state.current_epoch + 1, state.epochs)}/{state.epochs}")
-        elif state.status is RunStatus.TRAINING:
-            bar.setRange(0, 0)
-            bar.setFormat("training")
-        elif state.status is RunStatus.PREDICTING:
-            if state.predict_total:
-                bar.setRange(0, state.predict_total)
-                bar.setValue(state.predict_done)
-                bar.setFormat(f"predicting {state.predict_done}/{state.predict_total} frames")
-            else:
-                bar.setRange(0, 0)
-                bar.setFormat("predicting")
-        else:
-            bar.setVisible(False)
+        bar.setRange(0, view.maximum)
+        if view.maximum:
+            bar.setValue(view.value)
+        bar.setFormat(view.text)
 
 
 def _snapshot_of(job: Any) -> Path | None:

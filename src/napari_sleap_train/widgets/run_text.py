@@ -1,8 +1,9 @@
-"""The run panel's words: the status line next to the buttons and the metrics lines (no Qt)."""
+"""The run panel's words: the status line, the progress bar's text and range, the metrics lines (no Qt)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from napari_sleap_train.session.run_state import RunStatus, TrainingState
@@ -88,3 +89,39 @@ def headline(state: TrainingState, stop_requested: bool = False) -> str:
         return "Cancelled: this run was discarded."
     error = state.last_error.message.splitlines()[0] if state.last_error and state.last_error.message else ""
     return f"Failed: {error}" if error else "Failed."
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    """What the progress bar shows: ``maximum == 0`` is Qt's busy (indeterminate) bar."""
+
+    visible: bool
+    maximum: int = 0
+    value: int = 0
+    text: str = ""
+
+
+def progress_view(state: TrainingState) -> ProgressView:
+    """The progress bar for ``state``: batches of the run's epochs, predicted frames, or busy."""
+    if state.status is RunStatus.IDLE:
+        return ProgressView(False)
+    if state.status is RunStatus.STARTING:
+        # loading labels, building the pipeline, compiling
+        return ProgressView(True, text=state.stage or "starting")
+    if state.status is RunStatus.TRAINING:
+        if state.stage != "training":
+            return ProgressView(True, text=state.stage)  # between models, evaluating
+        if state.batch is None and state.epoch is None:
+            return ProgressView(True, text="first batch")  # being traced: can take a while
+        if state.epochs and state.batches_per_epoch:
+            total = state.epochs * state.batches_per_epoch
+            done = state.current_epoch * state.batches_per_epoch + (0 if state.batch is None else state.batch + 1)
+            epoch = min(state.current_epoch + 1, state.epochs)
+            return ProgressView(True, total, min(done, total), f"epoch {epoch}/{state.epochs}")
+        return ProgressView(True, text="training")
+    if state.status is RunStatus.PREDICTING:
+        if state.predict_total:
+            done = state.predict_done
+            return ProgressView(True, state.predict_total, done, f"predicting {done}/{state.predict_total} frames")
+        return ProgressView(True, text="predicting")
+    return ProgressView(False)
