@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import os
 import shutil
 import sys
@@ -311,12 +312,41 @@ def write_whole_video_predictions(slp: Path, out: Path) -> int:
     return n
 
 
+class GcPauses:
+    """Python's full (generation 2) garbage collections from now on, with their lengths.
+
+    A full collection holds the interpreter (every thread) for as long as it
+    walks all objects: in a napari process about 0.2 s, whichever thread set it off.
+    """
+
+    def __init__(self) -> None:
+        self.lengths: list[float] = []
+        self._start = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.lengths.append(time.perf_counter() - self._start)
+
+    def summary(self) -> str:
+        gc.callbacks.remove(self._on_gc)
+        if not self.lengths:
+            return "none"
+        return f"{len(self.lengths)} (longest {1000 * max(self.lengths):.0f} ms)"
+
+
 def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0, stalls: StallSampler | None = None) -> dict:
     """Probe the event loop while the dock brings in a whole-video predictions file (no training).
 
-    The file is read and merged into a snapshot of the project in a worker thread, which also
-    builds the layer tables (:class:`~napari_sleap_train.widgets.prediction_loader.PredictionLoader`);
-    the GUI thread applies the merge and sets the layers.
+    First, as when a run starts predicting, the empty predictions layers are inserted (phase
+    ``prepare``). Then the file is read and merged into a snapshot of the project in a worker
+    thread, which also builds the layer tables
+    (:class:`~napari_sleap_train.widgets.prediction_loader.PredictionLoader`); the GUI thread
+    applies the merge and sets the layers' data (phase ``merge``).
     """
     import napari
 
@@ -338,8 +368,22 @@ def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0, stalls
         if stalls is not None:
             stalls.watch(probe)
         try:
+            # what the dock does when a run starts predicting: the (empty) predictions layers go in
+            probe.begin("prepare")
+            t0 = time.perf_counter()
+            prepared: list = []
+            loader.prepare(dock.project, then=lambda: prepared.append(time.perf_counter()))
+            wait(60.0, until=lambda: bool(prepared))
+            figures["predictions layers inserted (s)"] = prepared[0] - t0 if prepared else float("nan")
+            wait(0.5)
+            # a fresh process owes Python a full garbage collection (all of napari's start-up
+            # objects): pay it here, as a session that ran a while has; the merge's own count below
+            probe.begin(None)
+            gc.collect()
+            wait(0.5)
             probe.begin("idle")
             wait(idle_s)
+            pauses = GcPauses()
             probe.begin("merge")
             t0 = time.perf_counter()
             loader.load(predictions, dock.project, shown.append, lambda msg: shown.append(msg))
@@ -347,13 +391,14 @@ def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0, stalls
             figures["read + merge + layers (s)"] = time.perf_counter() - t0
             wait(0.5)
             probe.begin(None)
+            figures["full garbage collections while merging"] = pauses.summary()
         finally:
             probe.stop()
             if stalls is not None:
                 stalls.running = False
             viewer.close()
         figures["merged"] = shown[0].summary if shown and not isinstance(shown[0], str) else str(shown)
-    for phase in ("idle", "merge"):
+    for phase in ("prepare", "idle", "merge"):
         figures[phase] = gap_figures(probe.gaps_ms(phase))
     return figures
 
@@ -361,6 +406,7 @@ def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0, stalls
 def report(figures: dict, interval_ms: float) -> str:
     """``label: value`` lines (read by ``python -m benchmarks``)."""
     titles = {
+        "prepare": "while inserting the predictions layers",
         "idle": "idle",
         "startup": "Run to first batch",
         "training": "while training",

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from pathlib import Path
+
+import imageio.v3 as iio
 import numpy as np
 import pandas as pd
 import sleap_io as sio
+from napari.utils.colormaps.standardize_color import transform_color
+from qtpy.QtCore import QTimer
 
 from napari_sleap_train.io import layer_sync
 from napari_sleap_train.io.binding import project_layer, refresh_layers
+from napari_sleap_train.io.layers import ROLE_KEY, node_colors
 from napari_sleap_train.project.merge_plan import PreparedMerge
+from napari_sleap_train.widgets import prediction_loader
 from tests.project.test_labeling import predictions_from_truth
 
 
@@ -62,7 +71,7 @@ def test_whole_video_merge_runs_in_a_worker_and_keeps_edits_made_meanwhile(docke
     layer_sync.append_rows(labels, hand, feats)
 
     loader.wait(120)
-    qtbot.wait(50)  # the skeleton follows in the next turn of the event loop
+    qtbot.wait(200)  # the skeleton follows in a later turn of the event loop
     assert errors == [] and len(shown) == 1
     # the worker returned the merge worked out, with the layer's tables
     assert len(results) == 1 and isinstance(results[0], PreparedMerge) and len(results[0].data)
@@ -88,30 +97,128 @@ def test_whole_video_merge_runs_in_a_worker_and_keeps_edits_made_meanwhile(docke
     assert "merging" not in dock.run_panel.headline.text()
 
 
-def test_predictions_layers_come_in_one_per_turn_and_the_users_layer_stays_active(docked, sample_slp, tmp_path, qtbot):
+def test_predictions_layers_go_in_empty_one_per_turn_and_the_users_layer_stays_active(docked, qtbot):
     viewer, dock = docked
+    project = dock.project
+    assert project_layer(project, "predictions") is None and project_layer(project, "predictions_skeleton") is None
+    labels = project_layer(project, "labels")
+    viewer.layers.selection.active = labels  # the user is labeling
+    seen_between: list = []
+
+    def on_inserted(event) -> None:  # after the first insertion, look again in the next turn of the event loop
+        if event.value.metadata.get(ROLE_KEY) == "predictions_skeleton":
+            QTimer.singleShot(0, lambda: seen_between.append(project_layer(project, "predictions")))
+
+    viewer.layers.events.inserted.connect(on_inserted)
+    done: list = []
+    dock.run_panel.loader.prepare(project, then=lambda: done.append(True))
+    assert project_layer(project, "predictions_skeleton") is None  # nothing in this turn (the progress bar first)
+    qtbot.waitUntil(lambda: bool(done), timeout=20000)
+    viewer.layers.events.inserted.disconnect(on_inserted)
+    assert seen_between == [None]  # the second layer came in a later turn: napari drew in between
+    predictions = project_layer(project, "predictions")
+    skeleton = project_layer(project, "predictions_skeleton")
+    assert len(predictions.data) == 0 and len(skeleton.data) == 0
+    assert list(predictions.features.columns) == ["instance", "node", "track", "score", "user"]
+    # below the user's layers, and the labels layer is still the one the controls edit
+    assert viewer.layers.index(skeleton) < viewer.layers.index(predictions) < viewer.layers.index(labels)
+    assert viewer.layers.selection.active is labels and set(viewer.layers.selection) == {labels}
+    # preparing again inserts nothing more
+    again: list = []
+    dock.run_panel.loader.prepare(project, then=lambda: again.append(True))
+    assert again == [True] and [la.name for la in viewer.layers].count(predictions.name) == 1
+
+
+def test_whole_video_merge_fills_the_prepared_layers_and_shows_the_current_frame(
+    make_napari_viewer, sample_slp, tmp_path, qtbot, monkeypatch
+):
+    viewer = make_napari_viewer(show=True)  # a real canvas, to look at what it draws
+    viewer.open(str(sample_slp), plugin="napari-sleap-train")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
     project = dock.project
     truth = sample_slp.with_name("sample.truth.slp")
     path = tmp_path / "whole.predictions.slp"
     sio.save_slp(predictions_from_truth(truth, list(range(60)), shift=1.0), str(path), verbose=False)
-    assert project_layer(project, "predictions") is None and project_layer(project, "predictions_skeleton") is None
-    labels = project_layer(project, "labels")
-    viewer.layers.selection.active = labels  # the user is labeling
-
     loader = dock.run_panel.loader
+    done: list = []
+    loader.prepare(project, then=lambda: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=20000)
+    predictions, skeleton = project_layer(project, "predictions"), project_layer(project, "predictions_skeleton")
+    labels = project_layer(project, "labels")
+    viewer.layers.selection.active = labels
+    labeled = {f for _, f in project.user_frames()}
+    frame = next(f for f in range(7, 60) if f not in labeled)  # no user label drawn there
+    viewer.dims.set_current_step(0, frame)
+    # look closely at where the first animal's first node will be predicted on this frame
+    first = predictions_from_truth(truth, [frame], shift=1.0).labeled_frames[0].instances[0].numpy()[0]
+    viewer.camera.center = (float(first[1]), float(first[0]))
+    viewer.camera.zoom = 4.0
+    qtbot.wait(100)
+    before = viewer.screenshot(canvas_only=True, flash=False)
+    names = [la.name for la in viewer.layers]
+
+    # reading and merging run off the GUI thread
+    threads: dict[str, list[bool]] = {"read": [], "merge": []}
+
+    def spy(name, fn):
+        def wrapped(*args, **kwargs):
+            threads[name].append(threading.current_thread() is threading.main_thread())
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(prediction_loader, "load_predictions", spy("read", prediction_loader.load_predictions))
+    monkeypatch.setattr(prediction_loader, "prepare_merge", spy("merge", prediction_loader.prepare_merge))
     shown, errors = [], []
     loader.load(path, project, shown.append, errors.append)
-    # the first layer is in, the second waits for a later turn of the event loop (napari draws between)
-    assert project_layer(project, "predictions_skeleton") is not None
-    assert project_layer(project, "predictions") is None
-    assert viewer.layers.selection.active is labels and set(viewer.layers.selection) == {labels}
-
     loader.wait(120)
-    qtbot.wait(50)
+    qtbot.wait(200)  # the skeleton follows in a later turn of the event loop
     assert errors == [] and len(shown) == 1
-    predictions = project_layer(project, "predictions")
-    assert predictions is not None and len(predictions.data) == len(project.predicted_points()[0]) > 0
-    assert len(project_layer(project, "predictions_skeleton").data) > 0
-    # below the user's layers, and the labels layer is still the one the controls edit
-    assert viewer.layers.index(predictions) < viewer.layers.index(labels)
+    assert threads == {"read": [False], "merge": [False]}
+
+    # the same layers, filled: every frame's predictions, exactly what the project holds
+    assert [la.name for la in viewer.layers] == names
+    assert (
+        project_layer(project, "predictions") is predictions
+        and project_layer(project, "predictions_skeleton") is skeleton
+    )
+    assert shown[0].layers == [skeleton, predictions]
+    assert _rows(predictions.data, predictions.features) == _rows(*project.predicted_points())
+    assert sorted(set(predictions.data[:, 0].astype(int))) == list(range(60))
+    want = project.skeleton_vectors(user=False)
+    assert sorted(map(tuple, np.round(skeleton.data.reshape(len(skeleton.data), -1), 3))) == sorted(
+        map(tuple, np.round(want.reshape(len(want), -1), 3))
+    )
+    # each point has its node's colour (napari's direct colours, set with the rows)
+    colors = node_colors(project.node_names)
+    nodes = predictions.features["node"].astype(str).to_numpy()
+    for node in set(nodes):
+        assert np.allclose(predictions.face_color[nodes == node], transform_color(colors[node])[0])
+    # the user's layer is still the active one, and the viewer stayed on the frame
     assert viewer.layers.selection.active is labels and set(viewer.layers.selection) == {labels}
+    assert viewer.dims.current_step[0] == frame
+    # the canvas shows the new prediction at the centre, in its node's colour (the layer drew the current frame)
+    after = viewer.screenshot(canvas_only=True, flash=False)
+    if os.environ.get("NAPARI_SLEAP_TRAIN_SHOTS"):  # to look at them
+        iio.imwrite(Path(os.environ["NAPARI_SLEAP_TRAIN_SHOTS"]) / "merge_after.png", after)
+    h, w = (n // 2 for n in after.shape[:2])
+    centre = lambda img: img[h - 2 : h + 3, w - 2 : w + 3, :3].reshape(-1, 3).astype(float).mean(axis=0)  # noqa: E731
+    node_rgb = transform_color(colors[project.node_names[0]])[0][:3] * 255
+    assert np.abs(centre(after) - centre(before)).max() > 40  # something was drawn there
+    assert np.linalg.norm(centre(after) - node_rgb) < np.linalg.norm(centre(before) - node_rgb)
+    predictions.visible = skeleton.visible = False
+    qtbot.wait(50)
+    assert np.abs(centre(viewer.screenshot(canvas_only=True, flash=False)) - centre(before)).max() < 10
+    dock.cleanup()
+
+
+def test_a_run_without_predictions_takes_out_the_empty_prepared_layers(docked, qtbot):
+    viewer, dock = docked
+    project = dock.project
+    loader = dock.run_panel.loader
+    done: list = []
+    loader.prepare(project, then=lambda: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=20000)
+    assert project_layer(project, "predictions") is not None
+    loader.release()  # what the dock does when a run ends and no predictions came
+    assert [la for la in viewer.layers if la.metadata.get(ROLE_KEY, "").startswith("predictions")] == []

@@ -297,6 +297,28 @@ def test_predictions_come_back_as_layer(qtbot, project_viewer, fake_engine: Fake
     widget.shutdown()
 
 
+def test_predictions_layers_go_in_while_the_run_predicts_and_out_when_none_came(
+    qtbot, project_viewer, fake_engine: FakeEngine, tmp_path: Path, notes
+) -> None:
+    viewer, project = project_viewer
+    src = _write_predictions(project.labels, tmp_path / "src_predictions.slp")
+    # predicting takes a while (2 x 0.5 s), as a whole video does
+    options = {"epochs": 1, "batches": 1, "batch_delay": 0.5, "predictions_src": str(src), "n_pred_frames": 0}
+    fake_engine.options = options
+    widget = RunPanel(viewer, build_job=lambda: make_job(tmp_path), process_factory=fake_engine)
+    viewer.window.add_dock_widget(widget, name="Run")
+    inserted: list[str] = []
+    viewer.layers.events.inserted.connect(lambda event: inserted.append(event.value.metadata.get(ROLE_KEY)))
+    click(qtbot, widget.run_button)
+    wait_done(qtbot, widget)
+    # the run started predicting: its (empty) layers went in, ready for the predictions
+    assert inserted == ["predictions_skeleton", "predictions"]
+    # none came: the empty layers are gone again
+    assert not any(la.metadata.get(ROLE_KEY, "").startswith("predictions") for la in viewer.layers)
+    assert any("No predictions" in msg for _, msg in notes)
+    widget.shutdown()
+
+
 def test_bad_predictions_file_is_an_error_not_a_crash(
     qtbot, project_viewer, fake_engine: FakeEngine, tmp_path: Path, notes
 ) -> None:

@@ -290,7 +290,9 @@ def refresh_layers(
                     data = np.empty((0, 2, layer.ndim)) if skeleton else np.empty((0, layer.ndim))
                     layer_sync.replace_content(layer, data, None if skeleton else layer.features.iloc[:0])
                 else:
-                    layer_sync.replace_content(layer, item[0], item[1].get("features"))
+                    colors = item[1].get("face_color")  # the predictions' direct colours (labels: a cycle)
+                    colors = colors if isinstance(colors, np.ndarray) and len(colors) == len(item[0]) else None
+                    layer_sync.replace_content(layer, item[0], item[1].get("features"), colors)
                 if role == "labels":
                     bind_points_layer(project, layer)
                 if layer not in out.added:

@@ -56,14 +56,18 @@ def remove_instances(layer: Any, instance_ids: set[int]) -> int:
     return len(rows)
 
 
-def replace_content(layer: Any, data: Any, features: pd.DataFrame | None = None) -> None:
-    """Replace a Points / Vectors layer's data (and features), keeping its look and place."""
+def replace_content(
+    layer: Any, data: Any, features: pd.DataFrame | None = None, face_color: np.ndarray | None = None
+) -> None:
+    """Replace a Points / Vectors layer's data (and features, and direct face colours), keeping its place."""
     if features is None:
         layer.data = data
         return
     with layer.events.data.blocker():
         layer.data = data
     layer.features = features
+    if face_color is not None:
+        layer.face_color = face_color
     layer.events.data(
         value=layer.data,
         action=CHANGED,

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from napari_sleap_train.project.merge_plan import LayerTables
 from napari_sleap_train.project.model import SleapProject
@@ -53,6 +54,21 @@ PREDICTIONS_EDGE_COLOR = "#ffb000"
 def node_colors(node_names: list[str]) -> dict[str, str]:
     """Fixed colour per node name, in skeleton order."""
     return {n: NODE_PALETTE[i % len(NODE_PALETTE)] for i, n in enumerate(node_names)}
+
+
+def node_rgba(nodes: Any, node_names: list[str]) -> np.ndarray:
+    """RGBA rows (N, 4) of the node colours of :func:`node_colors` for a ``node`` column (white: unknown).
+
+    The predictions layer is given its colours this way (napari's "direct" colours)
+    rather than by its node colour cycle: napari maps a cycle point by point in
+    Python, twice per update, which for a whole-video prediction holds the GUI.
+    """
+    names = list(node_names)
+    lut = np.ones((len(names) + 1, 4))
+    for i, hexa in enumerate(node_colors(names).values()):
+        lut[i, :3] = [int(hexa[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+    categories = pd.Categorical(np.asarray(nodes, dtype=object), categories=names)
+    return lut[np.where(categories.codes < 0, len(names), categories.codes)]
 
 
 def _metadata(project: SleapProject, role: str, **extra: Any) -> dict[str, Any]:
@@ -92,8 +108,6 @@ def _points_layer(
             "score": np.nan,
             "user": user,
         },
-        "face_color": "node",
-        "face_color_cycle": node_colors(names) if names else ["white"],
         "border_color": "white" if user else "black",
         "border_width": 0.1,
         "size": size,
@@ -109,6 +123,10 @@ def _points_layer(
         "axis_labels": project.points_axes,
         "metadata": _metadata(project, role),
     }
+    if user:  # new points take their node's colour as the user places them
+        kwargs.update(face_color="node", face_color_cycle=node_colors(names) if names else ["white"])
+    else:  # set with the rows (see node_rgba)
+        kwargs.update(face_color=node_rgba(features["node"], names) if len(features) else "white")
     return data, kwargs, "points"
 
 

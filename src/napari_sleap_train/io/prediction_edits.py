@@ -28,7 +28,8 @@ class PredictionLayerEdits:
         if self._busy or self._predictions is None:
             return
         action = str(getattr(event, "action", ""))
-        rows = [int(i) for i in getattr(event, "data_indices", ()) if int(i) >= 0]
+        indices = np.asarray(getattr(event, "data_indices", ()), dtype=np.int64)  # every row for a refresh
+        rows = indices[indices >= 0].tolist() if action in ("changed", "removing") else []
         if action == "changed" and rows and set(rows) == set(self._predictions.selected_data):
             self._promote_moved(rows)  # a drag moves the selected points (not a refresh of the layer)
         elif action == "removing" and rows:

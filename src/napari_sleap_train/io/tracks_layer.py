@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from napari_sleap_train.io.binding import bind_project, refresh_layers
-from napari_sleap_train.io.layers import PREDICTION_ROLES, PROJECT_KEY, ROLE_KEY
+from napari_sleap_train.io.layers import PREDICTION_ROLES, PROJECT_KEY, ROLE_KEY, node_rgba
 from napari_sleap_train.project import tracks as edits
 from napari_sleap_train.project.model import SleapProject
 
@@ -53,7 +53,7 @@ def _track_properties(names: list[str], ids: np.ndarray) -> dict[str, np.ndarray
 
 
 def color_predictions_by_track(viewer: Any, project: SleapProject, on: bool = True) -> Any | None:
-    """Colour each prediction by its track, as SLEAP draws tracked instances (``on=False``: by node).
+    """Colour each prediction by its track, as SLEAP draws tracked instances (``on=False``: by node again).
 
     Predictions on no track are drawn grey.
     """
@@ -61,7 +61,7 @@ def color_predictions_by_track(viewer: Any, project: SleapProject, on: bool = Tr
     if layer is None or not len(layer.data):
         return layer
     if not on:
-        layer.face_color = "node"  # back to the node colour cycle the layer was made with
+        layer.face_color = node_rgba(layer.features["node"], project.node_names)  # back to the node colours
         return layer
     names = [t.name for t in project.labels.tracks]
     cycle = {n: track_color(i) for i, n in enumerate(names)}

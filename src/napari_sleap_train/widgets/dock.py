@@ -433,6 +433,7 @@ class TrainingDock(QWidget):
         if callable(end_run):
             end_run("the training panel")
         self._closed = True
+        self.run_panel.loader.close()  # its pending steps would touch a closing viewer
         pipeline = self.session.pipeline.events
         for signal, slot in (
             (self.viewer.layers.events.inserted, self._on_layers_changed),

@@ -9,6 +9,11 @@ remain: the frames take their new instance lists (frames the user changed
 meanwhile are merged again from what they hold now, so no edit is lost) and the
 layers are set once from the tables built in the worker. One load at a time: a
 newer one replaces the older.
+
+Inserting a layer is what napari does slowest (layer controls, visuals, shaders:
+a few hundred ms with software OpenGL), so the predictions layers go in early and
+empty (:meth:`PredictionLoader.prepare`, when a run starts predicting), and a
+merge only sets their data.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from napari.qt.threading import thread_worker
 from napari.utils import progress
 from qtpy.QtCore import QTimer
 
-from napari_sleap_train.io.binding import add_empty_prediction_layers
+from napari_sleap_train.io.binding import add_empty_prediction_layers, bind_project
 from napari_sleap_train.io.layers import PREDICTION_ROLES
 from napari_sleap_train.project.errors import PredictionsError
 from napari_sleap_train.project.merge import load_predictions
@@ -55,12 +60,16 @@ def _read(path: str, snapshot: MergeSnapshot | None) -> Iterator[None]:
         return _ReadFailed(f"The predictions file {Path(path).name} could not be read ({type(exc).__name__}: {exc}).")
 
 
-def _next_turn(step: Callable[[], None]) -> None:
-    """Run ``step`` in a later turn of the Qt event loop (the GUI draws in between)."""
-    QTimer.singleShot(0, step)
+@dataclass
+class _Preparation:
+    """Predictions layers being inserted (:meth:`PredictionLoader.prepare`)."""
+
+    project: Any
+    waiting: list[Callable[[], None]]  # called once the layers are in
+    bar: Any = None  # the activity dock's progress bar
 
 
-#: Time between inserting the two predictions layers (ms), so napari draws in between.
+#: Time between two long GUI steps (inserting a layer, setting one) in ms, so napari draws in between.
 INSERT_SPACING_MS = 30
 
 
@@ -71,6 +80,9 @@ class PredictionLoader:
         self.viewer = viewer
         self._worker = None
         self._generation = 0
+        self._prepared: list = []  # empty predictions layers inserted by prepare(), not filled yet
+        self._preparing: _Preparation | None = None
+        self._closed = False
         #: called on the GUI thread when a load starts or ends (the dock shows it)
         self.on_busy_changed: Callable[[bool], None] | None = None
 
@@ -84,6 +96,82 @@ class PredictionLoader:
         """A file is being read or merged."""
         return self._worker is not None
 
+    def prepare(self, project: Any, then: Callable[[], None] | None = None) -> None:
+        """Insert the project's missing predictions layers, empty, one per turn of the event loop.
+
+        Each insertion holds the GUI for a while (layer controls, visuals, a
+        repaint); one per turn lets napari draw and handle input in between,
+        with a progress bar in the activity dock. A merge then only sets their
+        data. The user's active layer stays active. ``then`` is called once
+        the layers are in (at once when they are there already).
+        """
+        if self._closed:
+            return
+        if self._preparing is not None:
+            if self._preparing.project is project:
+                if then is not None:
+                    self._preparing.waiting.append(then)
+                return
+            self._stop_preparing()  # another project's: it stops where it is, its loads go on
+        found = bind_project(project, self.viewer.layers)
+        roles = [r for r in PREDICTION_ROLES if r not in found]
+        if not roles:
+            if then is not None:
+                then()
+            return
+        state = _Preparation(project, [then] if then is not None else [])
+        self._preparing = state  # before the progress bar: napari processes events while making it
+        state.bar = progress(total=len(roles), desc="Preparing the predictions layers")
+
+        def step() -> None:
+            if self._preparing is not state:
+                return  # stopped (or replaced by another project's preparation)
+            self._prepared.extend(add_empty_prediction_layers(project, self.viewer.layers, roles=(roles.pop(0),)))
+            state.bar.update(1)  # napari processes events here too
+            if self._preparing is not state:
+                return
+            if roles:
+                QTimer.singleShot(INSERT_SPACING_MS, step)
+                return
+            self._preparing = None
+            state.bar.close()
+            for callback in state.waiting:
+                QTimer.singleShot(INSERT_SPACING_MS, callback)
+
+        QTimer.singleShot(0, step)  # the progress bar appears first
+
+    def _stop_preparing(self, run_waiting: bool = True) -> None:
+        """End an insertion under way; the loads waiting for it go on (they insert what is missing)."""
+        state, self._preparing = self._preparing, None
+        if state is None:
+            return
+        if state.bar is not None:
+            state.bar.close()
+        for callback in state.waiting if run_waiting else ():
+            QTimer.singleShot(0, callback)
+
+    def _next_turn(self, step: Callable[[], None]) -> None:
+        """Run ``step`` in a later turn of the Qt event loop, after napari drew (unless closed)."""
+        QTimer.singleShot(INSERT_SPACING_MS, lambda: None if self._closed else step())
+
+    def close(self) -> None:
+        """The dock is closing: pending steps do nothing, a load under way shows nothing."""
+        self._closed = True
+        self._generation += 1
+        self._stop_preparing(run_waiting=False)
+        self._worker = None
+
+    def release(self) -> None:
+        """No predictions are coming (the run ended without): take out the empty layers :meth:`prepare` inserted.
+
+        Nothing happens while a load is under way (it fills them).
+        """
+        if self.busy:
+            return
+        self._stop_preparing()
+        self._remove_if_empty(self._prepared)
+        self._prepared = []
+
     def load(
         self,
         path: str | Path,
@@ -95,36 +183,60 @@ class PredictionLoader:
         self._generation += 1
         generation = self._generation
         snapshot = take_snapshot(project) if project is not None else None
-        added: list = []
         worker = thread_worker(
             _read,
             start_thread=False,
             progress={"total": 2, "desc": f"Reading and merging predictions {Path(path).name}"},
         )(str(path), snapshot)
 
+        def detach() -> None:
+            # napari keeps a finished worker registered as a task of its window: our slots must not
+            # keep this loader (and through it the dock and viewer) alive with it
+            for signal, slot in ((worker.returned, returned), (worker.errored, errored)):
+                try:
+                    signal.disconnect(slot)
+                except (TypeError, RuntimeError):
+                    pass
+
         def returned(result: Any) -> None:
+            detach()
             if generation != self._generation:
                 return  # a newer load took over
-            self._set_busy(None)
             if isinstance(result, _ReadFailed):
-                self._remove_if_empty(added)
+                self._set_busy(None)
+                self.release()
                 on_error(result.message)
                 return
+            later: list[Callable[[], None]] = []  # the skeleton, set in a later turn
             try:
                 if isinstance(result, PreparedMerge):
-                    shown = show_merged(self.viewer, project, result, defer=_next_turn)
+                    shown = show_merged(self.viewer, project, result, defer=later.append)
                 else:  # no project: the file's predictions on their own, named after it
                     with progress(total=0, desc="Showing predictions"):
                         shown = show_predictions(self.viewer, path, None)
             except ResultsError as exc:
+                self._set_busy(None)
                 on_error(str(exc))
                 return
+            self._prepared = []  # filled: they are the user's layers now
+
+            def finish() -> None:
+                if generation == self._generation:
+                    for step in later:
+                        step()
+                    self._set_busy(None)
+
+            if later:
+                self._next_turn(finish)  # busy until the skeleton is set too
+            else:
+                finish()
             on_shown(shown)
 
         def errored(exc: BaseException) -> None:
+            detach()
             if generation == self._generation:
                 self._set_busy(None)
-                self._remove_if_empty(added)
+                self.release()
                 on_error(f"The predictions could not be read: {exc}")
 
         worker.returned.connect(returned)
@@ -132,27 +244,8 @@ class PredictionLoader:
         self._set_busy(worker)
         if project is None:
             worker.start()
-        else:  # napari takes long to insert a layer: do it first, then read in the worker
-            self._insert_empty_layers(project, generation, added, then=worker.start)
-
-    def _insert_empty_layers(self, project: Any, generation: int, added: list, then: Callable[[], None]) -> None:
-        """Insert the missing predictions layers empty, one per turn of the event loop, then call ``then``.
-
-        Each insertion holds the GUI for a while (layer controls, visuals, a
-        repaint); one per turn lets napari draw and handle input in between.
-        They come before the worker starts: while it runs Python, the GUI
-        thread shares the interpreter with it and the same work takes twice
-        as long. A load replaced meanwhile inserts and starts nothing.
-        """
-        roles = list(PREDICTION_ROLES)
-
-        def step() -> None:
-            if generation != self._generation:
-                return
-            added.extend(add_empty_prediction_layers(project, self.viewer.layers, roles=(roles.pop(0),)))
-            QTimer.singleShot(INSERT_SPACING_MS, step if roles else then)
-
-        step()
+        else:  # the layers go in first (if the run did not prepare them), then the worker reads
+            self.prepare(project, then=lambda: worker.start() if generation == self._generation else None)
 
     def _remove_if_empty(self, layers: list) -> None:
         """Take out the empty layers a failed load added (the user's layers stay)."""

@@ -352,6 +352,9 @@ class RunPanel(QWidget):
     # ------------------------------------------------------------ state slots (GUI thread)
 
     def _on_changed(self) -> None:
+        predicting = self.state.status is RunStatus.PREDICTING and self._last_status is not RunStatus.PREDICTING
+        if predicting and self.project is not None:
+            self.loader.prepare(self.project)  # the predictions layers go in while the child predicts
         if self.state.status is not self._last_status:
             self._refresh()  # buttons must follow status changes at once
         else:
@@ -420,6 +423,7 @@ class RunPanel(QWidget):
         show_info(f"Predictions added: {shown.summary}{tracks}")
 
     def _on_finished(self, done: ev.Done) -> None:
+        self.loader.release()  # a run that ended without predictions leaves no empty layers
         self._refresh()
         if done.status != "failed":  # a failed run keeps it, to be run again with the CLI
             self._remove_snapshot()
