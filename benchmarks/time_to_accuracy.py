@@ -55,7 +55,7 @@ from benchmarks.common import RESULTS_DIR, describe_machine, format_table, machi
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROJECT = ROOT.parent / "shared" / "data" / "fly" / "clip.slp"
 TARGET = {"detected": 0.95, "median_px": 3.0, "p90_px": 8.0, "oks_map": 0.7}
-#: Targets by ``--pipeline``; bottom-up (no crops, the whole frame at half size) asks less.
+#: Targets by ``--pipeline``; bottom-up (the issue's target for it) asks less.
 TARGETS = {"top-down": TARGET, "bottom-up": {"detected": 0.90, "median_px": 3.0}}
 #: Files a model folder needs for prediction besides the weights.
 CONFIG_FILES = ("config.json", "training_config.json", "initial_config.json")

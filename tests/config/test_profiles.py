@@ -50,6 +50,8 @@ def test_bottom_up_baseline_matches_sleap():
     cpu = PROFILES["cpu.bottomup"]
     assert cpu.kind is ModelKind.MULTI_INSTANCE and cpu.data.input_scaling == 0.5
     assert cpu.pafs.output_stride % cpu.model.output_stride == 0 and cpu.pafs.output_stride <= cpu.model.max_stride
+    # the CPU recipe trains on 384 px windows (192 px at half size); SLEAP's baseline on whole frames
+    assert cpu.optimization.train_crop_size == 384 and b.optimization.train_crop_size is None
 
 
 def test_large_rf_profiles_see_more():

@@ -110,6 +110,26 @@ def test_bottom_up_batches_hold_maps_and_fields_on_their_strides(tmp_path):
     assert 0.9 < norms.max() < 2.01 and norms.min() == 0.0
 
 
+def test_bottom_up_trains_on_windows_and_validates_on_whole_frames(tmp_path):
+    labels = sio.load_slp(str(make_tiny_project(tmp_path, n_frames=6, edge=("head", "tail"))))
+    data = LabeledData.from_labels(labels, 0.2)
+    frames = FrameStore(labels, [s.key for s in data.samples])
+    cfg = tiny_config(ModelKind.MULTI_INSTANCE, train_crop_size=32)  # 64x64 frames, max stride 8
+    maker = ExampleMaker(cfg, data, frames)
+    assert maker.train_hw == (32, 32) and maker.input_hw == (64, 64)
+    sets = make_datasets(
+        maker, batch_size=2, batches_per_epoch=None, min_batches_per_epoch=1, val_batches_per_epoch=None
+    )
+    x, (cm, pafs) = next(iter(sets.train))
+    assert x.shape == (2, 32, 32, 1) and cm.shape == (2, 16, 16, 2) and pafs.shape == (2, 8, 8, 2)
+    assert float(np.max(cm)) > 0.5  # windows are placed around the animals
+    x, (cm, pafs) = next(iter(sets.val))
+    assert x.shape == (2, 64, 64, 1) and cm.shape == (2, 32, 32, 2) and pafs.shape == (2, 16, 16, 2)
+    # a window as large as the frame would only add padding: whole frames then
+    big = ExampleMaker(tiny_config(ModelKind.MULTI_INSTANCE, train_crop_size=64), data, frames)
+    assert big.train_hw == big.input_hw == (64, 64) and big.train_crop_size is None
+
+
 def test_bottom_up_without_edges_is_a_data_error(labels):
     from napari_sleap_train.engine.errors import EngineDataError
 

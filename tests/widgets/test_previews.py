@@ -115,6 +115,17 @@ def test_model_examples_match_training_inputs_geometry(project):
     assert np.all(crops.confmaps.reshape(5, -1).max(axis=1) > 0.5)
 
 
+def test_bottom_up_examples_are_the_training_windows(project):
+    cfg = default_pipeline("bottom-up").models[ModelKind.MULTI_INSTANCE]
+    cfg.optimization.train_crop_size = 192  # of the 384 px sample frames: 96 px windows at half size
+    stack = model_examples(project, cfg, n=3, seed=0)
+    assert stack.images.shape == (3, 96, 96, 1)
+    assert stack.confmaps.shape == (3, 24, 24) and stack.pafs.shape[:3] == (3, 12, 12)
+    assert np.all(stack.confmaps.reshape(3, -1).max(axis=1) > 0.5)  # windows are placed around the animals
+    cfg.optimization.train_crop_size = 384  # as large as the frame: the engine trains on whole frames, so shown
+    assert model_examples(project, cfg, n=2, seed=0).images.shape == (2, 192, 192, 1)
+
+
 def test_pipeline_examples_and_no_labels_message(project, tmp_path):
     stacks = pipeline_examples(project, default_pipeline("single-instance"), n=2)
     assert [s.kind for s in stacks] == [ModelKind.SINGLE_INSTANCE]

@@ -223,6 +223,11 @@ class OptimizationConfig:
     time_share: float = 1.0  # relative share of a pipeline time budget (PipelineConfig.time_limit_minutes)
     hard_keypoint_mining: bool = False
     seed: int = 0
+    # Bottom-up models: train on random square crops of this side (original frame
+    # pixels) around the labeled animals instead of whole frames; validation and
+    # prediction still see whole frames (data/train_crops.py). None: whole frames.
+    # Not in SLEAP's training_config.json (SLEAP has no such setting).
+    train_crop_size: int | None = None
 
 
 @dataclass

@@ -168,9 +168,12 @@ def _cpu_profile(
     return cfg
 
 
-def _bottom_up(cfg: TrainingConfig, pafs: PafConfig, plateau_patience: int | None = None) -> TrainingConfig:
-    """``cfg`` (a multi-instance profile) with its part affinity field head."""
+def _bottom_up(
+    cfg: TrainingConfig, pafs: PafConfig, plateau_patience: int | None = None, train_crop_size: int | None = None
+) -> TrainingConfig:
+    """``cfg`` (a multi-instance profile) with its part affinity field head (and training windows)."""
     cfg.pafs = pafs
+    cfg.optimization.train_crop_size = train_crop_size
     if plateau_patience is not None:
         cfg.optimization.plateau.patience = plateau_patience
     return cfg
@@ -251,6 +254,7 @@ PROFILES: dict[str, TrainingConfig] = {
             max_stride=16,
         ),
         PafConfig(edges=None, sigma=25.0, output_stride=8, loss_weight=1.0),
+        train_crop_size=384,
     ),
     # Identity models: the top-down / bottom-up recipes with SLEAP 1.4's class heads
     # (class vectors pooled from the deepest features through 3 x 64 units as in

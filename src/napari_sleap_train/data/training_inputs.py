@@ -53,6 +53,7 @@ from .image import as_hwc, convert_channels, to_float255
 from .labels import node_index
 from .pafs import edge_indices, part_affinity_fields
 from .scaling import pad_to_stride, resize, scale_points
+from .train_crops import bottom_up_crop_example
 
 
 @dataclass
@@ -261,12 +262,15 @@ def bottom_up_example(
     node_names: Sequence[str] | None = None,
     skeleton_edges: Sequence[Sequence[str]] | None = None,
     symmetry: np.ndarray | None = None,
+    crop_size: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Input image, confidence maps and part affinity fields of a bottom-up model.
 
     Same input as :func:`centroid_example`. Both targets are made from the
     augmented points (symmetric nodes already swapped on flips), so the
-    fields follow the image.
+    fields follow the image. With a ``crop_size`` (original pixels; training
+    uses ``cfg.optimization.train_crop_size``) the example is a random window
+    of that side of the whole-frame example (:mod:`.train_crops`).
 
     Returns
     -------
@@ -279,6 +283,9 @@ def bottom_up_example(
     parts = part_indices_of(cfg, node_names, pts.shape[1])
     edges = paf_edges_of(cfg, node_names, skeleton_edges)
     params = _params(cfg, rng, augment)
+    if crop_size is not None:
+        gen = rng if rng is not None else np.random.default_rng()
+        return bottom_up_crop_example(image, pts, params, cfg, parts, edges, gen, crop_size, symmetry)
     img, pts = _whole_frame(image, pts, cfg, params, symmetry)
     h, w = img.shape[:2]
     cm = confidence_maps(pts[:, parts], h, w, cfg.head.sigma, cfg.model.output_stride)

@@ -27,10 +27,12 @@ import tensorflow as tf
 
 from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.data.anchors import anchor_points
+from napari_sleap_train.data.confmaps import output_shape
 from napari_sleap_train.data.crops import crop_network_size
 from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.data.image import as_hwc, convert_channels
 from napari_sleap_train.data.scaling import padded_shape, scaled_shape
+from napari_sleap_train.data.train_crops import train_crop_side
 from napari_sleap_train.data.training_inputs import (
     anchor_index_of,
     auto_crop_size_for,
@@ -102,6 +104,11 @@ class ExampleMaker:
         self.n_outputs = 1 if self.kind == ModelKind.CENTROID else len(self.parts)
         paf_stride = cfg.pafs.output_stride
         self.paf_hw = (math.ceil(self.input_hw[0] / paf_stride), math.ceil(self.input_hw[1] / paf_stride))
+        # bottom-up models may train on random windows (data/train_crops.py); validation sees whole
+        # frames. A window as large as the frame's input would only add empty padding: whole frames then.
+        side = train_crop_side(cfg, self.input_hw) if self.multi else None
+        self.train_crop_size = cfg.optimization.train_crop_size if side is not None else None
+        self.train_hw = (side, side) if side is not None else self.input_hw
         # identity models: class indices from the tracks (engine/identity_data.py)
         self.identity = None
         if ModelKind(self.kind).is_identity:
@@ -166,9 +173,11 @@ class ExampleMaker:
                 return (np.zeros((0, *self.input_hw, c), np.float32), np.zeros((0, *self.output_hw, k), np.float32))
             return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
         if self.multi:
-            x, cm, pafs = bottom_up_example(
-                image, sample.instances, self.cfg, rng, augment, skeleton_edges=self.edge_names(), **kwargs
-            )
+            crop = self.train_crop_size if augment else None
+            kwargs.update(skeleton_edges=self.edge_names(), crop_size=crop)
+            x, cm, pafs = bottom_up_example(image, sample.instances, self.cfg, rng, augment, **kwargs)
+            if crop is not None:  # every window has the same shape already
+                return x, cm, pafs
             return self._pad(x, self.input_hw), self._pad(cm, self.output_hw), self._pad(pafs, self.paf_hw)
         fn = centroid_example if self.kind == ModelKind.CENTROID else single_instance_example
         x, y = fn(image, sample.instances, self.cfg, rng, augment, **kwargs)
@@ -220,11 +229,14 @@ def _map_fn_bottom_up(maker: ExampleMaker, augment: bool):
     def build(index):
         return tuple(a.astype(np.float32, copy=False) for a in maker.make(int(index), augment))
 
+    hw = maker.train_hw if augment else maker.input_hw
+    cfg = maker.cfg
+
     def tf_build(index):
         x, cm, pafs = tf.numpy_function(build, [index], (tf.float32,) * 3, stateful=augment)
-        x.set_shape((*maker.input_hw, maker.channels))
-        cm.set_shape((*maker.output_hw, maker.n_outputs))
-        pafs.set_shape((*maker.paf_hw, 2 * maker.n_edges))
+        x.set_shape((*hw, maker.channels))
+        cm.set_shape((*output_shape(*hw, cfg.model.output_stride), maker.n_outputs))
+        pafs.set_shape((*output_shape(*hw, cfg.pafs.output_stride), 2 * maker.n_edges))
         return x, (cm, pafs)
 
     return tf_build

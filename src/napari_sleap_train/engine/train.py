@@ -203,6 +203,14 @@ def train_model(
                     ),
                 )
             )
+    if maker.train_hw != maker.input_hw:
+        (th, tw), (ih, iw) = maker.train_hw, maker.input_hw
+        channel.emit(
+            Message(
+                text=f"{kind}: training on random {th}x{tw} windows of the {ih}x{iw} network input "
+                f"(train crop size {maker.train_crop_size} px); validation and prediction use whole frames"
+            )
+        )
     if cfg.kind == ModelKind.MULTI_INSTANCE:
         # the run folder says which maps and fields it predicts, in channel order
         resolved.head.part_names = [data.node_names[i] for i in maker.parts]
@@ -218,7 +226,9 @@ def train_model(
         if resume and latest.exists():
             model = keras.models.load_model(latest, compile=True)
         else:
-            model = build_model(cfg, maker.n_outputs, maker.channels, maker.input_hw, n_edges=maker.n_edges)
+            # crop-trained models take any input size: windows in training, whole frames after
+            hw = maker.input_hw if maker.train_hw == maker.input_hw else (None, None)
+            model = build_model(cfg, maker.n_outputs, maker.channels, hw, n_edges=maker.n_edges)
             if init_from is not None:
                 channel.emit(Status(model=kind, stage="compiling", detail=f"loading weights of {Path(init_from).name}"))
                 copy_run_weights(model, init_from)

@@ -21,6 +21,7 @@ from napari_sleap_train.data.labels import (
     collect_samples,
     symmetry_permutation,
 )
+from napari_sleap_train.data.train_crops import train_crop_size_for
 from napari_sleap_train.data.training_inputs import (
     bottom_up_example,
     centered_instance_examples,
@@ -167,7 +168,10 @@ def model_examples(
         elif cfg.kind is ModelKind.SINGLE_INSTANCE:
             pairs = [single_instance_example(frame, s.instances, cfg, **kw)]
         elif cfg.kind is ModelKind.MULTI_INSTANCE:
-            img, cm, paf = bottom_up_example(frame, s.instances, cfg, skeleton_edges=project.edges, **kw)
+            window = train_crop_size_for(cfg, frame.shape[:2])  # the training windows, as the engine cuts them
+            img, cm, paf = bottom_up_example(
+                frame, s.instances, cfg, skeleton_edges=project.edges, crop_size=window, **kw
+            )
             pairs = [(img, cm)]
             fields.append(paf)
         elif cfg.kind is ModelKind.MULTI_CLASS_BOTTOMUP:
