@@ -222,13 +222,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=None, help="where data, runs and predictions go (default: results/)")
     p.add_argument("--json", default=None, metavar="OUT", help="results file")
     p.add_argument("--rescore", default=None, metavar="WORKDIR", help="score an earlier run's predictions again")
+    p.add_argument(
+        "--predict-arg",
+        action="append",
+        default=[],
+        help="with --rescore: predict the earlier run's checkpoints again with this `predict` argument "
+        "(repeatable, e.g. --predict-arg=--peak-threshold=0.1); no training",
+    )
     return p
 
 
-def rescore(workdir: Path, result: dict[str, Any]) -> dict[str, Any]:
-    """Score the predictions files of an earlier run (its results dict) again with :func:`score`."""
+def rescore(workdir: Path, result: dict[str, Any], predict_args: list[str] | None = None) -> dict[str, Any]:
+    """Score the predictions of an earlier run (its results dict) again with :func:`score`.
+
+    With ``predict_args``, each checkpoint's models (``checkpoints/<M>min/``)
+    predict the test frames again with those ``predict`` arguments first.
+    """
+    result["predict_args"] = list(predict_args or [])
+    tag = "".join(c if c.isalnum() or c in ".-" else "_" for c in "".join(predict_args or []))
     for c in result["checkpoints"]:
         pred = workdir / f"predictions.{c['minutes']:g}min.slp"
+        if predict_args:
+            folder = workdir / "checkpoints" / f"{c['minutes']:g}min"
+            dirs = [folder / m for m in tta.model_order({p.name for p in folder.iterdir()})]
+            pred = workdir / f"predictions.{c['minutes']:g}min.{tag}.slp"
+            pred.unlink(missing_ok=True)
+            done = tta.predict(workdir / "test.slp", dirs, pred, 2, predict_args)
+            c["predict_seconds"] = done.get("seconds")
         if pred.exists():
             c.update(score(workdir / "test.slp", pred))
     return result
@@ -238,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.rescore:
         workdir = Path(args.rescore)
-        path = Path(args.json) if args.json else workdir / "results.json"
-        result = rescore(workdir, json.loads((workdir / "results.json").read_text()))
+        name = "results.json" if not args.predict_arg else f"results.{timestamp()}.json"
+        path = Path(args.json) if args.json else workdir / name
+        result = rescore(workdir, json.loads((workdir / "results.json").read_text()), args.predict_arg)
     else:
         name = "reverse" if args.reverse else "forward"
         stamp = timestamp()

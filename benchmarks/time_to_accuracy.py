@@ -44,7 +44,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -214,8 +214,10 @@ def snapshot_dir(run_dir: Path, weights: Path, into: Path) -> Path:
     return into
 
 
-def predict(test_project: Path, model_dirs: list[Path], output: Path, max_instances: int) -> dict[str, Any]:
-    """``napari-sleap-train predict --frames labeled`` on the test project; returns its JSON result."""
+def predict(
+    test_project: Path, model_dirs: list[Path], output: Path, max_instances: int, extra: Sequence[str] = ()
+) -> dict[str, Any]:
+    """``napari-sleap-train predict --frames labeled [extra]`` on the test project; returns its JSON result."""
     cmd = [
         *_cli(),
         "predict",
@@ -230,6 +232,7 @@ def predict(test_project: Path, model_dirs: list[Path], output: Path, max_instan
     ]
     for d in model_dirs:
         cmd += ["--model", str(d)]
+    cmd += list(extra)
     t0 = time.monotonic()
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     seconds = time.monotonic() - t0

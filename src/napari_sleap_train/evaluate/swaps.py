@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import sleap_io as sio
 
+from napari_sleap_train.data.labels import symmetric_pairs
+
 from .matching import DEFAULT_SIGMA, match_greedy
 from .metrics import EvaluationError, frame_instances, frame_keys
 
@@ -31,38 +33,17 @@ LARGE_ERROR_PX = 8.0
 #: A large error is a swap when the prediction is this close to the partner's truth.
 SWAP_PX = 5.0
 
-_SIDES = (("L", "R"), ("l", "r"), ("Left", "Right"), ("left", "right"), ("LEFT", "RIGHT"))
-
-
-def _name_partner(name: str, names: set[str]) -> str | None:
-    """The node of ``names`` whose name differs from ``name`` only by one left/right token."""
-    for a, b in _SIDES:
-        for this, other in ((a, b), (b, a)):
-            start = name.find(this)
-            while start >= 0:
-                candidate = name[:start] + other + name[start + len(this) :]
-                if candidate != name and candidate in names:
-                    return candidate
-                start = name.find(this, start + 1)
-    return None
-
 
 def symmetric_partners(skeleton: sio.Skeleton) -> dict[str, str]:
     """Each symmetric node's partner, both ways (``{"wingL": "wingR", "wingR": "wingL", ...}``).
 
-    Uses ``skeleton.symmetries`` when it has any, else left/right node names.
+    The pairs flips swap (:func:`~napari_sleap_train.data.labels.symmetric_pairs`):
+    the skeleton's symmetries, or left/right node names when it declares none.
     """
+    names = list(skeleton.node_names)
     partners: dict[str, str] = {}
-    for sym in getattr(skeleton, "symmetries", None) or []:
-        a, b = (n.name for n in sym.nodes)
-        partners[a], partners[b] = b, a
-    if partners:
-        return partners
-    names = set(skeleton.node_names)
-    for name in skeleton.node_names:
-        other = _name_partner(name, names)
-        if other is not None and partners.get(other, name) == name:
-            partners[name], partners[other] = other, name
+    for i, j in symmetric_pairs(skeleton):
+        partners[names[i]], partners[names[j]] = names[j], names[i]
     return partners
 
 
