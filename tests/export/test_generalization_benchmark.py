@@ -19,7 +19,7 @@ def _clip(n_frames: int = 1500) -> sio.Labels:
     return labels
 
 
-@pytest.mark.parametrize("name", ["forward", "reverse"])
+@pytest.mark.parametrize("name", ["forward", "reverse", "late"])
 def test_split_keeps_test_frames_50_frames_from_every_training_frame(name):
     train_range, test_range = SPLITS[name]
     fit, test = split_ranges(_clip(), train_range, test_range, 200, 300, seed=0)
@@ -61,3 +61,4 @@ def test_a_lever_naming_no_field_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="no field 'contrastt'"):
         lever_configs(["centered_instance.augmentation.contrastt=true"], tmp_path)
     assert build_parser().parse_args(["--reverse"]).reverse
+    assert build_parser().parse_args(["--split", "late"]).split == "late"
