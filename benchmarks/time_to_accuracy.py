@@ -44,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -213,8 +214,10 @@ def snapshot_dir(run_dir: Path, weights: Path, into: Path) -> Path:
     return into
 
 
-def predict(test_project: Path, model_dirs: list[Path], output: Path, max_instances: int) -> dict[str, Any]:
-    """``napari-sleap-train predict --frames labeled`` on the test project; returns its JSON result."""
+def predict(
+    test_project: Path, model_dirs: list[Path], output: Path, max_instances: int, extra: Sequence[str] = ()
+) -> dict[str, Any]:
+    """``napari-sleap-train predict --frames labeled [extra]`` on the test project; returns its JSON result."""
     cmd = [
         *_cli(),
         "predict",
@@ -229,6 +232,7 @@ def predict(test_project: Path, model_dirs: list[Path], output: Path, max_instan
     ]
     for d in model_dirs:
         cmd += ["--model", str(d)]
+    cmd += list(extra)
     t0 = time.monotonic()
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     seconds = time.monotonic() - t0
@@ -265,6 +269,8 @@ def score(test_project: Path, predictions: Path) -> dict[str, Any]:
         "false_negatives": r.n_false_negatives,
         "node_detected": r.node_detected_fraction,
         "node_median_px": {k: v.median for k, v in r.node_pixel_error.items()},
+        "node_p90_px": {k: v.p90 for k, v in r.node_pixel_error.items()},
+        "node_p95_px": {k: v.p95 for k, v in r.node_pixel_error.items()},
     }
 
 
@@ -286,6 +292,19 @@ def model_order(trained) -> list[str]:
     return [m for m in MODEL_ORDER if m in trained]
 
 
+def load_project(project: Path):
+    """The labels of a one-video project, its video found by absolute path or next to the project."""
+    import sleap_io as sio
+
+    labels = sio.load_slp(str(project))
+    video = labels.videos[0]
+    resolved = Path(video.filename)
+    if not resolved.is_absolute() or not resolved.exists():
+        resolved = project.parent / Path(str(video.filename)).name
+    video.replace_filename(str(resolved.resolve()), open=False)
+    return labels
+
+
 def benchmark(
     project: Path,
     budget: float,
@@ -300,20 +319,38 @@ def benchmark(
     target: dict[str, float] = TARGET,
 ) -> dict[str, Any]:
     """Split, train, predict every checkpoint, score; return the results dict."""
-    import sleap_io as sio
+    labels = load_project(project)
+    fit, test = split_clip(labels, n_train, n_test, gap, seed)
+    info = {"project": str(project), "gap": gap, "seed": seed}
+    return train_and_score(labels, fit, test, workdir, budget, snapshots, extra, info, max_instances, target)
 
+
+def train_and_score(
+    labels,
+    fit: list[int],
+    test: list[int],
+    workdir: Path,
+    budget: float,
+    snapshots: list[float],
+    extra: list[str],
+    info: dict[str, Any],
+    max_instances: int = 2,
+    target: dict[str, float] = TARGET,
+    scorer: Callable[[Path, Path], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Train on the frames ``fit``, predict ``test`` at every checkpoint and score it.
+
+    ``info`` goes into the results (project, split settings); ``scorer``
+    (default :func:`score`) turns the test project and a predictions file into
+    figures.
+    """
     from napari_sleap_train.protocol.events import Message, ModelFinished, ModelStarted, Started
 
+    scorer = scorer or score
     workdir.mkdir(parents=True, exist_ok=True)
-    labels = sio.load_slp(str(project))
-    video = labels.videos[0]
-    resolved = Path(video.filename)
-    if not resolved.is_absolute() or not resolved.exists():
-        resolved = project.parent / Path(str(video.filename)).name
-    video.replace_filename(str(resolved.resolve()), open=False)
-    fit, test = split_clip(labels, n_train, n_test, gap, seed)
     train_slp = subset_project(labels, fit, workdir / "train.slp")
     test_slp = subset_project(labels, test, workdir / "test.slp")
+    gap = min(abs(a - b) for a in fit for b in test)
     print(
         f"split: {len(fit)} frames to train+validate, {len(test)} test frames (>= {gap} frames apart)",
         file=sys.stderr,
@@ -328,12 +365,11 @@ def benchmark(
     done_training = max((t for t, e in events if isinstance(e, ModelFinished)), default=run["wall_seconds"])
     run_dirs = {m: Path(e.run_dir) for m, e in models.items()}
     result: dict[str, Any] = {
-        "project": str(project),
+        **info,
         "budget_minutes": budget,
         "train_frames": len(fit),
         "test_frames": len(test),
-        "gap": gap,
-        "seed": seed,
+        "min_gap": gap,
         "extra_args": extra,
         "target": target,
         "hardware": started.description if started else None,
@@ -392,7 +428,7 @@ def benchmark(
         if pred.get("status") != "finished" or not out.exists():
             entry["error"] = pred.get("error") or pred.get("stderr") or pred.get("status")
         else:
-            entry.update(score(test_slp, out))
+            entry.update(scorer(test_slp, out))
             entry["meets_target"] = meets_target(entry, target)
         snaps = {}
         for name in order:
@@ -421,8 +457,8 @@ def _fmt_metrics(m: dict[str, Any]) -> str:
     )
 
 
-def report(result: dict[str, Any], machine: dict[str, Any]) -> str:
-    """The printed report: machine, models and speed, accuracy vs minutes."""
+def report(result: dict[str, Any], machine: dict[str, Any], checkpoints: bool = True) -> str:
+    """The printed report: machine, models and speed, accuracy vs minutes (unless not ``checkpoints``)."""
     lines = [describe_machine(machine), ""]
     lines.append(
         f"training: {result['train_frames']} frames (incl. 10% validation) of {result['project']}, "
@@ -451,6 +487,8 @@ def report(result: dict[str, Any], machine: dict[str, Any]) -> str:
             ["model", "profile", "input", "params", "samples/s", "first batch s", "epochs", "ended by", "trained s"],
         ),
     ]
+    if not checkpoints:
+        return "\n".join(lines)
     rows = []
     for c in result["checkpoints"]:
         if "error" in c:

@@ -63,6 +63,27 @@ def test_flip_swaps_symmetric_nodes():
     np.testing.assert_allclose(same[0, 1], [20.0, 14.0])  # two mirrors = rotation: no swap
 
 
+def test_flip_with_left_right_names_keeps_each_node_on_its_mark():
+    """A skeleton without declared symmetries (the fly clip's): the mirrored wingL sits on the old right wing."""
+    import sleap_io as sio
+
+    from napari_sleap_train.data.labels import symmetry_permutation
+
+    perm = symmetry_permutation(sio.Skeleton(["head", "wingL", "wingR"]))
+    pts = np.array([[[60.0, 20.0], [45.0, 60.0], [75.0, 60.0]]])
+    img = _dot_image(90, 120, pts[0, :2])  # head and left wing: dots of radius 2
+    img = np.maximum(img, _dot_image(90, 120, pts[0, 2:], radius=4))  # right wing: a larger dot
+    out, moved = augment(img, pts, AugmentParams(flip_horizontal=True, angle=25.0), symmetry=perm)
+    for xy in moved[0]:
+        cx, cy = _brightest_near(out, xy, r=6)
+        assert abs(cx - xy[0]) < 0.6 and abs(cy - xy[1]) < 0.6
+    # the new wingL is the mirrored right wing: the large dot
+    x, y = np.rint(moved[0, 1]).astype(int)
+    assert (out[y - 4 : y + 5, x - 4 : x + 5, 0] > 128).sum() > 30
+    x, y = np.rint(moved[0, 2]).astype(int)
+    assert (out[y - 4 : y + 5, x - 4 : x + 5, 0] > 128).sum() < 20
+
+
 def test_sample_params_respects_ranges_and_seed():
     cfg = AugmentationConfig(
         rotate=True,

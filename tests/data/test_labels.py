@@ -50,7 +50,15 @@ def test_node_index_and_clear_error(shared_data):
 
 
 def test_symmetry_permutation():
-    skel = sio.Skeleton(["head", "eyeL", "eyeR"])
-    assert symmetry_permutation(skel) is None
-    skel.add_symmetry("eyeL", "eyeR")
-    np.testing.assert_array_equal(symmetry_permutation(skel), [0, 2, 1])
+    skel = sio.Skeleton(["head", "eyeL", "eyeR", "earL", "earR"])
+    assert symmetry_permutation(sio.Skeleton(["head", "thorax"])) is None
+    skel.add_symmetry("eyeL", "eyeR")  # declared symmetries win over names
+    np.testing.assert_array_equal(symmetry_permutation(skel), [0, 2, 1, 3, 4])
+
+
+def test_symmetry_from_left_right_names_when_none_is_declared():
+    """The fly clip declares no symmetries: a flip must still swap wingL and wingR (and not touch the rest)."""
+    names = ["head", "wingL", "wingR", "forelegL4", "forelegR4", "left_ear", "right_ear", "Lone", "thorax"]
+    perm = symmetry_permutation(sio.Skeleton(names))
+    np.testing.assert_array_equal(perm, [0, 2, 1, 4, 3, 6, 5, 7, 8])
+    assert sorted(perm) == list(range(len(names)))

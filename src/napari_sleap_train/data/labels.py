@@ -106,6 +106,45 @@ def node_index(labels_or_skeleton: sio.Labels | sio.Skeleton | Sequence[str], na
         raise DataError(f"The skeleton has no node named {name!r}; its nodes are: {', '.join(names)}.") from None
 
 
+#: Left/right tokens whose swap names a node's symmetric partner (``wingL``/``wingR``, ``left_ear``/``right_ear``).
+_SIDES = (("L", "R"), ("l", "r"), ("Left", "Right"), ("left", "right"), ("LEFT", "RIGHT"))
+
+
+def _name_partner(name: str, names: set[str]) -> str | None:
+    """The node of ``names`` whose name differs from ``name`` only in one left/right token."""
+    for a, b in _SIDES:
+        for this, other in ((a, b), (b, a)):
+            start = name.find(this)
+            while start >= 0:
+                candidate = name[:start] + other + name[start + len(this) :]
+                if candidate != name and candidate in names:
+                    return candidate
+                start = name.find(this, start + 1)
+    return None
+
+
+def symmetric_pairs(skeleton: sio.Skeleton) -> list[tuple[int, int]]:
+    """Index pairs of the left/right symmetric nodes of ``skeleton``.
+
+    The skeleton's declared symmetries when it has any; otherwise nodes whose
+    names differ only in one left/right token (``wingL``/``wingR``,
+    ``forelegL4``/``forelegR4``, ``left_ear``/``right_ear``): SLEAP projects
+    often declare none, and a mirrored sample must still swap these nodes.
+    """
+    declared = [(int(a), int(b)) for a, b in skeleton.symmetry_inds]
+    if declared:
+        return declared
+    names = list(skeleton.node_names)
+    index = {n: i for i, n in enumerate(names)}
+    pairs, seen = [], set()
+    for i, name in enumerate(names):
+        other = _name_partner(name, set(names))
+        if other is not None and i not in seen and index[other] not in seen:
+            pairs.append((i, index[other]))
+            seen.update((i, index[other]))
+    return pairs
+
+
 def symmetry_permutation(labels_or_skeleton: sio.Labels | sio.Skeleton) -> np.ndarray | None:
     """Node permutation that swaps left/right symmetric nodes (used by flips).
 
@@ -113,12 +152,13 @@ def symmetry_permutation(labels_or_skeleton: sio.Labels | sio.Skeleton) -> np.nd
     -------
     numpy.ndarray or None
         ``perm`` with ``flipped_points = points[..., perm, :]``, or ``None``
-        when the skeleton declares no symmetries.
+        when the skeleton has no symmetric nodes (:func:`symmetric_pairs`:
+        declared, or named left/right).
     """
     skel = labels_or_skeleton.skeleton if isinstance(labels_or_skeleton, sio.Labels) else labels_or_skeleton
     perm = np.arange(len(skel.nodes))
-    pairs = skel.symmetry_inds
-    if not len(pairs):
+    pairs = symmetric_pairs(skel)
+    if not pairs:
         return None
     for a, b in pairs:
         perm[a], perm[b] = b, a

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,6 +246,80 @@ def _instances(lf: sio.LabeledFrame, user: bool, order: np.ndarray) -> tuple[np.
     return pts, scores
 
 
+def frame_keys(gt_labels: sio.Labels, frames: Sequence[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """The sorted ``(video index, frame index)`` keys :func:`evaluate` compares (default: every user-labeled frame)."""
+    if frames is not None:
+        return sorted({(int(v), int(f)) for v, f in frames})
+    gt_vid = {id(v): i for i, v in enumerate(gt_labels.videos)}
+    return sorted(
+        {
+            (gt_vid[id(lf.video)], int(lf.frame_idx))
+            for lf in gt_labels.labeled_frames
+            if id(lf.video) in gt_vid and lf.user_instances
+        }
+    )
+
+
+def frame_instances(
+    gt_labels: sio.Labels,
+    pr_labels: sio.Labels,
+    keys: Sequence[tuple[int, int]],
+    predicted_only: bool = True,
+) -> Iterator[tuple[tuple[int, int], np.ndarray, np.ndarray, np.ndarray]]:
+    """For each key, ``(key, gts, prs, scores)``: the frame's ground truth and predictions.
+
+    ``gts`` and ``prs`` are ``(n, k, 2)`` points in the node order of
+    ``gt_labels``' first skeleton (NaN where a node is missing), ``scores`` the
+    predictions' scores (see :func:`evaluate` for ``predicted_only``).
+    """
+    node_names = list(gt_labels.skeletons[0].node_names)
+    k = len(node_names)
+    gt_vid = {id(v): i for i, v in enumerate(gt_labels.videos)}
+    vmap = _video_index_map(gt_labels, pr_labels)
+    pr_vid = {id(v): j for j, v in enumerate(pr_labels.videos)}
+
+    gt_frames: dict[tuple[int, int], sio.LabeledFrame] = {}
+    for lf in gt_labels.labeled_frames:
+        if id(lf.video) in gt_vid and lf.user_instances:
+            gt_frames[(gt_vid[id(lf.video)], int(lf.frame_idx))] = lf
+    pr_frames: dict[tuple[int, int], list[sio.LabeledFrame]] = {}
+    for lf in pr_labels.labeled_frames:
+        j = pr_vid.get(id(lf.video))
+        if j is not None and j in vmap:
+            pr_frames.setdefault((vmap[j], int(lf.frame_idx)), []).append(lf)
+
+    orders: dict[int, np.ndarray] = {}
+
+    def order_for(skel: sio.Skeleton) -> np.ndarray:
+        if id(skel) not in orders:
+            names = {n: i for i, n in enumerate(skel.node_names)}
+            orders[id(skel)] = np.array([names.get(n, -1) for n in node_names], dtype=int)
+        return orders[id(skel)]
+
+    for key in keys:
+        glf = gt_frames.get(key)
+        if glf is None:
+            gts = np.zeros((0, k, 2))
+        else:
+            gts, _ = _instances(glf, True, order_for(glf.user_instances[0].skeleton))
+        prs_list, scores_list = [], []
+        for plf in pr_frames.get(key, []):
+            insts = plf.predicted_instances if predicted_only else plf.instances
+            if not insts:
+                continue
+            if predicted_only:
+                p, s = _instances(plf, False, order_for(insts[0].skeleton))
+            else:
+                p_u, s_u = _instances(plf, True, order_for(insts[0].skeleton))
+                p_p, s_p = _instances(plf, False, order_for(insts[0].skeleton))
+                p, s = np.concatenate([p_u, p_p]), np.concatenate([s_u, s_p])
+            prs_list.append(p)
+            scores_list.append(s)
+        prs = np.concatenate(prs_list) if prs_list else np.zeros((0, k, 2))
+        scores = np.concatenate(scores_list) if scores_list else np.zeros(0)
+        yield key, gts, prs, scores
+
+
 def evaluate(
     gt_labels: sio.Labels,
     pr_labels: sio.Labels,
@@ -282,29 +356,7 @@ def evaluate(
         raise EvaluationError("The ground-truth labels have no skeleton.")
     node_names = list(gt_labels.skeletons[0].node_names)
     k = len(node_names)
-    gt_vid = {id(v): i for i, v in enumerate(gt_labels.videos)}
-    vmap = _video_index_map(gt_labels, pr_labels)
-    pr_vid = {id(v): j for j, v in enumerate(pr_labels.videos)}
-
-    gt_frames: dict[tuple[int, int], sio.LabeledFrame] = {}
-    for lf in gt_labels.labeled_frames:
-        if id(lf.video) in gt_vid and lf.user_instances:
-            gt_frames[(gt_vid[id(lf.video)], int(lf.frame_idx))] = lf
-    pr_frames: dict[tuple[int, int], list[sio.LabeledFrame]] = {}
-    for lf in pr_labels.labeled_frames:
-        j = pr_vid.get(id(lf.video))
-        if j is not None and j in vmap:
-            pr_frames.setdefault((vmap[j], int(lf.frame_idx)), []).append(lf)
-
-    keys = sorted(gt_frames) if frames is None else sorted({(int(v), int(f)) for v, f in frames})
-    orders: dict[int, np.ndarray] = {}
-
-    def order_for(skel: sio.Skeleton) -> np.ndarray:
-        if id(skel) not in orders:
-            names = {n: i for i, n in enumerate(skel.node_names)}
-            orders[id(skel)] = np.array([names.get(n, -1) for n in node_names], dtype=int)
-        return orders[id(skel)]
-
+    keys = frame_keys(gt_labels, frames)
     sigma_arr = np.broadcast_to(np.asarray(oks_sigma, dtype=np.float64), (k,))
     node_dist: list[list[float]] = [[] for _ in range(k)]
     node_visible = np.zeros(k, dtype=np.int64)
@@ -317,27 +369,7 @@ def evaluate(
     hungarian_oks: list[float] = []
     n_gt = n_pr = n_matched = 0
 
-    for key in keys:
-        glf = gt_frames.get(key)
-        if glf is None:
-            gts = np.zeros((0, k, 2))
-        else:
-            gts, _ = _instances(glf, True, order_for(glf.user_instances[0].skeleton))
-        prs_list, scores_list = [], []
-        for plf in pr_frames.get(key, []):
-            insts = plf.predicted_instances if predicted_only else plf.instances
-            if not insts:
-                continue
-            if predicted_only:
-                p, s = _instances(plf, False, order_for(insts[0].skeleton))
-            else:
-                p_u, s_u = _instances(plf, True, order_for(insts[0].skeleton))
-                p_p, s_p = _instances(plf, False, order_for(insts[0].skeleton))
-                p, s = np.concatenate([p_u, p_p]), np.concatenate([s_u, s_p])
-            prs_list.append(p)
-            scores_list.append(s)
-        prs = np.concatenate(prs_list) if prs_list else np.zeros((0, k, 2))
-        scores = np.concatenate(scores_list) if scores_list else np.zeros(0)
+    for _key, gts, prs, scores in frame_instances(gt_labels, pr_labels, keys, predicted_only):
         n_gt += len(gts)
         n_pr += len(prs)
 

@@ -1,0 +1,64 @@
+"""``benchmarks/generalization.py``: the far-in-time split and the lever configs (no training here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sleap_io as sio
+
+from benchmarks.generalization import SPLITS, build_parser, lever_configs, split_ranges
+
+
+def _clip(n_frames: int = 1500) -> sio.Labels:
+    video = sio.Video(filename="/nonexistent/clip.mp4", open_backend=False)
+    skel = sio.Skeleton(["head", "thorax"])
+    labels = sio.Labels(videos=[video], skeletons=[skel])
+    for f in range(n_frames):
+        inst = sio.Instance.from_numpy(np.array([[10.0, 10.0], [20.0, 20.0]]), skeleton=skel)
+        labels.append(sio.LabeledFrame(video=video, frame_idx=f, instances=[inst]))
+    return labels
+
+
+@pytest.mark.parametrize("name", ["forward", "reverse", "late"])
+def test_split_keeps_test_frames_50_frames_from_every_training_frame(name):
+    train_range, test_range = SPLITS[name]
+    fit, test = split_ranges(_clip(), train_range, test_range, 200, 300, seed=0)
+    assert len(fit) == 222 and len(test) == 300  # 200 + 10% validation, as time_to_accuracy draws them
+    assert all(train_range[0] <= f <= train_range[1] for f in fit)
+    assert all(test_range[0] <= f <= test_range[1] for f in test)
+    assert min(abs(a - b) for a in fit for b in test) >= 50
+    assert split_ranges(_clip(), train_range, test_range, 200, 300, seed=0) == (fit, test)  # deterministic
+    assert split_ranges(_clip(), train_range, test_range, 200, 300, seed=1) != (fit, test)
+
+
+def test_split_refuses_more_frames_than_the_range_has():
+    with pytest.raises(SystemExit, match="asked for"):
+        split_ranges(_clip(), (0, 99), (200, 299), 100, 10, seed=0)
+
+
+def test_levers_become_configs_that_train_reads(tmp_path):
+    from napari_sleap_train.cli import build_parser as cli_parser
+    from napari_sleap_train.cli.job_options import pipeline_from_args
+    from napari_sleap_train.config.model import ModelKind
+
+    args = lever_configs(
+        [
+            "centered_instance.augmentation.contrast=true",
+            "centered_instance.head.sigma=2.0",
+            "centroid.optimization.time_share=0.2",
+        ],
+        tmp_path,
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["centered_instance.config.json", "centroid.config.json"]
+    made = pipeline_from_args(cli_parser().parse_args(["train", "p.slp", "--device", "cpu", *args]))
+    ci, ce = made.models[ModelKind.CENTERED_INSTANCE], made.models[ModelKind.CENTROID]
+    assert ci.augmentation.contrast is True and ci.head.sigma == 2.0
+    assert ci.data.input_scaling == 0.5 and ci.optimization.time_share == 0.7  # the rest: cpu.centered_instance
+    assert ce.optimization.time_share == 0.2
+
+
+def test_a_lever_naming_no_field_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="no field 'contrastt'"):
+        lever_configs(["centered_instance.augmentation.contrastt=true"], tmp_path)
+    assert build_parser().parse_args(["--reverse"]).reverse
+    assert build_parser().parse_args(["--split", "late"]).split == "late"
