@@ -91,6 +91,8 @@ SETTINGS: dict[str, Settings] = {
     "sample_accuracy": Settings(quick_args=("--quick",), quick_timeout=210.0),
     # 20-minute budget: only in a full run or with --only time_to_accuracy
     "time_to_accuracy": Settings(quick_timeout=240.0, in_quick=False),
+    # two 20-minute trainings (top-down-id, top-down): only in a full run or with --only identity_accuracy
+    "identity_accuracy": Settings(quick_timeout=600.0, in_quick=False),
     # 3 + 2 + 2 minutes of training and five predictions: only in a full run or with --only active_loop
     "active_loop": Settings(quick_timeout=600.0, in_quick=False),
     # installs sleap-nn (a few GB) on first use: only in a full run or with --only peer
