@@ -130,8 +130,9 @@ def test_top_down_id_on_user_anchors_assigns_the_right_class(shared_data, clip):
             n += 1
             right += pred.track.name == user.track.name
     assert n == 60
-    assert np.nanmedian(errors) < 2
-    assert right / n >= 0.7, f"identity accuracy {right}/{n}"
+    assert np.nanmedian(errors) < 0.75  # 0.53 px (SLEAP's own crop offset, half a pixel off, would give 0.70)
+    # 46 of 60: the model's class head itself (its argmax is right on 82.5% of the crops of the whole clip)
+    assert right / n >= 0.75, f"identity accuracy {right}/{n}"
 
 
 def test_top_down_id_alone_needs_anchors(shared_data, clip):
