@@ -93,6 +93,8 @@ SETTINGS: dict[str, Settings] = {
     "time_to_accuracy": Settings(quick_timeout=240.0, in_quick=False),
     # 20-minute budget, far-in-time test frames: only in a full run or with --only generalization
     "generalization": Settings(quick_timeout=240.0, in_quick=False),
+    # two 20-minute trainings (top-down-id, top-down): only in a full run or with --only identity_accuracy
+    "identity_accuracy": Settings(quick_timeout=600.0, in_quick=False),
     # 3 + 2 + 2 minutes of training and five predictions: only in a full run or with --only active_loop
     "active_loop": Settings(quick_timeout=600.0, in_quick=False),
     # installs sleap-nn (a few GB) on first use: only in a full run or with --only peer

@@ -6,12 +6,17 @@
 SLEAP does without a centroid model, on the user instances' thorax anchors of
 ``fly/clip.2node.slp``, whose tracks are the ground truth.
 
-SLEAP's macOS decoder gives this clip's frames about one grey level darker
-than the decoders here (with frames darkened by one level, 97% of the points
-land within 1 px of SLEAP's, against 89% as decoded; median 0.006 px against
-0.03 px), and this small model has many weak, nearly flat peaks, so some
-instances differ: on every 50th frame 49 of 59 instances are SLEAP's within
-1 px with the same class (the whole clip: 80%).
+The frames are decoded as SLEAP 1.4 decodes them (OpenCV's
+``cv2.VideoCapture``, first channel: ``sleap.io.video.MediaVideo.get_frame``)
+and refined as SLEAP refines (integral regression on a 5x5 window, negative
+map values weighed as they are), yet the frames SLEAP saw on the macOS machine
+that made the file were about 1.3 grey levels darker than OpenCV's here (the
+same code path, another FFmpeg build): with our frames darkened by 1.3 levels
+the peak values match SLEAP's to 0.0003 (median; 0.009 as decoded) and 97% of
+the instances are SLEAP's within 1 px with the same class, against 86% as
+decoded (every 50th frame; see ``test_darker_frames_reproduce_sleaps_decode``).
+This small model has many weak, nearly flat peaks, so a grey level moves some
+of them by more than a pixel.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import sleap_io as sio
 
 from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.engine.errors import EngineConfigError
+from napari_sleap_train.engine.identity import predict_bottom_up_id
 from napari_sleap_train.engine.inference import load_predictor
 from napari_sleap_train.engine.sleap_weights import load_model_folder
 
@@ -50,30 +56,61 @@ def test_identity_folders_load_with_their_class_heads(shared_data):
     assert "ClassMapsHead_0" in bu.loaded_layers
 
 
-def test_bottom_up_id_reproduces_sleaps_predictions(shared_data, clip):
-    ours = load_predictor([shared_data / BOTTOM_UP]).predict(clip, FRAMES)
-    sleap = sio.load_slp(str(shared_data / "fly/clip.predictions.slp"))
-    theirs = {lf.frame_idx: lf for lf in sleap.labeled_frames}
-    assert [t.name for t in ours.tracks] == ["female", "male"]
+def _agreement(ours: dict[int, dict[str, tuple]], theirs: dict) -> tuple[int, int, list[float]]:
+    """``(instances, same, point errors)``: ``same`` counts SLEAP's instances we give within 1 px with its class.
+
+    ``ours`` maps frame index -> class name -> ``(points, tracking score)``.
+    """
     n = same = 0
     errors = []
-    for lf in ours.labeled_frames:
-        mine = {i.track.name: i for i in lf.instances}
-        assert len(mine) == len(lf.instances)  # distinct classes on each frame
-        ref = {i.track.name: i for i in theirs[lf.frame_idx].instances}
+    for frame_idx, mine in ours.items():
+        ref = {i.track.name: i for i in theirs[frame_idx].instances}
         for name in set(mine) | set(ref):
             n += 1
             if name not in mine or name not in ref:
                 continue
-            a, b = mine[name].numpy(), ref[name].numpy()
+            a, b = mine[name][0], ref[name].numpy()
             d = np.linalg.norm(a - b, axis=1)
             errors.extend(d[~np.isnan(d)])
             if (np.isnan(a) == np.isnan(b)).all() and np.nanmax(d) <= 1:
                 same += 1
-                assert mine[name].tracking_score == pytest.approx(ref[name].tracking_score, abs=0.01)
+                assert mine[name][1] == pytest.approx(ref[name].tracking_score, abs=0.01)
+    return n, same, errors
+
+
+@pytest.fixture(scope="module")
+def sleaps_predictions(shared_data):
+    labels = sio.load_slp(str(shared_data / "fly/clip.predictions.slp"))
+    return {lf.frame_idx: lf for lf in labels.labeled_frames}
+
+
+def test_bottom_up_id_reproduces_sleaps_predictions(shared_data, clip, sleaps_predictions):
+    ours = load_predictor([shared_data / BOTTOM_UP]).predict(clip, FRAMES)
+    assert [t.name for t in ours.tracks] == ["female", "male"]
+    found = {}
+    for lf in ours.labeled_frames:
+        found[lf.frame_idx] = {i.track.name: (i.numpy(), i.tracking_score) for i in lf.instances}
+        assert len(found[lf.frame_idx]) == len(lf.instances)  # distinct classes on each frame
+    n, same, errors = _agreement(found, sleaps_predictions)
     assert n >= 55
-    assert same / n >= 0.75, f"{same} of {n} instances within 1 px with the same class"
-    assert np.median(errors) < 0.1
+    # 51 of 59 (86%) since the refinement weighs negative map values as SLEAP does (49 with them clipped)
+    assert same / n >= 0.85, f"{same} of {n} instances within 1 px with the same class"
+    assert np.median(errors) < 0.05
+
+
+def test_darker_frames_reproduce_sleaps_decode(shared_data, clip, sleaps_predictions):
+    """The residual is the reference machine's decode: 1.3 grey levels darker, SLEAP's predictions come back."""
+    model = load_model_folder(shared_data / BOTTOM_UP)
+    video = clip.videos[0]
+    frames = [f for _, f in FRAMES]
+    images = [np.clip(np.asarray(video[f]).astype(np.float32) - 1.3, 0, 255) / 255.0 for f in frames]
+    found = {}
+    for f, pred in zip(frames, predict_bottom_up_id(model, images, 0.2, "integral")):
+        names = [model.classes[c] for c in pred.classes]
+        found[f] = {name: (pred.points[j], pred.class_scores[j]) for j, name in enumerate(names)}
+    n, same, errors = _agreement(found, sleaps_predictions)
+    assert same / n >= 0.95, f"{same} of {n} instances within 1 px with the same class"
+    assert np.median(errors) < 0.005
 
 
 def test_top_down_id_on_user_anchors_assigns_the_right_class(shared_data, clip):
@@ -93,8 +130,9 @@ def test_top_down_id_on_user_anchors_assigns_the_right_class(shared_data, clip):
             n += 1
             right += pred.track.name == user.track.name
     assert n == 60
-    assert np.nanmedian(errors) < 2
-    assert right / n >= 0.7, f"identity accuracy {right}/{n}"
+    assert np.nanmedian(errors) < 0.75  # 0.53 px (SLEAP's own crop offset, half a pixel off, would give 0.70)
+    # 46 of 60: the model's class head itself (its argmax is right on 82.5% of the crops of the whole clip)
+    assert right / n >= 0.75, f"identity accuracy {right}/{n}"
 
 
 def test_top_down_id_alone_needs_anchors(shared_data, clip):

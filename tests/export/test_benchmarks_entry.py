@@ -132,7 +132,7 @@ def test_child_mode_prints_the_run_dict_as_one_marked_line(monkeypatch, capsys):
     assert figures["peak RSS of the process (MB)"] > 0
 
 
-@pytest.mark.parametrize("pipeline", ["top-down", "bottom-up"])
+@pytest.mark.parametrize("pipeline", ["top-down", "bottom-up", "top-down-id"])
 def test_time_to_accuracy_passes_the_pipeline_to_train(pipeline):
     """``--pipeline`` reaches ``train`` as the pipeline it trains; top-down stays the default with its anchor."""
     from benchmarks.time_to_accuracy import _extra, build_parser
@@ -148,6 +148,9 @@ def test_time_to_accuracy_passes_the_pipeline_to_train(pipeline):
     if pipeline == "top-down":
         assert made.anchor_part == "thorax"
         assert made.models[ModelKind.CENTERED_INSTANCE].profile == "cpu.centered_instance"
+    elif pipeline == "top-down-id":  # the identity top-down pipeline keeps the centroid's anchor
+        assert made.anchor_part == "thorax"
+        assert made.kind.model_kinds == (ModelKind.CENTROID, ModelKind.MULTI_CLASS_TOPDOWN)
     else:
         assert "--anchor-part" not in extra  # a centroid setting; bottom-up has no centroid model
         assert made.kind.model_kinds == (ModelKind.MULTI_INSTANCE,)
@@ -160,6 +163,7 @@ def test_time_to_accuracy_predicts_every_model_of_the_pipeline():
     assert model_order({"centered_instance": 1, "centroid": 1}) == ["centroid", "centered_instance"]
     assert model_order({"multi_instance": 1}) == ["multi_instance"]
     assert model_order({"single_instance": 1}) == ["single_instance"]
+    assert model_order({"multi_class_topdown": 1, "centroid": 1}) == ["centroid", "multi_class_topdown"]
 
 
 def test_time_to_accuracy_targets_by_pipeline():

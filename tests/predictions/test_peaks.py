@@ -126,5 +126,21 @@ def test_refine_integral_symmetric_patch_gives_grid_point():
     assert np.allclose(refine_integral(cm, [4], [4], [0]), [[4, 4]])
 
 
+def test_refine_integral_weighs_negative_values_as_sleap_when_asked():
+    """SLEAP 1.4's integral regression sums the window as it is; the clip drops the negative cells."""
+    cm = np.zeros((9, 9, 1), np.float32)
+    cm[4, 4, 0] = 1.0
+    cm[4, 5, 0] = 0.5
+    cm[4, 2, 0] = -0.25  # a negative cell left of the peak pushes SLEAP's estimate right
+    clipped = refine_integral(cm, [4], [4], [0])
+    sleap = refine_integral(cm, [4], [4], [0], clip_negative=False)
+    assert np.allclose(clipped, [[4 + 0.5 / 1.5, 4]])
+    assert np.allclose(sleap, [[4 + (0.5 + 0.5) / 1.25, 4]])
+    peaks = find_local_peaks(cm, threshold=0.2, clip_negative=False)
+    assert np.allclose(peaks.points, sleap)
+    pts, _ = find_global_peaks(cm, 0.2, clip_negative=False)
+    assert np.allclose(pts, sleap)
+
+
 def test_grid_to_input_uses_stride():
     assert np.allclose(grid_to_input([[1.5, 2.0]], 4), [[6.0, 8.0]])

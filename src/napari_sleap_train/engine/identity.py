@@ -45,6 +45,11 @@ def _outputs(model: LoadedModel, batch: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.asarray(values[0]), np.asarray(values[1]), offsets
 
 
+def _is_sleaps(model: LoadedModel) -> bool:
+    """A SLEAP 1.4 model: refined as SLEAP does (integral refinement without clipping)."""
+    return model.point_convention == POINTS_MULTIPLY
+
+
 def _prepare(image: np.ndarray, model: LoadedModel) -> np.ndarray:
     """Frame -> network input; SLEAP's models get SLEAP's order.
 
@@ -52,7 +57,7 @@ def _prepare(image: np.ndarray, model: LoadedModel) -> np.ndarray:
     (half-pixel centres, no antialiasing) interpolation; resizing the uint8
     frame first rounds each pixel and moved peaks by up to a pixel.
     """
-    if model.point_convention != POINTS_MULTIPLY or model.input_scaling == 1:
+    if not _is_sleaps(model) or model.input_scaling == 1:
         return _prepare_frame(image, model)
     import cv2
 
@@ -72,7 +77,7 @@ def _to_frame(points: np.ndarray, model: LoadedModel) -> np.ndarray:
     predictors, which its own predictions carry; its models get the same here.
     """
     out = _unscale(points, model)
-    if model.point_convention == POINTS_MULTIPLY and model.input_scaling != 1:
+    if _is_sleaps(model) and model.input_scaling != 1:
         out = out + 0.5
     return out
 
@@ -88,7 +93,11 @@ def predict_bottom_up_id(
     out = []
     for i in range(len(images)):
         peaks = find_local_peaks(
-            cms[i], threshold=peak_threshold, refine=refinement, offsets=None if offsets is None else offsets[i]
+            cms[i],
+            threshold=peak_threshold,
+            refine=refinement,
+            offsets=None if offsets is None else offsets[i],
+            clip_negative=not _is_sleaps(model),
         )
         pts = peaks.points * model.output_stride  # network-input pixels
         probs = sample_class_maps(class_maps[i], pts / class_stride)
@@ -129,7 +138,7 @@ def predict_top_down_id(
     pts_all, vals_all, probs_all = [], [], []
     for s in range(0, len(crops_arr), chunk):
         cms, vectors, offsets = _outputs(model, crops_arr[s : s + chunk])
-        p, v = find_global_peaks(cms, peak_threshold, refinement, offsets)
+        p, v = find_global_peaks(cms, peak_threshold, refinement, offsets, clip_negative=not _is_sleaps(model))
         pts_all.append(p)
         vals_all.append(v)
         probs_all.append(vectors)
