@@ -222,3 +222,37 @@ def test_a_run_without_predictions_takes_out_the_empty_prepared_layers(docked, q
     assert project_layer(project, "predictions") is not None
     loader.release()  # what the dock does when a run ends and no predictions came
     assert [la for la in viewer.layers if la.metadata.get(ROLE_KEY, "").startswith("predictions")] == []
+
+
+def test_a_slow_load_shows_a_progress_bar_and_a_quick_one_none(docked, sample_slp, tmp_path, qtbot, monkeypatch):
+    viewer, dock = docked
+    project = dock.project
+    truth = sample_slp.with_name("sample.truth.slp")
+    path = tmp_path / "whole.predictions.slp"
+    sio.save_slp(predictions_from_truth(truth, list(range(60)), shift=1.0), str(path), verbose=False)
+    loader = dock.run_panel.loader
+    # a quick load is over before PROGRESS_AFTER_MS: no bar (making one stalls napari's window)
+    bars: list = []
+    loader.load(path, project, lambda _: None, bars.append)
+    qtbot.waitUntil(lambda: loader.worker is not None and loader.worker.is_running, timeout=20000)
+    loader.wait(120)
+    qtbot.wait(prediction_loader.PROGRESS_AFTER_MS + 200)
+    assert loader.progress_bar is None and not bars
+    # a slow read (held until the bar is seen) gets the activity dock's bar, closed when it is done
+    release = threading.Event()
+    read = prediction_loader.load_predictions
+
+    def slow_read(p):
+        release.wait(30)
+        return read(p)
+
+    monkeypatch.setattr(prediction_loader, "load_predictions", slow_read)
+    shown: list = []
+    loader.load(path, project, shown.append, bars.append)
+    qtbot.waitUntil(lambda: loader.progress_bar is not None, timeout=20000)
+    bar = loader.progress_bar
+    assert "Reading and merging predictions" in bar.desc and bar.total == 2
+    release.set()
+    loader.wait(120)
+    qtbot.waitUntil(lambda: bool(shown), timeout=20000)
+    assert loader.progress_bar is None and not bars

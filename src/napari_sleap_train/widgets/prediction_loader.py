@@ -4,7 +4,7 @@ A whole-video predictions file is thousands of frames. Reading it, merging it
 into the project (SLEAP's rules) and building the predictions layer's rows and
 skeleton run in a napari ``thread_worker``, on a snapshot of the project taken
 when the load starts (:mod:`~napari_sleap_train.project.merge_plan`), with a
-progress bar in napari's activity dock. Back on the GUI thread only cheap steps
+progress bar in napari's activity dock once it has taken a second. Back on the GUI thread only cheap steps
 remain: the frames take their new instance lists (frames the user changed
 meanwhile are merged again from what they hold now, so no edit is lost) and the
 layers are set once from the tables built in the worker. One load at a time: a
@@ -69,6 +69,9 @@ class _Preparation:
     bar: Any = None  # the activity dock's progress bar
 
 
+#: A load shows a progress bar in napari's activity dock once it has taken this long (ms).
+PROGRESS_AFTER_MS = 1000
+
 #: Time between two long GUI steps (inserting a layer, setting one) in ms, so napari draws in between.
 INSERT_SPACING_MS = 30
 
@@ -83,6 +86,8 @@ class PredictionLoader:
         self._prepared: list = []  # empty predictions layers inserted by prepare(), not filled yet
         self._preparing: _Preparation | None = None
         self._closed = False
+        #: the activity dock's bar of a load that has taken longer than PROGRESS_AFTER_MS (else ``None``)
+        self.progress_bar: Any = None
         #: called on the GUI thread when a load starts or ends (the dock shows it)
         self.on_busy_changed: Callable[[bool], None] | None = None
 
@@ -160,6 +165,9 @@ class PredictionLoader:
         self._generation += 1
         self._stop_preparing(run_waiting=False)
         self._worker = None
+        if self.progress_bar is not None:
+            self.progress_bar.close()
+            self.progress_bar = None
 
     def release(self) -> None:
         """No predictions are coming (the run ended without): take out the empty layers :meth:`prepare` inserted.
@@ -183,16 +191,34 @@ class PredictionLoader:
         self._generation += 1
         generation = self._generation
         snapshot = take_snapshot(project) if project is not None else None
-        worker = thread_worker(
-            _read,
-            start_thread=False,
-            progress={"total": 2, "desc": f"Reading and merging predictions {Path(path).name}"},
-        )(str(path), snapshot)
+        worker = thread_worker(_read, start_thread=False)(str(path), snapshot)
+        steps = {"done": 0}  # worker yields so far (the bar may appear after some)
+
+        def show_bar() -> None:
+            # A load that is over within PROGRESS_AFTER_MS gets no bar (as Qt's QProgressDialog's
+            # minimum duration): making one relays napari's window out, a GUI stall of its own.
+            if generation != self._generation or self._worker is not worker or self.progress_bar is not None:
+                return
+            self.progress_bar = progress(total=2, desc=f"Reading and merging predictions {Path(path).name}")
+            self.progress_bar.update(steps["done"])
+
+        def started() -> None:
+            QTimer.singleShot(PROGRESS_AFTER_MS, show_bar)
+
+        def yielded(_: Any) -> None:
+            steps["done"] += 1
+            if self.progress_bar is not None and generation == self._generation:
+                self.progress_bar.update(1)
 
         def detach() -> None:
             # napari keeps a finished worker registered as a task of its window: our slots must not
             # keep this loader (and through it the dock and viewer) alive with it
-            for signal, slot in ((worker.returned, returned), (worker.errored, errored)):
+            for signal, slot in (
+                (worker.returned, returned),
+                (worker.errored, errored),
+                (worker.yielded, yielded),
+                (worker.started, started),
+            ):
                 try:
                     signal.disconnect(slot)
                 except (TypeError, RuntimeError):
@@ -241,6 +267,8 @@ class PredictionLoader:
 
         worker.returned.connect(returned)
         worker.errored.connect(errored)
+        worker.yielded.connect(yielded)
+        worker.started.connect(started)
         self._set_busy(worker)
         if project is None:
             worker.start()
@@ -255,6 +283,9 @@ class PredictionLoader:
 
     def _set_busy(self, worker: Any) -> None:
         self._worker = worker
+        if worker is None and self.progress_bar is not None:
+            self.progress_bar.close()
+            self.progress_bar = None
         if self.on_busy_changed is not None:
             self.on_busy_changed(worker is not None)
 
