@@ -209,7 +209,7 @@ def report(result: dict[str, Any]) -> str:
 # -------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--project", default=str(tta.DEFAULT_PROJECT), help="single-video project, every frame labeled")
+    tta.add_run_arguments(p)
     p.add_argument(
         "--split",
         choices=list(SPLITS),
@@ -217,15 +217,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="forward: train on 0-749, test on 800-1499 (default); reverse: 750-1499 / 0-699; late: 0-1149 / 1200-1499",
     )
     p.add_argument("--reverse", action="store_true", help="the same as --split reverse")
-    p.add_argument("--budget-minutes", type=float, default=20.0, help="pipeline training budget (default 20)")
-    p.add_argument("--train-frames", type=int, default=200, help="training frames (+10%% validation)")
-    p.add_argument("--test-frames", type=int, default=300, help="test frames (default 300)")
-    p.add_argument(
-        "--snapshot-minutes",
-        type=lambda s: [float(x) for x in s.split(",") if x],
-        default=[5.0, 10.0],
-        help="checkpoints to evaluate besides the final model (default 5,10)",
-    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--anchor-part", default="thorax", help="anchor node of the top-down pipeline ('none': bbox)")
     p.add_argument("--set", action="append", default=[], metavar="KIND.FIELD=VALUE", help="change a default profile")

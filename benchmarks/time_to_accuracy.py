@@ -533,8 +533,8 @@ def _settings(quick: bool, args: argparse.Namespace | None = None) -> dict[str, 
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """The project, budget, frame counts and checkpoints: the options every train-and-score benchmark takes."""
     p.add_argument("--project", default=str(DEFAULT_PROJECT), help="single-video project, every frame labeled")
     p.add_argument("--budget-minutes", type=float, default=20.0, help="pipeline training budget (default 20)")
     p.add_argument("--train-frames", type=int, default=200, help="training frames (+10%% validation)")
@@ -545,6 +545,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[5.0, 10.0],
         help="checkpoints to evaluate besides the final model (default 5,10)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_run_arguments(p)
     p.add_argument("--gap", type=int, default=3, help="min frames between a test and a training frame")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(

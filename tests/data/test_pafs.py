@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from napari_sleap_train.config.model import AugmentationConfig, ModelKind, TrainingConfig
+from napari_sleap_train.config.model import AugmentationConfig
 from napari_sleap_train.data.augmentation import AugmentParams, augment, sample_params
 from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.data.pafs import edge_indices, half_width, part_affinity_fields
 from napari_sleap_train.data.training_inputs import bottom_up_example
+from tests.data.bottom_up_helpers import bottom_up_config
 
 
 def _at(field, x, y, stride, edge=0):
@@ -83,18 +84,6 @@ def test_edge_indices_name_unknown_nodes_in_plain_words():
         edge_indices([], ["a", "b"])
 
 
-def _cfg(aug=None):
-    cfg = TrainingConfig(kind=ModelKind.MULTI_INSTANCE)
-    cfg.data.input_scaling = 0.5
-    cfg.model.max_stride = 16
-    cfg.model.output_stride = 2
-    cfg.head.sigma = 2.0
-    cfg.pafs.sigma = 9.0
-    cfg.pafs.output_stride = 4
-    cfg.augmentation = aug or AugmentationConfig()
-    return cfg
-
-
 NODES = ["thorax", "left", "right"]
 EDGES = [("thorax", "left"), ("thorax", "right")]
 
@@ -102,7 +91,9 @@ EDGES = [("thorax", "left"), ("thorax", "right")]
 def test_bottom_up_example_shapes_and_fields_follow_the_scaled_frame():
     inst = np.array([[[100.0, 80.0], [60.0, 80.0], [140.0, 80.0]]])  # left is at smaller x
     img = np.zeros((160, 200, 1), np.uint8)
-    x, cm, pafs = bottom_up_example(img, inst, _cfg(), augment=False, node_names=NODES, skeleton_edges=EDGES)
+    x, cm, pafs = bottom_up_example(
+        img, inst, bottom_up_config(), augment=False, node_names=NODES, skeleton_edges=EDGES
+    )
     assert x.shape == (80, 112, 1)  # 0.5 scaling, padded to 16
     assert cm.shape == (40, 56, 3) and pafs.shape == (20, 28, 4)
     # thorax at (50, 40) in the network input: the left edge points -x, the right edge +x
@@ -114,7 +105,7 @@ def test_flip_keeps_fields_on_the_legs_the_image_shows():
     """After a mirror the symmetric nodes swap, so 'thorax -> left' follows the leg now on the left."""
     inst = np.array([[[100.0, 80.0], [60.0, 50.0], [140.0, 110.0]]])
     img = np.zeros((160, 200, 1), np.uint8)
-    cfg = _cfg(AugmentationConfig(flip=True, flip_horizontal=True))
+    cfg = bottom_up_config(AugmentationConfig(flip=True, flip_horizontal=True))
     symmetry = np.array([0, 2, 1])
     seed = next(s for s in range(100) if sample_params(cfg.augmentation, np.random.default_rng(s)).flip_horizontal)
     rng = np.random.default_rng(seed)
@@ -136,7 +127,7 @@ def test_flip_keeps_fields_on_the_legs_the_image_shows():
 def test_bottom_up_example_uses_config_edges_and_explains_bad_ones():
     inst = np.array([[[100.0, 80.0], [60.0, 80.0], [140.0, 80.0]]])
     img = np.zeros((160, 200, 1), np.uint8)
-    cfg = _cfg()
+    cfg = bottom_up_config()
     cfg.pafs.edges = [["left", "right"]]
     _, _, pafs = bottom_up_example(img, inst, cfg, augment=False, node_names=NODES, skeleton_edges=EDGES)
     assert pafs.shape[-1] == 2

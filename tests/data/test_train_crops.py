@@ -3,27 +3,16 @@
 import numpy as np
 import pytest
 
-from napari_sleap_train.config.model import AugmentationConfig, ModelKind, TrainingConfig
+from napari_sleap_train.config.model import AugmentationConfig
 from napari_sleap_train.data.augmentation import AugmentParams, sample_params
 from napari_sleap_train.data.train_crops import bottom_up_crop_example, crop_grid_step, window_origin
 from napari_sleap_train.data.training_inputs import bottom_up_example
+from tests.data.bottom_up_helpers import bottom_up_config
 
 NODES = ["thorax", "left", "right"]
 EDGES = [("thorax", "left"), ("thorax", "right")]
 PARTS = np.arange(3)
 EDGE_IDX = np.array([[0, 1], [0, 2]])
-
-
-def _cfg(aug=None):
-    cfg = TrainingConfig(kind=ModelKind.MULTI_INSTANCE)
-    cfg.data.input_scaling = 0.5
-    cfg.model.max_stride = 16
-    cfg.model.output_stride = 2
-    cfg.head.sigma = 2.0
-    cfg.pafs.sigma = 9.0
-    cfg.pafs.output_stride = 4
-    cfg.augmentation = aug or AugmentationConfig()
-    return cfg
 
 
 def _frame(seed=0):
@@ -41,7 +30,7 @@ STRADDLING = np.array([[[100.0, 60.0], [40.0, 60.0], [150.0, 60.0]]])
 @pytest.mark.parametrize("angle", [0.0, 30.0])
 def test_window_is_the_whole_frame_example_sliced(origin, angle):
     """Image, maps and fields of a window equal the whole-frame example's, cut at the window."""
-    cfg = _cfg(AugmentationConfig(rotate=angle != 0, rotation_max_angle=angle))
+    cfg = bottom_up_config(AugmentationConfig(rotate=angle != 0, rotation_max_angle=angle))
     rng_seed = 3
     params = sample_params(cfg.augmentation, np.random.default_rng(rng_seed)) if angle else AugmentParams()
     whole = bottom_up_example(
@@ -65,7 +54,7 @@ def test_window_is_the_whole_frame_example_sliced(origin, angle):
 
 
 def test_instance_straddling_the_window_keeps_its_parts_inside_it():
-    cfg = _cfg()
+    cfg = bottom_up_config()
     x, cm, pafs = bottom_up_crop_example(
         _frame(), STRADDLING, AugmentParams(), cfg, PARTS, EDGE_IDX, np.random.default_rng(0), 64, origin=(64, 32)
     )
@@ -104,7 +93,7 @@ def test_window_origins_follow_the_animals_and_stay_on_the_grid_inside_the_frame
 
 
 def test_bottom_up_example_with_a_crop_size_draws_windows_of_that_side():
-    cfg = _cfg(AugmentationConfig(rotate=True, rotation_max_angle=180))
+    cfg = bottom_up_config(AugmentationConfig(rotate=True, rotation_max_angle=180))
     rng = np.random.default_rng(1)
     shapes = set()
     for _ in range(5):
