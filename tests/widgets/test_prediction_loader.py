@@ -29,6 +29,14 @@ def _rows(data: np.ndarray, features: pd.DataFrame) -> list[tuple]:
     )
 
 
+def _whole_video_file(sample_slp: Path, tmp_path: Path) -> Path:
+    """A predictions file of every frame of the 60-frame sample, 1 px off the truth."""
+    truth = sample_slp.with_name("sample.truth.slp")
+    path = tmp_path / "whole.predictions.slp"
+    sio.save_slp(predictions_from_truth(truth, list(range(60)), shift=1.0), str(path), verbose=False)
+    return path
+
+
 def test_whole_video_merge_runs_in_a_worker_and_keeps_edits_made_meanwhile(docked, sample_slp, tmp_path, qtbot):
     viewer, dock = docked
     project = dock.project
@@ -39,8 +47,7 @@ def test_whole_video_merge_runs_in_a_worker_and_keeps_edits_made_meanwhile(docke
     project.add_predictions(predictions_from_truth(truth, free[:2]))
     refresh_layers(project, viewer.layers)
     # the next run predicts the whole video (1 px off the truth)
-    path = tmp_path / "whole.predictions.slp"
-    sio.save_slp(predictions_from_truth(truth, list(range(60)), shift=1.0), str(path), verbose=False)
+    path = _whole_video_file(sample_slp, tmp_path)
 
     loader = dock.run_panel.loader
     shown, errors, results = [], [], []
@@ -137,8 +144,7 @@ def test_whole_video_merge_fills_the_prepared_layers_and_shows_the_current_frame
     _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
     project = dock.project
     truth = sample_slp.with_name("sample.truth.slp")
-    path = tmp_path / "whole.predictions.slp"
-    sio.save_slp(predictions_from_truth(truth, list(range(60)), shift=1.0), str(path), verbose=False)
+    path = _whole_video_file(sample_slp, tmp_path)
     loader = dock.run_panel.loader
     done: list = []
     loader.prepare(project, then=lambda: done.append(True))
@@ -227,9 +233,7 @@ def test_a_run_without_predictions_takes_out_the_empty_prepared_layers(docked, q
 def test_a_slow_load_shows_a_progress_bar_and_a_quick_one_none(docked, sample_slp, tmp_path, qtbot, monkeypatch):
     viewer, dock = docked
     project = dock.project
-    truth = sample_slp.with_name("sample.truth.slp")
-    path = tmp_path / "whole.predictions.slp"
-    sio.save_slp(predictions_from_truth(truth, list(range(60)), shift=1.0), str(path), verbose=False)
+    path = _whole_video_file(sample_slp, tmp_path)
     loader = dock.run_panel.loader
     # a quick load is over before PROGRESS_AFTER_MS: no bar (making one stalls napari's window)
     bars: list = []
