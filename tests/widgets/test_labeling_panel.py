@@ -40,14 +40,15 @@ def test_buttons_navigate_and_accept(with_predictions, qtbot):
     _click(qtbot, panel.buttons["previous_labeled"])
     assert viewer.dims.current_step[0] == first
     # the review list: worst first; a click goes there
-    assert panel.review.count() == 2 and panel.review.item(0).text().startswith(f"frame {f_lo}:")
+    qtbot.waitUntil(lambda: panel.review.count() == 2)  # the list is refilled in the next turn of the event loop
+    assert panel.review.item(0).text().startswith(f"frame {f_lo}:")
     panel.review.itemClicked.emit(panel.review.item(1))
     assert viewer.dims.current_step[0] == f_hi
     _click(qtbot, panel.buttons["next_worst"])
     assert viewer.dims.current_step[0] == f_lo
     _click(qtbot, panel.buttons["accept_frame"])
     assert project.predicted_instance_ids(0, f_lo) == []
-    assert panel.review.count() == 1
+    qtbot.waitUntil(lambda: panel.review.count() == 1)
     assert "2 user instance(s), 0 prediction(s)" in panel.status.text()
 
 

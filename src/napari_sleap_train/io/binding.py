@@ -39,6 +39,7 @@ from napari_sleap_train.io.layers import (
     skeleton_layer,
 )
 from napari_sleap_train.io.live_skeleton import SkeletonFollower
+from napari_sleap_train.io.prediction_window import WINDOW_POINTS, PredictionWindow
 from napari_sleap_train.project.edits import EditSummary
 from napari_sleap_train.project.merge_plan import LayerTables
 from napari_sleap_train.project.model import SleapProject
@@ -59,6 +60,12 @@ class LayerBinding:
         self._labels_fingerprint: bytes | None = None
         self._layers: dict[str, weakref.ref] = {}
         self.followers: dict[str, SkeletonFollower] = {}
+        #: something moves the predictions window with the viewer's frame (the labeling controller)
+        self.follows_frames = False
+        #: frame code (:func:`~napari_sleap_train.io.live_skeleton.frame_codes`) the viewer shows
+        self.position: int | None = None
+        #: the predictions layer's rows when it holds only the frames around the current one
+        self.window: PredictionWindow | None = None
 
     @property
     def labels(self) -> Any | None:
@@ -89,7 +96,48 @@ class LayerBinding:
         predictions = self.layer("predictions")
         if predictions is not None:
             layer_sync.remove_instances(predictions, prediction_ids)
+        self.forget_predictions(prediction_ids)
         return labels is not None
+
+    def forget_predictions(self, prediction_ids: set[int]) -> None:
+        """Predictions accepted or deleted: they leave the window's table too (not shown again when it moves)."""
+        if self.window is not None:
+            self.window.drop_instances(set(prediction_ids))
+
+    def show_predictions(
+        self, layer: Any, rows: np.ndarray, features: Any, colors: np.ndarray | None, multi_video: bool
+    ) -> bool:
+        """Set the predictions layer's rows: all of them, or the window around the frame shown.
+
+        A window is used when something follows the viewer's frame and the rows
+        are more than :data:`~napari_sleap_train.io.prediction_window.WINDOW_POINTS`.
+        Returns whether a window is used.
+        """
+        if not (self.follows_frames and len(rows) > WINDOW_POINTS):
+            self.window = None
+            layer_sync.replace_content(layer, rows, features, colors)
+            return False
+        self.window = PredictionWindow.of(rows, features, colors, multi_video)
+        self._fill_window(layer, self.position if self.position is not None else int(self.window.codes[0]))
+        return True
+
+    def follow_frame(self, code: int) -> bool:
+        """The viewer shows frame ``code``: move the predictions window when it comes near an edge."""
+        self.position = code
+        layer = self.layer("predictions")
+        if self.window is None or layer is None or not self.window.needs_move(code):
+            return False
+        self._fill_window(layer, code)
+        return True
+
+    def _fill_window(self, layer: Any, code: int) -> None:
+        # the skeleton is drawn once from the new rows (the follower alone would redraw it
+        # for the features and again for the data)
+        skeleton = self.followers.get("predictions")
+        with skeleton.muted() if skeleton is not None else nullcontext():
+            self.window.show(layer, code)
+        if skeleton is not None:
+            skeleton.refresh(None)
 
     # -- binding ------------------------------------------------------------------------
     def bind_labels(self, project: SleapProject, layer: Any) -> EditSummary:
@@ -261,6 +309,9 @@ def refresh_layers(
         (:meth:`SleapProject.apply_merge`): set as they are, the skeleton is
         not recomputed from the rows. New layers are inserted empty and then
         filled, which costs napari less than creating them full.
+
+    A whole-video prediction fills the predictions layer with the frames around
+    the current one only (:meth:`LayerBinding.show_predictions`).
     """
     roles = tuple(roles)
     current = bind_project(project, layers)
@@ -275,24 +326,37 @@ def refresh_layers(
     if "labels" in roles:
         wanted["labels"] = labels_layer(project, size)
     out = LayerRefresh()
-    if tables is not None and _is_layer_list(layers) and any(current.get(r) is None for r in PREDICTION_ROLES):
+    if _is_layer_list(layers) and "predictions" in wanted and any(current.get(r) is None for r in PREDICTION_ROLES):
+        # new predictions layers go in empty and are then filled (cheaper; and filling may use a window)
         out.added += add_empty_prediction_layers(project, layers)
         current = bind_project(project, layers)
+    binding = binding_of(project)
+    windowed = (
+        binding.follows_frames and "predictions" in wanted and len(wanted["predictions"][0]) > WINDOW_POINTS
+    ) or ("predictions" not in roles and binding.window is not None)
     predictions_follower = follower(project, "predictions")
-    muted = predictions_follower.muted() if tables is not None and predictions_follower is not None else nullcontext()
-    with muted:  # the skeleton vectors come with the tables: not recomputed from the rows
+    # the skeleton vectors come with the tables: not recomputed from the rows (except of a window's rows)
+    mute = tables is not None and predictions_follower is not None and not windowed
+    with predictions_follower.muted() if mute else nullcontext():
         for role in roles:
             layer = current.get(role)
             item = wanted.get(role)
             if layer is not None:
-                if item is None:  # nothing to show any more: empty the layer, keep it
+                if role == "predictions_skeleton" and windowed and item is not None:
+                    pass  # drawn from the window's rows by the follower
+                elif item is None:  # nothing to show any more: empty the layer, keep it
                     skeleton = role.endswith("skeleton")
                     data = np.empty((0, 2, layer.ndim)) if skeleton else np.empty((0, layer.ndim))
                     layer_sync.replace_content(layer, data, None if skeleton else layer.features.iloc[:0])
+                    if role == "predictions":
+                        binding.window = None
                 else:
                     colors = item[1].get("face_color")  # the predictions' direct colours (labels: a cycle)
                     colors = colors if isinstance(colors, np.ndarray) and len(colors) == len(item[0]) else None
-                    layer_sync.replace_content(layer, item[0], item[1].get("features"), colors)
+                    if role == "predictions":
+                        binding.show_predictions(layer, item[0], item[1].get("features"), colors, project.multi_video)
+                    else:
+                        layer_sync.replace_content(layer, item[0], item[1].get("features"), colors)
                 if role == "labels":
                     bind_points_layer(project, layer)
                 if layer not in out.added:

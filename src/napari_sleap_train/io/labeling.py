@@ -97,6 +97,7 @@ class LabelingController(PredictionLayerEdits):
         for key, (name, _) in KEYS.items():
             viewer.bind_key(key, self._key_action(name), overwrite=True)
         self.rebind()
+        self._follow_frames()
 
     # -- viewer facts ------------------------------------------------------------------
     @property
@@ -167,8 +168,9 @@ class LabelingController(PredictionLayerEdits):
             self._labels.selected_data.events.items_changed.disconnect(self._on_labels_selected)
         if self._predictions is not None:
             self._predictions.events.data.disconnect(self._on_predictions_data)
-        self._labels = self._predictions = None
         viewer = self.viewer
+        self._stop_following_frames(viewer)
+        self._labels = self._predictions = None
         if viewer is not None:
             if self._on_double_click in viewer.mouse_double_click_callbacks:
                 viewer.mouse_double_click_callbacks.remove(self._on_double_click)

@@ -56,6 +56,11 @@ def node_colors(node_names: list[str]) -> dict[str, str]:
     return {n: NODE_PALETTE[i % len(NODE_PALETTE)] for i, n in enumerate(node_names)}
 
 
+def hex_rgba(hexa: str) -> np.ndarray:
+    """``"#rrggbb"`` as an opaque RGBA row of floats in 0-1."""
+    return np.array([*(int(hexa[k : k + 2], 16) / 255 for k in (1, 3, 5)), 1.0])
+
+
 def node_rgba(nodes: Any, node_names: list[str]) -> np.ndarray:
     """RGBA rows (N, 4) of the node colours of :func:`node_colors` for a ``node`` column (white: unknown).
 
@@ -66,7 +71,7 @@ def node_rgba(nodes: Any, node_names: list[str]) -> np.ndarray:
     names = list(node_names)
     lut = np.ones((len(names) + 1, 4))
     for i, hexa in enumerate(node_colors(names).values()):
-        lut[i, :3] = [int(hexa[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+        lut[i] = hex_rgba(hexa)
     categories = pd.Categorical(np.asarray(nodes, dtype=object), categories=names)
     return lut[np.where(categories.codes < 0, len(names), categories.codes)]
 

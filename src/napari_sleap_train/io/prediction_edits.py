@@ -1,7 +1,8 @@
 """Edits of the predictions layer that change the project: a dragged point accepts, Delete removes.
 
 :class:`PredictionLayerEdits` is a part of :class:`~napari_sleap_train.io.labeling.LabelingController`
-(it uses the controller's layers and its accept path).
+(it uses the controller's layers and its accept path). It also moves the predictions
+layer's window (:mod:`~napari_sleap_train.io.prediction_window`) with the viewer's frame.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from napari_sleap_train.io import layer_sync
+from napari_sleap_train.io.binding import binding_of
 
 
 def rows_of(layer: Any, frame_cols: tuple[int, ...], frame: tuple[int, ...], inst_id: int) -> np.ndarray:
@@ -23,6 +27,39 @@ def rows_of(layer: Any, frame_cols: tuple[int, ...], frame: tuple[int, ...], ins
 
 class PredictionLayerEdits:
     """Drag and Delete on the predictions layer (mixed into ``LabelingController``)."""
+
+    # -- the window follows the frame ----------------------------------------------------
+    def _follow_frames(self) -> None:
+        """Move the predictions window with the viewer's frame from now on (the controller starts it)."""
+        binding = binding_of(self.project)
+        binding.follows_frames = True
+        binding.position = self._frame_code()
+        self.viewer.dims.events.current_step.connect(self._on_frame_step)
+
+    def _frame_code(self) -> int:
+        video, frame = self.position()
+        return (video << 32) + frame if self.project.multi_video else frame
+
+    def _on_frame_step(self, _event: Any = None) -> None:
+        self._busy = True  # refilling the predictions window is no edit
+        try:
+            binding_of(self.project).follow_frame(self._frame_code())
+        finally:
+            self._busy = False
+
+    def _stop_following_frames(self, viewer: Any) -> None:
+        """The controller closes: the predictions layer holds every prediction again."""
+        if viewer is not None:
+            try:
+                viewer.dims.events.current_step.disconnect(self._on_frame_step)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        binding = binding_of(self.project)
+        binding.follows_frames = False
+        window, binding.window = binding.window, None
+        if window is not None and self._predictions is not None:
+            data, features = window.shown_rows()
+            layer_sync.replace_content(self._predictions, data, features, window.colors)
 
     def _on_predictions_data(self, event: Any) -> None:
         if self._busy or self._predictions is None:
@@ -78,6 +115,7 @@ class PredictionLayerEdits:
             left = rows_of(self._predictions, self._lead_cols, (video, frame)[-len(self._lead_cols) :], pid)
             if not len(left):
                 removed += self.project.remove_predictions(video, frame, [pid])
+                binding_of(self.project).forget_predictions({pid})
                 continue
             # the remaining rows go back as they were before being accepted
             new_id = self._accept(video, frame, [pid])

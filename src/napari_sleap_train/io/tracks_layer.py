@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from napari_sleap_train.io.binding import bind_project, refresh_layers
-from napari_sleap_train.io.layers import PREDICTION_ROLES, PROJECT_KEY, ROLE_KEY, node_rgba
+from napari_sleap_train.io.binding import bind_project, binding_of, refresh_layers
+from napari_sleap_train.io.layers import PREDICTION_ROLES, PROJECT_KEY, ROLE_KEY, hex_rgba, node_rgba
 from napari_sleap_train.project import tracks as edits
 from napari_sleap_train.project.model import SleapProject
 
@@ -60,13 +60,19 @@ def color_predictions_by_track(viewer: Any, project: SleapProject, on: bool = Tr
     layer = bind_project(project, viewer.layers).get("predictions")
     if layer is None or not len(layer.data):
         return layer
-    if not on:
-        layer.face_color = node_rgba(layer.features["node"], project.node_names)  # back to the node colours
-        return layer
-    names = [t.name for t in project.labels.tracks]
-    cycle = {n: track_color(i) for i, n in enumerate(names)}
-    tracks = layer.features["track"].fillna("").astype(str).to_numpy()
-    layer.face_color = [cycle.get(t, "#808080") for t in tracks]
+    window = binding_of(project).window  # a whole-video prediction: every row, not only the layer's
+    features = window.features if window is not None else layer.features
+    if on:
+        names = [t.name for t in project.labels.tracks]
+        cycle = {n: track_color(i) for i, n in enumerate(names)}
+        tracks, rows = np.unique(features["track"].fillna("").astype(str).to_numpy(), return_inverse=True)
+        colors = np.array([hex_rgba(cycle.get(t, "#808080")) for t in tracks]).reshape(-1, 4)[rows]
+    else:  # back to the node colours
+        colors = node_rgba(features["node"], project.node_names)
+    if window is not None:
+        window.recolor(layer, colors)
+    else:
+        layer.face_color = colors
     return layer
 
 

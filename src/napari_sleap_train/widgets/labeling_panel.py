@@ -133,6 +133,11 @@ class LabelingPanel(QWidget):
         viewer.dims.events.current_step.connect(self._on_step)
         # a run's first predictions arrive as new layers: follow them, once per batch of
         # insertions (each rebind and review list costs time a merge's GUI step has not)
+        # the review list is refilled once per turn of the event loop, after the edits of this one
+        self._review_timer = QTimer(self)
+        self._review_timer.setSingleShot(True)
+        self._review_timer.setInterval(0)
+        self._review_timer.timeout.connect(self._fill_review)
         self._layers_timer = QTimer(self)
         self._layers_timer.setSingleShot(True)
         self._layers_timer.setInterval(0)
@@ -204,7 +209,7 @@ class LabelingPanel(QWidget):
         warning = project.lone_point_warning()
         self.warning.setText(warning)
         self.warning.setVisible(bool(warning))
-        self._fill_review()
+        self._review_timer.start()  # in the next turn: it goes over every prediction
 
     def _fill_review(self) -> None:
         c = self.controller
@@ -250,6 +255,7 @@ class LabelingPanel(QWidget):
     def close_panel(self) -> None:
         """Disconnect from the viewer (the dock's cleanup)."""
         self._layers_timer.stop()
+        self._review_timer.stop()
         for signal, slot in (
             (self.viewer.dims.events.current_step, self._on_step),
             (self.viewer.layers.events.inserted, self._on_layers),

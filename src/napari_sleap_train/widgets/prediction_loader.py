@@ -247,16 +247,19 @@ class PredictionLoader:
             self._prepared = []  # filled: they are the user's layers now
 
             def finish() -> None:
-                if generation == self._generation:
-                    for step in later:
-                        step()
-                    self._set_busy(None)
+                if generation != self._generation:
+                    return
+                if later:  # one step per turn (the layers, then the skeleton), busy until the last
+                    later.pop(0)()
+                    self._next_turn(finish)
+                    return
+                self._set_busy(None)
+                on_shown(shown)
 
             if later:
-                self._next_turn(finish)  # busy until the skeleton is set too
+                self._next_turn(finish)  # the project took the merge in this turn, the layers follow
             else:
                 finish()
-            on_shown(shown)
 
         def errored(exc: BaseException) -> None:
             detach()

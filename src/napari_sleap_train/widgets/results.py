@@ -126,9 +126,9 @@ def show_merged(
     """Apply a merge prepared off the GUI thread and set the layers from its tables (GUI thread).
 
     The project and its predictions Points layer change together (the layer's
-    ids are the project's); with ``defer`` (e.g. a zero-time ``QTimer``) the
-    skeleton layer is set in a later turn of the event loop, so neither step
-    holds the GUI long.
+    ids are the project's); with ``defer`` (e.g. a ``QTimer``) the layers are
+    set in a later turn of the event loop than the project, and the skeleton
+    in a later one still, so no step holds the GUI long.
 
     Raises
     ------
@@ -142,8 +142,8 @@ def show_merged(
     if defer is None:
         refresh_layers(project, viewer.layers, tables=tables)
     else:
-        refresh_layers(project, viewer.layers, roles=("predictions",), tables=tables)
-        defer(lambda: refresh_layers(project, viewer.layers, roles=("predictions_skeleton",), tables=tables))
+        for roles in (("predictions",), ("predictions_skeleton",)):
+            defer(lambda roles=roles: refresh_layers(project, viewer.layers, roles=roles, tables=tables))
     layers = [la for la in (project_layer(project, role) for role in PREDICTION_ROLES) if la is not None]
     return ShownPredictions(layers=layers, counts=update, merged_labels=project.labels)
 
