@@ -153,10 +153,11 @@ class StallSampler(threading.Thread):
     means C++ work (painting) or a starved process.
     """
 
-    def __init__(self, phase: str, late_ms: float = 30.0, every_ms: float = 2.0) -> None:
+    def __init__(self, phase: str | tuple[str, ...], late_ms: float = 30.0, every_ms: float = 2.0) -> None:
         super().__init__(daemon=True, name="stall-sampler")
         self.probe: Probe | None = None
-        self.phase, self.late_s, self.every_s = phase, late_ms / 1000, every_ms / 1000
+        self.phases = (phase,) if isinstance(phase, str) else tuple(phase)
+        self.late_s, self.every_s = late_ms / 1000, every_ms / 1000
         self.main_id = threading.main_thread().ident
         self.stacks: collections.Counter = collections.Counter()
         self.running = True
@@ -169,7 +170,7 @@ class StallSampler(threading.Thread):
     def run(self) -> None:
         while self.running:
             time.sleep(self.every_s)
-            if self.probe.phase != self.phase or not self.probe.last_tick:
+            if self.probe.phase not in self.phases or not self.probe.last_tick:
                 continue
             if time.perf_counter() - self.probe.last_tick > self.late_s:
                 frame = sys._current_frames().get(self.main_id)
@@ -346,7 +347,8 @@ def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0, stalls
     ``prepare``). Then the file is read and merged into a snapshot of the project in a worker
     thread, which also builds the layer tables
     (:class:`~napari_sleap_train.widgets.prediction_loader.PredictionLoader`); the GUI thread
-    applies the merge and sets the layers' data (phase ``merge``).
+    applies the merge and sets the layers' data (phase ``merge``). Last, the frames are stepped
+    through at 30 per second (phase ``frames``), as a user reviewing them.
     """
     import napari
 
@@ -392,13 +394,22 @@ def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0, stalls
             wait(0.5)
             probe.begin(None)
             figures["full garbage collections while merging"] = pauses.summary()
+            # then the user plays through the video at 30 frames/s (the predictions layer's
+            # window moves with the frame: see io/prediction_window.py)
+            probe.begin("frames")
+            frames = range(min(n_frames, 300))  # one frame after the other, as napari plays a video
+            for frame in frames:
+                viewer.dims.set_current_step(0, frame)
+                wait(1 / 30)
+            probe.begin(None)
+            figures["frames stepped through"] = len(frames)
         finally:
             probe.stop()
             if stalls is not None:
                 stalls.running = False
             viewer.close()
         figures["merged"] = shown[0].summary if shown and not isinstance(shown[0], str) else str(shown)
-    for phase in ("prepare", "idle", "merge"):
+    for phase in ("prepare", "idle", "merge", "frames"):
         figures[phase] = gap_figures(probe.gaps_ms(phase))
     return figures
 
@@ -411,6 +422,7 @@ def report(figures: dict, interval_ms: float) -> str:
         "startup": "Run to first batch",
         "training": "while training",
         "merge": "while merging predictions",
+        "frames": "while stepping through the predicted frames",
     }
     lines = [f"probe timer interval: {interval_ms:g} ms"]
     for key, value in figures.items():

@@ -260,3 +260,35 @@ def test_a_slow_load_shows_a_progress_bar_and_a_quick_one_none(docked, sample_sl
     loader.wait(120)
     qtbot.waitUntil(lambda: bool(shown), timeout=20000)
     assert loader.progress_bar is None and not bars
+
+
+def test_a_long_whole_video_prediction_fills_a_window_that_follows_the_frame(make_napari_viewer, tmp_path, qtbot):
+    from napari_sleap_train.io.prediction_window import WINDOW_POINTS
+    from napari_sleap_train.sample.project import write_sample_project
+
+    sample = write_sample_project(tmp_path / "long", seed=0, n_frames=300, n_labeled=6)
+    path = tmp_path / "long.predictions.slp"
+    sio.save_slp(predictions_from_truth(sample.truth_path, list(range(300))), str(path), verbose=False)
+    viewer = make_napari_viewer()
+    viewer.open(str(sample.labels_path), plugin="napari-sleap-train")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-sleap-train", "SLEAP Training")
+    project = dock.project
+    shown, errors = [], []
+    dock.run_panel.loader.load(path, project, shown.append, errors.append)
+    qtbot.waitUntil(lambda: bool(shown or errors), timeout=60000)
+    assert errors == []
+    predictions, skeleton = project_layer(project, "predictions"), project_layer(project, "predictions_skeleton")
+    every = project.predicted_points()[0]
+    assert len(every) > WINDOW_POINTS >= len(predictions.data) > 0
+    here = int(viewer.dims.current_step[0])
+
+    def frames(data):
+        data = np.asarray(data)
+        return set(np.rint(data[:, 0, 0] if data.ndim == 3 else data[:, 0]).astype(int).tolist())
+
+    assert here in frames(predictions.data) and frames(skeleton.data) == frames(predictions.data)
+    # the user goes to the last frame: its predictions and their skeleton are there
+    viewer.dims.set_current_step(0, 299)
+    on_last = np.rint(predictions.data[:, 0]) == 299
+    assert set(predictions.features["instance"][on_last]) == set(project.predicted_instance_ids(0, 299))
+    assert 299 in frames(skeleton.data) and frames(skeleton.data) == frames(predictions.data)

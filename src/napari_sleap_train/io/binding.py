@@ -105,12 +105,19 @@ class LayerBinding:
             self.window.drop_instances(set(prediction_ids))
 
     def show_predictions(
-        self, layer: Any, rows: np.ndarray, features: Any, colors: np.ndarray | None, multi_video: bool
+        self,
+        layer: Any,
+        rows: np.ndarray,
+        features: Any,
+        colors: np.ndarray | None,
+        multi_video: bool,
+        skeleton: bool = True,
     ) -> bool:
         """Set the predictions layer's rows: all of them, or the window around the frame shown.
 
         A window is used when something follows the viewer's frame and the rows
-        are more than :data:`~napari_sleap_train.io.prediction_window.WINDOW_POINTS`.
+        are more than :data:`~napari_sleap_train.io.prediction_window.WINDOW_POINTS`;
+        its skeleton is drawn from its rows (``skeleton=False``: by the caller, later).
         Returns whether a window is used.
         """
         if not (self.follows_frames and len(rows) > WINDOW_POINTS):
@@ -118,7 +125,8 @@ class LayerBinding:
             layer_sync.replace_content(layer, rows, features, colors)
             return False
         self.window = PredictionWindow.of(rows, features, colors, multi_video)
-        self._fill_window(layer, self.position if self.position is not None else int(self.window.codes[0]))
+        code = self.position if self.position is not None else int(self.window.codes[0])
+        self._fill_window(layer, code, skeleton)
         return True
 
     def follow_frame(self, code: int) -> bool:
@@ -130,14 +138,14 @@ class LayerBinding:
         self._fill_window(layer, code)
         return True
 
-    def _fill_window(self, layer: Any, code: int) -> None:
+    def _fill_window(self, layer: Any, code: int, skeleton: bool = True) -> None:
         # the skeleton is drawn once from the new rows (the follower alone would redraw it
         # for the features and again for the data)
-        skeleton = self.followers.get("predictions")
-        with skeleton.muted() if skeleton is not None else nullcontext():
+        follower = self.followers.get("predictions")
+        with follower.muted() if follower is not None else nullcontext():
             self.window.show(layer, code)
-        if skeleton is not None:
-            skeleton.refresh(None)
+        if follower is not None and skeleton:
+            follower.refresh(None)
 
     # -- binding ------------------------------------------------------------------------
     def bind_labels(self, project: SleapProject, layer: Any) -> EditSummary:
@@ -343,7 +351,7 @@ def refresh_layers(
             item = wanted.get(role)
             if layer is not None:
                 if role == "predictions_skeleton" and windowed and item is not None:
-                    pass  # drawn from the window's rows by the follower
+                    pass  # drawn from the window's rows below
                 elif item is None:  # nothing to show any more: empty the layer, keep it
                     skeleton = role.endswith("skeleton")
                     data = np.empty((0, 2, layer.ndim)) if skeleton else np.empty((0, layer.ndim))
@@ -354,7 +362,10 @@ def refresh_layers(
                     colors = item[1].get("face_color")  # the predictions' direct colours (labels: a cycle)
                     colors = colors if isinstance(colors, np.ndarray) and len(colors) == len(item[0]) else None
                     if role == "predictions":
-                        binding.show_predictions(layer, item[0], item[1].get("features"), colors, project.multi_video)
+                        # (the skeleton role draws a window's edges: asked for now or in a later call)
+                        binding.show_predictions(
+                            layer, item[0], item[1].get("features"), colors, project.multi_video, skeleton=False
+                        )
                     else:
                         layer_sync.replace_content(layer, item[0], item[1].get("features"), colors)
                 if role == "labels":
@@ -371,7 +382,9 @@ def refresh_layers(
             out.added.append(layer)
         out.to_add = []
     bind_project(project, layers)
-    for role in ("labels",) if tables is not None else ("labels", "predictions"):
+    if windowed and "predictions_skeleton" in roles and predictions_follower is not None:
+        predictions_follower.refresh(None)  # the window's edges, from its rows
+    for role in ("labels",) if tables is not None or windowed else ("labels", "predictions"):
         fol = follower(project, role)
         if fol is not None:
             fol.refresh(None)
