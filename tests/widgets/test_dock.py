@@ -97,8 +97,6 @@ def test_fixed_crop_size_draws_boxes_of_that_size_around_each_instance(docked, q
     instances = dock.project.labeled_instances(0, frame)
     assert len(layer.data) == len(instances) >= 1
     np.testing.assert_allclose(_centers_xy(layer), anchor_points(instances, None), atol=1e-6)
-    # every rectangle carries the frame coordinate: only drawn on this frame
-    assert all(np.all(r[:, 0] == frame) for r in _rects(layer))
     assert set(layer.shape_type) == {"rectangle"}
 
 
@@ -169,11 +167,8 @@ def test_boxes_follow_the_frame_slider(docked, qtbot):
 
         def moved(frame=frame, expected=expected):
             rects = _rects(layer)
-            return (
-                len(rects) == len(expected)
-                and all(np.all(r[:, 0] == frame) for r in rects)
-                and np.allclose(_centers_xy(layer), expected)
-            )
+            # a 2-D layer redrawn for each frame (cheaper than one napari re-slices)
+            return len(rects) == len(expected) and np.allclose(_centers_xy(layer), expected)
 
         _wait_for(qtbot, moved)
     unlabeled = next(f for f in range(60) if f not in frames)

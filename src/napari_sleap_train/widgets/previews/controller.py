@@ -121,7 +121,10 @@ class PreviewController:
         if side is None:
             remove_previews(self.viewer, [CROP_BOXES])
             return
-        lead = frames.leading_coords(video, frame)
+        # a 2-D layer, redrawn for each frame: napari re-slices a layer with a frame axis on every
+        # frame step, and a Shapes layer's meshes are rebuilt then (with their shaders: ~30 ms a
+        # step with software OpenGL, also on frames with nothing to draw)
+        lead = ()
         rects = squares_on_plane(anchors, side, leading=lead)
         text = f"crop {side:.0f} px"
         labels = [text if keep else "" for keep in labeled_boxes(anchors, side, self._label_size(text, scale))]

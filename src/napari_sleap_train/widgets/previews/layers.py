@@ -132,21 +132,31 @@ def upsert_rectangles(
         layer.current_edge_width = edge_width
         layer.editable = False
         return layer
-    layer.editable = True  # napari refuses data edits on non-editable shapes in some modes
-    layer.selected_data = set()
-    layer.feature_defaults = {"label": label}
-    layer.data = data
-    layer.features = features
+    if not _same_rectangles(layer, data, texts):
+        layer.editable = True  # napari refuses data edits on non-editable shapes in some modes
+        layer.selected_data = set()
+        layer.feature_defaults = {"label": label}
+        layer.data = data  # (napari rebuilds the meshes and their shaders: tens of ms with software OpenGL)
+        layer.features = features
+    # each of napari's setters below refreshes the layer (and the transforms every layer's
+    # dims): on every frame step that was most of the time the previews took; set only changes
     if data:
-        layer.edge_color = color
-        layer.face_color = "transparent"
-        layer.edge_width = edge_width
-    if scale is not None:
-        layer.scale = scale
-    if translate is not None:
-        layer.translate = translate
+        layer.current_edge_color = color  # what new shapes get
+        if not np.allclose(layer.edge_width, edge_width):
+            layer.edge_width = edge_width  # (new shapes get width 1)
+    for name, value in (("scale", scale), ("translate", translate)):
+        if value is not None and not np.allclose(getattr(layer, name), value):
+            setattr(layer, name, value)
     layer.editable = False
     return layer
+
+
+def _same_rectangles(layer: Any, data: list[tuple[np.ndarray, str]], texts: list[str]) -> bool:
+    """The layer shows these rectangles and texts already (e.g. empty on an unlabeled frame, as before)."""
+    old = layer.data
+    if len(old) != len(data) or list(layer.features.get("label", [])) != texts:
+        return False
+    return all(o.shape == d.shape and np.allclose(o, d) for o, (d, _) in zip(old, data))
 
 
 def edge_colors(edge: np.ndarray) -> np.ndarray:
