@@ -347,7 +347,9 @@ def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0, stalls
     ``prepare``). Then the file is read and merged into a snapshot of the project in a worker
     thread, which also builds the layer tables
     (:class:`~napari_sleap_train.widgets.prediction_loader.PredictionLoader`); the GUI thread
-    applies the merge and sets the layers' data (phase ``merge``). Last, the frames are stepped
+    applies the merge and sets the layers' data (phase ``merge``). Before it, the labels layer's
+    opacity changes once per turn (phase ``repaint``): what any visible change costs, the floor
+    of the merge's turns that show something. Last, the frames are stepped
     through at 30 per second (phase ``frames``), as a user reviewing them.
     """
     import napari
@@ -385,6 +387,15 @@ def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0, stalls
             wait(0.5)
             probe.begin("idle")
             wait(idle_s)
+            # the floor of any visible change: one trivial layer change per turn, each a repaint
+            probe.begin("repaint")
+            labels = next(la for la in viewer.layers if la.metadata.get("sleap_role") == "labels")
+            for i in range(10):
+                labels.opacity = 0.99 if i % 2 == 0 else 1.0
+                wait(0.2)
+            labels.opacity = 1.0
+            probe.begin(None)
+            wait(0.3)
             pauses = GcPauses()
             probe.begin("merge")
             t0 = time.perf_counter()
@@ -409,7 +420,7 @@ def measure_merge(n_frames: int, interval_ms: float, idle_s: float = 2.0, stalls
                 stalls.running = False
             viewer.close()
         figures["merged"] = shown[0].summary if shown and not isinstance(shown[0], str) else str(shown)
-    for phase in ("prepare", "idle", "merge", "frames"):
+    for phase in ("prepare", "idle", "repaint", "merge", "frames"):
         figures[phase] = gap_figures(probe.gaps_ms(phase))
     return figures
 
@@ -423,6 +434,7 @@ def report(figures: dict, interval_ms: float) -> str:
         "training": "while training",
         "merge": "while merging predictions",
         "frames": "while stepping through the predicted frames",
+        "repaint": "one layer change per turn (a canvas repaint each)",
     }
     lines = [f"probe timer interval: {interval_ms:g} ms"]
     for key, value in figures.items():

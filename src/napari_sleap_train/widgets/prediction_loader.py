@@ -233,7 +233,7 @@ class PredictionLoader:
                 self.release()
                 on_error(result.message)
                 return
-            later: list[Callable[[], None]] = []  # the skeleton, set in a later turn
+            later: list[Callable[[], None]] = []  # the layers, set in a later turn
             try:
                 if isinstance(result, PreparedMerge):
                     shown = show_merged(self.viewer, project, result, defer=later.append)
@@ -249,7 +249,7 @@ class PredictionLoader:
             def finish() -> None:
                 if generation != self._generation:
                     return
-                if later:  # one step per turn (the layers, then the skeleton), busy until the last
+                if later:  # one step per turn, busy until the last
                     later.pop(0)()
                     self._next_turn(finish)
                     return

@@ -127,8 +127,9 @@ def show_merged(
 
     The project and its predictions Points layer change together (the layer's
     ids are the project's); with ``defer`` (e.g. a ``QTimer``) the layers are
-    set in a later turn of the event loop than the project, and the skeleton
-    in a later one still, so no step holds the GUI long.
+    set in a later turn of the event loop than the project, so neither step
+    holds the GUI long (a whole-video prediction's layer holds a window of it:
+    :mod:`~napari_sleap_train.io.prediction_window`).
 
     Raises
     ------
@@ -141,9 +142,8 @@ def show_merged(
         raise ResultsError(f"The predictions of this run cannot be shown: {exc}") from exc
     if defer is None:
         refresh_layers(project, viewer.layers, tables=tables)
-    else:
-        for roles in (("predictions",), ("predictions_skeleton",)):
-            defer(lambda roles=roles: refresh_layers(project, viewer.layers, roles=roles, tables=tables))
+    else:  # one visible change (each costs a repaint of the canvas), after the project's merge
+        defer(lambda: refresh_layers(project, viewer.layers, tables=tables))
     layers = [la for la in (project_layer(project, role) for role in PREDICTION_ROLES) if la is not None]
     return ShownPredictions(layers=layers, counts=update, merged_labels=project.labels)
 
