@@ -36,7 +36,10 @@ swapped), scale jitter 0.9-1.1, gamma 0.7-1.4 and brightness +-20
 (``benchmarks/generalization.py``: trained on frames 0-749 of the fly clip,
 tested on 800-1499, where the flies walk and spread a wing; 20 minutes):
 nodes found 92.8 -> 96.0%, median 2.55 -> 1.90 px, p90 37.9 -> 20.1 px, OKS
-mAP 0.29 -> 0.40.
+mAP 0.29 -> 0.40. In the training video it costs a little at 20 minutes (p90
+2.07 -> 2.26 px, mAP 0.91 -> 0.89); on the late split (train on 0-1149, test
+on 1200-1499) it finds more nodes (90.6 -> 94.1%) with the same mAP (0.39 ->
+0.38) and longer tails, the wings swapped more often.
 
 ``cpu.bottomup`` is the same recipe for the bottom-up model: half-size frames,
 max stride 16, confidence maps at stride 4 and part affinity fields at stride
