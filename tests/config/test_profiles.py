@@ -152,30 +152,6 @@ def test_cpu_recipe_values():
     assert c.optimization.time_share == pytest.approx(0.3) and ci.optimization.time_share == pytest.approx(0.7)
 
 
-def test_cpu_centered_instance_augments_for_new_footage(tmp_path):
-    """Flips, scale jitter, gamma and brightness helped on frames far in time from the
-    training frames (benchmarks/generalization.py): on the centered-instance model only."""
-    ci = default_pipeline(PipelineKind.TOP_DOWN, "cpu").models[ModelKind.CENTERED_INSTANCE]
-    aug = ci.augmentation
-    assert aug.flip and aug.flip_horizontal and aug.rotate and aug.rotation_max_angle == 180
-    assert (aug.scale, aug.scale_min, aug.scale_max) == (True, 0.9, 1.1)
-    assert (aug.contrast, aug.contrast_min_gamma, aug.contrast_max_gamma) == (True, 0.7, 1.4)
-    assert (aug.brightness, aug.brightness_min, aug.brightness_max) == (True, -20.0, 20.0)
-    assert not (aug.uniform_noise or aug.gaussian_noise)
-    for other in ("cpu.centroid", "cpu.single", "cpu.bottomup", "baseline_medium_rf.topdown"):
-        a = get_profile(other).augmentation
-        assert not (a.flip or a.scale or a.contrast or a.brightness), other
-    # SLEAP's training_config.json carries all of it, the negative brightness included
-    written = json.loads(write_sleap_config(ci, tmp_path / "ci.json").read_text())
-    sleap_aug = written["optimization"]["augmentation_config"]
-    assert (sleap_aug["random_flip"], sleap_aug["brightness_min_val"], sleap_aug["contrast_max_gamma"]) == (
-        True,
-        -20.0,
-        1.4,
-    )
-    assert read_sleap_config(tmp_path / "ci.json").augmentation == aug
-
-
 def test_every_profile_round_trips_through_sleap_json(tmp_path):
     for name in PROFILES:
         cfg = get_profile(name)
