@@ -105,20 +105,13 @@ class LayerBinding:
             self.window.drop_instances(set(prediction_ids))
 
     def show_predictions(
-        self,
-        layer: Any,
-        rows: np.ndarray,
-        features: Any,
-        colors: np.ndarray | None,
-        multi_video: bool,
-        skeleton: bool = True,
+        self, layer: Any, rows: np.ndarray, features: Any, colors: np.ndarray | None, multi_video: bool
     ) -> bool:
         """Set the predictions layer's rows: all of them, or the window around the frame shown.
 
         A window is used when something follows the viewer's frame and the rows
         are more than :data:`~napari_sleap_train.io.prediction_window.WINDOW_POINTS`;
-        its skeleton is drawn from its rows (``skeleton=False``: by the caller, later).
-        Returns whether a window is used.
+        the caller draws its skeleton (:func:`refresh_layers`). Returns whether a window is used.
         """
         if not (self.follows_frames and len(rows) > WINDOW_POINTS):
             self.window = None
@@ -126,7 +119,7 @@ class LayerBinding:
             return False
         self.window = PredictionWindow.of(rows, features, colors, multi_video)
         code = self.position if self.position is not None else int(self.window.codes[0])
-        self._fill_window(layer, code, skeleton)
+        self._fill_window(layer, code, skeleton=False)
         return True
 
     def follow_frame(self, code: int) -> bool:
@@ -339,9 +332,7 @@ def refresh_layers(
         out.added += add_empty_prediction_layers(project, layers)
         current = bind_project(project, layers)
     binding = binding_of(project)
-    windowed = (
-        binding.follows_frames and "predictions" in wanted and len(wanted["predictions"][0]) > WINDOW_POINTS
-    ) or ("predictions" not in roles and binding.window is not None)
+    windowed = binding.follows_frames and "predictions" in wanted and len(wanted["predictions"][0]) > WINDOW_POINTS
     predictions_follower = follower(project, "predictions")
     # the skeleton vectors come with the tables: not recomputed from the rows (except of a window's rows)
     mute = tables is not None and predictions_follower is not None and not windowed
@@ -362,10 +353,8 @@ def refresh_layers(
                     colors = item[1].get("face_color")  # the predictions' direct colours (labels: a cycle)
                     colors = colors if isinstance(colors, np.ndarray) and len(colors) == len(item[0]) else None
                     if role == "predictions":
-                        # (the skeleton role draws a window's edges: asked for now or in a later call)
-                        binding.show_predictions(
-                            layer, item[0], item[1].get("features"), colors, project.multi_video, skeleton=False
-                        )
+                        # (a window's edges are drawn below, from its rows)
+                        binding.show_predictions(layer, item[0], item[1].get("features"), colors, project.multi_video)
                     else:
                         layer_sync.replace_content(layer, item[0], item[1].get("features"), colors)
                 if role == "labels":
