@@ -315,6 +315,7 @@ def refresh_layers(
     the current one only (:meth:`LayerBinding.show_predictions`).
     """
     roles = tuple(roles)
+    followers_before = dict(binding_of(project).followers)
     current = bind_project(project, layers)
     labels = current.get("labels")
     size = float(np.mean(labels.size)) if labels is not None and len(labels.data) else None
@@ -375,7 +376,9 @@ def refresh_layers(
         predictions_follower.refresh(None)  # the window's edges, from its rows
     for role in ("labels",) if tables is not None or windowed else ("labels", "predictions"):
         fol = follower(project, role)
-        if fol is not None:
+        # the labels' skeleton only when its layers changed or were just bound (a merge leaves them)
+        unchanged = role == "labels" and not {"labels", "skeleton"} & set(roles)
+        if fol is not None and not (unchanged and followers_before.get(role) is fol):
             fol.refresh(None)
     return out
 
