@@ -13,6 +13,7 @@ import numpy as np
 
 from napari_sleap_train.io import layer_sync
 from napari_sleap_train.io.binding import binding_of
+from napari_sleap_train.io.live_skeleton import frame_codes
 
 
 def rows_of(layer: Any, frame_cols: tuple[int, ...], frame: tuple[int, ...], inst_id: int) -> np.ndarray:
@@ -37,8 +38,10 @@ class PredictionLayerEdits:
         self.viewer.dims.events.current_step.connect(self._on_frame_step)
 
     def _frame_code(self) -> int:
+        """The shown frame's code, as :func:`~napari_sleap_train.io.live_skeleton.frame_codes` codes rows."""
         video, frame = self.position()
-        return (video << 32) + frame if self.project.multi_video else frame
+        multi = self.project.multi_video
+        return int(frame_codes(np.array([[video, frame] if multi else [frame]], float), multi)[0])
 
     def _on_frame_step(self, _event: Any = None) -> None:
         self._busy = True  # refilling the predictions window is no edit

@@ -131,13 +131,13 @@ class LabelingPanel(QWidget):
         self.section.addWidget(self)
         self.section.expand(animate=False)
         viewer.dims.events.current_step.connect(self._on_step)
-        # a run's first predictions arrive as new layers: follow them, once per batch of
-        # insertions (each rebind and review list costs time a merge's GUI step has not)
         # the review list is refilled once per turn of the event loop, after the edits of this one
         self._review_timer = QTimer(self)
         self._review_timer.setSingleShot(True)
         self._review_timer.setInterval(0)
         self._review_timer.timeout.connect(self._fill_review)
+        # a run's first predictions arrive as new layers: follow them, once per batch of
+        # insertions (each rebind and review list costs time a merge's GUI step has not)
         self._layers_timer = QTimer(self)
         self._layers_timer.setSingleShot(True)
         self._layers_timer.setInterval(0)

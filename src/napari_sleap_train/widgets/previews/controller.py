@@ -99,7 +99,7 @@ class PreviewController:
         anchors = frames.anchors(instances, self.session.pipeline.anchor_part)
         scale, translate = frames.world_transform(video)
         width = frames.line_width(video)
-        self._draw_crop_boxes(frames, video, frame, anchors, scale, translate, width)
+        self._draw_crop_boxes(frames, anchors, scale, translate, width)
         self._draw_receptive_field(frames, video, anchors, scale, translate, width)
         self._draw_pafs(frames, video, frame, instances, scale, translate, width)
 
@@ -111,7 +111,7 @@ class PreviewController:
         per_pixel = zoom * float(np.mean(np.asarray(scale, dtype=float)[-2:]))  # screen pixels per frame pixel
         return 7.5 * len(text) / per_pixel, 16.0 / per_pixel
 
-    def _draw_crop_boxes(self, frames, video, frame, anchors, scale, translate, width) -> None:
+    def _draw_crop_boxes(self, frames, anchors, scale, translate, width) -> None:
         cropped = [k for k in self.session.model_kinds if k.is_cropped]  # centered instance, with or without identity
         if not cropped:
             remove_previews(self.viewer, [CROP_BOXES])
@@ -124,19 +124,18 @@ class PreviewController:
         # a 2-D layer, redrawn for each frame: napari re-slices a layer with a frame axis on every
         # frame step, and a Shapes layer's meshes are rebuilt then (with their shaders: ~30 ms a
         # step with software OpenGL, also on frames with nothing to draw)
-        lead = ()
-        rects = squares_on_plane(anchors, side, leading=lead)
+        rects = squares_on_plane(anchors, side)
         text = f"crop {side:.0f} px"
         labels = [text if keep else "" for keep in labeled_boxes(anchors, side, self._label_size(text, scale))]
         upsert_rectangles(
             self.viewer,
             CROP_BOXES,
             rects,
-            ndim=len(lead) + 2,
+            ndim=2,
             color=CROP_BOX_COLOR,
             edge_width=width,
-            scale=(1.0,) * len(lead) + tuple(scale),
-            translate=(0.0,) * len(lead) + tuple(translate),
+            scale=tuple(scale),
+            translate=tuple(translate),
             label=text,
             labels=labels,
         )

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from napari_sleap_train.io.layers import hex_rgba
+
 #: layer names (the user sees them in the layer list)
 CROP_BOXES = "SLEAP crop boxes"
 RECEPTIVE_FIELD = "SLEAP receptive field"
@@ -161,7 +163,7 @@ def _same_rectangles(layer: Any, data: list[tuple[np.ndarray, str]], texts: list
 
 def edge_colors(edge: np.ndarray) -> np.ndarray:
     """``(n, 4)`` RGBA of each arrow from its edge index (:data:`EDGE_PALETTE`, cycled)."""
-    palette = np.array([[int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0] for c in EDGE_PALETTE], np.float32)
+    palette = np.array([hex_rgba(c) for c in EDGE_PALETTE], np.float32)
     return palette[np.asarray(edge, dtype=int) % len(palette)].reshape(-1, 4)
 
 
