@@ -104,9 +104,9 @@ def test_start_from_a_run_uses_the_fine_tuning_schedule_and_keeps_what_it_knew(t
     epochs = [e for e in events if isinstance(e, Epoch)]
     assert epochs[0].learning_rate == pytest.approx(3e-3 * FINE_TUNE_LR_FRACTION)  # no warm-up, lower peak
     # the first epoch refines the trained weights instead of undoing them: near the source's last
-    # loss (epoch losses of augmented batches wobble by some percent), where the scratch schedule
-    # (warm-up to the full rate) starts about 25x above it
-    assert epochs[0].train_loss <= 1.5 * _train_losses(run)[-1]
+    # loss (epoch losses of a few augmented batches at ~3e-5 wobble by tens of percent), where the
+    # scratch schedule (warm-up to the full rate) starts about 25x above it
+    assert epochs[0].train_loss <= 3.0 * _train_losses(run)[-1]
     # the run folder records the rate it trained with
     cfg = json.loads((Path(events[-1].run_dirs[0]) / "config.json").read_text())
     assert cfg["optimization"]["learning_rate"] == pytest.approx(3e-3 * FINE_TUNE_LR_FRACTION)

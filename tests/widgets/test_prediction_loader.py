@@ -163,24 +163,22 @@ def test_whole_video_merge_fills_the_prepared_layers_and_shows_the_current_frame
     before = viewer.screenshot(canvas_only=True, flash=False)
     names = [la.name for la in viewer.layers]
 
-    # reading and merging run off the GUI thread
-    threads: dict[str, list[bool]] = {"read": [], "merge": []}
+    # reading and merging run in the helper process, waited for off the GUI thread
+    threads: list[bool] = []
+    real_merge = loader.service.merge
 
-    def spy(name, fn):
-        def wrapped(*args, **kwargs):
-            threads[name].append(threading.current_thread() is threading.main_thread())
-            return fn(*args, **kwargs)
+    def merge_spy(*args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real_merge(*args, **kwargs)
 
-        return wrapped
-
-    monkeypatch.setattr(prediction_loader, "load_predictions", spy("read", prediction_loader.load_predictions))
-    monkeypatch.setattr(prediction_loader, "prepare_merge", spy("merge", prediction_loader.prepare_merge))
+    monkeypatch.setattr(loader.service, "merge", merge_spy)
     shown, errors = [], []
     loader.load(path, project, shown.append, errors.append)
     loader.wait(120)
     qtbot.wait(200)  # the skeleton follows in a later turn of the event loop
     assert errors == [] and len(shown) == 1
-    assert threads == {"read": [False], "merge": [False]}
+    assert threads == [False]
+    assert loader.service.last_pid not in (None, os.getpid())
 
     # the same layers, filled: every frame's predictions, exactly what the project holds
     assert [la.name for la in viewer.layers] == names
@@ -244,18 +242,18 @@ def test_a_slow_load_shows_a_progress_bar_and_a_quick_one_none(docked, sample_sl
     assert loader.progress_bar is None and not bars
     # a slow read (held until the bar is seen) gets the activity dock's bar, closed when it is done
     release = threading.Event()
-    read = prediction_loader.load_predictions
+    merge = loader.service.merge
 
-    def slow_read(p):
+    def slow_merge(*args):
         release.wait(30)
-        return read(p)
+        return merge(*args)
 
-    monkeypatch.setattr(prediction_loader, "load_predictions", slow_read)
+    monkeypatch.setattr(loader.service, "merge", slow_merge)
     shown: list = []
     loader.load(path, project, shown.append, bars.append)
     qtbot.waitUntil(lambda: loader.progress_bar is not None, timeout=20000)
     bar = loader.progress_bar
-    assert "Reading and merging predictions" in bar.desc and bar.total == 2
+    assert "Reading and merging predictions" in bar.desc and bar.total == 0  # napari's busy bar
     release.set()
     loader.wait(120)
     qtbot.waitUntil(lambda: bool(shown), timeout=20000)

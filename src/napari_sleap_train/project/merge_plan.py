@@ -71,7 +71,6 @@ class PreparedMerge:
     """
 
     snapshot: MergeSnapshot
-    predicted: sio.Labels
     plans: dict[FrameKey, FramePlan]
     new_order: list[sio.PredictedInstance]
     data: np.ndarray
@@ -211,6 +210,4 @@ def prepare_merge(snapshot: MergeSnapshot, predictions: str | Path | sio.Labels)
                 new_order.append(inst)
             refs.append(InstanceRef(inst_id, key[0], key[1], inst))
     data, features, vectors = layer_tables(refs, snapshot.node_names, snapshot.multi_video)
-    return PreparedMerge(
-        snapshot, predicted, plans, new_order, data, features, vectors, skipped, warnings=list(result.warnings)
-    )
+    return PreparedMerge(snapshot, plans, new_order, data, features, vectors, skipped, warnings=list(result.warnings))

@@ -2,10 +2,11 @@
 
 A whole-video predictions file is thousands of frames. Reading it, merging it
 into the project (SLEAP's rules) and building the predictions layer's rows and
-skeleton run in a napari ``thread_worker``, on a snapshot of the project taken
+skeleton run in a helper process (:mod:`~napari_sleap_train.project.merge_service`),
+waited for by a napari ``thread_worker``, on a snapshot of the project taken
 when the load starts (:mod:`~napari_sleap_train.project.merge_plan`), with a
-progress bar in napari's activity dock once it has taken a second. Back on the GUI thread only cheap steps
-remain: the frames take their new instance lists (frames the user changed
+progress bar in napari's activity dock once it has taken a second. Back on the
+GUI thread only cheap steps remain: the frames take their new instance lists (frames the user changed
 meanwhile are merged again from what they hold now, so no edit is lost) and the
 layers are set once from the tables built in the worker. One load at a time: a
 newer one replaces the older.
@@ -18,7 +19,7 @@ merge only sets their data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ from napari_sleap_train.io.binding import add_empty_prediction_layers, bind_proj
 from napari_sleap_train.io.layers import PREDICTION_ROLES
 from napari_sleap_train.project.errors import PredictionsError
 from napari_sleap_train.project.merge import load_predictions
-from napari_sleap_train.project.merge_plan import MergeSnapshot, PreparedMerge, prepare_merge, take_snapshot
+from napari_sleap_train.project.merge_plan import MergeSnapshot, PreparedMerge, take_snapshot
+from napari_sleap_train.project.merge_service import MergeService, read_failure, shared_service
 
 from .results import ResultsError, ShownPredictions, show_merged, show_predictions
 
@@ -43,21 +45,21 @@ class _ReadFailed:
     message: str
 
 
-def _read(path: str, snapshot: MergeSnapshot | None) -> Iterator[None]:
+def _read(path: str, snapshot: MergeSnapshot | None, service: MergeService) -> Any:
     """Worker thread: read the file and, with a project, merge it against its snapshot (no Qt, no layers).
 
-    A generator: each ``yield`` moves the activity dock's progress bar on.
+    With a project the helper process reads and merges
+    (:mod:`~napari_sleap_train.project.merge_service`): this thread only waits
+    for it, so the GUI thread does not wait for Python's lock meanwhile.
     """
     try:
-        labels = load_predictions(path)
-        yield
         if snapshot is None:
-            return labels
-        return prepare_merge(snapshot, labels)
+            return load_predictions(path)
+        return service.merge(path, snapshot)
     except PredictionsError as exc:
         return _ReadFailed(str(exc))
     except Exception as exc:  # noqa: BLE001 - sleap-io/h5py raise many kinds; the user reads it
-        return _ReadFailed(f"The predictions file {Path(path).name} could not be read ({type(exc).__name__}: {exc}).")
+        return _ReadFailed(read_failure(path, exc))
 
 
 @dataclass
@@ -79,8 +81,10 @@ INSERT_SPACING_MS = 30
 class PredictionLoader:
     """Loads and merges predictions off the GUI thread and shows them (see the module docstring)."""
 
-    def __init__(self, viewer: Any) -> None:
+    def __init__(self, viewer: Any, service: MergeService | None = None) -> None:
         self.viewer = viewer
+        #: the helper process that reads and merges (one per napari process)
+        self.service = service if service is not None else shared_service()
         self._worker = None
         self._generation = 0
         self._prepared: list = []  # empty predictions layers inserted by prepare(), not filled yet
@@ -88,6 +92,11 @@ class PredictionLoader:
         self._closed = False
         #: the activity dock's bar of a load that has taken longer than PROGRESS_AFTER_MS (else ``None``)
         self.progress_bar: Any = None
+        # one timer of the loader's own (a pending single shot would keep the dock alive after it closed)
+        self._bar_timer = QTimer()
+        self._bar_timer.setSingleShot(True)
+        self._bar_timer.timeout.connect(self._show_bar)
+        self._bar_name = ""
         #: called on the GUI thread when a load starts or ends (the dock shows it)
         self.on_busy_changed: Callable[[bool], None] | None = None
 
@@ -118,6 +127,7 @@ class PredictionLoader:
                     self._preparing.waiting.append(then)
                 return
             self._stop_preparing()  # another project's: it stops where it is, its loads go on
+        self.service.start()  # predictions are coming: the helper loads its libraries meanwhile
         found = bind_project(project, self.viewer.layers)
         roles = [r for r in PREDICTION_ROLES if r not in found]
         if not roles:
@@ -162,6 +172,7 @@ class PredictionLoader:
     def close(self) -> None:
         """The dock is closing: pending steps do nothing, a load under way shows nothing."""
         self._closed = True
+        self._bar_timer.stop()
         self._generation += 1
         self._stop_preparing(run_waiting=False)
         self._worker = None
@@ -191,24 +202,11 @@ class PredictionLoader:
         self._generation += 1
         generation = self._generation
         snapshot = take_snapshot(project) if project is not None else None
-        worker = thread_worker(_read, start_thread=False)(str(path), snapshot)
-        steps = {"done": 0}  # worker yields so far (the bar may appear after some)
-
-        def show_bar() -> None:
-            # A load that is over within PROGRESS_AFTER_MS gets no bar (as Qt's QProgressDialog's
-            # minimum duration): making one relays napari's window out, a GUI stall of its own.
-            if generation != self._generation or self._worker is not worker or self.progress_bar is not None:
-                return
-            self.progress_bar = progress(total=2, desc=f"Reading and merging predictions {Path(path).name}")
-            self.progress_bar.update(steps["done"])
+        worker = thread_worker(_read, start_thread=False)(str(path), snapshot, self.service)
 
         def started() -> None:
-            QTimer.singleShot(PROGRESS_AFTER_MS, show_bar)
-
-        def yielded(_: Any) -> None:
-            steps["done"] += 1
-            if self.progress_bar is not None and generation == self._generation:
-                self.progress_bar.update(1)
+            self._bar_name = Path(path).name
+            self._bar_timer.start(PROGRESS_AFTER_MS)
 
         def detach() -> None:
             # napari keeps a finished worker registered as a task of its window: our slots must not
@@ -216,7 +214,6 @@ class PredictionLoader:
             for signal, slot in (
                 (worker.returned, returned),
                 (worker.errored, errored),
-                (worker.yielded, yielded),
                 (worker.started, started),
             ):
                 try:
@@ -270,13 +267,19 @@ class PredictionLoader:
 
         worker.returned.connect(returned)
         worker.errored.connect(errored)
-        worker.yielded.connect(yielded)
         worker.started.connect(started)
         self._set_busy(worker)
         if project is None:
             worker.start()
         else:  # the layers go in first (if the run did not prepare them), then the worker reads
             self.prepare(project, then=lambda: worker.start() if generation == self._generation else None)
+
+    def _show_bar(self) -> None:
+        # A load that is over within PROGRESS_AFTER_MS gets no bar (as Qt's QProgressDialog's
+        # minimum duration): making one relays napari's window out, a GUI stall of its own.
+        if self._closed or self._worker is None or self.progress_bar is not None:
+            return
+        self.progress_bar = progress(total=0, desc=f"Reading and merging predictions {self._bar_name}")
 
     def _remove_if_empty(self, layers: list) -> None:
         """Take out the empty layers a failed load added (the user's layers stay)."""
@@ -286,6 +289,8 @@ class PredictionLoader:
 
     def _set_busy(self, worker: Any) -> None:
         self._worker = worker
+        if worker is None:
+            self._bar_timer.stop()
         if worker is None and self.progress_bar is not None:
             self.progress_bar.close()
             self.progress_bar = None
