@@ -12,9 +12,9 @@ layer tables) travels by value.
 
 Instances travel as plain arrays and their other attributes: pickled as they
 are, their points (a structured array with a column of node names) take ~60 µs
-each, seconds for a whole video. Videos hold open readers, which do not travel: each goes as a stand-in with its
-file name, metadata and shape (all the merge's video pairing looks at), and
-comes back as the project's video.
+each, seconds for a whole video. Videos hold open readers, which do not travel:
+each goes as a stand-in with its file name, metadata and shape (all the merge's
+video pairing looks at), and comes back as the project's video.
 
 The answer is written as several pickles with one memo (one per group of
 frames), so the GUI's side reads it in short steps: one long ``pickle.loads``

@@ -6,10 +6,10 @@ skeleton run in a helper process (:mod:`~napari_sleap_train.project.merge_servic
 waited for by a napari ``thread_worker``, on a snapshot of the project taken
 when the load starts (:mod:`~napari_sleap_train.project.merge_plan`), with a
 progress bar in napari's activity dock once it has taken a second. Back on the
-GUI thread only cheap steps remain: the frames take their new instance lists (frames the user changed
-meanwhile are merged again from what they hold now, so no edit is lost) and the
-layers are set once from the tables built in the worker. One load at a time: a
-newer one replaces the older.
+GUI thread only cheap steps remain: the frames take their new instance lists
+(frames the user changed meanwhile are merged again from what they hold now, so
+no edit is lost) and the layers are set once from the tables built in the
+helper. One load at a time: a newer one replaces the older.
 
 Inserting a layer is what napari does slowest (layer controls, visuals, shaders:
 a few hundred ms with software OpenGL), so the predictions layers go in early and
@@ -291,9 +291,9 @@ class PredictionLoader:
         self._worker = worker
         if worker is None:
             self._bar_timer.stop()
-        if worker is None and self.progress_bar is not None:
-            self.progress_bar.close()
-            self.progress_bar = None
+            if self.progress_bar is not None:
+                self.progress_bar.close()
+                self.progress_bar = None
         if self.on_busy_changed is not None:
             self.on_busy_changed(worker is not None)
 
