@@ -127,9 +127,14 @@ def lever_configs(settings: list[str], into: Path) -> list[str]:
     Each changed model kind gets its default profile (``cpu.*``) with the
     changes, written to ``into/<kind>.config.json``.
     """
-    from napari_sleap_train.config.model import ModelKind
-    from napari_sleap_train.config.profiles import DEFAULT_PATIENCE, default_profile_name, get_profile
+    from napari_sleap_train.config.model import ModelKind, PipelineKind
+    from napari_sleap_train.config.profiles import default_pipeline
     from napari_sleap_train.config.serialize import save_json
+
+    defaults = {}  # each model kind as the default CPU pipelines have it (patience included)
+    for pipeline_kind in PipelineKind:
+        for model_kind, cfg in default_pipeline(pipeline_kind, "cpu").models.items():
+            defaults.setdefault(model_kind, cfg)
 
     configs: dict[str, Any] = {}
     for item in settings:
@@ -138,8 +143,7 @@ def lever_configs(settings: list[str], into: Path) -> list[str]:
         if not sep or not path:
             raise SystemExit(f"--set wants KIND.FIELD=VALUE, got {item!r}")
         if kind not in configs:
-            configs[kind] = get_profile(default_profile_name(ModelKind(kind), "cpu"))
-            configs[kind].optimization.early_stopping.patience = DEFAULT_PATIENCE
+            configs[kind] = defaults[ModelKind(kind)]
         obj = configs[kind]
         *parents, name = path.split(".")
         for p in parents:

@@ -73,6 +73,16 @@ def test_build_job_applies_overrides(tmp_path, tiny_slp):
     assert sorted(job.predict_frames) == [(0, i) for i in range(10)]
 
 
+def test_the_cpu_budget_is_twenty_minutes_unless_told_and_zero_lifts_it(tmp_path, tiny_slp, monkeypatch):
+    monkeypatch.setenv("NAPARI_SLEAP_TRAIN_HARDWARE", "cpu")
+    base = ["train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), "--device", "cpu"]
+    assert build_job(build_parser().parse_args(base)).pipeline.time_limit_minutes == 20.0
+    assert build_job(build_parser().parse_args([*base, "--time-limit", "0"])).pipeline.time_limit_minutes is None
+    assert build_job(build_parser().parse_args([*base, "--time-limit", "5"])).pipeline.time_limit_minutes == 5.0
+    with pytest.raises(Exception, match="0: no limit"):
+        build_job(build_parser().parse_args([*base, "--time-limit", "-1"]))
+
+
 def test_build_job_bottom_up(tmp_path, tiny_slp):
     args = build_parser().parse_args(
         ["train", str(tiny_slp), "--run-dir", str(tmp_path / "runs"), "--pipeline", "bottom-up", "--device", "cpu"]

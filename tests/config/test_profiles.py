@@ -4,13 +4,13 @@ import shutil
 
 import pytest
 
-from napari_sleap_train.config import profiles
+from napari_sleap_train.config import hardware
+from napari_sleap_train.config.hardware import detect_hardware
 from napari_sleap_train.config.model import LRSchedule, ModelKind, PipelineKind, TrainingConfig
 from napari_sleap_train.config.profiles import (
     PROFILES,
     default_pipeline,
     default_profile_name,
-    detect_hardware,
     get_profile,
     list_profiles,
     list_trained_runs,
@@ -90,8 +90,10 @@ def test_default_pipelines(hardware):
     td = default_pipeline(PipelineKind.TOP_DOWN, hardware)
     assert [c.kind for c in td.ordered_models()] == [ModelKind.CENTROID, ModelKind.CENTERED_INSTANCE]
     lrs = {"cpu": [1e-3, 1e-3], "gpu": [1e-4, 1e-4]}[hardware]
-    for cfg, lr in zip(td.ordered_models(), lrs):
-        assert cfg.optimization.early_stopping.patience == 15
+    patience = {"cpu": [15, 100], "gpu": [15, 15]}[hardware]  # cpu.centered_instance: CPU_CENTERED_PATIENCE
+    assert td.time_limit_minutes == {"cpu": 20.0, "gpu": None}[hardware]  # the CPU recipe is budgeted
+    for cfg, lr, wait in zip(td.ordered_models(), lrs, patience):
+        assert cfg.optimization.early_stopping.patience == wait
         assert cfg.optimization.learning_rate == pytest.approx(lr) and cfg.optimization.batch_size == 4
     single = default_pipeline("single-instance", hardware)
     assert list(single.models) == [ModelKind.SINGLE_INSTANCE]
@@ -109,23 +111,23 @@ def test_default_pipelines(hardware):
 
 
 def test_cpu_profiles_are_the_default_without_a_gpu(monkeypatch):
-    monkeypatch.setattr(profiles, "_has_nvidia_gpu", lambda: False)
-    monkeypatch.setattr(profiles, "_has_metal", lambda: False)
-    monkeypatch.delenv(profiles.HARDWARE_ENV, raising=False)
+    monkeypatch.setattr(hardware, "_has_nvidia_gpu", lambda: False)
+    monkeypatch.setattr(hardware, "_has_metal", lambda: False)
+    monkeypatch.delenv(hardware.HARDWARE_ENV, raising=False)
     assert detect_hardware() == "cpu"
     td = default_pipeline()  # hardware="auto"
     assert [c.profile for c in td.ordered_models()] == ["cpu.centroid", "cpu.centered_instance"]
     assert default_pipeline("single-instance").models[ModelKind.SINGLE_INSTANCE].profile == "cpu.single"
     assert default_profile_name(ModelKind.CENTROID) == "cpu.centroid"
     # with a GPU the SLEAP baselines are the default; the user may still force either
-    monkeypatch.setattr(profiles, "_has_nvidia_gpu", lambda: True)
+    monkeypatch.setattr(hardware, "_has_nvidia_gpu", lambda: True)
     assert detect_hardware() == "gpu"
     assert [c.profile for c in default_pipeline().ordered_models()] == [
         "baseline.centroid",
         "baseline_medium_rf.topdown",
     ]
     assert default_pipeline(hardware="cpu").models[ModelKind.CENTROID].profile == "cpu.centroid"
-    monkeypatch.setenv(profiles.HARDWARE_ENV, "cpu")
+    monkeypatch.setenv(hardware.HARDWARE_ENV, "cpu")
     assert detect_hardware() == "cpu"
 
 
@@ -148,6 +150,14 @@ def test_cpu_recipe_values():
         assert cfg.augmentation.rotate and cfg.augmentation.rotation_max_angle == 180
     # hard keypoint mining stalled the centered-instance model in the 20-minute benchmark
     assert not ci.optimization.hard_keypoint_mining and ci.head.sigma == 2.5
+    # issue 21: for new footage the centered-instance model jitters scale, gamma, brightness and
+    # its crop center (never mirrors), balances repeated poses and may use a whole 20-minute share
+    aug = ci.augmentation
+    assert aug.scale and aug.contrast and aug.brightness and not aug.flip
+    assert (aug.scale_min, aug.scale_max, aug.contrast_min_gamma, aug.contrast_max_gamma) == (0.9, 1.1, 0.7, 1.4)
+    assert (aug.brightness_min, aug.brightness_max, aug.anchor_jitter) == (-20.0, 20.0, 0.04)
+    assert ci.optimization.balance_poses and not c.optimization.balance_poses
+    assert (ci.optimization.epochs, ci.optimization.early_stopping.patience) == (1000, 100)
     # a pipeline budget goes 30/70 to the two top-down models
     assert c.optimization.time_share == pytest.approx(0.3) and ci.optimization.time_share == pytest.approx(0.7)
 
@@ -158,8 +168,11 @@ def test_every_profile_round_trips_through_sleap_json(tmp_path):
         cfg.profile = None  # not part of SLEAP's format
         back = read_sleap_config(write_sleap_config(cfg, tmp_path / f"{name}.json"))
         if name.startswith("cpu."):
-            # SLEAP's format has no cosine schedule, warm-up, weight decay or time share:
-            # everything else (network, data, augmentation, head) survives.
+            # SLEAP's format has no cosine schedule, warm-up, weight decay, time share,
+            # pose balance or center jitter: everything else (network, data,
+            # augmentation, head) survives.
+            assert back.augmentation.anchor_jitter == 0.0
+            back.augmentation.anchor_jitter = cfg.augmentation.anchor_jitter
             assert (back.model, back.data, back.head, back.augmentation) == (
                 cfg.model,
                 cfg.data,

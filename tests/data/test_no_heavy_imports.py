@@ -10,6 +10,7 @@ MODULES = [
     "napari_sleap_train.data.confmaps",
     "napari_sleap_train.data.augmentation",
     "napari_sleap_train.data.split",
+    "napari_sleap_train.data.pose_balance",
     "napari_sleap_train.data.training_inputs",
     "napari_sleap_train.config.sleap_json",
     "napari_sleap_train.config.profiles",

@@ -153,6 +153,27 @@ def test_centered_instance_anchor_at_crop_centre_and_other_animals_excluded():
             assert cm.max() < 1e-3
 
 
+def test_anchor_jitter_moves_the_crop_centre_but_the_targets_stay_on_the_animal():
+    inst = _instances()[:2]
+    img = _dots(240, 320, inst)
+    cfg = _cfg(ModelKind.CENTERED_INSTANCE, aug=AugmentationConfig(anchor_jitter=0.1))
+    centre = (96 - 1) / 2
+    rng = np.random.default_rng(0)
+    shifts = []
+    for _ in range(20):
+        for c in centered_instance_crops(img, inst, cfg, 96, rng, node_names=NODES):
+            shifts.append(c.points[1] - centre)
+            dot = _blob_centre(c.image, c.points[1], r=6)  # the thorax target sits on the thorax dot
+            assert np.abs(dot - c.points[1]).max() <= 1.0
+            assert _peaks(c.confmaps, 2)[1] == pytest.approx(c.points[1], abs=2)
+    shifts = np.array(shifts)
+    assert np.abs(shifts).max() <= 0.1 * 96 + 1e-6  # up to 10% of the crop side either way
+    assert np.abs(shifts).max() > 0.05 * 96 and np.std(shifts[:, 0]) > 2  # and it does move
+    # validation and prediction crops stay centred on the anchor
+    for c in centered_instance_crops(img, inst, cfg, 96, augment=False, node_names=NODES):
+        np.testing.assert_allclose(c.points[1], [centre, centre])
+
+
 def test_crop_at_image_border_is_zero_filled():
     inst = _instances()[2:]
     img = np.full((240, 320, 1), 90, dtype=np.uint8)

@@ -8,7 +8,7 @@ import sleap_io as sio
 
 from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.data.training_inputs import centroid_example
-from napari_sleap_train.engine.dataset import ExampleMaker, make_datasets
+from napari_sleap_train.engine.dataset import ExampleMaker, balanced_draws, make_datasets
 from napari_sleap_train.engine.labeled_data import FrameStore, LabeledData
 from tests.runner.tiny_project import make_tiny_project, tiny_config
 
@@ -136,3 +136,23 @@ def test_bottom_up_without_edges_is_a_data_error(labels):
     data = LabeledData.from_labels(labels, 0.2)  # the plain tiny skeleton has no edges
     with pytest.raises(EngineDataError, match="skeleton has none"):
         ExampleMaker(tiny_config(ModelKind.MULTI_INSTANCE), data, FrameStore(labels, [s.key for s in data.samples]))
+
+
+def test_balanced_sampling_draws_a_rare_pose_as_often_as_a_repeated_one(labels):
+    """Seven training frames of one resting pose and one of another: each pose half the draws."""
+    data = LabeledData.from_labels(labels, 0.2)
+    rest = data.samples[int(data.train_idx[0])].instances
+    rare = int(data.train_idx[-1])
+    for i in data.train_idx[:-1]:
+        data.samples[int(i)].instances = rest + np.float32(np.random.default_rng(int(i)).uniform(-3, 3))
+    data.samples[rare].instances = rest[:, ::-1].copy()  # the nodes in reverse: another pose
+    cfg = tiny_config(ModelKind.CENTROID)
+    maker = ExampleMaker(cfg, data, FrameStore(labels, [s.key for s in data.samples]))
+    plain = make_datasets(maker, 2, 1, 1, None)
+    balanced = make_datasets(maker, 2, 1, 1, None, balance_poses=True)
+    assert plain.distinct_poses is None and balanced.distinct_poses == pytest.approx(2.0 * len(rest))
+    draws, _ = balanced_draws(data, seed=0, n=4000)
+    assert set(draws) <= set(data.train_idx.tolist())
+    assert np.mean(draws == rare) == pytest.approx(0.5, abs=0.03)  # uniform: 1/8
+    x, _ = next(iter(balanced.train))
+    assert tuple(x.shape) == (2, 32, 32, 1)

@@ -231,10 +231,24 @@ def test_widgets_and_state_stay_in_sync_both_ways(docked):
     assert _shown(dock, dock.pipeline_tab.predict_n)
 
 
+def test_center_jitter_and_pose_balance_are_dock_settings(docked):
+    _, dock = docked
+    tab, cfg = dock.model_tabs[CI], dock.session.model(CI)
+    assert dock.model_tabs[ModelKind.CENTROID].center_jitter is None  # whole frames: no crop to move
+    tab.center_jitter.value = 6
+    assert cfg.augmentation.anchor_jitter == pytest.approx(0.06)  # shown in % of the crop side
+    cfg.augmentation.anchor_jitter = 0.1
+    assert tab.center_jitter.value == pytest.approx(10.0)
+    tab.balance_poses.value = not cfg.optimization.balance_poses
+    assert tab.balance_poses.value is cfg.optimization.balance_poses
+    for widget in (tab.center_jitter, tab.balance_poses):
+        assert widget.tooltip and len(widget.tooltip.split()) > 8
+
+
 def test_default_patience_and_plain_words_tooltips(docked):
     _, dock = docked
     tab = dock.model_tabs[CI]
-    assert tab.patience.value == 15
+    assert tab.patience.value == 100  # cpu.centered_instance's (the tests run without a GPU)
     assert "out of memory" in tab.batch_size.tooltip
     for widget in (
         tab.crop_size,

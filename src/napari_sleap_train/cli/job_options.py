@@ -59,7 +59,8 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
         metavar="MIN",
         help="wall-time budget of the whole pipeline in minutes (data preparation included), "
         "split between the models (cpu profiles: 30%% centroid, 70%% centered instance); "
-        "each model stops in time keeping its best checkpoint",
+        "each model stops in time keeping its best checkpoint (default: 20 with the cpu "
+        "profiles, none on a GPU; 0: no limit)",
     )
     p.add_argument(
         "--model-time-limit",
@@ -195,11 +196,12 @@ def pipeline_from_args(args: argparse.Namespace, base=None):
             raise JobOptionsError(f"{name} must be at least 1, got {value}")
     if args.learning_rate is not None and not args.learning_rate > 0:
         raise JobOptionsError(f"--learning-rate must be positive, got {args.learning_rate}")
-    for name, value in (("--time-limit", args.time_limit), ("--model-time-limit", args.model_time_limit)):
-        if value is not None and not value > 0:
-            raise JobOptionsError(f"{name} must be a positive number of minutes, got {value}")
+    if args.time_limit is not None and not args.time_limit >= 0:
+        raise JobOptionsError(f"--time-limit must be a number of minutes (0: no limit), got {args.time_limit}")
+    if args.model_time_limit is not None and not args.model_time_limit > 0:
+        raise JobOptionsError(f"--model-time-limit must be a positive number of minutes, got {args.model_time_limit}")
     if args.time_limit is not None:
-        pipeline.time_limit_minutes = args.time_limit
+        pipeline.time_limit_minutes = args.time_limit or None
     if args.snapshot_minutes is not None:
         pipeline.snapshot_minutes = _minutes_list(args.snapshot_minutes)
     for kind in pipeline.kind.model_kinds:

@@ -166,6 +166,11 @@ class AugmentationConfig:
     brightness_max: float = 10.0
     flip: bool = False
     flip_horizontal: bool = True  # False flips vertically
+    # Centered-instance models: shift each training crop's center by up to this
+    # share of the crop side in x and y, so the model finds the anchor in the
+    # image instead of at the center (at prediction time the center is the
+    # centroid model's estimate, which is off by a few pixels). Not in SLEAP.
+    anchor_jitter: float = 0.0
 
     @property
     def max_rotation(self) -> float:
@@ -222,6 +227,9 @@ class OptimizationConfig:
     time_limit_minutes: float | None = None  # stop (keeping best) after this wall time
     time_share: float = 1.0  # relative share of a pipeline time budget (PipelineConfig.time_limit_minutes)
     hard_keypoint_mining: bool = False
+    # Draw training frames with weights that balance repeated poses
+    # (data/pose_balance.py) instead of uniformly. Not in SLEAP's training_config.json.
+    balance_poses: bool = False
     seed: int = 0
     # Bottom-up models: train on random square crops of this side (original frame
     # pixels) around the labeled animals instead of whole frames; validation and

@@ -18,55 +18,34 @@ full-circle rotation augmentation (with a rotation-aware auto crop). A
 pipeline time budget goes 30% to the centroid and 70% to the
 centered-instance model.
 
-Measured on the fly clip (2-core CPU, 20-minute budget, see
-``benchmarks/time_to_accuracy.py``): with full-resolution crops and max
-stride 16 (receptive field 76 px, less than a fly) the centered-instance
-model trained at 13 samples/s, never found the abdomen and mixed up hind and
-mid legs (86% of nodes found, p90 error 54 px, OKS mAP 0.44); half-size crops
-with max stride 32 (receptive field 312 px of the frame) train at 51
-samples/s and find 99% of the nodes (median 0.7 px, p90 2.1 px, mAP 0.91).
-Max stride 32 on full-size crops (receptive field 156 px) trained at 15
-samples/s and reached only 73% (mAP 0.30): on a CPU the cheaper samples
-matter as much as the receptive field.
-Online hard keypoint mining with sigma 3.5 kept the centered-instance loss
-flat for 12+ epochs, so both stay off.
+On the fly clip (2-core CPU, 20-minute budget, ``benchmarks/time_to_accuracy.py``)
+half-size crops with max stride 32 were the lever: full-size crops with max
+stride 16 (receptive field 76 px, less than a fly) found 86% of the nodes (OKS
+mAP 0.44), half-size ones 99% (mAP 0.91); the README has the table.
 
-Mirrored samples, scale jitter 0.9-1.1, gamma 0.7-1.4 and brightness +-20 on
-the centered-instance model were measured and are not a default
-(``benchmarks/generalization.py``, 20 minutes): on frames far in time from the
-training frames (0-749 -> 800-1499 of the fly clip) OKS mAP 0.29 -> 0.40 and
-p90 37.9 -> 20.1 px, but on the late split (0-1149 -> 1200-1499) no gain (mAP
-0.39 -> 0.38, p90 9.8 -> 13.6 px, three times the wing swaps), and in the
-training video a slower start (p90 at 5 minutes 2.96 -> 15.7 px). Flips also
-teach mirror confusions on a skeleton whose left/right nodes are neither
-declared symmetric nor named L/R.
+For footage the model never saw (``benchmarks/generalization.py``, issue 21)
+``cpu.centered_instance`` also jitters scale, gamma and brightness (no
+mirroring: it taught left/right swaps), moves each crop's center by up to 4% of
+its side (at prediction time the center is the centroid model's estimate, and
+without jitter its error became the anchor's), draws frames to balance repeated
+poses (:mod:`~napari_sleap_train.data.pose_balance`), and may run 1000 epochs
+with patience 100, so that the default CPU budget (:data:`CPU_BUDGET_MINUTES`)
+is used on a fast CPU too. The README lists each lever's effect.
 
 ``cpu.bottomup`` is the same recipe for the bottom-up model: half-size frames,
 max stride 16, confidence maps at stride 4 and part affinity fields at stride
-8 with edge sigma 25 (fields about 5 px either side of an edge in the
-half-size frame, the width of the sample mouse's body there). On the
-procedural sample (``benchmarks/sample_accuracy.py``, 10-minute budget, 2
-shared cores at load 9-10) it trained at 21 samples/s and found 100% of the
-nodes of the 260 unlabeled frames, median error 0.63 px, p90 1.33 px, OKS mAP
-0.94, no animal missed or invented (its 384 px frames train whole: a window
-would be the whole frame). On the fly clip (1024 px frames, 20-minute budget)
-whole 512 px inputs trained at 1.7 samples/s and found 48% of the nodes;
-random 384 px windows (192 px at half size, ``optimization.train_crop_size``)
-make each step about 7x cheaper (38 samples/s at load 2-3) and found 99.5%
-of the nodes in 20 minutes, median 0.87 px, p90 2.97 px, OKS mAP 0.87.
+8 with edge sigma 25 (about 5 px either side of an edge at half size), trained
+on random 384 px windows (``optimization.train_crop_size``; whole 1024 px fly
+frames trained 7x slower and found 48% of the nodes in 20 minutes, windows
+99.5%). The README has the figures.
 """
 
 from __future__ import annotations
 
 import copy
-import os
-import platform
-import shutil
-import subprocess
-import sys
-from importlib import metadata
 from pathlib import Path
 
+from .hardware import resolve_hardware
 from .model import (
     AugmentationConfig,
     DataConfig,
@@ -92,10 +71,13 @@ MODEL_FILES = ("best_model.keras", "best_model.h5")
 #: Early-stopping patience of the default pipelines (SLEAP's GUI default).
 DEFAULT_PATIENCE = 15
 
-HARDWARE = ("cpu", "gpu")
+#: Early-stopping patience of ``cpu.centered_instance``: its epochs are short
+#: (50 batches, 1-4 s on a laptop CPU) and under the cosine schedule the
+#: validation loss stalls for minutes at the high rates before it falls again.
+CPU_CENTERED_PATIENCE = 100
 
-#: Environment variable that overrides :func:`detect_hardware` ("cpu" or "gpu").
-HARDWARE_ENV = "NAPARI_SLEAP_TRAIN_HARDWARE"
+#: Time budget of the default pipelines on the CPU (minutes): a coffee break.
+CPU_BUDGET_MINUTES = 20.0
 
 
 def _profile(
@@ -183,6 +165,27 @@ def _cpu_profile(
     return cfg
 
 
+def _generalising(cfg: TrainingConfig) -> TrainingConfig:
+    """``cfg`` (the CPU centered-instance recipe) trained for footage it never saw (issue 21).
+
+    Scale jitter 0.9-1.1, gamma 0.7-1.4 and brightness +-20 (no mirroring),
+    the crop center jittered by 4% of the crop side, frames drawn to balance
+    repeated poses, and an epoch cap (1000) and patience (100) that let a
+    budgeted run use its whole share (the default CPU pipeline has a
+    :data:`CPU_BUDGET_MINUTES` budget, so the cosine schedule follows it).
+    """
+    aug = cfg.augmentation
+    aug.scale, aug.scale_min, aug.scale_max = True, 0.9, 1.1
+    aug.contrast, aug.contrast_min_gamma, aug.contrast_max_gamma = True, 0.7, 1.4
+    aug.brightness, aug.brightness_min, aug.brightness_max = True, -20.0, 20.0
+    aug.anchor_jitter = 0.04
+    opt = cfg.optimization
+    opt.balance_poses = True
+    opt.epochs = 1000
+    opt.early_stopping.patience = CPU_CENTERED_PATIENCE
+    return cfg
+
+
 def _bottom_up(
     cfg: TrainingConfig, pafs: PafConfig, plateau_patience: int | None = None, train_crop_size: int | None = None
 ) -> TrainingConfig:
@@ -244,13 +247,15 @@ PROFILES: dict[str, TrainingConfig] = {
         sigma=4.0,
         time_share=0.3,
     ),
-    "cpu.centered_instance": _cpu_profile(
-        ModelKind.CENTERED_INSTANCE,
-        input_scaling=0.5,
-        output_stride=2,
-        sigma=2.5,
-        time_share=0.7,
-        max_stride=32,
+    "cpu.centered_instance": _generalising(
+        _cpu_profile(
+            ModelKind.CENTERED_INSTANCE,
+            input_scaling=0.5,
+            output_stride=2,
+            sigma=2.5,
+            time_share=0.7,
+            max_stride=32,
+        )
     ),
     "cpu.single": _cpu_profile(
         ModelKind.SINGLE_INSTANCE,
@@ -330,46 +335,6 @@ DEFAULT_PROFILES: dict[tuple[str, ModelKind], str] = {
 }
 
 
-def _has_nvidia_gpu() -> bool:
-    gpus = Path("/proc/driver/nvidia/gpus")
-    try:
-        if gpus.is_dir() and any(gpus.iterdir()):
-            return True
-    except OSError:
-        pass
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return False
-    try:
-        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return out.returncode == 0 and "GPU" in out.stdout
-
-
-def _has_metal() -> bool:
-    if sys.platform != "darwin" or platform.machine() != "arm64":
-        return False
-    try:
-        metadata.version("tensorflow-metal")
-        return True
-    except metadata.PackageNotFoundError:
-        return False
-
-
-def detect_hardware() -> str:
-    """``"gpu"`` when training would find a GPU, else ``"cpu"`` (no TensorFlow import).
-
-    Looks for an NVIDIA driver (``/proc/driver/nvidia`` or ``nvidia-smi -L``)
-    or Apple Silicon with ``tensorflow-metal``. The environment variable
-    ``NAPARI_SLEAP_TRAIN_HARDWARE`` (``cpu``/``gpu``) overrides the guess.
-    """
-    forced = os.environ.get(HARDWARE_ENV, "").strip().lower()
-    if forced in HARDWARE:
-        return forced
-    return "gpu" if _has_nvidia_gpu() or _has_metal() else "cpu"
-
-
 def list_profiles(kind: ModelKind | str) -> list[str]:
     """Names of the built-in profiles for one model kind, in definition order."""
     kind = ModelKind(kind)
@@ -392,17 +357,9 @@ def get_profile(name: str) -> TrainingConfig:
     return cfg
 
 
-def _resolve_hardware(hardware: str) -> str:
-    if hardware == "auto":
-        return detect_hardware()
-    if hardware not in HARDWARE:
-        raise ConfigError(f"hardware must be one of auto, {', '.join(HARDWARE)}, got {hardware!r}")
-    return hardware
-
-
 def default_profile_name(kind: ModelKind | str, hardware: str = "auto") -> str:
     """Profile a model of ``kind`` starts from on ``hardware`` ("auto": :func:`detect_hardware`)."""
-    hardware = _resolve_hardware(hardware)
+    hardware = resolve_hardware(hardware)
     kind = ModelKind(kind)
     return DEFAULT_PROFILES.get((hardware, kind), DEFAULT_PROFILES[("gpu", kind)])
 
@@ -412,16 +369,21 @@ def default_pipeline(kind: PipelineKind | str = PipelineKind.TOP_DOWN, hardware:
 
     ``hardware`` is ``"cpu"``, ``"gpu"`` or ``"auto"`` (the default: the CPU
     profiles unless :func:`detect_hardware` finds a GPU). Early stopping
-    patience is :data:`DEFAULT_PATIENCE` (15); the rest comes from the profiles.
+    patience is :data:`DEFAULT_PATIENCE` (15) except for ``cpu.centered_instance``
+    (:data:`CPU_CENTERED_PATIENCE`); the rest comes from the profiles. On the
+    CPU the pipeline has a :data:`CPU_BUDGET_MINUTES` time budget.
     """
     kind = PipelineKind(kind)
-    hardware = _resolve_hardware(hardware)
+    hardware = resolve_hardware(hardware)
     models = {}
     for model_kind in kind.model_kinds:
-        cfg = get_profile(default_profile_name(model_kind, hardware))
-        cfg.optimization.early_stopping.patience = DEFAULT_PATIENCE
+        name = default_profile_name(model_kind, hardware)
+        cfg = get_profile(name)
+        if name != "cpu.centered_instance":
+            cfg.optimization.early_stopping.patience = DEFAULT_PATIENCE
         models[model_kind] = cfg
-    return PipelineConfig(kind=kind, models=models)
+    budget = CPU_BUDGET_MINUTES if hardware == "cpu" else None
+    return PipelineConfig(kind=kind, models=models, time_limit_minutes=budget)
 
 
 def load_training_config(path: str | Path) -> TrainingConfig:

@@ -390,9 +390,13 @@ def centered_instance_crops(
     aug = augmentation_matrix(params, h, w)
     aug_pts = flip_nodes(transform_points(pts, aug), params, symmetry)
     anchors = anchor_points(aug_pts, anchor)
+    jitter = float(cfg.augmentation.anchor_jitter) * float(size) if augment else 0.0
     out: list[InstanceCrop] = []
     for i in np.flatnonzero(np.isfinite(anchors).all(axis=1)):
-        to_crop = instance_crop_matrix(anchors[i], n_size, cfg.data.input_scaling)
+        center = anchors[i]
+        if jitter > 0:
+            center = center + (rng if rng is not None else np.random.default_rng()).uniform(-jitter, jitter, 2)
+        to_crop = instance_crop_matrix(center, n_size, cfg.data.input_scaling)
         m = to_crop @ aug  # one warp: augmentation, crop and input scaling together
         crop = to_float255(warp_image(img, m, n_size, n_size))
         crop = apply_photometric(crop, params) * np.float32(1.0 / 255.0)

@@ -31,6 +31,7 @@ from napari_sleap_train.data.confmaps import output_shape
 from napari_sleap_train.data.crops import crop_network_size
 from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.data.image import as_hwc, convert_channels
+from napari_sleap_train.data.pose_balance import frame_weights
 from napari_sleap_train.data.scaling import padded_shape, scaled_shape
 from napari_sleap_train.data.train_crops import train_crop_side
 from napari_sleap_train.data.training_inputs import (
@@ -194,6 +195,7 @@ class Datasets:
     n_val: int
     batches_per_epoch: int
     val_batches: int  # validation batches per epoch (default: the whole validation set)
+    distinct_poses: float | None = None  # balanced sampling: the training frames' distinct poses
 
 
 def _map_fn(maker: ExampleMaker, augment: bool):
@@ -249,12 +251,16 @@ def make_datasets(
     min_batches_per_epoch: int,
     val_batches_per_epoch: int | None,
     seed: int = 0,
+    balance_poses: bool = False,
 ) -> Datasets:
     """Shuffled, augmented, batched training data and deterministic validation data.
 
     The training pipeline repeats forever; an epoch is ``batches_per_epoch``
     batches (default: one pass over the training examples, at least
-    ``min_batches_per_epoch``, as SLEAP).
+    ``min_batches_per_epoch``, as SLEAP). With ``balance_poses`` the training
+    frames are drawn with replacement, weighted by
+    :func:`~napari_sleap_train.data.pose_balance.frame_weights`, instead of
+    shuffled passes.
     """
     data = maker.data
     per_instance = ModelKind(maker.kind).is_cropped
@@ -266,8 +272,13 @@ def make_datasets(
     options.deterministic = False
     options.experimental_optimization.map_parallelization = True
 
-    train = tf.data.Dataset.from_tensor_slices(np.asarray(data.train_idx, np.int64))
-    train = train.shuffle(len(data.train_idx), seed=seed, reshuffle_each_iteration=True).repeat()
+    distinct = None
+    if balance_poses:
+        draws, distinct = balanced_draws(data, seed)
+        train = tf.data.Dataset.from_tensor_slices(draws).repeat()
+    else:
+        train = tf.data.Dataset.from_tensor_slices(np.asarray(data.train_idx, np.int64))
+        train = train.shuffle(len(data.train_idx), seed=seed, reshuffle_each_iteration=True).repeat()
     train = train.map(_map_fn(maker, augment=True), num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
     if per_instance:
         train = train.unbatch().shuffle(max(8, 4 * batch_size), seed=seed)
@@ -297,4 +308,22 @@ def make_datasets(
 
     if batches_per_epoch is None:
         batches_per_epoch = max(math.ceil(n_train / batch_size), min_batches_per_epoch)
-    return Datasets(train, val, n_train, n_val, int(batches_per_epoch), val_batches_per_epoch)
+    return Datasets(train, val, n_train, n_val, int(batches_per_epoch), val_batches_per_epoch, distinct)
+
+
+#: Frames drawn per pass of a balanced stream (it then repeats): enough that the
+#: repetition is far apart, small enough to hold (8 bytes each).
+BALANCED_DRAWS = 100_000
+
+
+def balanced_draws(data: LabeledData, seed: int = 0, n: int = BALANCED_DRAWS) -> tuple[np.ndarray, float]:
+    """``n`` training-frame indices drawn with replacement, weighted to balance repeated poses.
+
+    Returns the draws and about how many distinct poses the training
+    instances show (the sum of their weights).
+    """
+    idx = np.asarray(data.train_idx, np.int64)
+    instances = [data.samples[int(i)].instances for i in idx]
+    weights = frame_weights(instances)
+    draws = np.random.default_rng(seed).choice(idx, size=n, p=weights / weights.sum())
+    return draws, float(sum(w * max(len(f), 1) for w, f in zip(weights, instances)))

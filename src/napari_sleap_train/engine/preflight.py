@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 
 import sleap_io as sio
 
+from napari_sleap_train.config.hardware import detect_hardware
 from napari_sleap_train.config.model import TrainingConfig
-from napari_sleap_train.config.profiles import detect_hardware
 from napari_sleap_train.data.size_checks import LabelSizes, check_training_sizes
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
 from napari_sleap_train.engine.labeled_data import LabeledData

@@ -181,6 +181,7 @@ def train_model(
         opt.min_batches_per_epoch,
         opt.val_batches_per_epoch,
         seed=opt.seed,
+        balance_poses=opt.balance_poses,
     )
     if sets.n_val == 0:
         raise EngineDataError("No validation examples: label more frames or raise the validation fraction.")
@@ -209,6 +210,14 @@ def train_model(
             Message(
                 text=f"{kind}: training on random {th}x{tw} windows of the {ih}x{iw} network input "
                 f"(train crop size {maker.train_crop_size} px); validation and prediction use whole frames"
+            )
+        )
+    if sets.distinct_poses is not None:
+        channel.emit(
+            Message(
+                text=f"{kind}: the {len(data.train_idx)} training frames show about "
+                f"{sets.distinct_poses:.0f} distinct poses; frames are drawn so each pose comes up "
+                "about equally often (optimization.balance_poses)"
             )
         )
     if cfg.kind == ModelKind.MULTI_INSTANCE:

@@ -222,6 +222,7 @@ class ModelTab(Container):
             to_widget=lambda v: 0.0 if v is None else float(round(v)),
             from_widget=lambda v: None if v == 0 else float(round(v)),
         )
+        self.balance_poses = binder.bind(CheckBox(text="Balance poses", tooltip=tips.BALANCE_POSES), opt.balance_poses)
         opt_widgets = [
             self.batch_size,
             self.epochs,
@@ -230,6 +231,7 @@ class ModelTab(Container):
             self.plateau_patience,
             self.plateau_factor,
             self.time_limit,
+            self.balance_poses,
         ]
 
         # -- augmentation ---------------------------------------------------
@@ -321,6 +323,17 @@ class ModelTab(Container):
                 tooltip=tips.BRIGHTNESS,
             ),
         ]
+        self.center_jitter = None
+        if kind.is_cropped:
+            self.center_jitter = binder.bind(
+                FloatSpinBox(min=0, max=25, step=1, tooltip=tips.CENTER_JITTER),
+                aug.anchor_jitter,
+                to_widget=lambda v: round(100.0 * v, 1),
+                from_widget=lambda v: v / 100.0,
+            )
+            aug_widgets.append(
+                _row(self.center_jitter, Label(value="% of crop"), label="Center jitter", tooltip=tips.CENTER_JITTER)
+            )
 
         # -- model ----------------------------------------------------------
         self.max_stride = binder.bind(

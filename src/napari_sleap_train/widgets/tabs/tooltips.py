@@ -105,6 +105,15 @@ FLIP = "Randomly mirror examples. Left/right body parts are swapped by name (e.g
 NOISE = "Add random pixel noise (Gaussian, this standard deviation in grey levels)."
 CONTRAST = "Randomly change contrast with a gamma between these values."
 BRIGHTNESS = "Randomly add this many grey levels to every pixel."
+CENTER_JITTER = (
+    "Move each training crop's center by up to this share of the crop side, so the model finds "
+    "the anchor part in the image rather than at the center. When predicting, the center is the "
+    "centroid model's estimate, a few pixels off: without jitter that error becomes the anchor's."
+)
+BALANCE_POSES = (
+    "Draw training frames so each distinct pose comes up about equally often: frames of a pose "
+    "that was labeled many times (an animal resting) are drawn less, rare poses more."
+)
 
 MAX_STRIDE = (
     "How much the network shrinks the image at its deepest level. Larger sees more context "
