@@ -264,7 +264,7 @@ def test_cli_time_limit_is_the_pipeline_budget(tmp_path, tiny_slp):
     assert job.pipeline.time_limit_minutes == 20 and job.pipeline.snapshot_minutes == [5.0, 10.0]
     assert [c.profile for c in job.pipeline.ordered_models()] == ["cpu.centroid", "cpu.centered_instance"]
     assert all(c.optimization.time_limit_minutes == 15 for c in job.pipeline.ordered_models())
-    for bad in (["--time-limit", "0"], ["--snapshot-minutes", "5,x"], ["--snapshot-minutes", "-1"]):
+    for bad in (["--time-limit", "-5"], ["--snapshot-minutes", "5,x"], ["--snapshot-minutes", "-1"]):
         with pytest.raises(TrainCliError, match="time-limit|snapshot-minutes"):
             build_job(build_parser().parse_args(["train", str(tiny_slp), *bad]))
     assert math.isclose(job.pipeline.models[ModelKind.CENTROID].optimization.time_share, 0.3)
