@@ -369,8 +369,9 @@ def default_pipeline(kind: PipelineKind | str = PipelineKind.TOP_DOWN, hardware:
 
     ``hardware`` is ``"cpu"``, ``"gpu"`` or ``"auto"`` (the default: the CPU
     profiles unless :func:`detect_hardware` finds a GPU). Early stopping
-    patience is :data:`DEFAULT_PATIENCE` (15) except for ``cpu.centered_instance``
-    (:data:`CPU_CENTERED_PATIENCE`); the rest comes from the profiles. On the
+    patience of the SLEAP baselines is :data:`DEFAULT_PATIENCE` (15); the ``cpu.*``
+    profiles keep their own (15, and :data:`CPU_CENTERED_PATIENCE` for
+    ``cpu.centered_instance``); the rest comes from the profiles. On the
     CPU the pipeline has a :data:`CPU_BUDGET_MINUTES` time budget.
     """
     kind = PipelineKind(kind)
@@ -379,7 +380,7 @@ def default_pipeline(kind: PipelineKind | str = PipelineKind.TOP_DOWN, hardware:
     for model_kind in kind.model_kinds:
         name = default_profile_name(model_kind, hardware)
         cfg = get_profile(name)
-        if name != "cpu.centered_instance":
+        if not name.startswith("cpu."):  # SLEAP's baselines: the GUI default; cpu.* carry their own
             cfg.optimization.early_stopping.patience = DEFAULT_PATIENCE
         models[model_kind] = cfg
     budget = CPU_BUDGET_MINUTES if hardware == "cpu" else None
