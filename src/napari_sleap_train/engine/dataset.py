@@ -326,4 +326,4 @@ def balanced_draws(data: LabeledData, seed: int = 0, n: int = BALANCED_DRAWS) ->
     instances = [data.samples[int(i)].instances for i in idx]
     weights = frame_weights(instances)
     draws = np.random.default_rng(seed).choice(idx, size=n, p=weights / weights.sum())
-    return draws, float(sum(w * max(len(f), 1) for w, f in zip(weights, instances)))
+    return draws, float(sum(w * len(f) for w, f in zip(weights, instances)))
