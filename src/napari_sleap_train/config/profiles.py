@@ -165,6 +165,13 @@ def _cpu_profile(
     return cfg
 
 
+def _cpu_centered() -> TrainingConfig:
+    """The CPU centered-instance network: half-size crops, output stride 2, max stride 32."""
+    return _cpu_profile(
+        ModelKind.CENTERED_INSTANCE, input_scaling=0.5, output_stride=2, sigma=2.5, time_share=0.7, max_stride=32
+    )
+
+
 def _generalising(cfg: TrainingConfig) -> TrainingConfig:
     """``cfg`` (the CPU centered-instance recipe) trained for footage it never saw (issue 21).
 
@@ -247,16 +254,7 @@ PROFILES: dict[str, TrainingConfig] = {
         sigma=4.0,
         time_share=0.3,
     ),
-    "cpu.centered_instance": _generalising(
-        _cpu_profile(
-            ModelKind.CENTERED_INSTANCE,
-            input_scaling=0.5,
-            output_stride=2,
-            sigma=2.5,
-            time_share=0.7,
-            max_stride=32,
-        )
-    ),
+    "cpu.centered_instance": _generalising(_cpu_centered()),
     "cpu.single": _cpu_profile(
         ModelKind.SINGLE_INSTANCE,
         input_scaling=0.5,
@@ -293,14 +291,7 @@ PROFILES: dict[str, TrainingConfig] = {
         IdentityConfig(sigma=5.0, output_stride=4, loss_weight=1.0),
     ),
     "cpu.topdown_id": _identity(
-        _cpu_profile(
-            ModelKind.CENTERED_INSTANCE,
-            input_scaling=0.5,
-            output_stride=2,
-            sigma=2.5,
-            time_share=0.7,
-            max_stride=32,
-        ),
+        _cpu_centered(),
         ModelKind.MULTI_CLASS_TOPDOWN,
         IdentityConfig(output_stride=32, num_fc_layers=2, num_fc_units=64, global_pool=True, loss_weight=0.01),
     ),
