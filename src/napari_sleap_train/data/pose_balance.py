@@ -55,7 +55,7 @@ def instance_weights(instances: np.ndarray, radius: float = SAME_POSE_RADIUS) ->
     ego = egocentric_poses(instances)
     n = len(ego)
     weights = np.full(n, np.nan)
-    usable = ~np.all(np.isnan(ego), axis=(1, 2)) if n else np.zeros(0, bool)
+    usable = ~np.all(np.isnan(ego), axis=(1, 2))
     if not usable.any():
         return weights
     ego = ego[usable]
