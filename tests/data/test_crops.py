@@ -74,6 +74,18 @@ def test_scale_augmentation_grows_crop():
     assert auto_crop_size([line], max_stride=8, padding=0, scale_max=1.2) == 120
 
 
+def test_scale_growth_takes_the_padding_place_where_smaller():
+    line = np.array([[[0, 0], [100, 0]]], dtype=float)
+    # growth 10 px < padding 16: the padding holds it (116 -> 120), not 100 * 1.1 + 16 = 126 -> 128
+    assert auto_crop_size([line], max_stride=8, padding=16) == 120
+    assert auto_crop_size([line], max_stride=8, padding=16, scale_max=1.1) == 120
+    # growth 30 px > padding 16: the growth is the margin (130 -> 136)
+    assert auto_crop_size([line], max_stride=8, padding=16, scale_max=1.3) == 136
+    # the largest instance at the largest scale still fits the crop
+    for scale in (1.05, 1.1, 1.3, 2.0):
+        assert auto_crop_size([line], max_stride=8, padding=16, scale_max=scale) >= 100 * scale
+
+
 def test_anchor_centred_extent_holds_instance_around_anchor():
     # anchor at one end: a crop centred on it must be twice the length
     line = np.array([[[0, 0], [100, 0], [50, 10]]], dtype=float)

@@ -136,8 +136,13 @@ def auto_crop_size(
 
     - rotation up to ``max_rotation_deg``: worst-case bounding box of each
       instance rotated by any angle in ``[-max, max]``;
-    - scale augmentation: the extent is multiplied by ``scale_max`` when it
-      is above 1 (instances grow by up to that factor).
+    - scale augmentation: instances grow by up to ``scale_max``; the growth
+      takes the padding's place where it is smaller (an instance at the
+      largest scale, turned the worst way, still fits; the padding is a
+      margin, not part of the animal), and adds to the extent where larger.
+      On the fly clip a 1.1 scale jitter made SLEAP's rule of growing the
+      extent on top of the padding choose 256 instead of 192 px, and the
+      model trained at 118 instead of 177 samples/s.
 
     Parameters
     ----------
@@ -168,7 +173,8 @@ def auto_crop_size(
     if max_stride < 1:
         raise DataError(f"max stride must be at least 1, got {max_stride!r}")
     extent = max_instance_extent(instances_list, max_rotation_deg, anchor_index)
-    need = extent * input_scaling * max(1.0, float(scale_max)) + float(padding)
+    scaled = extent * input_scaling
+    need = scaled + max(float(padding), scaled * (max(1.0, float(scale_max)) - 1.0))
     network = max(1, math.ceil(need / max_stride - 1e-9)) * max_stride
     # floor keeps crop * scaling within one stride below the network side, so
     # crop_network_size() maps it back to exactly ``network``.

@@ -112,7 +112,9 @@ CENTER_JITTER = (
 )
 BALANCE_POSES = (
     "Draw training frames so each distinct pose comes up about equally often: frames of a pose "
-    "that was labeled many times (an animal resting) are drawn less, rare poses more."
+    "that was labeled many times (an animal resting) are drawn less, rare poses more. It helps "
+    "on new recordings whose poses the labels show rarely, and costs a little on frames like "
+    "the labeled ones."
 )
 
 MAX_STRIDE = (
