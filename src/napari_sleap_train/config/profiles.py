@@ -31,9 +31,9 @@ without jitter its error became the anchor's), and may run 1000 epochs with
 patience 100, so that the default CPU budget (:data:`CPU_BUDGET_MINUTES`) is
 used on a fast CPU too. Drawing frames to balance repeated poses
 (``optimization.balance_poses``, :mod:`~napari_sleap_train.data.pose_balance`)
-helped on new footage (OKS mAP 0.50 -> 0.53) but cost the training video's
-own frames (median 0.62 -> 0.76 px), so it is a choice, not a default. The
-README lists each lever's effect.
+helped on new footage (late split: OKS mAP 0.50 -> 0.56) but cost the
+training video's own frames (median 0.62 -> 0.76 px), so it is a choice, not
+a default. The README lists each lever's effect.
 
 ``cpu.bottomup`` is the same recipe for the bottom-up model: half-size frames,
 max stride 16, confidence maps at stride 4 and part affinity fields at stride
