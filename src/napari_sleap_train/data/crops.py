@@ -140,9 +140,9 @@ def auto_crop_size(
       takes the padding's place where it is smaller (an instance at the
       largest scale, turned the worst way, still fits; the padding is a
       margin, not part of the animal), and adds to the extent where larger.
-      On the fly clip a 1.1 scale jitter made SLEAP's rule of growing the
-      extent on top of the padding choose 256 instead of 192 px, and the
-      model trained at 118 instead of 177 samples/s.
+      On the fly clip, with 1.1 scale jitter, growing the extent on top of
+      the padding (this function's earlier rule) chose 256 instead of 192
+      px, and the model trained at 118 instead of 177 samples/s.
 
     Parameters
     ----------
