@@ -62,6 +62,9 @@ def test_bad_arguments_exit_2(project, models, tmp_path, capsys):
     assert main(["predict", str(project), "-m", str(tmp_path / "nope")]) == 2
     assert "model folder not found" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "missing.slp"), *models]) == 2
+    with pytest.raises(SystemExit) as exc:  # argparse: only the view counts a predictor knows
+        main(["predict", str(project), *models, "--views", "3"])
+    assert exc.value.code == 2 and "invalid choice: 3" in capsys.readouterr().err
 
 
 def test_nothing_to_predict_is_explained(project, models, capsys):

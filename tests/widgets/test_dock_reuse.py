@@ -126,6 +126,21 @@ def test_predict_button_predicts_with_the_runs_in_use(docked, tmp_path, qtbot):
     assert Path(job.output_path).parent.name == "predictions"
 
 
+def test_test_time_views_reach_both_jobs(docked, tmp_path):
+    _, dock = docked
+    runs = _runs(dock, tmp_path)
+    tab = dock.pipeline_tab
+    assert tab.views.value == 4 and dock.build_job().pipeline.test_time_views == 4  # the default
+    assert "as SLEAP does" in tab.views.tooltip
+    tab.views.value = 2
+    assert dock.session.pipeline.test_time_views == 2
+    assert dock.build_job().pipeline.test_time_views == 2  # predictions after training
+    _pick(dock.model_tabs[CEN], Reuse.USE, runs["centroid"])
+    assert dock.build_predict_job().views == 2  # and the Predict button's
+    dock.session.pipeline.test_time_views = 1  # the state drives the widget too
+    assert tab.views.value == 1
+
+
 def test_predict_without_a_trained_run_says_so(docked, notes, tmp_path):
     _, dock = docked
     dock.session.pipeline.runs_folder = str(tmp_path / "empty")

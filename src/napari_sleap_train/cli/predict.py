@@ -18,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from napari_sleap_train.config.model import DEFAULT_TEST_TIME_VIEWS, TEST_TIME_VIEWS
+
 
 class FramesSpecError(ValueError):
     """The --frames value cannot be understood."""
@@ -106,6 +108,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--batch-size", type=int, default=4, help="frames per batch (default: 4)")
     parser.add_argument("--peak-threshold", type=float, default=0.2, help="minimum peak confidence (default: 0.2)")
     parser.add_argument("--max-instances", type=int, default=None, help="keep at most N animals per frame")
+    parser.add_argument(
+        "--views",
+        type=int,
+        choices=TEST_TIME_VIEWS,
+        default=DEFAULT_TEST_TIME_VIEWS,
+        help="top-down: predict each crop from this many views (quarter turns and mirrors) and keep "
+        f"the points most views agree on; 1 runs each crop once, as SLEAP does (default: {DEFAULT_TEST_TIME_VIEWS})",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or gpu:N (default: auto)")
     parser.add_argument("--seed", type=int, default=0, help="seed of random:N (default: 0)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -207,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
         peak_threshold=args.peak_threshold,
         batch_size=args.batch_size,
         max_instances=args.max_instances,
+        views=args.views,
         tracking=tracking,
     )
     proc = EngineProcess()

@@ -27,7 +27,8 @@ import numpy as np
 from napari_sleap_train.data.augmentation import transform_points
 from napari_sleap_train.data.image import convert_channels, to_float255
 from napari_sleap_train.data.scaling import pad_to_stride
-from napari_sleap_train.engine.inference import FramePrediction, _prepare_frame, _stack_inputs, _unscale, crops_around
+from napari_sleap_train.engine.crop_views import crops_around
+from napari_sleap_train.engine.inference import FramePrediction, _prepare_frame, _stack_inputs, _unscale
 from napari_sleap_train.engine.sleap_weights import POINTS_MULTIPLY, LoadedModel
 from napari_sleap_train.predictions.class_assignment import (
     assign_classes,

@@ -43,7 +43,7 @@ from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.data.augmentation import transform_points
 from napari_sleap_train.data.image import convert_channels, to_float255
 from napari_sleap_train.data.scaling import pad_to_stride, resize, unscale_points
-from napari_sleap_train.data.training_inputs import crop_instances
+from napari_sleap_train.engine.crop_views import channel_swap, crops_around, view_peaks
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
 from napari_sleap_train.engine.sleap_weights import (
     POINTS_MULTIPLY,
@@ -56,28 +56,7 @@ from napari_sleap_train.predictions.peaks import (
     find_global_peaks,
     find_local_peaks,
 )
-
-
-def crops_around(
-    model, images: Sequence[np.ndarray], found: list[tuple[np.ndarray, np.ndarray]]
-) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
-    """The crops of a cropped model around each image's ``(n, 2)`` anchors, in one batch.
-
-    Returns ``(crops, crop-to-frame matrices, index of each crop's image)``, or
-    ``None`` when no image has an anchor.
-    """
-    crops, mats, owners = [], [], []
-    for i, (img, (anchors, _)) in enumerate(zip(images, found)):
-        if len(anchors) == 0:
-            continue
-        frame = convert_channels(img, model.channels == 3, model.channels == 1)
-        c, m = crop_instances(frame, anchors, model.crop_size, model.input_scaling, model.max_stride)
-        crops.append(c)
-        mats.append(m)
-        owners.extend([i] * len(c))
-    if not crops:
-        return None
-    return np.concatenate(crops), np.concatenate(mats), owners
+from napari_sleap_train.predictions.views import turns_learned, view_list
 
 
 @dataclass
@@ -180,6 +159,13 @@ class Predictor:
     grouping
         Bottom-up only: how peaks are joined into instances (SLEAP's defaults);
         ``max_instances`` is applied on top.
+    views
+        Top-down: test-time views of each centered-instance crop (1, 2, 4 or
+        8; :mod:`~napari_sleap_train.predictions.views`). Mirrored views need
+        the skeleton's left/right pairs, which :meth:`predict` takes from the
+        project (:meth:`predict_instances` alone turns the crop only); turned
+        views need a model trained with +-180 degree rotation (a model trained
+        with SLEAP's default of 15 degrees predicts each crop once).
     """
 
     def __init__(
@@ -190,6 +176,7 @@ class Predictor:
         batch_size: int = 4,
         refinement: str = "integral",
         grouping: GroupingSettings | None = None,
+        views: int = 1,
     ):
         by_kind = {m.kind: m for m in models}
         if len(by_kind) != len(models):
@@ -229,6 +216,12 @@ class Predictor:
         if max_instances is not None:
             grouping = dataclasses.replace(grouping, max_instances=max_instances)
         self.grouping = grouping
+        try:  # a count it does not know fails here, before any frame is read
+            view_list(views)
+        except ValueError as exc:
+            raise EngineConfigError(str(exc)) from None
+        self.views = int(views)
+        self.swap: np.ndarray | None = None  # channel permutation of left/right partners (set by predict)
 
     @property
     def node_model(self) -> LoadedModel:
@@ -335,14 +328,21 @@ class Predictor:
         crops_arr, mats_arr, owners = gathered
         # several crops per frame: run them in chunks of a few batches' worth
         chunk = max(1, self.batch_size * 4)
-        pts_all, vals_all = [], []
-        for s in range(0, len(crops_arr), chunk):
-            cms, offsets = _model_output(model, crops_arr[s : s + chunk])
-            p, v = find_global_peaks(cms, self.peak_threshold, self.refinement, offsets)
-            pts_all.append(p)
-            vals_all.append(v)
-        pts = np.concatenate(pts_all) * model.output_stride  # crop (network input) pixels
-        vals = np.concatenate(vals_all).astype(np.float64)
+        aug = model.config.augmentation
+        views = view_list(self.views, self.swap is not None, turns_learned(aug.rotate, aug.rotation_max_angle))
+        if len(views) > 1:
+            pts, vals = view_peaks(
+                _model_output, model, crops_arr, views, self.swap, self.peak_threshold, self.refinement, chunk
+            )
+        else:
+            pts_all, vals_all = [], []
+            for s in range(0, len(crops_arr), chunk):
+                cms, offsets = _model_output(model, crops_arr[s : s + chunk])
+                p, v = find_global_peaks(cms, self.peak_threshold, self.refinement, offsets)
+                pts_all.append(p)
+                vals_all.append(v)
+            pts = np.concatenate(pts_all) * model.output_stride  # crop (network input) pixels
+            vals = np.concatenate(vals_all).astype(np.float64)
         frame_pts = np.stack([transform_points(pts[j], np.linalg.inv(mats_arr[j])) for j in range(len(pts))])
         owners_arr = np.asarray(owners)
         out = []
@@ -441,6 +441,7 @@ class Predictor:
         skeleton = labels.skeletons[0]
         order = self._part_order(skeleton)
         have = order >= 0
+        self.swap = channel_swap(skeleton, order, self.n_parts)
         out = sio.Labels(videos=list(labels.videos), skeletons=[skeleton])
         tracks = None
         if self.classes is not None:
@@ -487,12 +488,13 @@ def load_predictor(
     max_instances: int | None = None,
     batch_size: int = 4,
     refinement: str = "integral",
+    views: int = 1,
 ) -> Predictor:
-    """Load model folders (SLEAP 1.4 or ours) into a :class:`Predictor`."""
+    """Load model folders (SLEAP 1.4 or ours) into a :class:`Predictor` (``views``: see there)."""
     if not model_dirs:
         raise EngineConfigError("No model folders given.")
     models = [load_model_folder(d) for d in model_dirs]
-    return Predictor(models, peak_threshold, max_instances, batch_size, refinement)
+    return Predictor(models, peak_threshold, max_instances, batch_size, refinement, views=views)
 
 
 __all__ = ["FramePrediction", "Predictor", "load_predictor"]

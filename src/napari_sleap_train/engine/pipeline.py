@@ -202,6 +202,7 @@ def _predict(job: TrainJob, run_dirs: list[str], channel: Channel) -> str | None
         output_path=job.predictions_path or str(predictions_path(job.labels_path)),
         device=job.pipeline.device,
         max_instances=job.pipeline.max_instances,
+        views=job.pipeline.test_time_views,
         tracking=copy.deepcopy(job.pipeline.tracking),
     )
     return inference.predict_job(predict, channel)
@@ -217,7 +218,7 @@ def _evaluate(job: TrainJob, run_dirs: list[str], channel: Channel) -> None:
         return
     channel.emit(Status(stage="evaluating", detail="predicting the validation frames"))
     try:
-        inference.evaluate_runs(run_dirs, job.labels_path, channel)
+        inference.evaluate_runs(run_dirs, job.labels_path, channel, job.pipeline.test_time_views)
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - the models are trained; report and go on

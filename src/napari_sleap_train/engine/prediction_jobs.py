@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sleap_io as sio
 
+from napari_sleap_train.config.model import DEFAULT_TEST_TIME_VIEWS
 from napari_sleap_train.engine.errors import (
     Cancelled,
     EngineDataError,
@@ -329,6 +330,7 @@ def _predict_job(job, emit) -> str | None:
         peak_threshold=job.peak_threshold,
         max_instances=job.max_instances,
         batch_size=job.batch_size,
+        views=job.views,
     )
     project = _open_project(job.labels_path)
     labels = project.labels
@@ -372,14 +374,17 @@ def _match_video(project: sio.Labels, video: sio.Video) -> int | None:
     return bases.index(base) if bases.count(base) == 1 else None
 
 
-def evaluate_runs(run_dirs: Sequence[str | Path], labels_path: str | Path, emit) -> dict | None:
+def evaluate_runs(
+    run_dirs: Sequence[str | Path], labels_path: str | Path, emit, views: int = DEFAULT_TEST_TIME_VIEWS
+) -> dict | None:
     """Evaluate freshly trained models on their held-out validation frames.
 
     The validation frames are the labeled frames of ``labels_gt.val.slp`` in
     the run folder of the node model (centered instance or single instance);
     the whole pipeline predicts on those frames of the project, the result is
     written as ``metrics.json`` into every run folder and emitted as a
-    ``Metrics`` event (``model="pipeline"``).
+    ``Metrics`` event (``model="pipeline"``). ``views``: the test-time views
+    the pipeline predicts with, so the figures are those of its predictions.
 
     Returns
     -------
@@ -390,7 +395,7 @@ def evaluate_runs(run_dirs: Sequence[str | Path], labels_path: str | Path, emit)
     from napari_sleap_train.protocol.events import Message
 
     emit, _, check_cancel = _emitter(emit)
-    predictor = load_predictor(run_dirs)
+    predictor = load_predictor(run_dirs, views=views)
     node_dir = predictor.node_model.path
     val_path = node_dir / "labels_gt.val.slp"
     if not val_path.is_file():

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from napari_sleap_train.config.model import PipelineConfig
+from napari_sleap_train.config.model import DEFAULT_TEST_TIME_VIEWS, PipelineConfig
 from napari_sleap_train.config.serialize import ConfigError, from_dict, to_dict
 from napari_sleap_train.config.tracking import TrackerSettings
 
@@ -95,6 +95,9 @@ class PredictJob:
         Frames per inference batch.
     max_instances
         Keep at most this many instances per frame (``None``: no limit).
+    views
+        Top-down: test-time views of each centered-instance crop
+        (:data:`~napari_sleap_train.config.model.TEST_TIME_VIEWS`).
     tracking
         Tracker run on the predictions before they are written (default: none).
     """
@@ -107,6 +110,7 @@ class PredictJob:
     peak_threshold: float = 0.2
     batch_size: int = 4
     max_instances: int | None = None
+    views: int = DEFAULT_TEST_TIME_VIEWS
     tracking: TrackerSettings = field(default_factory=lambda: TrackerSettings(tracker="none"))
 
     def __post_init__(self) -> None:

@@ -290,6 +290,7 @@ def dock_predict_job(session: TrainingSession, video: int = 0, frame: int = 0) -
         output_path=str(out),
         device=p.device,
         max_instances=p.max_instances,
+        views=p.test_time_views,
     )
 
 

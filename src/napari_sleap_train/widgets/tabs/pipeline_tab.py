@@ -56,6 +56,12 @@ PRECISION_CHOICES = [
     ("On (float16)", Precision.MIXED),
     ("Off (float32)", Precision.FLOAT32),
 ]
+VIEWS_CHOICES = [
+    ("8: quarter turns and mirrors", 8),
+    ("4: quarter turns", 4),
+    ("2: the crop and its half turn", 2),
+    ("1: each crop once (as SLEAP)", 1),
+]
 XLA_CHOICES = [("Automatic (NVIDIA GPUs)", Switch.AUTO), ("On", Switch.ON), ("Off", Switch.OFF)]
 PREDICT_ON_CHOICES = [
     ("Nothing", PredictOn.NOTHING),
@@ -186,6 +192,10 @@ class PipelineTab(Container):
             ComboBox(choices=XLA_CHOICES, label="XLA compile", tooltip=tips.XLA),
             p.xla,
         )
+        self.views = binder.bind(
+            ComboBox(choices=VIEWS_CHOICES, label="Test-time views", tooltip=tips.TEST_TIME_VIEWS),
+            p.test_time_views,
+        )
         self.predict_on = binder.bind(
             ComboBox(choices=PREDICT_ON_CHOICES, label="Predict on", tooltip=tips.PREDICT_ON),
             p.predict_on,
@@ -198,7 +208,7 @@ class PipelineTab(Container):
         self.predict_info = Label(value="", label="", tooltip=tips.PREDICT_ON)
         wrap(self.predict_info)
         self.runs_folder.choose_btn.text = "Browse"
-        for combo in (self.kind, self.anchor, self.predict_on, self.device, self.precision, self.xla):
+        for combo in (self.kind, self.anchor, self.predict_on, self.device, self.precision, self.xla, self.views):
             compact_combo(combo)
         self.view_inputs = PushButton(text="View Training Image Inputs", tooltip=tips.VIEW_INPUTS)
         self.save_config = PushButton(text="Save config...", tooltip=tips.SAVE_CONFIG)
@@ -261,12 +271,14 @@ class PipelineTab(Container):
         for container in (self, self.form):  # tighter rows: more of them in sight beside the loss plot
             container.native.layout().setSpacing(3)
         # rarely changed: folded away
-        self.advanced = Container(widgets=[self.run_prefix, self.device, self.precision, self.xla], labels=True)
+        self.advanced = Container(
+            widgets=[self.run_prefix, self.device, self.precision, self.xla, self.views], labels=True
+        )
         self.advanced.margins = (0, 0, 0, 0)
         self.extend([self.form])
         self.tracking = TrackingSection(session)  # the tracker of the predictions
         self.tracking_section = collapsible("Tracking", self.tracking)
-        self.advanced_section = collapsible("Advanced (run name, device, precision)", self.advanced)
+        self.advanced_section = collapsible("Advanced (run name, device, precision, views)", self.advanced)
         add_qt(self, self.tracking_section)
         add_qt(self, self.advanced_section)
         self.extend([inputs_row, config_row])
@@ -293,6 +305,7 @@ class PipelineTab(Container):
         self.sigma_centroid.visible = crops
         self.sigma_nodes.visible = top_down
         self.max_instances.visible = many
+        self.views.visible = top_down  # the centered-instance crops (identity crops predict once)
         self.sigma_single.visible = kind is PipelineKind.SINGLE_INSTANCE
         self.sigma_multi.visible = self.sigma_edges.visible = bottom_up
         self.sigma_nodes_id.visible = top_down_id

@@ -17,6 +17,14 @@ SIGMA_NODES = (
     "Spread (in pixels) of the blob drawn on each body part. Larger is easier to learn, smaller is more precise."
 )
 MAX_INSTANCES = "Most animals to find per frame when predicting. 0 (the default) means no limit: keep every detection."
+TEST_TIME_VIEWS = (
+    "Top-down predictions: each animal's crop is predicted turned by quarter turns (and, with 8, "
+    "mirrored), and every body part goes where most views agree. Fly clip, 4 views against 1: median "
+    "error 0.70 -> 0.49 px on the training video's test frames, OKS mAP 0.41 -> 0.50 on frames far "
+    "from the training frames (8 views: 0.53 there, 0.75 px on the training video), for about 2x the "
+    "prediction time. 1 predicts each crop once, as SLEAP does. A point's score is how much the views "
+    "agree: low scores mark the points worth checking."
+)
 RUNS_FOLDER = "Folder where each training run gets its own sub-folder with the trained model and logs."
 RUN_PREFIX = "Text put in front of every run folder name, e.g. 'mice_'."
 PREDICT_ON = "Frames to predict on once training finishes. The predictions appear as a new points layer."
