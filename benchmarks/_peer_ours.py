@@ -122,10 +122,10 @@ def infer(args) -> dict:
     from napari_sleap_train.engine.hardware import setup_device
 
     setup_device("cpu")
-    from napari_sleap_train.engine import inference
+    from napari_sleap_train.engine import crop_views, inference
     from napari_sleap_train.engine.inference import load_predictor
 
-    spent = _time_stages(inference)
+    spent = _time_stages(inference, crop_views)
 
     labels = sio.load_slp(args.labels)
     t0 = time.perf_counter()
@@ -151,8 +151,9 @@ def infer(args) -> dict:
     }
 
 
-def _time_stages(module) -> dict[str, float]:
-    """Wrap the stage functions :mod:`~napari_sleap_train.engine.inference` calls with timers.
+def _time_stages(module, *helpers) -> dict[str, float]:
+    """Wrap the stage functions :mod:`~napari_sleap_train.engine.inference` (``module``) and the
+    ``helpers`` modules it calls (crops and their peaks: ``engine.crop_views``) call with timers.
 
     Returns the dict the seconds add up in (main thread only: decoding runs
     ahead in a thread and is not counted). Where the time of a run goes.
@@ -169,9 +170,10 @@ def _time_stages(module) -> dict[str, float]:
 
         return wrapper
 
-    for name in ("_prepare_frame", "crop_instances", "find_local_peaks", "find_global_peaks"):
-        if hasattr(module, name):
-            setattr(module, name, timed(name, getattr(module, name)))
+    for mod in (module, *helpers):
+        for name in ("_prepare_frame", "crop_instances", "find_local_peaks", "find_global_peaks"):
+            if hasattr(mod, name):
+                setattr(mod, name, timed(name, getattr(mod, name)))
     network = module._model_output
 
     def model_output(model, batch):

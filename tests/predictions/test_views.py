@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from napari_sleap_train.config.model import AugmentationConfig
 from napari_sleap_train.predictions.views import (
     View,
     apply_view,
@@ -26,8 +27,12 @@ def test_view_counts_and_the_mirror_fallback():
     assert view_list(8, can_mirror=False) == view_list(4)
     # a model that never saw a turned animal: the crop once
     assert view_list(8, can_turn=False) == [View()]
-    assert turns_learned(True, 180.0) and turns_learned(True, -180.0)
-    assert not turns_learned(True, 15.0) and not turns_learned(False, 180.0)
+
+    def learned(rotate, angle):
+        return turns_learned(AugmentationConfig(rotate=rotate, rotation_max_angle=angle).max_rotation)
+
+    assert learned(True, 180.0) and learned(True, -180.0)
+    assert not learned(True, 15.0) and not learned(False, 180.0)
     with pytest.raises(ValueError, match="1, 2, 4, 8"):
         view_list(3)
 

@@ -65,6 +65,19 @@ def channel_swap(skeleton, channel_of_node: np.ndarray, n_channels: int) -> np.n
     return swap
 
 
+def crop_peaks(
+    network: Network, model, crops: np.ndarray, threshold: float, refinement: str, chunk: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Node peaks ``(n, k, 2)`` (xy, the crops' input pixels) and values ``(n, k)``, the network run in chunks."""
+    pts, vals = [], []
+    for s in range(0, len(crops), chunk):
+        cms, offsets = network(model, crops[s : s + chunk])
+        p, v = find_global_peaks(cms, threshold, refinement, offsets)
+        pts.append(p * model.output_stride)
+        vals.append(v)
+    return np.concatenate(pts), np.concatenate(vals).astype(np.float64)
+
+
 def view_peaks(
     network: Network,
     model,
@@ -88,16 +101,10 @@ def view_peaks(
     size = crops.shape[1]
     points, values = [], []
     for view in views:
-        shown = apply_view(crops, view)
-        pts, vals = [], []
-        for s in range(0, len(shown), chunk):
-            cms, offsets = network(model, shown[s : s + chunk])
-            p, v = find_global_peaks(cms, threshold, refinement, offsets)
-            pts.append(p * model.output_stride)
-            vals.append(v)
-        points.append(points_from_view(np.concatenate(pts), view, size, swap))
-        values.append(values_from_view(np.concatenate(vals), view, swap))
+        pts, vals = crop_peaks(network, model, apply_view(crops, view), threshold, refinement, chunk)
+        points.append(points_from_view(pts, view, size, swap))
+        values.append(values_from_view(vals, view, swap))
     return consensus(np.stack(points, axis=1), np.stack(values, axis=1))
 
 
-__all__ = ["channel_swap", "crops_around", "view_peaks"]
+__all__ = ["channel_swap", "crop_peaks", "crops_around", "view_peaks"]

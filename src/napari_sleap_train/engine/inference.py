@@ -43,7 +43,7 @@ from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.data.augmentation import transform_points
 from napari_sleap_train.data.image import convert_channels, to_float255
 from napari_sleap_train.data.scaling import pad_to_stride, resize, unscale_points
-from napari_sleap_train.engine.crop_views import channel_swap, crops_around, view_peaks
+from napari_sleap_train.engine.crop_views import channel_swap, crop_peaks, crops_around, view_peaks
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
 from napari_sleap_train.engine.sleap_weights import (
     POINTS_MULTIPLY,
@@ -328,21 +328,13 @@ class Predictor:
         crops_arr, mats_arr, owners = gathered
         # several crops per frame: run them in chunks of a few batches' worth
         chunk = max(1, self.batch_size * 4)
-        aug = model.config.augmentation
-        views = view_list(self.views, self.swap is not None, turns_learned(aug.rotate, aug.rotation_max_angle))
+        views = view_list(self.views, self.swap is not None, turns_learned(model.config.augmentation.max_rotation))
         if len(views) > 1:
             pts, vals = view_peaks(
                 _model_output, model, crops_arr, views, self.swap, self.peak_threshold, self.refinement, chunk
             )
-        else:
-            pts_all, vals_all = [], []
-            for s in range(0, len(crops_arr), chunk):
-                cms, offsets = _model_output(model, crops_arr[s : s + chunk])
-                p, v = find_global_peaks(cms, self.peak_threshold, self.refinement, offsets)
-                pts_all.append(p)
-                vals_all.append(v)
-            pts = np.concatenate(pts_all) * model.output_stride  # crop (network input) pixels
-            vals = np.concatenate(vals_all).astype(np.float64)
+        else:  # crop (network input) pixels; below-threshold values kept as the nodes' scores
+            pts, vals = crop_peaks(_model_output, model, crops_arr, self.peak_threshold, self.refinement, chunk)
         frame_pts = np.stack([transform_points(pts[j], np.linalg.inv(mats_arr[j])) for j in range(len(pts))])
         owners_arr = np.asarray(owners)
         out = []

@@ -78,9 +78,9 @@ def view_list(n_views: int, can_mirror: bool = True, can_turn: bool = True) -> l
     return turns + [View(t, True) for t in range(4)] if n_views == 8 and can_mirror else turns
 
 
-def turns_learned(rotate: bool, max_angle: float) -> bool:
-    """Whether rotation augmentation (``rotate``, ``[-max_angle, max_angle]`` degrees) covered every heading."""
-    return bool(rotate) and abs(float(max_angle)) >= 180.0 - 1e-6
+def turns_learned(max_rotation_deg: float) -> bool:
+    """Whether rotation up to ``max_rotation_deg`` (``AugmentationConfig.max_rotation``) covered every heading."""
+    return float(max_rotation_deg) >= 180.0 - 1e-6
 
 
 def apply_view(crops: np.ndarray, view: View) -> np.ndarray:
