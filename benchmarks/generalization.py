@@ -51,6 +51,9 @@ TARGET = {"detected": 0.98, "median_px": 1.5, "p90_px": 4.0, "p95_px": 8.0, "oks
 #: The flies of the clip stand still until frame ~900, so "forward" trains on two poses and
 #: "reverse" tests on them; "late" trains on 0-1149 (the first walking included) and tests
 #: on 1200-1499, where the flies stand in new places, turn and spread a wing.
+#: Anchor and heading nodes the test poses are aligned by for their novelty
+#: (:mod:`napari_sleap_train.evaluate.novelty`; the fly clip's thorax and head).
+NOVELTY_NODES = ("thorax", "head")
 SPLITS = {"forward": ((0, 749), (800, 1499)), "reverse": ((750, 1499), (0, 699)), "late": ((0, 1149), (1200, 1499))}
 
 
@@ -90,6 +93,7 @@ def score(test_project: Path, predictions: Path) -> dict[str, Any]:
     """:func:`benchmarks.time_to_accuracy.score` plus the left/right swaps among the large errors."""
     import sleap_io as sio
 
+    from napari_sleap_train.evaluate.novelty import novelty_breakdown
     from napari_sleap_train.evaluate.swaps import label_swaps
 
     out = tta.score(test_project, predictions)
@@ -103,6 +107,11 @@ def score(test_project: Path, predictions: Path) -> dict[str, Any]:
     out["swap_share"] = swaps.swap_share
     out["node_large"] = {k: v.large for k, v in swaps.nodes.items()}
     out["node_swaps"] = {k: v.swaps for k, v in swaps.nodes.items()}
+    train = test_project.with_name("train.slp")  # written by train_and_score beside test.slp
+    names = gt.skeletons[0].node_names
+    if train.exists() and NOVELTY_NODES[0] in names and NOVELTY_NODES[1] in names:
+        bins = novelty_breakdown(sio.load_slp(str(train), open_videos=False), gt, pr, *NOVELTY_NODES)
+        out["novelty"] = [b.to_dict() for b in bins]
     return out
 
 
@@ -190,6 +199,7 @@ def report(result: dict[str, Any]) -> str:
         )
     )
     lines.append("target: " + ", ".join(f"{k} {'<=' if k.endswith('_px') else '>='} {v:g}" for k, v in TARGET.items()))
+    lines += novelty_report(result["checkpoints"])
     for c in result["checkpoints"]:
         if "error" in c:
             continue
@@ -208,6 +218,29 @@ def report(result: dict[str, Any]) -> str:
         lines += ["", f"per node at {c['minutes']:g} min:"]
         lines.append(format_table(rows, ["node", "found", "median", "p90", "p95", "> 8 px", "swaps"]))
     return "\n".join(lines)
+
+
+def novelty_report(checkpoints: list[dict[str, Any]]) -> list[str]:
+    """Lines of a table: per checkpoint and novelty bin, the share of test instances and their errors."""
+    rows = []
+    for c in checkpoints:
+        for b in c.get("novelty", []):
+            high = "" if b["high_px"] == float("inf") else f"{b['high_px']:g}"
+            rows.append(
+                [
+                    f"{c['minutes']:g}",
+                    f"{b['low_px']:g}-{high}",
+                    f"{b['instances']} ({b['share']:.0%})",
+                    _f(b["median_px"]),
+                    _f(b["p90_px"]),
+                    _f(b["p95_px"]),
+                ]
+            )
+    if not rows:
+        return []
+    head = ["minutes", "novelty px", "test instances", "median", "p90", "p95"]
+    title = "by pose novelty (RMS px to the nearest training pose, thorax-aligned, head up):"
+    return ["", title, format_table(rows, head)]
 
 
 # -------------------------------------------------------------------- main

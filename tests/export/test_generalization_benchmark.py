@@ -62,3 +62,34 @@ def test_a_lever_naming_no_field_is_refused(tmp_path):
         lever_configs(["centered_instance.augmentation.contrastt=true"], tmp_path)
     assert build_parser().parse_args(["--reverse"]).reverse
     assert build_parser().parse_args(["--split", "late"]).split == "late"
+
+
+def test_score_breaks_the_errors_down_by_pose_novelty(tmp_path):
+    from benchmarks.generalization import novelty_report, score
+
+    video = sio.Video(filename="/nonexistent/clip.mp4", open_backend=False)
+    skel = sio.Skeleton(["head", "thorax", "leg"])
+
+    def save(poses: dict[int, np.ndarray], name: str, predicted: bool = False):
+        labels = sio.Labels(videos=[video], skeletons=[skel])
+        for f, p in poses.items():
+            make = sio.PredictedInstance.from_numpy if predicted else sio.Instance.from_numpy
+            kw = {"score": 0.9} if predicted else {}
+            labels.append(sio.LabeledFrame(video=video, frame_idx=f, instances=[make(p, skeleton=skel, **kw)]))
+        sio.save_slp(labels, str(tmp_path / name))
+        return tmp_path / name
+
+    standing = np.array([[100.0, 80.0], [100.0, 100.0], [130.0, 100.0]])
+    stretched = standing + [[0, 0], [0, 0], [0, 40]]  # the leg 40 px further back: a new pose
+    save({0: standing}, "train.slp")
+    test = save({10: standing + 200, 11: stretched}, "test.slp")
+    pred = save({10: standing + 200.5, 11: standing}, "pred.slp", predicted=True)  # frame 11: the old leg
+
+    out = score(test, pred)
+    near, _, new = out["novelty"]
+    assert near["instances"] == 1 and new["instances"] == 1 and new["share"] == 0.5
+    assert near["p95_px"] < 1 and new["p95_px"] > 30
+    lines = "\n".join(novelty_report([{"minutes": 20, **out}]))
+    assert "by pose novelty" in lines and "8-" in lines and "1 (50%)" in lines
+    (tmp_path / "train.slp").unlink()
+    assert "novelty" not in score(test, pred)  # a test set without training frames beside it
