@@ -3,9 +3,10 @@
 A model trained on a few poses may be excellent on those poses and poor on
 any other, and a test set's pixel error then mostly says how many of its poses
 the training frames show. :func:`pose_novelty` measures that for each test
-instance: the distance to the nearest training pose, both aligned so that the
-anchor node is at the origin and the heading (anchor to ``heading`` node)
-points the same way, as root-mean-square over the nodes both instances have.
+instance: the distance to the nearest training pose, root-mean-square over
+the nodes both instances have, after the translation and rotation that bring
+the two closest (models train with rotation augmentation, so a turned pose is
+not a new one).
 :func:`novelty_breakdown` bins the test instances by it and gives the share
 of instances and the node errors (of the instances :func:`.metrics.evaluate`
 matches) in each bin.
@@ -25,57 +26,51 @@ from .swaps import matched_points
 
 #: Bin edges (px) of :func:`novelty_breakdown`: near a training pose, a little off, new.
 NOVELTY_EDGES_PX = (3.0, 8.0)
-#: Test instances are compared with the training instances in chunks of this many.
-_CHUNK = 256
+#: Test-training node pairs held in memory at once (a few tens of MB).
+_PAIRS_PER_CHUNK = 1_000_000
 
 
-def aligned_poses(points: np.ndarray, anchor: int, heading: int) -> np.ndarray:
-    """``points`` (``(n, k, 2)``) moved so ``anchor`` is at the origin and ``heading`` straight up.
+def pose_novelty(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """Distance (px) of each test pose to its nearest training pose, after moving and turning it.
 
-    Instances missing either node come back all NaN.
-    """
-    p = np.asarray(points, dtype=np.float64)
-    p = p - p[:, anchor : anchor + 1]
-    v = p[:, heading]
-    angle = np.arctan2(v[:, 0], -v[:, 1])  # heading's angle from "up" (-y in image coordinates)
-    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
-    x, y = p[..., 0], p[..., 1]
-    out = np.stack([c * x + s * y, c * y - s * x], axis=-1)  # turned back by that angle
-    out[~np.isfinite(angle) | (np.linalg.norm(v, axis=-1) == 0)] = np.nan
-    return out
-
-
-def pose_novelty(train: np.ndarray, test: np.ndarray, anchor: int, heading: int) -> np.ndarray:
-    """Distance (px, RMS over shared nodes) of each test pose to its nearest training pose.
+    For each pair the nodes both instances have are compared after the best
+    translation and rotation (2-D Procrustes without scaling or mirroring,
+    which has a closed form): the root-mean-square distance left. A mirrored
+    pose is a new pose (its left and right parts trade places).
 
     Parameters
     ----------
     train, test
         ``(m, k, 2)`` and ``(n, k, 2)`` instances, NaN where a node is missing.
-    anchor, heading
-        Node indices the poses are aligned by (:func:`aligned_poses`).
 
     Returns
     -------
     numpy.ndarray
-        ``(n,)`` distances; NaN for a test instance without the anchor or
-        heading node, or when no training instance shares a node with it.
+        ``(n,)`` distances; NaN for a test instance that shares fewer than
+        two nodes with every training instance.
     """
-    tr = aligned_poses(train, anchor, heading)
-    te = aligned_poses(test, anchor, heading)
+    tr = np.asarray(train, dtype=np.float64)
+    te = np.asarray(test, dtype=np.float64)
     out = np.full(len(te), np.nan)
-    if not len(tr):
+    if not len(tr) or not len(te):
         return out
-    for start in range(0, len(te), _CHUNK):
-        block = te[start : start + _CHUNK]
-        sq = np.sum((block[:, None] - tr[None]) ** 2, axis=-1)  # (b, m, k), NaN where either misses a node
-        shared = np.isfinite(sq)
-        n_shared = shared.sum(axis=-1)
+    chunk = max(1, _PAIRS_PER_CHUNK // (len(tr) * tr.shape[1]))
+    for start in range(0, len(te), chunk):
+        a = te[start : start + chunk, None]  # (b, 1, k, 2)
+        shared = np.isfinite(a).all(-1) & np.isfinite(tr).all(-1)[None]  # (b, m, k)
+        n = shared.sum(-1)
+        w = shared[..., None]
+        a0, b0 = np.where(w, a, 0.0), np.where(w, tr[None], 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rms = np.sqrt(np.where(shared, sq, 0.0).sum(axis=-1) / n_shared)
-        rms[n_shared == 0] = np.inf
+            a0 = np.where(w, a0 - a0.sum(-2, keepdims=True) / n[..., None, None], 0.0)
+            b0 = np.where(w, b0 - b0.sum(-2, keepdims=True) / n[..., None, None], 0.0)
+            dot = np.sum(a0 * b0, axis=(-2, -1))
+            cross = np.sum(a0[..., 0] * b0[..., 1] - a0[..., 1] * b0[..., 0], axis=-1)
+            left = np.sum(a0**2, axis=(-2, -1)) + np.sum(b0**2, axis=(-2, -1)) - 2 * np.hypot(dot, cross)
+            rms = np.sqrt(np.maximum(left, 0.0) / n)
+        rms[n < 2] = np.inf
         best = rms.min(axis=1)
-        out[start : start + len(block)] = np.where(np.isfinite(best), best, np.nan)
+        out[start : start + len(a)] = np.where(np.isfinite(best), best, np.nan)
     return out
 
 
@@ -123,23 +118,18 @@ def novelty_breakdown(
     train_labels: sio.Labels,
     gt_labels: sio.Labels,
     pr_labels: sio.Labels,
-    anchor: str,
-    heading: str,
     edges: Sequence[float] = NOVELTY_EDGES_PX,
 ) -> list[NoveltyBin]:
     """:func:`novelty_bins` of the matched test instances, novelty against ``train_labels``' user instances.
 
-    ``anchor`` and ``heading`` are node names of the ground truth's skeleton.
+    Nodes are compared by name (the ground truth's skeleton's order).
     """
     if not gt_labels.skeletons:
         raise EvaluationError("The ground-truth labels have no skeleton.")
     names = list(gt_labels.skeletons[0].node_names)
-    missing = [n for n in (anchor, heading) if n not in names]
-    if missing:
-        raise EvaluationError(f"Pose novelty needs the nodes {missing}, which the skeleton lacks.")
     train = _user_points(train_labels, names)
     gt, pr = matched_points(gt_labels, pr_labels)
-    novelty = pose_novelty(train, gt, names.index(anchor), names.index(heading))
+    novelty = pose_novelty(train, gt)
     return novelty_bins(novelty, np.linalg.norm(gt - pr, axis=-1), edges)
 
 
