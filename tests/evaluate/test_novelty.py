@@ -7,7 +7,7 @@ import pytest
 import sleap_io as sio
 
 from napari_sleap_train.evaluate import EvaluationError
-from napari_sleap_train.evaluate.novelty import novelty_bins, novelty_breakdown, pose_novelty
+from napari_sleap_train.evaluate.novelty import novelty_bins, novelty_breakdown, pick_new_poses, pose_novelty
 
 NODES = ["head", "thorax", "wingL", "wingR", "legL4", "legR4"]
 THORAX = 1
@@ -102,3 +102,30 @@ def test_breakdown_of_labels_a_new_pose_carries_the_large_error():
     assert far.p95_px == pytest.approx(30) and far.median_px == pytest.approx(0)
     with pytest.raises(EvaluationError, match="no skeleton"):
         novelty_breakdown(train, sio.Labels(), pr)
+
+
+def test_new_poses_are_picked_first_and_one_new_pose_only_once():
+    known = np.stack([fly()])
+    frames = [
+        np.stack([turned(fly(300, 300), 50)]),  # a known pose, turned
+        np.stack([fly(leg=40), fly(600, 600)]),  # a new pose beside a known one
+        np.stack([turned(fly(900, 100, leg=39), -70)]),  # nearly the same new pose
+        np.stack([fly(leg=-25)]),  # another new pose, less far
+        np.zeros((0, 6, 2)),  # a frame without predictions
+    ]
+    picks = pick_new_poses(known, frames, 3)
+    assert [i for i, _ in picks] == [1, 3, 2]  # frame 2 waits: frame 1 already shows its pose
+    assert picks[0][1] > picks[1][1] > picks[2][1] >= 0
+    assert picks[2][1] < 1  # once frame 1 is picked, frame 2's pose is nearly known
+    assert len(pick_new_poses(known, frames, 10)) == 4  # every frame with a pose, once
+    assert pick_new_poses(known, frames, 0) == [] and pick_new_poses(known, [], 3) == []
+
+
+def test_with_nothing_labeled_the_first_pick_is_new_and_lone_points_count_as_known():
+    lone = np.full((1, 6, 2), np.nan)
+    lone[0, 0] = [5.0, 5.0]
+    frames = [lone, np.stack([fly()]), np.stack([fly(leg=30)])]
+    picks = pick_new_poses(np.zeros((0, 6, 2)), frames, 3)
+    assert picks[0] == (1, float("inf"))
+    assert picks[1][0] == 2 and picks[1][1] > 5
+    assert picks[2] == (0, 0.0)

@@ -93,3 +93,23 @@ def test_score_breaks_the_errors_down_by_pose_novelty(tmp_path):
     assert "by pose novelty" in lines and "8-" in lines and "1 (50%)" in lines
     (tmp_path / "train.slp").unlink()
     assert "novelty" not in score(test, pred)  # a test set without training frames beside it
+
+
+def test_each_arm_of_the_new_poses_benchmark_chooses_its_frames():
+    from benchmarks.new_poses import choose
+
+    pose = np.array([[0.0, 0.0], [0.0, 20.0], [30.0, 20.0]])
+    known = pose[None]
+    moved = pose + [[0, 0], [0, 0], [0, 35]]  # the third node 35 px away: a new pose
+    predicted = {10: pose[None] + 100, 11: moved[None], 12: pose[None], 13: moved[None] + 50}
+    scores = {10: 0.9, 11: 0.2, 12: 0.1, 13: 0.8}
+    assert choose("none", known, predicted, scores, 2, seed=0) == []
+    assert choose("lowest score", known, predicted, scores, 2, seed=0) == [11, 12]
+    assert choose("new poses", known, predicted, scores, 1, seed=0) in ([11], [13])
+    assert set(choose("new poses", known, predicted, scores, 2, seed=0)) & {11, 13}
+    drawn = choose("random", known, predicted, scores, 2, seed=0)
+    assert (
+        len(drawn) == 2 and set(drawn) <= set(predicted) and drawn == choose("random", known, predicted, scores, 2, 0)
+    )
+    with pytest.raises(ValueError, match="unknown arm"):
+        choose("best", known, predicted, scores, 2, seed=0)

@@ -143,3 +143,51 @@ def _user_points(labels: sio.Labels, names: list[str]) -> np.ndarray:
             order = [own.get(n, -1) for n in names]
             rows.append(np.array([pts[i] if i >= 0 else (np.nan, np.nan) for i in order], dtype=np.float64))
     return np.stack(rows) if rows else np.zeros((0, len(names), 2))
+
+
+def pick_new_poses(known: np.ndarray, frames: Sequence[np.ndarray], count: int) -> list[tuple[int, float]]:
+    """Up to ``count`` of ``frames`` whose poses the labels show least, each pick counted as labeled.
+
+    Greedy farthest-point selection: a frame's novelty is that of its most
+    novel instance (:func:`pose_novelty` against ``known`` and the frames
+    picked before it), so the picks are new to the labels *and* to each other
+    (two frames of one new pose are not both picked while another new pose
+    waits).
+
+    Parameters
+    ----------
+    known
+        ``(m, k, 2)`` labeled poses (may be empty).
+    frames
+        Per candidate frame, its ``(n_i, k, 2)`` predicted poses.
+    count
+        Most frames to pick.
+
+    Returns
+    -------
+    list of (int, float)
+        ``(index into frames, novelty px when picked)``, most novel first.
+        An instance with fewer than two nodes counts as known; with nothing
+        labeled the first pick's novelty is ``inf``.
+    """
+    sizes = [len(f) for f in frames]
+    if not sum(sizes) or count <= 0:
+        return []
+    flat = np.concatenate([np.asarray(f, dtype=np.float64).reshape(len(f), -1, 2) for f in frames if len(f)])
+    owner = np.repeat(np.arange(len(frames)), sizes)
+    judged = np.isfinite(flat).all(-1).sum(-1) >= 2
+    dist = pose_novelty(known, flat) if len(known) else np.full(len(flat), np.inf)
+    dist = np.where(judged & np.isnan(dist), np.inf, np.where(judged, dist, 0.0))
+    frame_score = np.full(len(frames), -np.inf)
+    picks: list[tuple[int, float]] = []
+    taken = np.zeros(len(frames), bool)
+    while len(picks) < min(count, int(np.count_nonzero(sizes))):
+        frame_score[:] = -np.inf
+        np.maximum.at(frame_score, owner, dist)
+        frame_score[taken] = -np.inf
+        best = int(np.argmax(frame_score))
+        picks.append((best, float(frame_score[best])))
+        taken[best] = True
+        near = pose_novelty(flat[owner == best], flat)
+        dist = np.where(judged, np.fmin(dist, near), 0.0)  # fmin: a NaN (no shared nodes) changes nothing
+    return picks
