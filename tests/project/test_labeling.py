@@ -192,3 +192,26 @@ def test_prediction_of_a_users_track_is_hidden(sample):
     assert len(project.predicted_instance_ids(0, 9)) == 2
     pred.track = track  # SLEAP: a prediction of a track a user instance has is "used"
     assert len(project.predicted_instance_ids(0, 9)) == 1
+
+
+def test_review_queue_new_poses_first(sample):
+    from napari_sleap_train.project.labeling import ReviewOrder
+
+    project = SleapProject.load(sample.labels_path)
+    preds = predictions_from_truth(sample.truth_path, [0, 8, 17, 21], scores=[0.8, 0.3, 0.6, 0.7])
+    new, twin = (next(lf for lf in preds.labeled_frames if lf.frame_idx == f).instances[0] for f in (17, 21))
+    new.points["xy"][1] += 60.0  # a node 60 px out: a pose no label shows
+    twin.points["xy"][:] = new.points["xy"] + 5.0  # the same new pose on frame 21, moved
+    project.add_predictions(preds)
+    by_score = project.review_queue()
+    assert [it.frame for it in by_score] == [(0, 8), (0, 17), (0, 21), (0, 0)]
+    queue = project.review_queue(order=ReviewOrder.NEW_POSES)
+    assert {it.frame for it in queue} == {it.frame for it in by_score}  # the same frames, reordered
+    assert queue[0].frame in {(0, 17), (0, 21)} and queue[0].novelty > 10
+    assert {queue[1].frame, queue[2].frame} == {(0, 0), (0, 8)}  # the twin of the new pose waits
+    assert queue[3].frame in {(0, 17), (0, 21)} and queue[3].novelty < queue[0].novelty / 3
+    assert "new pose" in queue[0].text and np.isnan(by_score[0].novelty)
+    assert [it.frame for it in project.review_queue(1, order="new poses")] == [queue[0].frame]
+    project.promote_predictions(*queue[0].frame)  # labeled: its pose is known now
+    after = project.review_queue(order=ReviewOrder.NEW_POSES)
+    assert queue[0].frame not in [it.frame for it in after] and after[0].novelty < queue[0].novelty / 3

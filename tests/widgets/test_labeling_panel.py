@@ -84,3 +84,25 @@ def test_add_instance_button_and_lone_point_warning(with_predictions, qtbot, not
     assert panel.warning.isVisibleTo(panel) and f"frame {other}" in panel.warning.text()
     dock.build_job()
     assert any("single point" in message for _, message in notes)
+
+
+def test_review_order_new_poses_first(docked, sample_slp, qtbot):
+    viewer, dock = docked
+    panel, project = dock.labeling, dock.project
+    labeled = {f for _, f in project.user_frames()}
+    f_new, f_low = [f for f in range(60) if f not in labeled][:2]
+    preds = predictions_from_truth(sample_slp.with_name("sample.truth.slp"), [f_new, f_low], scores=[0.7, 0.2])
+    preds.labeled_frames[0].instances[0].points["xy"][2] += 50.0  # a pose no label shows, on the better-scored frame
+    project.add_predictions(preds)
+    refresh_layers(project, viewer.layers)
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.review.count() == 2)
+    assert panel.review.item(0).text().startswith(f"frame {f_low}:")  # lowest score first
+    panel.review_order.setCurrentIndex(panel.review_order.findText("new poses first"))
+    qtbot.waitUntil(lambda: panel.review.item(0).text().startswith(f"frame {f_new}:"))
+    assert "new pose" in panel.review.item(0).text() and panel.review.count() == 2
+    viewer.dims.set_current_step(0, 0)
+    _click(qtbot, panel.buttons["next_worst"])  # Review ▶ follows the order too
+    assert viewer.dims.current_step[0] == f_new
+    _click(qtbot, panel.buttons["next_worst"])
+    assert viewer.dims.current_step[0] == f_low

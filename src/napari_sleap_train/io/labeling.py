@@ -29,6 +29,8 @@ import numpy as np
 from napari_sleap_train.io.binding import bind_project, project_layer
 from napari_sleap_train.io.prediction_edits import PredictionLayerEdits, rows_of
 from napari_sleap_train.project.labeling import (
+    ReviewItem,
+    ReviewOrder,
     next_in_order,
     next_missing_node,
     step_frame,
@@ -44,8 +46,10 @@ KEYS: dict[str, tuple[str, str]] = {
     "Alt-Right": ("next_labeled", "next labeled frame"),
     "Alt-Left": ("previous_labeled", "previous labeled frame"),
     "Alt-S": ("next_suggestion", "next unlabeled suggested frame"),
-    "Alt-W": ("next_worst", "next prediction to review, lowest score first"),
+    "Alt-W": ("next_worst", "next prediction to review (lowest score or new poses first: the review order)"),
 }
+#: frames the new-poses order ranks (each pick is compared with every prediction)
+NEW_POSE_PICKS = 100
 #: how near (in point sizes) a double-click must land to a predicted node
 CLICK_MARGIN_SIZES = 3.0
 
@@ -92,6 +96,8 @@ class LabelingController(PredictionLayerEdits):
         self._labels: Any = None
         self._predictions: Any = None
         self.message = ""
+        #: which frames with predictions come first in the review list and for Alt-W
+        self.review_order = ReviewOrder.SCORE
         bind_project(project, viewer.layers)
         viewer.mouse_double_click_callbacks.append(self._on_double_click)
         for key, (name, _) in KEYS.items():
@@ -376,8 +382,14 @@ class LabelingController(PredictionLayerEdits):
             self._changed()
         return self.go_to(target)
 
+    def review_queue(self, limit: int | None = None) -> list[ReviewItem]:
+        """The project's frames to review in :attr:`review_order` (new poses: at most :data:`NEW_POSE_PICKS`)."""
+        if self.review_order is ReviewOrder.NEW_POSES:
+            limit = NEW_POSE_PICKS if limit is None else min(limit, NEW_POSE_PICKS)
+        return self.project.review_queue(limit, self.review_order)
+
     def next_worst(self) -> bool:
-        queue = [it.frame for it in self.project.review_queue()]
+        queue = [it.frame for it in self.review_queue()]
         target = next_in_order(queue, self.position())
         if target is None:
             self.message = "No prediction left to review."

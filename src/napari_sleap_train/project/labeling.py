@@ -11,17 +11,29 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import Enum
 
 import numpy as np
 import sleap_io as sio
 
+from napari_sleap_train.evaluate.novelty import pick_new_poses
 from napari_sleap_train.project.tables import InstanceRef, points_table
 
 #: radius (pixels) of the ring a template starts from when nothing is labeled yet
 DEFAULT_RING_PX = 20.0
 
 Frame = tuple[int, int]
+
+
+class ReviewOrder(str, Enum):
+    """Which frames with predictions to review first."""
+
+    #: the lowest instance score first
+    SCORE = "lowest score"
+    #: the poses the labels show least first (a new recording's failures:
+    #: :func:`~napari_sleap_train.evaluate.novelty.pick_new_poses`)
+    NEW_POSES = "new poses"
 
 
 @dataclass(frozen=True)
@@ -35,12 +47,17 @@ class ReviewItem:
         Lowest instance score of the frame's shown predictions (NaN: none scored).
     n_predictions : int
         Shown predicted instances on the frame.
+    novelty : float
+        In the new-poses order: how far (px) the frame's most novel predicted
+        pose lies from every labeled pose and every frame listed before it
+        (NaN in the score order).
     """
 
     video_index: int
     frame_index: int
     score: float
     n_predictions: int
+    novelty: float = math.nan
 
     @property
     def frame(self) -> Frame:
@@ -51,7 +68,9 @@ class ReviewItem:
         """One line for the dock's review list."""
         score = "no score" if np.isnan(self.score) else f"score {self.score:.2f}"
         video = f"video {self.video_index}, " if self.video_index else ""
-        return f"{video}frame {self.frame_index}: {score}, {self.n_predictions} prediction(s)"
+        new = "" if math.isnan(self.novelty) else f"new pose {self.novelty:.1f} px, "
+        new = "new pose, " if self.novelty == math.inf else new
+        return f"{video}frame {self.frame_index}: {new}{score}, {self.n_predictions} prediction(s)"
 
 
 @dataclass(frozen=True)
@@ -262,17 +281,16 @@ class InstanceLabeling:
         labeled = set(self.user_frames())
         return sorted({s for s in self.suggestions if s not in labeled})
 
-    def review_queue(self, limit: int | None = None) -> list[ReviewItem]:
-        """Frames with shown predictions and no user instance, lowest instance score first."""
+    def review_queue(self, limit: int | None = None, order: ReviewOrder = ReviewOrder.SCORE) -> list[ReviewItem]:
+        """Frames with shown predictions and no user instance, in ``order`` (lowest score first)."""
         labeled = set(self.user_frames())
         # plain Python per prediction (a whole video holds thousands): lowest score and count per frame
         lowest: dict[Frame, float] = {}
         count: dict[Frame, int] = {}
         refs = [r for r in self._shown_predictions() if (r.video_index, r.frame_index) not in labeled]
-        for r, empty in zip(refs, _empty_instances(refs)):
+        kept = [r for r, empty in zip(refs, _empty_instances(refs)) if not empty]
+        for r in kept:
             key = (r.video_index, r.frame_index)
-            if empty:
-                continue
             score = r.instance.score
             score = math.nan if score is None else float(score)
             count[key] = count.get(key, 0) + 1
@@ -280,7 +298,27 @@ class InstanceLabeling:
             lowest[key] = score if math.isnan(best) or score < best else best
         items = [ReviewItem(v, f, lowest[(v, f)], n) for (v, f), n in count.items()]
         items.sort(key=lambda it: (np.inf if np.isnan(it.score) else it.score, it.frame))
+        if ReviewOrder(order) is ReviewOrder.NEW_POSES:
+            items = self._new_poses_first(items, kept, limit)
         return items[:limit] if limit is not None else items
+
+    def _new_poses_first(self, items: list[ReviewItem], refs: list[InstanceRef], limit: int | None) -> list[ReviewItem]:
+        """``items`` (score order) with the ``limit`` frames of the least-labeled poses first."""
+        if not items:
+            return items
+        poses: dict[Frame, list[np.ndarray]] = {}
+        for r in refs:
+            poses.setdefault((r.video_index, r.frame_index), []).append(self._in_project_order(r.instance))
+        known = [self._in_project_order(r.instance) for r in self._user_refs.values() if not r.instance.is_empty]
+        k = len(self.node_names)
+        picks = pick_new_poses(
+            np.stack(known) if known else np.zeros((0, k, 2)),
+            [np.stack(poses[it.frame]) for it in items],
+            len(items) if limit is None else limit,
+        )
+        first = [replace(items[i], novelty=novelty) for i, novelty in picks]
+        chosen = {i for i, _ in picks}
+        return first + [it for i, it in enumerate(items) if i not in chosen]
 
     def partial_instances(self) -> list[PartialInstance]:
         """User instances with nodes missing; ``lone`` ones are one point alone on their frame."""

@@ -4,7 +4,8 @@ Buttons do what the keys of :data:`napari_sleap_train.io.labeling.KEYS` do (thei
 tooltips name the key); the line under them says which instance is being labeled,
 which node the next click places (pick another in the node box), and whether the
 instance is partial. The review list holds the frames whose predictions wait for
-review, lowest instance score first; clicking a row goes there.
+review, lowest instance score first or new poses first (the order box); clicking a
+row goes there.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from qtpy.QtWidgets import (
 from superqt import QCollapsible
 
 from napari_sleap_train.io.labeling import KEYS, LabelingController
+from napari_sleap_train.project.labeling import ReviewOrder
 from napari_sleap_train.project.model import SleapProject
 
 #: frames listed in the review list
@@ -72,7 +74,7 @@ class LabelingPanel(QWidget):
             ("previous_labeled", "◀ Labeled", 1, 0),
             ("next_labeled", "Labeled ▶", 1, 1),
             ("next_suggestion", "Suggested ▶", 1, 2),
-            ("next_worst", "Worst ▶", 1, 3),
+            ("next_worst", "Review ▶", 1, 3),
         ]
         for action, text, row, col in specs:
             button = QPushButton(text)
@@ -108,7 +110,7 @@ class LabelingPanel(QWidget):
         self.warning.hide()
 
         self.review = QListWidget()
-        self.review.setToolTip("Frames whose predictions wait for review, lowest score first: click to go there.")
+        self.review.setToolTip("Frames whose predictions wait for review, in the order beside: click to go there.")
         self.review.itemClicked.connect(self._on_review_clicked)
         self.review.setUniformItemSizes(True)
         self._fit_review(self.review.fontMetrics().height() + 2)
@@ -120,8 +122,20 @@ class LabelingPanel(QWidget):
         layout.addLayout(node_row)
         layout.addWidget(self.status)
         layout.addWidget(self.warning)
-        self.review_title = QLabel("To review (lowest score first):")
-        layout.addWidget(self.review_title)
+        self.review_title = QLabel("To review:")
+        self.review_order = QComboBox()
+        self.review_order.addItems([o.value + " first" for o in ReviewOrder])
+        self.review_order.setToolTip(
+            "Lowest score first, or new poses first: the frames whose predicted poses lie farthest from every "
+            "labeled pose (and from each other). On a new recording the model fails on poses the labels never "
+            "show; labeling those frames first helps most."
+        )
+        self.review_order.currentIndexChanged.connect(self._on_order)
+        title_row = QHBoxLayout()
+        title_row.setContentsMargins(0, 0, 0, 0)
+        title_row.addWidget(self.review_title, stretch=1)
+        title_row.addWidget(self.review_order)
+        layout.addLayout(title_row)
         layout.addWidget(self.review)
         #: the panel in a titled section that folds away (the dock shows this)
         self.section = QCollapsible("Labeling")
@@ -158,6 +172,7 @@ class LabelingPanel(QWidget):
             self.controller = None
         if project is not None:
             self.controller = LabelingController(self.viewer, project, on_change=self.refresh)
+            self.controller.review_order = list(ReviewOrder)[max(self.review_order.currentIndex(), 0)]
         self.node_box.clear()
         if project is not None:
             self.node_box.addItems(project.node_names)
@@ -211,9 +226,14 @@ class LabelingPanel(QWidget):
         self.warning.setVisible(bool(warning))
         self._review_timer.start()  # in the next turn: it goes over every prediction
 
+    def _on_order(self, index: int) -> None:
+        if self.controller is not None:
+            self.controller.review_order = list(ReviewOrder)[index]
+            self._review_timer.start()
+
     def _fill_review(self) -> None:
         c = self.controller
-        queue = c.project.review_queue(REVIEW_ROWS) if c is not None else []
+        queue = c.review_queue(REVIEW_ROWS) if c is not None else []
         self.review.clear()
         for item in queue:
             row = QListWidgetItem(item.text)
@@ -222,9 +242,7 @@ class LabelingPanel(QWidget):
         if self.review.count():
             self._fit_review(self.review.sizeHintForRow(0))
         self.review.setVisible(bool(queue))  # an empty list would only take the settings' room
-        self.review_title.setText(
-            f"To review (lowest score first): {len(queue)} frame(s)" if queue else "To review: no predictions waiting."
-        )
+        self.review_title.setText(f"To review: {len(queue)} frame(s)" if queue else "To review: none waiting.")
 
     def _fit_review(self, row_height: int) -> None:
         """Show exactly :data:`REVIEW_VISIBLE_ROWS` rows (no half-cut row)."""
