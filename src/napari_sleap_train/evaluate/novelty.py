@@ -14,6 +14,7 @@ matches) in each bin.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from .swaps import matched_points
 
 #: Bin edges (px) of :func:`novelty_breakdown`: near a training pose, a little off, new.
 NOVELTY_EDGES_PX = (3.0, 8.0)
-#: Test-training node pairs held in memory at once (a few tens of MB).
+#: Test-training instance pairs held in memory at once (each array of them: 8 MB).
 _PAIRS_PER_CHUNK = 1_000_000
 
 
@@ -49,29 +50,49 @@ def pose_novelty(train: np.ndarray, test: np.ndarray) -> np.ndarray:
         ``(n,)`` distances; NaN for a test instance that shares fewer than
         two nodes with every training instance.
     """
-    tr = np.asarray(train, dtype=np.float64)
-    te = np.asarray(test, dtype=np.float64)
+    tr, te = _own_centred(train), _own_centred(test)
     out = np.full(len(te), np.nan)
     if not len(tr) or not len(te):
         return out
-    chunk = max(1, _PAIRS_PER_CHUNK // (len(tr) * tr.shape[1]))
+    # Every sum over the nodes a pair shares is a matrix product of masked arrays (zeros
+    # where a node is missing), so all pairs cost a few BLAS calls instead of a loop.
+    wb = np.isfinite(tr).all(-1).astype(np.float64)  # (m, k)
+    bx, by = (np.where(wb > 0, tr[..., d], 0.0) for d in (0, 1))
+    m = len(tr)
+    b_sums = np.concatenate([bx, by, bx**2 + by**2]).T.copy()  # (k, 3m): what wa sums of b
+    b_xy = np.concatenate([bx, by], axis=1).T.copy()  # (2k, m): for a . b
+    b_yx = np.concatenate([by, bx], axis=1).T.copy()  # (2k, m): for a x b
+    chunk = max(1, _PAIRS_PER_CHUNK // m)
     for start in range(0, len(te), chunk):
-        a = te[start : start + chunk, None]  # (b, 1, k, 2)
-        shared = np.isfinite(a).all(-1) & np.isfinite(tr).all(-1)[None]  # (b, m, k)
-        n = shared.sum(-1)
-        w = shared[..., None]
-        a0, b0 = np.where(w, a, 0.0), np.where(w, tr[None], 0.0)
+        block = te[start : start + chunk]
+        wa = np.isfinite(block).all(-1).astype(np.float64)  # (c, k)
+        ax, ay = (np.where(wa > 0, block[..., d], 0.0) for d in (0, 1))
+        # four matrix products hold every sum: n, sum a, sum |a|^2 / sum b, sum |b|^2 / a.b / a x b
+        n, sax, say, aa = np.split(np.concatenate([wa, ax, ay, ax**2 + ay**2]) @ wb.T, 4)
+        sbx, sby, bb = np.split(wa @ b_sums, 3, axis=1)
+        dot = np.concatenate([ax, ay], axis=1) @ b_xy
+        cross = np.concatenate([ax, -ay], axis=1) @ b_yx
+        sa, sb = (sax, say), (sbx, sby)
         with np.errstate(invalid="ignore", divide="ignore"):
-            a0 = np.where(w, a0 - a0.sum(-2, keepdims=True) / n[..., None, None], 0.0)
-            b0 = np.where(w, b0 - b0.sum(-2, keepdims=True) / n[..., None, None], 0.0)
-            dot = np.sum(a0 * b0, axis=(-2, -1))
-            cross = np.sum(a0[..., 0] * b0[..., 1] - a0[..., 1] * b0[..., 0], axis=-1)
-            left = np.sum(a0**2, axis=(-2, -1)) + np.sum(b0**2, axis=(-2, -1)) - 2 * np.hypot(dot, cross)
-            rms = np.sqrt(np.maximum(left, 0.0) / n)
+            # centred on the pair's shared nodes: S_xy - sum_x * sum_y / n
+            dot = dot - (sa[0] * sb[0] + sa[1] * sb[1]) / n
+            cross = cross - (sa[0] * sb[1] - sa[1] * sb[0]) / n
+            aa = aa - (sa[0] ** 2 + sa[1] ** 2) / n
+            bb = bb - (sb[0] ** 2 + sb[1] ** 2) / n
+            rms = np.sqrt(np.maximum(aa + bb - 2 * np.hypot(dot, cross), 0.0) / n)
         rms[n < 2] = np.inf
         best = rms.min(axis=1)
-        out[start : start + len(a)] = np.where(np.isfinite(best), best, np.nan)
+        out[start : start + len(block)] = np.where(np.isfinite(best), best, np.nan)
     return out
+
+
+def _own_centred(points: np.ndarray) -> np.ndarray:
+    """``(n, k, 2)`` poses, each moved to the mean of its own nodes (smaller numbers to subtract)."""
+    p = np.asarray(points, dtype=np.float64).reshape(len(points), -1, 2) if len(points) else np.zeros((0, 0, 2))
+    p = np.where(np.isfinite(p).all(-1, keepdims=True), p, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an instance without nodes: all NaN
+        return p - np.nanmean(p, axis=1, keepdims=True)
 
 
 @dataclass
