@@ -74,14 +74,33 @@ def choose(arm: str, known, predicted: dict[int, Any], scores: dict[int, float],
     raise ValueError(f"unknown arm {arm!r}")
 
 
+def fine_tune(project: Path, runs: Path, minutes: float, init_from: list[str], anchor: str | None, log: Path):
+    """``train PROJECT --init-from RUN ...`` for ``minutes`` (the earlier run's anchor part); the runs it wrote."""
+    from napari_sleap_train.protocol.events import ModelFinished, ModelStarted
+
+    extra = [arg for run in init_from for arg in ("--init-from", run)]
+    extra += ["--anchor-part", anchor] if anchor else []
+    run = tta.train(project, runs, minutes, [], extra, log)
+    started = {e.model: e for _, e in run["events"] if isinstance(e, ModelStarted)}
+    finished = {e.model: e for _, e in run["events"] if isinstance(e, ModelFinished)}
+    if run["returncode"] != 0 or not started or len(finished) < len(started):
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        raise SystemExit(f"fine-tuning failed (exit {run['returncode']}):\n" + "\n".join(tail))
+    return {
+        "runs": [started[m].run_dir for m in tta.model_order(started)],
+        "epochs": {m: finished[m].epochs_trained for m in finished},
+        "wall_s": round(run["wall_seconds"], 1),
+    }
+
+
 def benchmark(source: Path, workdir: Path, n_labels: int, minutes: float, seed: int, arms=ARMS) -> dict[str, Any]:
     """Fine-tune ``source``'s final models once per arm; scores on its late test frames."""
     import numpy as np
     import sleap_io as sio
 
-    from benchmarks.active_loop import train_round
-
     earlier = json.loads((source / "results.json").read_text())
+    extra = earlier.get("extra_args") or []
+    anchor = extra[extra.index("--anchor-part") + 1] if "--anchor-part" in extra else None
     clip = tta.load_project(Path(earlier["project"]))
     train_poses = frame_poses(sio.load_slp(str(source / "train.slp"), open_videos=False), False)
     train_frames = sorted(train_poses)
@@ -132,7 +151,7 @@ def benchmark(source: Path, workdir: Path, n_labels: int, minutes: float, seed: 
         folder.mkdir(exist_ok=True)
         project = tta.subset_project(clip, sorted(set(train_frames) | set(chosen)), folder / "train.slp")
         test = tta.subset_project(clip, test_frames, folder / "test.slp")
-        trained = train_round(project, folder / "runs", minutes, runs, folder / "train.log")
+        trained = fine_tune(project, folder / "runs", minutes, runs, anchor, folder / "train.log")
         out = folder / "predictions.slp"
         tta.predict(test, [Path(r) for r in trained["runs"]], out, 2)
         result["arms"][arm] = {"frames": chosen, **trained, **score(test, out)}

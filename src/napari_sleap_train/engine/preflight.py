@@ -16,6 +16,7 @@ import sleap_io as sio
 
 from napari_sleap_train.config.hardware import detect_hardware
 from napari_sleap_train.config.model import TrainingConfig
+from napari_sleap_train.data.labels import symmetry_permutation
 from napari_sleap_train.data.size_checks import LabelSizes, check_training_sizes
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
 from napari_sleap_train.engine.labeled_data import LabeledData
@@ -84,6 +85,25 @@ def check_sizes(
             emit(Message(level="warning", text=f"{finding.message} {finding.hint[:1].upper()}{finding.hint[1:]}."))
 
 
+def check_flips(models: Sequence[TrainingConfig], labels: sio.Labels, emit: Callable[[object], None]) -> None:
+    """Say so when mirrored samples cannot swap left and right nodes (the skeleton names no pairs).
+
+    Flipping still runs, as in SLEAP: right for a skeleton without left and
+    right parts, wrong for one whose pairs are neither declared nor named L/R.
+    """
+    if not any(cfg.augmentation.flip for cfg in models) or symmetry_permutation(labels) is not None:
+        return
+    emit(
+        Message(
+            level="warning",
+            text="Mirrored training samples (flips) keep every node's name: the skeleton declares no "
+            "symmetries and no node names pair up as left/right (wingL/wingR, left_ear/right_ear). If the "
+            "animal has left and right parts, declare them as symmetries in SLEAP or turn off flips in "
+            "the model's augmentation.",
+        )
+    )
+
+
 def check_output_folders(job: TrainJob) -> None:
     """The run folder, and the predictions' folder when frames are to be predicted, must be writable.
 
@@ -107,6 +127,7 @@ def check_job(
     """Everything a train job can be refused for before TensorFlow loads: output folders, then sizes."""
     check_output_folders(job)
     check_sizes(models, labels, job.pipeline.device, emit)
+    check_flips(models, labels, emit)
 
 
 def resolve_identity_classes(cfg: TrainingConfig, data: LabeledData, emit: Callable[[object], None]) -> None:
