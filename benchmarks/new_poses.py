@@ -154,7 +154,7 @@ def benchmark(source: Path, workdir: Path, n_labels: int, minutes: float, seed: 
         trained = fine_tune(project, folder / "runs", minutes, runs, anchor, folder / "train.log")
         out = folder / "predictions.slp"
         tta.predict(test, [Path(r) for r in trained["runs"]], out, 2)
-        result["arms"][arm] = {"frames": chosen, **trained, **score(test, out)}
+        result["arms"][arm] = {**score(test, out), **trained, "labeled_frames": chosen}
         (workdir / "results.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
     return result
 
