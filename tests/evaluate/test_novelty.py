@@ -8,6 +8,7 @@ import sleap_io as sio
 
 from napari_sleap_train.evaluate import EvaluationError
 from napari_sleap_train.evaluate.novelty import novelty_bins, novelty_breakdown, pick_new_poses, pose_novelty
+from tests.evaluate.test_swaps import _labels
 
 NODES = ["head", "thorax", "wingL", "wingR", "legL4", "legR4"]
 THORAX = 1
@@ -73,18 +74,6 @@ def test_bins_share_and_errors():
     assert near.median_px == pytest.approx(1.0) and off.median_px == pytest.approx(4.0)
     assert new.median_px == pytest.approx(40.0) and new.high_px == float("inf")
     assert novelty_bins(np.array([1.0]), np.array([[np.nan]]), edges=(3,))[0].median_px is None
-
-
-def _labels(frames, predicted, video, skel):
-    labels = sio.Labels(videos=[video], skeletons=[skel])
-    for fi, poses in frames.items():
-        make = (
-            (lambda p: sio.PredictedInstance.from_numpy(p, skeleton=skel, score=0.9))
-            if predicted
-            else (lambda p: sio.Instance.from_numpy(p, skeleton=skel))
-        )
-        labels.append(sio.LabeledFrame(video=video, frame_idx=fi, instances=[make(p) for p in poses]))
-    return labels
 
 
 def test_breakdown_of_labels_a_new_pose_carries_the_large_error():
