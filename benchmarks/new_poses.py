@@ -104,8 +104,8 @@ def benchmark(source: Path, workdir: Path, n_labels: int, minutes: float, seed: 
     clip = tta.load_project(Path(earlier["project"]))
     train_poses = frame_poses(sio.load_slp(str(source / "train.slp"), open_videos=False), False)
     train_frames = sorted(train_poses)
-    test_frames = [f for f in frame_poses(sio.load_slp(str(source / "test.slp"), open_videos=False), False)]
-    test_frames = sorted(f for f in test_frames if f >= TEST_FROM)
+    test_poses = frame_poses(sio.load_slp(str(source / "test.slp"), open_videos=False), False)
+    test_frames = sorted(f for f in test_poses if f >= TEST_FROM)
     labeled = sorted(frame_poses(clip, False))
     pool = [f for f in labeled if CANDIDATES[0] <= f <= CANDIDATES[1]]
     workdir.mkdir(parents=True, exist_ok=True)
@@ -126,9 +126,7 @@ def benchmark(source: Path, workdir: Path, n_labels: int, minutes: float, seed: 
         for lf in pred.labeled_frames
         if lf.predicted_instances
     }
-    known = np.concatenate(
-        list(frame_poses(sio.load_slp(str(source / "train.slp"), open_videos=False), False).values())
-    )
+    known = np.concatenate(list(train_poses.values()))
 
     result: dict[str, Any] = {
         "source": str(source),

@@ -128,7 +128,7 @@ class LabelingPanel(QWidget):
         self.review_order.setToolTip(
             "Lowest score first, or new poses first: the frames whose predicted poses lie farthest from every "
             "labeled pose (and from each other). On a new recording the model fails on poses the labels never "
-            "show; labeling those frames first helps most."
+            "show; labeling such frames helps far more than labeling random ones. New poses need no scores."
         )
         self.review_order.currentIndexChanged.connect(self._on_order)
         title_row = QHBoxLayout()
@@ -172,7 +172,7 @@ class LabelingPanel(QWidget):
             self.controller = None
         if project is not None:
             self.controller = LabelingController(self.viewer, project, on_change=self.refresh)
-            self.controller.review_order = list(ReviewOrder)[max(self.review_order.currentIndex(), 0)]
+            self.controller.review_order = self._chosen_order()
         self.node_box.clear()
         if project is not None:
             self.node_box.addItems(project.node_names)
@@ -226,9 +226,13 @@ class LabelingPanel(QWidget):
         self.warning.setVisible(bool(warning))
         self._review_timer.start()  # in the next turn: it goes over every prediction
 
-    def _on_order(self, index: int) -> None:
+    def _chosen_order(self) -> ReviewOrder:
+        """The review order the order box shows (its items are :class:`ReviewOrder` in order)."""
+        return list(ReviewOrder)[max(self.review_order.currentIndex(), 0)]
+
+    def _on_order(self, *_: object) -> None:
         if self.controller is not None:
-            self.controller.review_order = list(ReviewOrder)[index]
+            self.controller.review_order = self._chosen_order()
             self._review_timer.start()
 
     def _fill_review(self) -> None:
