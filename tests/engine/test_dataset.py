@@ -156,3 +156,29 @@ def test_balanced_sampling_draws_a_rare_pose_as_often_as_a_repeated_one(labels):
     assert np.mean(draws == rare) == pytest.approx(0.5, abs=0.03)  # uniform: 1/8
     x, _ = next(iter(balanced.train))
     assert tuple(x.shape) == (2, 32, 32, 1)
+
+
+def test_centered_instance_maker_bends_the_fly_skeletons_limbs(shared_data):
+    labels = sio.load_slp(str(shared_data / "fly" / "clip.slp"))
+    labels.labeled_frames = labels.labeled_frames[:6]
+    data = LabeledData.from_labels(labels, 0.2)
+    cfg = tiny_config(ModelKind.CENTERED_INSTANCE)
+    cfg.head.anchor_part = "thorax"
+    cfg.data.crop_size = 192
+    frames = FrameStore(labels, [s.key for s in data.samples])
+    assert ExampleMaker(cfg, data, frames).limbs is None  # off by default
+    cfg.augmentation.limb_angle, cfg.augmentation.limb_stretch = 20.0, 0.2
+    maker = ExampleMaker(cfg, data, frames)
+    names = data.node_names
+    tips = {names[t]: names[p] for t, p in maker.limbs}
+    legs = [f"{leg}leg{side}4" for leg in ("fore", "mid", "hind") for side in "LR"]
+    assert tips == {
+        **{n: "thorax" for n in ["abdomen", "wingL", "wingR", *legs]},
+        "eyeL": "head",
+        "eyeR": "head",
+    }
+    index = int(data.train_idx[0])
+    x0, y0 = maker.make(index, augment=False)
+    xa, ya = maker.make(index, augment=True)
+    assert xa.shape == x0.shape and ya.shape == y0.shape and np.isfinite(xa).all()
+    np.testing.assert_array_equal(maker.make(index, augment=False)[0], x0)

@@ -180,6 +180,17 @@ class AugmentationConfig:
     # image instead of at the center (at prediction time the center is the
     # centroid model's estimate, which is off by a few pixels). Not in SLEAP.
     anchor_jitter: float = 0.0
+    # Centered-instance models: bend each limb tip (a skeleton leaf: leg and wing
+    # tips) about its parent node by up to this many degrees and change the
+    # limb's length by up to limb_stretch, the image following
+    # (data/limb_warp.py), to show poses the labels do not. Not in SLEAP.
+    limb_angle: float = 0.0
+    limb_stretch: float = 0.0
+
+    @property
+    def bends_limbs(self) -> bool:
+        """True when limb tips are bent (:mod:`~napari_sleap_train.data.limb_warp`)."""
+        return self.limb_angle > 0 or self.limb_stretch > 0
 
     @property
     def max_rotation(self) -> float:

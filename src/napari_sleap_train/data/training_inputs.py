@@ -51,6 +51,7 @@ from .crops import auto_crop_size, crop_network_size
 from .errors import DataError
 from .image import as_hwc, convert_channels, to_float255
 from .labels import node_index
+from .limb_warp import warp_limbs
 from .pafs import edge_indices, part_affinity_fields
 from .scaling import pad_to_stride, resize, scale_points
 from .train_crops import bottom_up_crop_example
@@ -358,6 +359,7 @@ def centered_instance_crops(
     *,
     node_names: Sequence[str] | None = None,
     symmetry: np.ndarray | None = None,
+    limbs: np.ndarray | None = None,
 ) -> list[InstanceCrop]:
     """Centered-instance examples of one frame with their geometry (see :class:`InstanceCrop`).
 
@@ -371,6 +373,9 @@ def centered_instance_crops(
         Crop side in original pixels; ``None`` uses ``cfg.data.crop_size``.
         Compute it once for the whole dataset with
         :func:`~.crops.auto_crop_size`.
+    limbs
+        ``(tip, parent)`` node pairs (:func:`~.limb_warp.limb_pairs`) bent by
+        the augmentation's ``limb_angle`` / ``limb_stretch`` when augmenting.
 
     Returns
     -------
@@ -399,8 +404,12 @@ def centered_instance_crops(
         to_crop = instance_crop_matrix(center, n_size, cfg.data.input_scaling)
         m = to_crop @ aug  # one warp: augmentation, crop and input scaling together
         crop = to_float255(warp_image(img, m, n_size, n_size))
+        q = transform_points(aug_pts[i], to_crop)
+        if augment and limbs is not None and len(limbs) and cfg.augmentation.bends_limbs:
+            a = cfg.augmentation
+            crop, q = warp_limbs(crop, q, limbs, a.limb_angle, a.limb_stretch, rng or np.random.default_rng())
         crop = apply_photometric(crop, params) * np.float32(1.0 / 255.0)
-        q = transform_points(aug_pts[i], to_crop)[parts]
+        q = q[parts]
         cm = confidence_maps(q, n_size, n_size, cfg.head.sigma, cfg.model.output_stride)
         out.append(InstanceCrop(crop, cm, q, m, int(i)))
     return out
@@ -416,9 +425,10 @@ def centered_instance_examples(
     *,
     node_names: Sequence[str] | None = None,
     symmetry: np.ndarray | None = None,
+    limbs: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(crop, confmaps)`` pairs of a centered-instance model; see :func:`centered_instance_crops`."""
     crops = centered_instance_crops(
-        image, instances, cfg, crop_size, rng, augment, node_names=node_names, symmetry=symmetry
+        image, instances, cfg, crop_size, rng, augment, node_names=node_names, symmetry=symmetry, limbs=limbs
     )
     return [(c.image, c.confmaps) for c in crops]

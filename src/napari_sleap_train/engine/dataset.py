@@ -31,6 +31,7 @@ from napari_sleap_train.data.confmaps import output_shape
 from napari_sleap_train.data.crops import crop_network_size
 from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.data.image import as_hwc, convert_channels
+from napari_sleap_train.data.limb_warp import limb_pairs
 from napari_sleap_train.data.pose_balance import frame_weights
 from napari_sleap_train.data.scaling import padded_shape, scaled_shape
 from napari_sleap_train.data.train_crops import train_crop_side
@@ -87,6 +88,10 @@ class ExampleMaker:
                     str(exc), hint="add edges to the skeleton or fix the part affinity field edges"
                 ) from exc
         self.n_edges = len(self.edges)
+        # centered-instance crops may bend the skeleton's limb tips (data/limb_warp.py)
+        self.limbs = None
+        if self.kind == ModelKind.CENTERED_INSTANCE and cfg.augmentation.bends_limbs:
+            self.limbs = limb_pairs(data.node_names, data.edge_names, self.anchor_index)
         first = as_hwc(frames[data.samples[0].key])
         self.channels = convert_channels(first, cfg.data.ensure_rgb, cfg.data.ensure_grayscale).shape[2]
         stride, out_stride = cfg.model.max_stride, cfg.model.output_stride
@@ -167,7 +172,7 @@ class ExampleMaker:
         rng = self._rng()
         if self.kind == ModelKind.CENTERED_INSTANCE:
             pairs = centered_instance_examples(
-                image, sample.instances, self.cfg, self.crop_size, rng, augment, **kwargs
+                image, sample.instances, self.cfg, self.crop_size, rng, augment, limbs=self.limbs, **kwargs
             )
             c, k = self.channels, self.n_outputs
             if not pairs:
