@@ -43,7 +43,7 @@ def _set_tiny_bottom_up(dock, runs: Path, epochs: int) -> None:
     tab.epochs.value = epochs
     tab.patience.value = epochs
     tab.learning_rate.value = 3e-3
-    tab.rotate.value = False
+    tab.augmentation.rotate.value = False
     heads = tab.heads
     heads.sigma.value = 2.0
     heads.edge_sigma.value = 10.0

@@ -111,8 +111,8 @@ def test_auto_crop_size_matches_data_auto_crop_size(docked, qtbot):
     assert cfg.data.crop_size is None
     assert not tab.crop_size.enabled
     # rotation augmentation enlarges the auto crop; the boxes follow
-    tab.rotate.value = True
-    tab.rotation_max.value = 45
+    tab.augmentation.rotate.value = True
+    tab.augmentation.rotation_max.value = 45
     instances = [s.instances for s in collect_samples(dock.project.labels)]
     expected = auto_crop_size(
         instances,
@@ -234,15 +234,28 @@ def test_widgets_and_state_stay_in_sync_both_ways(docked):
 def test_center_jitter_and_pose_balance_are_dock_settings(docked):
     _, dock = docked
     tab, cfg = dock.model_tabs[CI], dock.session.model(CI)
-    assert dock.model_tabs[ModelKind.CENTROID].center_jitter is None  # whole frames: no crop to move
-    tab.center_jitter.value = 6
+    assert dock.model_tabs[ModelKind.CENTROID].augmentation.center_jitter is None  # whole frames: no crop to move
+    tab.augmentation.center_jitter.value = 6
     assert cfg.augmentation.anchor_jitter == pytest.approx(0.06)  # shown in % of the crop side
     cfg.augmentation.anchor_jitter = 0.1
-    assert tab.center_jitter.value == pytest.approx(10.0)
+    assert tab.augmentation.center_jitter.value == pytest.approx(10.0)
     tab.balance_poses.value = not cfg.optimization.balance_poses
     assert tab.balance_poses.value is cfg.optimization.balance_poses
-    for widget in (tab.center_jitter, tab.balance_poses):
+    for widget in (tab.augmentation.center_jitter, tab.balance_poses):
         assert widget.tooltip and len(widget.tooltip.split()) > 8
+
+
+def test_bend_limbs_is_a_centered_instance_setting(docked):
+    _, dock = docked
+    tab, cfg = dock.model_tabs[CI].augmentation, dock.session.model(CI).augmentation
+    assert dock.model_tabs[ModelKind.CENTROID].augmentation.limb_angle is None  # no limbs on a centroid
+    assert (tab.limb_angle.value, tab.limb_stretch.value) == (0.0, 0.0) and not cfg.bends_limbs
+    tab.limb_angle.value = 20
+    tab.limb_stretch.value = 15  # shown in % of the limb's length
+    assert (cfg.limb_angle, cfg.limb_stretch) == (20.0, pytest.approx(0.15)) and cfg.bends_limbs
+    cfg.limb_stretch = 0.3
+    assert tab.limb_stretch.value == pytest.approx(30.0)
+    assert "limb" in tab.limb_angle.tooltip
 
 
 def test_default_patience_and_plain_words_tooltips(docked):

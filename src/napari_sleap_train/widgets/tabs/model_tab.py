@@ -24,10 +24,12 @@ from napari_sleap_train.session.profiles import NO_PROFILE, load_model_choice, p
 from napari_sleap_train.session.settings import TrainingSession
 
 from . import tooltips as tips
+from .augmentation_section import AugmentationSection
 from .binding import Binder
 from .identity_section import IdentitySection
 from .paf_section import PafSection
 from .reuse_controls import ReuseControls
+from .rows import row, section
 from .sections import (
     add_qt,
     add_stretch,
@@ -50,23 +52,6 @@ TITLES = {
 
 #: computes the auto crop size (original pixels) for a config, None without labels
 AutoCrop = Callable[[TrainingConfig], "int | None"]
-
-
-def _row(*widgets, label: str = "", tooltip: str = "") -> Container:
-    """Widgets side by side on one labeled row."""
-    row = Container(widgets=list(widgets), layout="horizontal", labels=False, label=label)
-    row.margins = (0, 0, 0, 0)
-    if tooltip:
-        row.tooltip = tooltip
-        for w in widgets:
-            w.tooltip = w.tooltip or tooltip
-    return row
-
-
-def _section(*widgets) -> Container:
-    box = Container(widgets=list(widgets), labels=True)
-    box.margins = (4, 0, 0, 0)
-    return box
 
 
 class ModelTab(Container):
@@ -108,7 +93,7 @@ class ModelTab(Container):
         )
         compact_combo(self.profile)
         self.profile.changed.connect(self._on_profile)
-        self.append(_row(Label(value="Settings from:"), self.profile, tooltip=tips.PROFILE))
+        self.append(row(Label(value="Settings from:"), self.profile, tooltip=tips.PROFILE))
         # weights are a separate choice: scratch, start from, resume or use a trained run
         self.reuse = ReuseControls(kind, session)
         self.append(self.reuse)
@@ -145,7 +130,7 @@ class ModelTab(Container):
             self.crop_info = Label(value="", label="", tooltip=tips.CROP_SIZE)
             wrap(self.crop_info)
             data_widgets += [
-                _row(
+                row(
                     self.crop_auto,
                     self.crop_size,
                     label="Crop size",
@@ -235,105 +220,7 @@ class ModelTab(Container):
         ]
 
         # -- augmentation ---------------------------------------------------
-        self.rotate = binder.bind(CheckBox(text="", tooltip=tips.ROTATE), aug.rotate)
-        self.rotation_max = binder.bind(
-            FloatSpinBox(min=0, max=180, step=5, tooltip=tips.ROTATE),
-            aug.rotation_max_angle,
-        )
-        self.scale = binder.bind(CheckBox(text="", tooltip=tips.SCALE), aug.scale)
-        self.scale_min = binder.bind(
-            FloatSpinBox(min=0.1, max=5, step=0.05, tooltip=tips.SCALE),
-            aug.scale_min,
-        )
-        self.scale_max = binder.bind(
-            FloatSpinBox(min=0.1, max=5, step=0.05, tooltip=tips.SCALE),
-            aug.scale_max,
-        )
-        self.flip = binder.bind(CheckBox(text="", tooltip=tips.FLIP), aug.flip)
-        self.flip_direction = binder.bind(
-            ComboBox(choices=[("left/right", True), ("up/down", False)], tooltip=tips.FLIP),
-            aug.flip_horizontal,
-        )
-        self.noise = binder.bind(CheckBox(text="", tooltip=tips.NOISE), aug.gaussian_noise)
-        self.noise_std = binder.bind(
-            FloatSpinBox(min=0, max=99, step=1, tooltip=tips.NOISE),
-            aug.gaussian_noise_stddev,
-        )
-        self.contrast = binder.bind(CheckBox(text="", tooltip=tips.CONTRAST), aug.contrast)
-        self.contrast_min = binder.bind(
-            FloatSpinBox(min=0.05, max=5, step=0.1, tooltip=tips.CONTRAST),
-            aug.contrast_min_gamma,
-        )
-        self.contrast_max = binder.bind(
-            FloatSpinBox(min=0.05, max=5, step=0.1, tooltip=tips.CONTRAST),
-            aug.contrast_max_gamma,
-        )
-        self.brightness = binder.bind(CheckBox(text="", tooltip=tips.BRIGHTNESS), aug.brightness)
-        # whole grey levels are enough here: integer boxes stay narrow
-        self.brightness_min = binder.bind(
-            SpinBox(min=-255, max=255, tooltip=tips.BRIGHTNESS),
-            aug.brightness_min,
-            to_widget=lambda v: round(v),
-            from_widget=float,
-        )
-        self.brightness_max = binder.bind(
-            SpinBox(min=-255, max=255, tooltip=tips.BRIGHTNESS),
-            aug.brightness_max,
-            to_widget=lambda v: round(v),
-            from_widget=float,
-        )
-        aug_widgets = [
-            _row(
-                self.rotate,
-                Label(value="max °"),
-                self.rotation_max,
-                label="Rotation",
-                tooltip=tips.ROTATE,
-            ),
-            _row(
-                self.scale,
-                self.scale_min,
-                Label(value="–"),
-                self.scale_max,
-                label="Scale",
-                tooltip=tips.SCALE,
-            ),
-            _row(self.flip, self.flip_direction, label="Flip", tooltip=tips.FLIP),
-            _row(
-                self.noise,
-                Label(value="std"),
-                self.noise_std,
-                label="Noise",
-                tooltip=tips.NOISE,
-            ),
-            _row(
-                self.contrast,
-                self.contrast_min,
-                Label(value="–"),
-                self.contrast_max,
-                label="Contrast",
-                tooltip=tips.CONTRAST,
-            ),
-            _row(
-                self.brightness,
-                self.brightness_min,
-                Label(value="–"),
-                self.brightness_max,
-                label="Brightness",
-                tooltip=tips.BRIGHTNESS,
-            ),
-        ]
-        self.center_jitter = None
-        if kind.is_cropped:
-            self.center_jitter = binder.bind(
-                FloatSpinBox(min=0, max=25, step=1, tooltip=tips.CENTER_JITTER),
-                aug.anchor_jitter,
-                to_widget=lambda v: round(100.0 * v, 1),
-                from_widget=lambda v: v / 100.0,
-            )
-            aug_widgets.append(
-                _row(self.center_jitter, Label(value="% of crop"), label="Center jitter", tooltip=tips.CENTER_JITTER)
-            )
+        self.augmentation = AugmentationSection(binder, aug, kind)
 
         # -- model ----------------------------------------------------------
         self.max_stride = binder.bind(
@@ -373,7 +260,7 @@ class ModelTab(Container):
             self.up_interpolate, self.rf_info,
         ]  # fmt: skip
 
-        self.sections = {"Data": collapsible("Data", _section(*data_widgets), expanded=True)}
+        self.sections = {"Data": collapsible("Data", section(*data_widgets), expanded=True)}
         self.heads: PafSection | IdentitySection | None = None
         if kind is ModelKind.MULTI_INSTANCE:  # bottom-up: confidence maps + part affinity fields
             self.heads = PafSection(binder, cfg)
@@ -381,11 +268,11 @@ class ModelTab(Container):
         elif kind.is_identity:  # confidence maps + a class head; the classes are the tracks
             self.heads = IdentitySection(binder, cfg)
             self.sections["Heads"] = collapsible("Heads (classes)", self.heads, expanded=True)
-        self.sections["Optimization"] = collapsible("Optimization", _section(*opt_widgets))
-        self.sections["Augmentation"] = collapsible("Augmentation", _section(*aug_widgets))
-        self.sections["Model"] = collapsible("Model", _section(*model_widgets), expanded=True)
-        for section in self.sections.values():
-            add_qt(self, section)
+        self.sections["Optimization"] = collapsible("Optimization", section(*opt_widgets))
+        self.sections["Augmentation"] = collapsible("Augmentation", section(*self.augmentation.rows))
+        self.sections["Model"] = collapsible("Model", section(*model_widgets), expanded=True)
+        for part in self.sections.values():
+            add_qt(self, part)
         add_stretch(self)
 
         cfg.events.connect(self._on_settings_changed)
@@ -397,8 +284,8 @@ class ModelTab(Container):
     def _refresh_trained(self, *_: object) -> None:
         """A model used as it is is not trained: its training settings do not apply."""
         trains = self.reuse.trains
-        for section in self.sections.values():
-            section.setEnabled(trains)
+        for part in self.sections.values():
+            part.setEnabled(trains)
         self.profile.enabled = trains
 
     # -- reactions -----------------------------------------------------------
@@ -420,13 +307,7 @@ class ModelTab(Container):
         cfg = self.config
         if cfg is None:
             return
-        aug = cfg.augmentation
-        self.rotation_max.enabled = aug.rotate
-        self.scale_min.enabled = self.scale_max.enabled = aug.scale
-        self.flip_direction.enabled = aug.flip
-        self.noise_std.enabled = aug.gaussian_noise
-        self.contrast_min.enabled = self.contrast_max.enabled = aug.contrast
-        self.brightness_min.enabled = self.brightness_max.enabled = aug.brightness
+        self.augmentation.refresh(cfg.augmentation)
         if self.crop_size is not None:
             self.crop_size.enabled = cfg.data.crop_size is not None
 

@@ -118,6 +118,11 @@ CENTER_JITTER = (
     "the anchor part in the image rather than at the center. When predicting, the center is the "
     "centroid model's estimate, a few pixels off: without jitter that error becomes the anchor's."
 )
+BEND_LIMBS = (
+    "Bend each limb tip of the skeleton (a node with one edge: leg and wing tips) about the node "
+    "it hangs from by up to this angle, and stretch or shorten it by up to this share, the image "
+    "following, so the model also sees poses the labels do not show. 0 and 0: off."
+)
 BALANCE_POSES = (
     "Draw training frames so each distinct pose comes up about equally often: frames of a pose "
     "that was labeled many times (an animal resting) are drawn less, rare poses more. It helps "
