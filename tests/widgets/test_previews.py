@@ -14,6 +14,7 @@ from napari_sleap_train.data.crops import (
     effective_crop_size,
 )
 from napari_sleap_train.data.labels import collect_samples
+from napari_sleap_train.data.limb_warp import limb_pairs
 from napari_sleap_train.data.receptive_field import receptive_field
 from napari_sleap_train.project.model import SleapProject
 from napari_sleap_train.widgets.previews.examples import (
@@ -113,6 +114,15 @@ def test_model_examples_match_training_inputs_geometry(project):
     assert crops.images.shape == (5, side, side, 1) and crops.crop_size == 80
     # confidence maps peak on the nodes of the centred instance
     assert np.all(crops.confmaps.reshape(5, -1).max(axis=1) > 0.5)
+    # bent limbs show in the preview as the engine trains on them
+    ci.augmentation.rotate = False
+    plain = model_examples(project, ci, n=5, seed=0)
+    assert len(limb_pairs(project.node_names, project.edges, 1)) > 0
+    ci.augmentation.limb_angle, ci.augmentation.limb_stretch = 40.0, 0.3
+    bent = model_examples(project, ci, n=5, seed=0)
+    assert bent.images.shape == plain.images.shape
+    assert np.all(bent.confmaps.reshape(5, -1).max(axis=1) > 0.5)
+    assert not np.allclose(bent.images, plain.images)
 
 
 def test_bottom_up_examples_are_the_training_windows(project):

@@ -21,8 +21,10 @@ from napari_sleap_train.data.labels import (
     collect_samples,
     symmetry_permutation,
 )
+from napari_sleap_train.data.limb_warp import limb_pairs
 from napari_sleap_train.data.train_crops import train_crop_size_for
 from napari_sleap_train.data.training_inputs import (
+    anchor_index_of,
     bottom_up_example,
     centered_instance_examples,
     centroid_example,
@@ -156,6 +158,9 @@ def model_examples(
     fields: list[np.ndarray] = []
     class_maps: list[np.ndarray] = []
     crop_classes: list[str | None] = []
+    limbs = None  # the limb tips a centered-instance model bends (data/limb_warp.py)
+    if cfg.kind is ModelKind.CENTERED_INSTANCE and cfg.augmentation.bends_limbs:
+        limbs = limb_pairs(names, project.edges, anchor_index_of(cfg, names))
     order = rng.permutation(len(usable))
     attempts = 0
     while len(images) < n and attempts < 4 * n + len(usable):
@@ -185,7 +190,7 @@ def model_examples(
             pairs = [(img, cm) for img, cm, _ in triples]
             crop_classes += [_class_name(vector, classes) for _, _, vector in triples]
         else:
-            pairs = centered_instance_examples(frame, s.instances, cfg, crop_size, **kw)
+            pairs = centered_instance_examples(frame, s.instances, cfg, crop_size, limbs=limbs, **kw)
         for img, cm in pairs[: n - len(images)]:
             images.append(img)
             maps.append(cm.max(axis=-1) if cm.shape[-1] else np.zeros(cm.shape[:2], np.float32))
