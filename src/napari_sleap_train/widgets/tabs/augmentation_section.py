@@ -14,6 +14,7 @@ from napari_sleap_train.config.model import AugmentationConfig, ModelKind
 from . import tooltips as tips
 from .binding import Binder
 from .rows import row
+from .sections import inline_label
 
 
 class AugmentationSection:
@@ -132,23 +133,29 @@ class AugmentationSection:
                 from_widget=lambda v: v / 100.0,
             )
             self.rows.append(
-                row(self.center_jitter, Label(value="% of crop"), label="Center jitter", tooltip=tips.CENTER_JITTER)
+                row(self.center_jitter, inline_label("% of crop"), label="Center jitter", tooltip=tips.CENTER_JITTER)
             )
         self.limb_angle = self.limb_stretch = None
         if kind == ModelKind.CENTERED_INSTANCE:  # data/limb_warp.py
-            self.limb_angle = binder.bind(FloatSpinBox(min=0, max=60, step=5, tooltip=tips.BEND_LIMBS), aug.limb_angle)
+            # whole degrees and percents: integer boxes stay narrow
+            self.limb_angle = binder.bind(
+                SpinBox(min=0, max=60, step=5, tooltip=tips.BEND_LIMBS),
+                aug.limb_angle,
+                to_widget=lambda v: round(v),
+                from_widget=float,
+            )
             self.limb_stretch = binder.bind(
-                FloatSpinBox(min=0, max=50, step=5, tooltip=tips.BEND_LIMBS),
+                SpinBox(min=0, max=50, step=5, tooltip=tips.BEND_LIMBS),
                 aug.limb_stretch,
-                to_widget=lambda v: round(100.0 * v, 1),
+                to_widget=lambda v: round(100.0 * v),
                 from_widget=lambda v: v / 100.0,
             )
             self.rows.append(
                 row(
                     self.limb_angle,
-                    Label(value="° turn"),
+                    inline_label("°"),
                     self.limb_stretch,
-                    Label(value="% stretch"),
+                    inline_label("% length"),
                     label="Bend limbs",
                     tooltip=tips.BEND_LIMBS,
                 )
