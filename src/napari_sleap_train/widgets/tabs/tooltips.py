@@ -121,7 +121,9 @@ CENTER_JITTER = (
 BEND_LIMBS = (
     "Bend each limb tip of the skeleton (a node with one edge: leg and wing tips) about the node "
     "it hangs from by up to this angle, and stretch or shorten it by up to this share, the image "
-    "following, so the model also sees poses the labels do not show. 0 and 0: off."
+    "following, so the model also sees poses the labels do not show. It helps on a new recording "
+    "whose animals move in ways the labels do not show, and costs a little on frames like the "
+    "labeled ones. 0 and 0: off."
 )
 BALANCE_POSES = (
     "Draw training frames so each distinct pose comes up about equally often: frames of a pose "
