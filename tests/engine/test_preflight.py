@@ -1,4 +1,4 @@
-"""Checks before TensorFlow loads: a flip that cannot swap left and right nodes is reported."""
+"""Checks before TensorFlow loads: flips that cannot swap left and right, limbs with no tip to bend."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sleap_io as sio
 
 from napari_sleap_train.config.model import ModelKind
 from napari_sleap_train.config.profiles import get_profile
-from napari_sleap_train.engine.preflight import check_flips
+from napari_sleap_train.engine.preflight import check_flips, check_limbs
 
 
 def _labels(nodes: list[str]) -> sio.Labels:
@@ -41,3 +41,27 @@ def test_no_message_with_named_pairs_declared_pairs_or_no_flips():
     out: list = []
     check_flips([cfg], labels, out.append)
     assert out == []
+
+
+def _limb_messages(nodes, edges, angle=20.0):
+    labels = _labels(nodes)
+    for a, b in edges:
+        labels.skeleton.add_edge(a, b)
+    cfg = get_profile("cpu.centered_instance")
+    cfg.augmentation.limb_angle = angle
+    out: list = []
+    check_limbs([cfg], labels, out.append)
+    return out
+
+
+def test_bend_limbs_without_tips_is_reported():
+    (msg,) = _limb_messages(["head", "thorax", "tail"], [])  # no edges
+    assert msg.level == "warning" and "nothing to bend" in msg.text
+    (msg,) = _limb_messages(["head", "thorax"], [("thorax", "head")])  # no body to bend about
+    assert "Add the skeleton's edges" in msg.text
+
+
+def test_no_limb_message_with_tips_or_when_off():
+    star = (["thorax", "head", "tail"], [("thorax", "head"), ("thorax", "tail")])
+    assert _limb_messages(*star) == []
+    assert _limb_messages(["head", "thorax", "tail"], [], angle=0.0) == []

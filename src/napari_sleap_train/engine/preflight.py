@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 import sleap_io as sio
 
 from napari_sleap_train.config.hardware import detect_hardware
-from napari_sleap_train.config.model import TrainingConfig
+from napari_sleap_train.config.model import ModelKind, TrainingConfig
 from napari_sleap_train.data.labels import symmetry_permutation
+from napari_sleap_train.data.limb_warp import limb_pairs
 from napari_sleap_train.data.size_checks import LabelSizes, check_training_sizes
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
 from napari_sleap_train.engine.labeled_data import LabeledData
@@ -104,6 +105,26 @@ def check_flips(models: Sequence[TrainingConfig], labels: sio.Labels, emit: Call
     )
 
 
+def check_limbs(models: Sequence[TrainingConfig], labels: sio.Labels, emit: Callable[[object], None]) -> None:
+    """Say so when *Bend limbs* is on but the skeleton has no limb tip to bend (no edges, or no leaf)."""
+    bending = [c for c in models if c.kind is ModelKind.CENTERED_INSTANCE and c.augmentation.bends_limbs]
+    if not bending or not labels.skeletons:
+        return
+    skeleton = labels.skeleton
+    names = skeleton.node_names
+    anchor = bending[0].head.anchor_part
+    if len(limb_pairs(names, skeleton.edge_names, names.index(anchor) if anchor in names else None)):
+        return
+    emit(
+        Message(
+            level="warning",
+            text="Bend limbs has nothing to bend: it turns the skeleton's tips (nodes with one edge) about "
+            "the node they hang from, and this skeleton has no such tip. Add the skeleton's edges in SLEAP, "
+            "or set Bend limbs to 0.",
+        )
+    )
+
+
 def check_output_folders(job: TrainJob) -> None:
     """The run folder, and the predictions' folder when frames are to be predicted, must be writable.
 
@@ -128,6 +149,7 @@ def check_job(
     check_output_folders(job)
     check_sizes(models, labels, job.pipeline.device, emit)
     check_flips(models, labels, emit)
+    check_limbs(models, labels, emit)
 
 
 def resolve_identity_classes(cfg: TrainingConfig, data: LabeledData, emit: Callable[[object], None]) -> None:
