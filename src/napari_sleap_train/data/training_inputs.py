@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config.model import TrainingConfig
+from ..config.model import ModelKind, TrainingConfig
 from .anchors import anchor_points
 from .augmentation import (
     AugmentParams,
@@ -51,7 +51,7 @@ from .crops import auto_crop_size, crop_network_size
 from .errors import DataError
 from .image import as_hwc, convert_channels, to_float255
 from .labels import node_index
-from .limb_warp import warp_limbs
+from .limb_warp import limb_pairs, warp_limbs
 from .pafs import edge_indices, part_affinity_fields
 from .scaling import pad_to_stride, resize, scale_points
 from .train_crops import bottom_up_crop_example
@@ -90,6 +90,17 @@ def anchor_index_of(cfg: TrainingConfig, node_names: Sequence[str] | None) -> in
     if node_names is None:
         raise DataError(f"anchor part {cfg.head.anchor_part!r} is set: pass the skeleton's node names")
     return node_index(list(node_names), cfg.head.anchor_part)
+
+
+def limbs_of(cfg: TrainingConfig, node_names: Sequence[str], edges: Sequence[tuple[str, str]]) -> np.ndarray | None:
+    """The ``(tip, parent)`` pairs a model's augmentation bends, ``None`` when it bends none.
+
+    Only centered-instance models bend limbs (``limb_angle`` / ``limb_stretch``);
+    the anchor part is never a tip (see :func:`~.limb_warp.limb_pairs`).
+    """
+    if cfg.kind is not ModelKind.CENTERED_INSTANCE or not cfg.augmentation.bends_limbs:
+        return None
+    return limb_pairs(node_names, edges, anchor_index_of(cfg, node_names))
 
 
 def auto_crop_size_for(

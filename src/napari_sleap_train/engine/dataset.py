@@ -31,7 +31,6 @@ from napari_sleap_train.data.confmaps import output_shape
 from napari_sleap_train.data.crops import crop_network_size
 from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.data.image import as_hwc, convert_channels
-from napari_sleap_train.data.limb_warp import limb_pairs
 from napari_sleap_train.data.pose_balance import frame_weights
 from napari_sleap_train.data.scaling import padded_shape, scaled_shape
 from napari_sleap_train.data.train_crops import train_crop_side
@@ -41,6 +40,7 @@ from napari_sleap_train.data.training_inputs import (
     bottom_up_example,
     centered_instance_examples,
     centroid_example,
+    limbs_of,
     paf_edges_of,
     part_indices_of,
     single_instance_example,
@@ -89,9 +89,7 @@ class ExampleMaker:
                 ) from exc
         self.n_edges = len(self.edges)
         # centered-instance crops may bend the skeleton's limb tips (data/limb_warp.py)
-        self.limbs = None
-        if self.kind == ModelKind.CENTERED_INSTANCE and cfg.augmentation.bends_limbs:
-            self.limbs = limb_pairs(data.node_names, data.edge_names, self.anchor_index)
+        self.limbs = limbs_of(cfg, data.node_names, data.edge_names)
         first = as_hwc(frames[data.samples[0].key])
         self.channels = convert_channels(first, cfg.data.ensure_rgb, cfg.data.ensure_grayscale).shape[2]
         stride, out_stride = cfg.model.max_stride, cfg.model.output_stride

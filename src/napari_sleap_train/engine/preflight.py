@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 import sleap_io as sio
 
 from napari_sleap_train.config.hardware import detect_hardware
-from napari_sleap_train.config.model import ModelKind, TrainingConfig
+from napari_sleap_train.config.model import TrainingConfig
+from napari_sleap_train.data.errors import DataError
 from napari_sleap_train.data.labels import symmetry_permutation
-from napari_sleap_train.data.limb_warp import limb_pairs
 from napari_sleap_train.data.size_checks import LabelSizes, check_training_sizes
+from napari_sleap_train.data.training_inputs import limbs_of
 from napari_sleap_train.engine.errors import EngineConfigError, EngineDataError
 from napari_sleap_train.engine.labeled_data import LabeledData
 from napari_sleap_train.outputs import OutputError, check_output_folder
@@ -107,13 +108,14 @@ def check_flips(models: Sequence[TrainingConfig], labels: sio.Labels, emit: Call
 
 def check_limbs(models: Sequence[TrainingConfig], labels: sio.Labels, emit: Callable[[object], None]) -> None:
     """Say so when *Bend limbs* is on but the skeleton has no limb tip to bend (no edges, or no leaf)."""
-    bending = [c for c in models if c.kind is ModelKind.CENTERED_INSTANCE and c.augmentation.bends_limbs]
-    if not bending or not labels.skeletons:
+    if not labels.skeletons:
         return
     skeleton = labels.skeleton
-    names = skeleton.node_names
-    anchor = bending[0].head.anchor_part
-    if len(limb_pairs(names, skeleton.edge_names, names.index(anchor) if anchor in names else None)):
+    try:
+        bent = [limbs_of(c, skeleton.node_names, skeleton.edge_names) for c in models]
+    except DataError:  # an unknown anchor part: refused with its own message when training starts
+        return
+    if not any(pairs is not None and len(pairs) == 0 for pairs in bent):
         return
     emit(
         Message(

@@ -21,13 +21,12 @@ from napari_sleap_train.data.labels import (
     collect_samples,
     symmetry_permutation,
 )
-from napari_sleap_train.data.limb_warp import limb_pairs
 from napari_sleap_train.data.train_crops import train_crop_size_for
 from napari_sleap_train.data.training_inputs import (
-    anchor_index_of,
     bottom_up_example,
     centered_instance_examples,
     centroid_example,
+    limbs_of,
     single_instance_example,
 )
 
@@ -158,9 +157,7 @@ def model_examples(
     fields: list[np.ndarray] = []
     class_maps: list[np.ndarray] = []
     crop_classes: list[str | None] = []
-    limbs = None  # the limb tips a centered-instance model bends (data/limb_warp.py)
-    if cfg.kind is ModelKind.CENTERED_INSTANCE and cfg.augmentation.bends_limbs:
-        limbs = limb_pairs(names, project.edges, anchor_index_of(cfg, names))
+    limbs = limbs_of(cfg, names, project.edges)  # the tips a centered-instance model bends
     order = rng.permutation(len(usable))
     attempts = 0
     while len(images) < n and attempts < 4 * n + len(usable):
